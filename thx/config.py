@@ -1,0 +1,211 @@
+"""thx.config: typed flags with Theano's names.
+
+Sources, lowest priority first: the defaults, ``~/.thxrc`` (Theano's
+``.theanorc`` format; ``$THXRC`` names another file), ``THEANO_FLAGS``,
+``THX_FLAGS``, then assignments in code (``thx.config.floatX = 'float32'``).
+Every flag remembers where its value came from (``thx info`` prints it).
+"""
+
+from __future__ import annotations
+
+import configparser
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """An unknown flag, or a value a flag does not accept."""
+
+
+@dataclass
+class _Flag:
+    name: str
+    doc: str
+    default: Any
+    choices: tuple | None = None
+    convert: Callable[[str], Any] | None = None
+
+
+def _bool(s: Any) -> bool:
+    if isinstance(s, bool):
+        return s
+    v = str(s).strip().lower()
+    if v in ("1", "true", "yes", "on"):
+        return True
+    if v in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"not a boolean: {s!r}")
+
+
+def _tags(s: Any) -> tuple[str, ...]:
+    if isinstance(s, (list, tuple)):
+        return tuple(s)
+    return tuple(t for t in str(s).replace(":", " ").split() if t)
+
+
+_FLAGS = [
+    _Flag("device", "JAX platform for compiled functions", "cpu",
+          ("cpu", "cuda", "gpu", "tpu") + tuple(f"cuda{i}" for i in range(16))
+          + tuple(f"gpu{i}" for i in range(16))),
+    _Flag("floatX", "dtype of float constants and plain constructors (T.matrix ...)", "float64",
+          ("float64", "float32", "float16")),
+    _Flag("mode", "default compilation mode", "FAST_RUN",
+          ("FAST_RUN", "FAST_COMPILE", "DebugMode", "DEBUG_MODE", "ProfileMode", "PROFILE_MODE",
+           "NanGuardMode", "JAX")),
+    _Flag("optimizer", "rewrite set applied by thx.function", "fast_run",
+          ("fast_run", "fast_compile", "merge", "None", "o4", "o3", "o2", "o1", "unsafe")),
+    _Flag("optimizer_including", "extra rewrite tags to include (colon-separated)", (), None, _tags),
+    _Flag("optimizer_excluding", "rewrite tags to exclude (colon-separated)", (), None, _tags),
+    _Flag("optimizer_requiring", "rewrite tags required (colon-separated)", (), None, _tags),
+    _Flag("optimizer_verbose", "print each rewrite as it is applied", False, None, _bool),
+    _Flag("print_constants", "how pp prints constants: 'theano' -> TensorConstant{2}, 'short' -> 2",
+          "theano", ("theano", "short")),
+    _Flag("on_unused_input", "what function() does with an unused input", "raise",
+          ("raise", "warn", "ignore")),
+    _Flag("cast_policy", "how Python literals get their dtype", "custom", ("custom", "numpy+floatX")),
+    _Flag("scan_map_lowering", "lower map-like scans to jax.vmap ('auto') or lax.scan ('scan')",
+          "auto", ("auto", "scan")),
+    _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
+          "off", ("off", "jax")),
+    _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
+    _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
+          ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
+    _Flag("exception_verbosity", "detail of error messages", "low", ("low", "high")),
+    _Flag("compute_test_value", "accepted for compatibility (test values are not computed)", "off",
+          ("off", "ignore", "warn", "raise", "pdb")),
+    _Flag("allow_gc", "accepted for compatibility", True, None, _bool),
+    _Flag("warn_float64", "what to do when a float64 variable is created", "ignore",
+          ("ignore", "warn", "raise", "pdb")),
+    _Flag("deterministic", "accepted for compatibility", "default", ("default", "more")),
+    _Flag("openmp", "accepted for compatibility", False, None, _bool),
+    _Flag("blas__ldflags", "accepted for compatibility", "", None, str),
+    _Flag("gpuarray__preallocate", "accepted for compatibility", 0.0, None, float),
+    _Flag("lib__cnmem", "accepted for compatibility", 0.0, None, float),
+    _Flag("nvcc__fastmath", "accepted for compatibility", False, None, _bool),
+]
+
+
+class Config:
+    """The flag registry; read and set flags as attributes.
+
+    Examples
+    --------
+    >>> import thx
+    >>> thx.config.floatX in ('float64', 'float32', 'float16')
+    True
+    """
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_flags", {f.name: f for f in _FLAGS})
+        object.__setattr__(self, "_values", {})
+        object.__setattr__(self, "_sources", {})
+        for f in _FLAGS:
+            self._values[f.name] = f.default
+            self._sources[f.name] = "default"
+
+    # ---------------------------------------------------------------- access
+    def _canonical(self, name: str) -> str:
+        key = name.replace(".", "__")
+        if key not in self._flags:
+            valid = ", ".join(sorted(self._flags))
+            raise ConfigError(f"Unknown thx flag {name!r}. Valid flags: {valid}")
+        return key
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        try:
+            return self._values[self._canonical(name)]
+        except ConfigError as e:
+            raise AttributeError(str(e)) from None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self.set(name, value, "code")
+
+    def set(self, name: str, value: Any, source: str = "code") -> None:
+        """Set flag ``name`` to ``value`` (validated), remembering ``source``."""
+        key = self._canonical(name)
+        flag = self._flags[key]
+        if value is None and key == "optimizer":
+            value = "None"
+        if flag.convert is not None:
+            try:
+                value = flag.convert(value)
+            except (TypeError, ValueError) as e:
+                raise ConfigError(f"Bad value {value!r} for thx flag {name!r}: {e}") from None
+        if flag.choices is not None and value not in flag.choices:
+            raise ConfigError(f"Bad value {value!r} for thx flag {name!r}. "
+                              f"Valid values: {', '.join(map(str, flag.choices))}")
+        self._values[key] = value
+        self._sources[key] = source
+
+    def source(self, name: str) -> str:
+        """Where the current value of ``name`` came from."""
+        return self._sources[self._canonical(name)]
+
+    def items(self) -> Iterator[tuple[str, Any, str]]:
+        """``(name, value, source)`` for every flag."""
+        for k in self._flags:
+            yield k, self._values[k], self._sources[k]
+
+    def doc(self, name: str) -> str:
+        return self._flags[self._canonical(name)].doc
+
+    @contextlib.contextmanager
+    def change_flags(self, **kwargs: Any) -> Iterator[None]:
+        """Temporarily set flags: ``with config.change_flags(floatX='float32'): ...``."""
+        old = {self._canonical(k): (self._values[self._canonical(k)], self._sources[self._canonical(k)])
+               for k in kwargs}
+        try:
+            for k, v in kwargs.items():
+                self.set(k, v, "change_flags")
+            yield
+        finally:
+            for k, (v, s) in old.items():
+                self._values[k] = v
+                self._sources[k] = s
+
+    # ---------------------------------------------------------------- loading
+    def load(self, environ: dict | None = None) -> None:
+        """Read ``~/.thxrc``, ``THEANO_FLAGS`` and ``THX_FLAGS``."""
+        environ = os.environ if environ is None else environ
+        rc = environ.get("THXRC") or os.path.expanduser("~/.thxrc")
+        if os.path.isfile(rc):
+            for k, v in parse_rc(rc):
+                self.set(k, v, f"rc file {rc}")
+        for var in ("THEANO_FLAGS", "THX_FLAGS"):
+            for k, v in parse_flags(environ.get(var, ""), var):
+                self.set(k, v, var)
+
+
+def parse_flags(text: str, where: str = "THX_FLAGS") -> list[tuple[str, str]]:
+    """Split Theano's ``key=value,key2=value2`` syntax."""
+    out = []
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        if "=" not in item:
+            raise ConfigError(f"{where}: expected key=value, got {item!r}")
+        k, v = item.split("=", 1)
+        out.append((k.strip(), v.strip()))
+    return out
+
+
+def parse_rc(path: str) -> list[tuple[str, str]]:
+    """Read a ``.theanorc``-style file: ``[global]`` keys, ``[section]`` keys as ``section__key``."""
+    cp = configparser.ConfigParser()
+    cp.optionxform = str  # type: ignore[assignment,method-assign]
+    cp.read(path)
+    out = []
+    for section in cp.sections():
+        for k, v in cp.items(section):
+            out.append((k if section == "global" else f"{section}__{k}", v))
+    return out
+
+
+config = Config()
+config.load()

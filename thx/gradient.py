@@ -1,0 +1,810 @@
+"""Symbolic differentiation: grad, Lop, Rop, jacobian, hessian, verify_grad.
+
+``grad`` follows Theano's algorithm: map every variable between the cost
+and ``wrt`` to the nodes that use it (in the order a depth-first walk from
+the cost meets them, so sums of gradient terms come out in Theano's order),
+keep the part connected to ``wrt``, then pull gradients back through each
+node's ``L_op``.  Every walk uses an explicit stack: graphs tens of
+thousands of nodes deep work at Python's default recursion limit.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from thx.config import config
+from thx.graph.basic import Apply, Constant, Variable
+from thx.graph.op import Op
+from thx.graph.type import DisconnectedType, NullType
+
+__all__ = ["grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "numeric_grad",
+           "DisconnectedInputError", "NullTypeGradError", "GradientError", "grad_undefined",
+           "grad_not_implemented", "disconnected_grad", "zero_grad", "consider_constant",
+           "grad_clip", "grad_scale", "undefined_grad"]
+
+
+class DisconnectedInputError(ValueError):
+    """``grad`` was asked for the gradient w.r.t. a variable the cost does not depend on."""
+
+
+class NullTypeGradError(TypeError):
+    """A gradient that is mathematically undefined (or not implemented) was requested."""
+
+
+class GradientError(Exception):
+    """``verify_grad`` found the symbolic and numeric gradients different."""
+
+    def __init__(self, arg: int, err_pos: int, shape: tuple, val1: float, val2: float,
+                 abs_err: float, rel_err: float, abs_tol: float, rel_tol: float) -> None:
+        super().__init__()
+        self.arg, self.err_pos, self.shape = arg, err_pos, shape
+        self.val1, self.val2 = val1, val2
+        self.abs_err, self.rel_err = abs_err, rel_err
+        self.abs_tol, self.rel_tol = abs_tol, rel_tol
+
+    def __str__(self) -> str:
+        return (f"GradientError: numeric gradient and analytic gradient exceed tolerance:\n"
+                f"        At position {self.err_pos} of argument {self.arg} with shape {self.shape},\n"
+                f"            val1 = {self.val1:f}      ,  val2 = {self.val2:f}\n"
+                f"            abs. error = {self.abs_err:f},  abs. tolerance = {self.abs_tol:f}\n"
+                f"            rel. error = {self.rel_err:f},  rel. tolerance = {self.rel_tol:f}")
+
+
+def _tensor():
+    import thx.tensor as T
+    return T
+
+
+def _float_ones_like(x: Variable) -> Variable:
+    """The seed: ``fill(x, 1.0)`` of a float dtype (Theano's ``_float_ones_like``)."""
+    from thx.tensor.type import float_dtypes
+    dtype = x.dtype if x.dtype in float_dtypes else config.floatX
+    return _tensor().ones_like(x, dtype=dtype)
+
+
+def _float_zeros_like(x: Variable) -> Variable:
+    from thx.tensor.type import float_dtypes
+    dtype = x.dtype if x.dtype in float_dtypes else config.floatX
+    return _tensor().zeros_like(x, dtype=dtype)
+
+
+def _is_disconnected(v: Any) -> bool:
+    return isinstance(getattr(v, "type", None), DisconnectedType)
+
+
+def _is_null(v: Any) -> bool:
+    return isinstance(getattr(v, "type", None), NullType)
+
+
+def _pattern(node: Apply) -> list[list[bool]]:
+    return node.op.connection_pattern(node)
+
+
+# ------------------------------------------------------------------------ grad
+
+def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
+         consider_constant: Sequence[Variable] | None = None,
+         disconnected_inputs: str = "raise", add_names: bool = True,
+         known_grads: dict | None = None, return_disconnected: str = "zero",
+         null_gradients: str = "raise") -> Any:
+    """Symbolic gradient of a scalar ``cost`` with respect to ``wrt``.
+
+    Parameters
+    ----------
+    cost : scalar Variable or None
+        None only together with ``known_grads``.
+    wrt : Variable or list of Variable
+        A list in gives a list out, in the same order.
+    consider_constant : list of Variable, optional
+        Gradients do not flow through these variables.
+    disconnected_inputs : {'raise', 'warn', 'ignore'}
+        What to do when the cost does not depend on an element of ``wrt``.
+    known_grads : dict, optional
+        ``{variable: gradient}`` to start from (used by ``Lop``).
+    return_disconnected : {'zero', 'None', 'Disconnected'}
+        What to return for a disconnected ``wrt``.
+    null_gradients : {'raise', 'return'}
+        Whether an undefined gradient raises NullTypeGradError.
+
+    Returns
+    -------
+    Variable or list of Variable
+
+    Raises
+    ------
+    TypeError
+        If ``cost`` is not a scalar.
+    DisconnectedInputError
+        If ``cost`` does not depend on an element of ``wrt`` (by default).
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> from thx import pp
+    >>> x = T.dscalar('x')
+    >>> pp(T.grad(x ** 2, x))
+    '((fill((x ** TensorConstant{2}), TensorConstant{1.0}) * TensorConstant{2}) * (x ** (TensorConstant{2} - TensorConstant{1})))'
+    """
+    T = _tensor()
+    if cost is None and not known_grads:
+        raise AssertionError("grad: cost is None and known_grads is empty: nothing to differentiate")
+    if cost is not None:
+        if not isinstance(cost, Variable):
+            raise TypeError(f"In grad(), cost must be a symbolic Variable, got {type(cost).__name__}")
+        if getattr(cost.type, "ndim", 0) != 0:
+            raise TypeError(f"cost must be a scalar: got a variable of type {cost.type} "
+                            f"({cost.type.ndim} dimensions). Sum or index it first, or use "
+                            f"thx.gradient.jacobian.")
+    if disconnected_inputs not in ("raise", "warn", "ignore"):
+        raise ValueError(f"Invalid value for keyword 'disconnected_inputs', valid values are "
+                         f"'ignore', 'warn' and 'raise', got {disconnected_inputs!r}.")
+    if return_disconnected not in ("zero", "None", "Disconnected"):
+        raise ValueError(f"Invalid value for keyword 'return_disconnected': {return_disconnected!r}; "
+                         f"valid values are 'zero', 'None' and 'Disconnected'.")
+    using_list = isinstance(wrt, list)
+    using_tuple = isinstance(wrt, tuple)
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    for k, w in enumerate(wrt_list):
+        if not isinstance(w, Variable):
+            raise TypeError(f"Expected Variable in the wrt argument (element {k}), got "
+                            f"{type(w).__name__}: {w!r}")
+    consider = set(consider_constant or [])
+
+    # Seeds
+    grad_dict: dict[Variable, Variable] = {}
+    outputs: list[Variable] = []
+    if known_grads:
+        for var, g in known_grads.items():
+            if not isinstance(var, Variable):
+                raise TypeError(f"known_grads keys must be Variables, got {var!r}")
+            g = T.as_tensor_variable(g) if not isinstance(g, Variable) else g
+            if not _is_disconnected(g) and not _is_null(g) and getattr(g, "ndim", None) != var.ndim:
+                raise ValueError(f"known_grads: the gradient given for {var} has {g.ndim} dimensions, "
+                                 f"the variable has {var.ndim}")
+            grad_dict[var] = g
+            outputs.append(var)
+    if cost is not None:
+        if cost in grad_dict:
+            pass
+        else:
+            grad_dict[cost] = _float_ones_like(cost)
+            outputs.insert(0, cost)
+
+    var_to_app = _clients_towards(outputs, consider)
+    _keep_connected_to(var_to_app, wrt_list)
+    _pull_gradients(grad_dict, var_to_app, wrt_list)
+
+    rval: list[Any] = []
+    for w in wrt_list:
+        g = grad_dict.get(w)
+        if g is None or _is_disconnected(g):
+            msg = ("grad method was asked to compute the gradient with respect to a variable that "
+                   "is not part of the computational graph of the cost, or is used only by a "
+                   f"non-differentiable operator: {w}")
+            if disconnected_inputs == "raise":
+                raise DisconnectedInputError(msg)
+            if disconnected_inputs == "warn":
+                warnings.warn(msg, stacklevel=2)
+            if return_disconnected == "zero":
+                g = _float_zeros_like(w)
+            elif return_disconnected == "None":
+                g = None
+            else:
+                g = DisconnectedType()()
+        elif _is_null(g):
+            if null_gradients == "raise":
+                raise NullTypeGradError(f"grad encountered a NaN/undefined gradient for {w}: "
+                                        f"{g.type.why_null}")
+        elif getattr(w, "dtype", None) in _discrete():
+            g = _float_zeros_like(w)
+        if add_names and g is not None and getattr(g, "name", None) is None and w.name:
+            if cost is not None and cost.name:
+                g.name = f"(d{cost.name}/d{w.name})"
+        rval.append(g)
+    if using_list:
+        return rval
+    if using_tuple:
+        return tuple(rval)
+    return rval[0]
+
+
+def _discrete():
+    from thx.tensor.type import discrete_dtypes
+    return discrete_dtypes
+
+
+def _clients_towards(outputs: Sequence[Variable], consider: set) -> dict[Variable, dict[Apply, list[int]]]:
+    """``var -> {node: [input positions]}`` for every differentiable edge above ``outputs``.
+
+    The dict orders follow a depth-first walk from the outputs, inputs left to
+    right, exactly like Theano's recursive ``account_for``.
+    """
+    var_to_app: dict[Variable, dict[Apply, list[int]]] = {}
+    visited: set[Variable] = set()
+    for out in outputs:
+        if out in visited:
+            continue
+        visited.add(out)
+        stack: list[tuple[Apply, int, int]] = []
+        if out.owner is not None and not isinstance(out, Constant) and out not in consider:
+            stack.append((out.owner, out.owner.outputs.index(out), 0))
+        while stack:
+            app, var_idx, i = stack.pop()
+            pattern = _pattern(app)
+            while i < len(app.inputs):
+                ipt = app.inputs[i]
+                i += 1
+                if not pattern[i - 1][var_idx]:
+                    continue
+                positions = var_to_app.setdefault(ipt, {}).setdefault(app, [])
+                if i - 1 not in positions:
+                    positions.append(i - 1)
+                if ipt in visited:
+                    continue
+                visited.add(ipt)
+                if isinstance(ipt, Constant) or ipt.owner is None or ipt in consider:
+                    continue
+                stack.append((app, var_idx, i))  # come back to the next input afterwards
+                stack.append((ipt.owner, ipt.owner.outputs.index(ipt), 0))
+                break
+    return var_to_app
+
+
+def _keep_connected_to(var_to_app: dict, wrt: Sequence[Variable]) -> None:
+    """Drop the variables that no element of ``wrt`` reaches."""
+    visited: set[Variable] = set()
+    stack = [w for w in wrt]
+    while stack:
+        var = stack.pop()
+        if var in visited or var not in var_to_app:
+            continue
+        visited.add(var)
+        for node, idxs in var_to_app[var].items():
+            pattern = _pattern(node)
+            for idx in idxs:
+                for k, out in enumerate(node.outputs):
+                    if pattern[idx][k] and out not in visited:
+                        stack.append(out)
+    for var in list(var_to_app):
+        if var not in visited:
+            del var_to_app[var]
+
+
+def _pull_gradients(grad_dict: dict, var_to_app: dict, wrt: Sequence[Variable]) -> None:
+    """Fill ``grad_dict`` for ``wrt`` (memoised, explicit stack instead of recursion)."""
+    term_cache: dict[Apply, list[Variable]] = {}
+
+    def ready(var: Variable) -> list[Variable]:
+        """Outputs of client nodes whose gradient is still missing."""
+        missing = []
+        for node in var_to_app.get(var, {}):
+            if node in term_cache:
+                continue
+            for o in node.outputs:
+                if o not in grad_dict and o in var_to_app:
+                    missing.append(o)
+        return missing
+
+    for target in wrt:
+        if target in grad_dict:
+            continue
+        stack = [target]
+        while stack:
+            var = stack[-1]
+            if var in grad_dict:
+                stack.pop()
+                continue
+            missing = ready(var)
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            grad_dict[var] = _sum_terms(var, var_to_app, grad_dict, term_cache)
+
+
+def _sum_terms(var, var_to_app, grad_dict, term_cache) -> Variable:
+    terms = []
+    for node, idxs in var_to_app.get(var, {}).items():
+        input_grads = term_cache.get(node)
+        if input_grads is None:
+            input_grads = term_cache[node] = _node_input_grads(node, grad_dict)
+        for idx in idxs:
+            term = input_grads[idx]
+            if _is_null(term):
+                return term
+            if not _is_disconnected(term):
+                terms.append(term)
+    if not terms:
+        return DisconnectedType()()
+    total = terms[0]
+    for t in terms[1:]:
+        total = total + t
+    return total
+
+
+def _node_input_grads(node: Apply, grad_dict: dict) -> list[Variable]:
+    """Call ``node.op.L_op`` with the gradients of the node's outputs."""
+    out_grads = []
+    for o in node.outputs:
+        g = grad_dict.get(o)
+        out_grads.append(DisconnectedType()() if g is None else g)
+    connected_out = [not _is_disconnected(g) for g in out_grads]
+    pattern = _pattern(node)
+    in_connected = [any(p and c for p, c in zip(row, connected_out)) for row in pattern]
+    if not any(in_connected):
+        return [DisconnectedType()() for _ in node.inputs]
+    if any(_is_null(g) for g in out_grads):
+        bad = next(g for g in out_grads if _is_null(g))
+        return [bad if c else DisconnectedType()() for c in in_connected]
+    if len(node.outputs) > 1:
+        out_grads = [(_float_zeros_like(o) if _is_disconnected(g) else g) for o, g in zip(node.outputs, out_grads)]
+    input_grads = node.op.L_op(node.inputs, node.outputs, out_grads)
+    if not isinstance(input_grads, (list, tuple)) or len(input_grads) != len(node.inputs):
+        raise ValueError(f"{node.op}.grad returned {len(input_grads) if isinstance(input_grads, (list, tuple)) else input_grads!r} "
+                         f"gradients for {len(node.inputs)} inputs")
+    result = []
+    for inp, g, c in zip(node.inputs, input_grads, in_connected):
+        if not c or g is None:
+            result.append(DisconnectedType()())
+            continue
+        if not isinstance(g, Variable):
+            g = _tensor().as_tensor_variable(g)
+        if not _is_disconnected(g) and not _is_null(g) and getattr(g, "ndim", None) != getattr(inp, "ndim", None):
+            raise ValueError(f"{node.op}.grad returned a gradient of {g.ndim} dimensions for an input "
+                             f"of {inp.ndim} dimensions ({inp})")
+        result.append(g)
+    return result
+
+
+# ------------------------------------------------------------------------ Lop / Rop
+
+def Lop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
+        eval_points: Variable | Sequence[Variable], consider_constant: Sequence[Variable] | None = None,
+        disconnected_inputs: str = "raise") -> Any:
+    """Vector-Jacobian product: ``eval_points`` (shaped like ``f``) times d f / d wrt.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> W, v, x = T.dmatrix('W'), T.dvector('v'), T.dvector('x')
+    >>> f = thx.function([v, x], T.Lop(T.dot(x, W), W, v))
+    >>> f([2., 2.], [0., 1.])
+    array([[0., 0.],
+           [2., 2.]])
+    """
+    T = _tensor()
+    fs = list(f) if isinstance(f, (list, tuple)) else [f]
+    evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(fs) != len(evs):
+        raise ValueError(f"Lop: f has {len(fs)} elements but eval_points has {len(evs)}")
+    known = {}
+    for k, (fi, ev) in enumerate(zip(fs, evs)):
+        ev = T.as_tensor_variable(ev)
+        if ev.ndim != fi.ndim:
+            raise ValueError(f"Lop: element {k} of f and of eval_points have mismatched "
+                             f"dimensionality: {fi.ndim} versus {ev.ndim}")
+        known[fi] = ev
+    using_list = isinstance(wrt, list)
+    using_tuple = isinstance(wrt, tuple)
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    ret = grad(None, wrt_list, consider_constant=consider_constant, known_grads=known,
+               disconnected_inputs=disconnected_inputs, return_disconnected="zero")
+    if using_list:
+        return ret
+    if using_tuple:
+        return tuple(ret)
+    return ret[0]
+
+
+def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
+        eval_points: Variable | Sequence[Variable], disconnected_outputs: str = "raise",
+        return_disconnected: str = "zero") -> Any:
+    """Jacobian-vector product: d f / d wrt times ``eval_points`` (shaped like ``wrt``).
+
+    As in Theano, each root input of the graph that is not in ``wrt`` gets
+    a zero evaluation point (so the tutorial's ``Rop(dot(x, W), W, V)``
+    keeps ``W`` and ``x`` as used inputs); constants get none.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> W, V, x = T.dmatrix('W'), T.dmatrix('V'), T.dvector('x')
+    >>> f = thx.function([W, V, x], T.Rop(T.dot(x, W), W, V))
+    >>> f([[1., 1.], [1., 1.]], [[2., 2.], [2., 2.]], [0., 1.])
+    array([2., 2.])
+    """
+    T = _tensor()
+    using_list = isinstance(f, list)
+    using_tuple = isinstance(f, tuple)
+    fs = list(f) if isinstance(f, (list, tuple)) else [f]
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
+    if len(wrt_list) != len(evs):
+        raise ValueError(f"Rop: `wrt` has {len(wrt_list)} elements but `eval_points` has {len(evs)}")
+    ev_of: dict[Variable, Variable | None] = {}
+    for k, (w, ev) in enumerate(zip(wrt_list, evs)):
+        ev = T.as_tensor_variable(ev)
+        if w.type.ndim != ev.type.ndim:
+            raise ValueError(f"Element {k} of wrt/eval_point have mismatched dimensionality: "
+                             f"{w.type.ndim} versus {ev.type.ndim}")
+        if ev.dtype != w.dtype:
+            ev = T.cast(ev, w.dtype)
+        ev_of[w] = ev
+    from thx.graph.basic import io_toposort
+    results: dict[Variable, Variable | None] = {}
+    for node in io_toposort(list(ev_of), fs):
+        local = []
+        for inp in node.inputs:
+            if inp in ev_of:
+                local.append(ev_of[inp])
+            elif inp in results:
+                local.append(results[inp])
+            elif inp.owner is None and not isinstance(inp, Constant):
+                z = T.zeros_like(inp) if hasattr(inp, "ndim") else None
+                if z is not None:
+                    z.tag.zero_eval_point = True
+                results[inp] = z
+                local.append(z)
+            else:
+                local.append(None)
+        if all(e is None for e in local):
+            outs = [None] * len(node.outputs)
+        else:
+            outs = node.op.R_op(node.inputs, local)
+            if len(outs) != len(node.outputs):
+                raise ValueError(f"{node.op}.R_op returned {len(outs)} results for "
+                                 f"{len(node.outputs)} outputs")
+        for o, r in zip(node.outputs, outs):
+            if r is not None and not isinstance(r, Variable):
+                r = T.as_tensor_variable(r)
+            results[o] = r
+    rval = []
+    for out in fs:
+        if out in ev_of:
+            rval.append(ev_of[out])
+            continue
+        r = results.get(out)
+        if r is None:
+            msg = ("Rop method was asked to compute the gradient with respect to a variable that "
+                   "is not part of the computational graph of variables in wrt, or is used only by a "
+                   f"non-differentiable operator: {out}")
+            if disconnected_outputs == "raise":
+                raise DisconnectedInputError(msg)
+            if disconnected_outputs == "warn":
+                warnings.warn(msg, stacklevel=2)
+            elif disconnected_outputs != "ignore":
+                raise ValueError(f"Invalid value for keyword 'disconnected_outputs': {disconnected_outputs!r}")
+            if return_disconnected == "zero":
+                r = T.zeros_like(out)
+            elif return_disconnected == "None":
+                r = None
+            else:
+                r = DisconnectedType()()
+        rval.append(r)
+    if using_list:
+        return rval
+    if using_tuple:
+        return tuple(rval)
+    return rval[0]
+
+
+# ------------------------------------------------------------------------ jacobian / hessian
+
+def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
+             consider_constant: Sequence[Variable] | None = None,
+             disconnected_inputs: str = "raise") -> Any:
+    """Jacobian of ``expression`` (flattened) w.r.t. ``wrt``, built with ``scan`` as in Theano.
+
+    Returns, for each ``wrt``, a tensor of shape ``expression.shape + wrt.shape``
+    (``expression`` is flattened to a vector first, as in Theano).
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> J = thx.gradient.jacobian(x ** 2, x)
+    >>> thx.function([x], J)([4., 4.])
+    array([[8., 0.],
+           [0., 8.]])
+    """
+    from thx.scan import scan
+    T = _tensor()
+    expression = T.as_tensor_variable(expression)
+    using_list = isinstance(wrt, list)
+    using_tuple = isinstance(wrt, tuple)
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    if expression.ndim == 0:
+        out = grad(expression, wrt_list, consider_constant=consider_constant,
+                   disconnected_inputs=disconnected_inputs)
+    else:
+        flat = expression.flatten()
+
+        def inner(i, y, *ws):
+            return grad(y[i], list(ws), consider_constant=consider_constant,
+                        disconnected_inputs=disconnected_inputs)
+
+        jac, updates = scan(inner, sequences=T.arange(flat.shape[0]),
+                            non_sequences=[flat] + wrt_list, return_list=True)
+        out = list(jac)
+        if expression.ndim > 1:
+            out = [T.reshape(j, tuple(expression.shape[d] for d in range(expression.ndim))
+                             + tuple(w.shape[d] for d in range(w.ndim)), ndim=expression.ndim + w.ndim)
+                   for j, w in zip(out, wrt_list)]
+    if using_list:
+        return list(out)
+    if using_tuple:
+        return tuple(out)
+    return out[0]
+
+
+def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
+            consider_constant: Sequence[Variable] | None = None,
+            disconnected_inputs: str = "raise") -> Any:
+    """Hessian of the scalar ``cost`` w.r.t. each vector in ``wrt`` (via ``scan``, as Theano).
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> thx.function([x], thx.gradient.hessian(T.sum(x ** 2), x))([4., 4.])
+    array([[2., 0.],
+           [0., 2.]])
+    """
+    T = _tensor()
+    cost = T.as_tensor_variable(cost)
+    if cost.ndim != 0:
+        raise TypeError(f"hessian: cost must be a scalar, got {cost.type}")
+    using_list = isinstance(wrt, list)
+    using_tuple = isinstance(wrt, tuple)
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    out = []
+    for w in wrt_list:
+        if w.ndim != 1:
+            raise TypeError(f"hessian: wrt must be vectors (as in Theano), got {w.type} for {w}")
+        g = grad(cost, w, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
+        out.append(jacobian(g, w, consider_constant=consider_constant,
+                            disconnected_inputs=disconnected_inputs))
+    if using_list:
+        return out
+    if using_tuple:
+        return tuple(out)
+    return out[0]
+
+
+# ------------------------------------------------------------------------ gradient-shaping ops
+
+class _ViewOp(Op):
+    """Identity in the forward pass; subclasses change the gradient."""
+
+    def make_node(self, x):
+        T = _tensor()
+        x = T.as_tensor_variable(x)
+        return Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = inputs[0]
+
+    def R_op(self, inputs, eval_points):
+        return [eval_points[0]]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return input_shapes
+
+    def pprint(self, node, ins):
+        return ins[0]
+
+
+class ConsiderConstant(_ViewOp):
+    """Identity whose gradient is disconnected (``consider_constant(x)``)."""
+
+    def L_op(self, inputs, outputs, grads):
+        return [DisconnectedType()()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+
+class ZeroGrad(_ViewOp):
+    """Identity whose gradient is zero."""
+
+    def L_op(self, inputs, outputs, grads):
+        return [_float_zeros_like(inputs[0])]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else _tensor().zeros_like(eval_points[0])]
+
+
+class UndefinedGrad(_ViewOp):
+    """Identity whose gradient is undefined (NullType)."""
+
+    def L_op(self, inputs, outputs, grads):
+        return [NullType("undefined_grad was applied")()]
+
+
+class GradClip(_ViewOp):
+    """Identity whose gradient is clipped to ``[clip_lower_bound, clip_upper_bound]``."""
+
+    __props__ = ("clip_lower_bound", "clip_upper_bound")
+
+    def __init__(self, clip_lower_bound: float, clip_upper_bound: float) -> None:
+        if clip_upper_bound < clip_lower_bound:
+            raise ValueError("grad_clip: the upper bound is below the lower bound")
+        self.clip_lower_bound = clip_lower_bound
+        self.clip_upper_bound = clip_upper_bound
+
+    def L_op(self, inputs, outputs, grads):
+        return [_tensor().clip(grads[0], self.clip_lower_bound, self.clip_upper_bound)]
+
+
+class GradScale(_ViewOp):
+    """Identity whose gradient is multiplied by ``multiplier``."""
+
+    __props__ = ("multiplier",)
+
+    def __init__(self, multiplier: float) -> None:
+        self.multiplier = multiplier
+
+    def L_op(self, inputs, outputs, grads):
+        return [grads[0] * self.multiplier]
+
+
+_consider_constant = ConsiderConstant()
+_zero_grad_op = ZeroGrad()
+_undefined_grad_op = UndefinedGrad()
+
+
+def consider_constant(x: Variable) -> Variable:
+    """``x``, through which no gradient flows."""
+    return _consider_constant(x)
+
+
+disconnected_grad = consider_constant
+
+
+def zero_grad(x: Variable) -> Variable:
+    """``x``, whose gradient is zero."""
+    return _zero_grad_op(x)
+
+
+def undefined_grad(x: Variable) -> Variable:
+    """``x``, whose gradient is undefined (requesting it raises NullTypeGradError)."""
+    return _undefined_grad_op(x)
+
+
+def grad_clip(x: Variable, lower_bound: float, upper_bound: float) -> Variable:
+    """``x``, with its gradient clipped to ``[lower_bound, upper_bound]``."""
+    return GradClip(lower_bound, upper_bound)(x)
+
+
+def grad_scale(x: Variable, multiplier: float) -> Variable:
+    """``x``, with its gradient scaled by ``multiplier``."""
+    return GradScale(multiplier)(x)
+
+
+def grad_undefined(op: Op, x_pos: int, x: Variable, comment: str = "") -> Variable:
+    """A NullType variable saying that input ``x_pos`` of ``op`` has no defined gradient."""
+    return NullType(f"This variable is Null because the grad method for input {x_pos} ({x}) of the "
+                    f"{op} op is mathematically undefined. {comment}")()
+
+
+def grad_not_implemented(op: Op, x_pos: int, x: Variable, comment: str = "") -> Variable:
+    """A NullType variable saying that input ``x_pos`` of ``op`` has no implemented gradient."""
+    return NullType(f"This variable is Null because the grad method for input {x_pos} ({x}) of the "
+                    f"{op} op is not implemented. {comment}")()
+
+
+# ------------------------------------------------------------------------ finite differences
+
+class numeric_grad:
+    """Central finite-difference gradient of a function of NumPy arrays (Theano's helper).
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``len(pt)`` arrays, returns a scalar.
+    pt : list of ndarray
+    eps : float, optional
+    """
+
+    type_eps = {"float64": 1e-7, "float32": 3e-4, "float16": 1e-1}
+
+    def __init__(self, f, pt, eps: float | None = None, out_type=None) -> None:
+        pt = [np.array(p, dtype=p.dtype if hasattr(p, "dtype") else "float64") for p in pt]
+        self.gf = []
+        for k, p in enumerate(pt):
+            e = eps or self.type_eps.get(str(p.dtype), 1e-7)
+            g = np.zeros_like(p, dtype="float64")
+            flat = p.reshape(-1)
+            gflat = g.reshape(-1)
+            for j in range(flat.size):
+                orig = flat[j]
+                flat[j] = orig + e
+                fp = float(np.asarray(f(*pt)))
+                flat[j] = orig - e
+                fm = float(np.asarray(f(*pt)))
+                flat[j] = orig
+                gflat[j] = (fp - fm) / (2 * e)
+            self.gf.append(g)
+
+    @staticmethod
+    def abs_rel_err(a, b):
+        abs_err = np.abs(a - b)
+        rel_err = abs_err / np.maximum(np.abs(a) + np.abs(b), 1e-8)
+        return abs_err, rel_err
+
+    def max_err(self, g_pt, abs_tol: float, rel_tol: float):
+        """``(arg, position, abs_err, rel_err)`` of the worst element."""
+        worst = (0, 0, 0.0, 0.0)
+        worst_score = -np.inf
+        for k, (a, b) in enumerate(zip(g_pt, self.gf)):
+            a = np.asarray(a, dtype="float64")
+            if a.shape != b.shape:
+                raise ValueError(f"argument {k}: analytic gradient shape {a.shape} != numeric {b.shape}")
+            ae, re = self.abs_rel_err(a, b)
+            score = np.minimum(ae / abs_tol, re / rel_tol)
+            if score.size:
+                pos = int(np.argmax(score))
+                if score.flat[pos] > worst_score:
+                    worst_score = score.flat[pos]
+                    worst = (k, pos, float(ae.flat[pos]), float(re.flat[pos]))
+        return worst + (worst_score,)
+
+
+def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: float | None = None, out_type=None,
+                abs_tol: float | None = None, rel_tol: float | None = None, mode=None,
+                cast_to_output_type: bool = False, no_debug_ref: bool = True) -> None:
+    """Check ``grad`` of ``fun`` against finite differences at ``pt`` (Theano's signature).
+
+    ``fun`` takes symbolic tensors (one per element of ``pt``) and returns a
+    tensor; a random projection of it gives the scalar cost.
+
+    Raises
+    ------
+    GradientError
+        When the symbolic and numeric gradients differ beyond tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np, thx.tensor as T
+    >>> from thx.gradient import verify_grad
+    >>> verify_grad(lambda x: T.tanh(x) * x, [np.array([0.3, -1.2])], rng=np.random.RandomState(0))
+    """
+    from thx.compile.function import function
+    T = _tensor()
+    rng = rng if rng is not None else np.random.RandomState(42)
+    pt = [np.array(p) for p in pt]
+    for k, p in enumerate(pt):
+        if p.dtype.kind != "f":
+            raise TypeError(f"verify_grad can work only with floating point inputs; argument {k} has "
+                            f"dtype {p.dtype}")
+    tensor_pt = [T.TensorType(str(p.dtype), (False,) * p.ndim)(f"input {k}") for k, p in enumerate(pt)]
+    o = fun(*tensor_pt)
+    if isinstance(o, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single tensor")
+    o = T.as_tensor_variable(o)
+    f_o = function(tensor_pt, o, on_unused_input="ignore")
+    o_val = np.asarray(f_o(*pt))
+    dtype = o.dtype if o.dtype in ("float32", "float64") else "float64"
+    big = dtype == "float64"
+    abs_tol = abs_tol if abs_tol is not None else (1e-4 if big else 1e-2)
+    rel_tol = rel_tol if rel_tol is not None else (1e-4 if big else 1e-2)
+    for _ in range(n_tests):
+        proj = rng.rand(*o_val.shape).astype(dtype) + 0.5
+        t_r = T.constant(proj)
+        cost = T.sum(t_r * o)
+        f_cost = function(tensor_pt, cost, on_unused_input="ignore")
+        g = grad(cost, tensor_pt, disconnected_inputs="ignore")
+        f_g = function(tensor_pt, g, on_unused_input="ignore")
+        analytic = f_g(*pt)
+        num = numeric_grad(f_cost, pt, eps)
+        k, pos, ae, re, score = num.max_err(analytic, abs_tol, rel_tol)
+        if score > 1:
+            raise GradientError(k, pos, pt[k].shape, float(np.asarray(analytic[k]).flat[pos]),
+                                float(num.gf[k].flat[pos]), ae, re, abs_tol, rel_tol)
+
+
+verify_grad.E_grad = GradientError  # type: ignore[attr-defined]

@@ -1,0 +1,11 @@
+"""thx's graph IR: Variable, Constant, Apply, Op, Type, FunctionGraph."""
+
+from thx.graph.basic import (Apply, Constant, Variable, ancestors, clone, clone_replace,
+                             graph_inputs, io_toposort, toposort)
+from thx.graph.fg import FunctionGraph, InconsistencyError, MissingInputError
+from thx.graph.op import Op
+from thx.graph.type import DisconnectedType, NullType, Type
+
+__all__ = ["Apply", "Constant", "Variable", "Op", "Type", "NullType", "DisconnectedType",
+           "FunctionGraph", "InconsistencyError", "MissingInputError", "ancestors", "clone",
+           "clone_replace", "graph_inputs", "io_toposort", "toposort"]

@@ -1,0 +1,343 @@
+"""The graph IR: Variable, Constant, Apply, and the walks over them.
+
+Every walk here is iterative: graphs thousands of nodes deep are normal
+(a 5000-op elementwise chain, a gradient of it) and must not hit Python's
+recursion limit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+
+class Node:
+    """Base of graph nodes (Apply and Variable), as in Theano."""
+
+
+class Variable(Node):
+    """A symbolic value: the output of an Apply node, or a graph input.
+
+    Parameters
+    ----------
+    type : Type
+        What values this variable may hold.
+    owner : Apply, optional
+        The node that computes it (None for a graph input).
+    index : int, optional
+        Position of this variable in ``owner.outputs``.
+    name : str, optional
+        A name for printing.
+    """
+
+    __count = 0
+
+    def __init__(self, type, owner: Apply | None = None, index: int | None = None,
+                 name: str | None = None) -> None:
+        self.type = type
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.tag = _Tag()
+        Variable.__count += 1
+        self.auto_name = "auto_" + str(Variable.__count)
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return self.name
+        if self.owner is not None:
+            op = self.owner.op
+            if len(self.owner.outputs) == 1:
+                return str(op) + ".0"
+            return f"{op}.{self.index}"
+        return f"<{self.type}>"
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def clone(self) -> Variable:
+        """A new, ownerless variable of the same type and name."""
+        cp = self.__class__(self.type, None, None, self.name)
+        cp.tag = self.tag.copy()
+        return cp
+
+    def get_parents(self) -> list[Node]:
+        return [self.owner] if self.owner is not None else []
+
+    def eval(self, inputs_to_values: dict | None = None) -> Any:
+        """Compile and run a function computing this variable.
+
+        Parameters
+        ----------
+        inputs_to_values : dict, optional
+            Maps input variables to the values to use.
+
+        Examples
+        --------
+        >>> import thx.tensor as T
+        >>> x = T.dscalar('x')
+        >>> (x + 1).eval({x: 2.0})
+        array(3.)
+        """
+        from thx.compile.function import function
+
+        inputs_to_values = inputs_to_values or {}
+        keys = list(inputs_to_values)
+        cache = self.tag.__dict__.setdefault("_eval_cache", {})
+        key = tuple(id(k) for k in keys)
+        if key not in cache:
+            cache[key] = function(keys, self, on_unused_input="ignore")
+        return cache[key](*[inputs_to_values[k] for k in keys])
+
+    def __getstate__(self):
+        d = self.__dict__.copy()
+        tag = d.get("tag")
+        if tag is not None and "_eval_cache" in tag.__dict__:
+            t = tag.copy()
+            t.__dict__.pop("_eval_cache", None)
+            d["tag"] = t
+        return d
+
+
+class Constant(Variable):
+    """A variable with a fixed value, known when the graph is built.
+
+    Parameters
+    ----------
+    type : Type
+    data : Any
+        The value, already filtered by ``type``.
+    name : str, optional
+    """
+
+    def __init__(self, type, data: Any, name: str | None = None) -> None:
+        super().__init__(type, None, None, name)
+        self.data = type.filter(data)
+
+    def signature(self) -> tuple:
+        """What makes two constants interchangeable (used to merge them)."""
+        return (self.type, self.type.data_signature(self.data))
+
+    def clone(self) -> Constant:
+        cp = self.__class__(self.type, self.data, self.name)
+        cp.tag = self.tag.copy()
+        return cp
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return self.name
+        return f"{type(self).__name__}{{{self.data}}}"
+
+
+class Apply(Node):
+    """One application of an Op to input variables, producing outputs.
+
+    Parameters
+    ----------
+    op : Op
+    inputs : list of Variable
+    outputs : list of Variable
+        Ownerless variables; they become owned by this node.
+    """
+
+    def __init__(self, op, inputs: Sequence[Variable], outputs: Sequence[Variable]) -> None:
+        self.op = op
+        self.inputs = list(inputs)
+        self.outputs = list(outputs)
+        self.tag = _Tag()
+        for i, out in enumerate(self.outputs):
+            if out.owner is not None and (out.owner is not self or out.index != i):
+                raise ValueError(f"output {i} of {op} already belongs to another node")
+            out.owner = self
+            out.index = i
+
+    def __str__(self) -> str:
+        return f"{self.op}({', '.join(str(i) for i in self.inputs)})"
+
+    __repr__ = __str__
+
+    @property
+    def out(self) -> Variable:
+        """The single output of this node."""
+        if len(self.outputs) != 1:
+            raise AttributeError(f"{self.op} has {len(self.outputs)} outputs; use .outputs")
+        return self.outputs[0]
+
+    @property
+    def nin(self) -> int:
+        return len(self.inputs)
+
+    @property
+    def nout(self) -> int:
+        return len(self.outputs)
+
+    def get_parents(self) -> list[Node]:
+        return list(self.inputs)
+
+    def clone_with_new_inputs(self, inputs: Sequence[Variable], strict: bool = True) -> Apply:
+        """A node of the same op on ``inputs`` (rebuilt through make_node if types differ)."""
+        if all(a.type == b.type for a, b in zip(inputs, self.inputs)):
+            new = Apply(self.op, inputs, [o.clone() for o in self.outputs])
+            return new
+        new = self.op.make_node(*inputs)
+        if strict:
+            for a, b in zip(new.outputs, self.outputs):
+                if a.type != b.type and not b.type.is_super(a.type):
+                    raise TypeError(f"cloning {self.op} with new inputs changed its output type "
+                                    f"from {b.type} to {a.type}")
+        return new
+
+
+class _Tag:
+    """A free-form attribute bag (Theano's ``variable.tag``)."""
+
+    def copy(self) -> _Tag:
+        t = _Tag()
+        t.__dict__.update(self.__dict__)
+        return t
+
+
+# ---------------------------------------------------------------- graph walks
+
+def io_toposort(inputs: Iterable[Variable], outputs: Iterable[Variable]) -> list[Apply]:
+    """Apply nodes between ``inputs`` and ``outputs`` in a topological order.
+
+    Iterative depth-first post-order, so the order is deterministic and the
+    walk never recurses per graph level.
+    """
+    stop = set(inputs)
+    order: list[Apply] = []
+    done: set[Apply] = set()
+    for out in outputs:
+        if out in stop or out.owner is None or out.owner in done:
+            continue
+        stack: list[tuple[Apply, int]] = [(out.owner, 0)]
+        entered = {out.owner}
+        while stack:
+            node, i = stack[-1]
+            if i < len(node.inputs):
+                stack[-1] = (node, i + 1)
+                inp = node.inputs[i]
+                if inp in stop:
+                    continue
+                parent = inp.owner
+                if parent is not None and parent not in done and parent not in entered:
+                    entered.add(parent)
+                    stack.append((parent, 0))
+            else:
+                stack.pop()
+                done.add(node)
+                order.append(node)
+    return order
+
+
+def toposort(outputs: Iterable[Variable]) -> list[Apply]:
+    """All Apply nodes computing ``outputs``, in a topological order."""
+    return io_toposort((), outputs)
+
+
+def ancestors(outputs: Iterable[Variable], blockers: Iterable[Variable] = ()) -> list[Variable]:
+    """Every variable that ``outputs`` depend on (outputs included)."""
+    blockers = set(blockers)
+    seen: set[Variable] = set()
+    order: list[Variable] = []
+    stack = list(outputs)[::-1]
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        order.append(v)
+        if v.owner is not None and v not in blockers:
+            stack.extend(reversed(v.owner.inputs))
+    return order
+
+
+def graph_inputs(outputs: Iterable[Variable], blockers: Iterable[Variable] = ()) -> list[Variable]:
+    """The root variables (no owner, or blocked) that ``outputs`` depend on."""
+    blockers = set(blockers)
+    return [v for v in ancestors(outputs, blockers) if v.owner is None or v in blockers]
+
+
+inputs = graph_inputs  # Theano's name: theano.gof.graph.inputs
+
+
+def variables(ins: Iterable[Variable], outs: Iterable[Variable]) -> list[Variable]:
+    """Variables on paths from ``ins`` to ``outs``."""
+    ins = list(ins)
+    seen = set(ins)
+    result = list(ins)
+    for node in io_toposort(ins, outs):
+        for v in node.inputs + node.outputs:
+            if v not in seen:
+                seen.add(v)
+                result.append(v)
+    for o in outs:
+        if o not in seen:
+            seen.add(o)
+            result.append(o)
+    return result
+
+
+def is_in_ancestors(node: Apply, target: Apply) -> bool:
+    """True if ``target`` is an ancestor node of ``node``."""
+    return any(v.owner is target for v in ancestors(node.inputs))
+
+
+def clone_replace(outputs: Sequence[Variable], replace: dict | None = None,
+                  copy_inputs: bool = False) -> list[Variable]:
+    """Copy the graph computing ``outputs``, substituting variables.
+
+    Parameters
+    ----------
+    outputs : list of Variable
+    replace : dict, optional
+        ``{old_variable: new_variable}``; ``old_variable`` and everything only
+        it computes are not copied.
+    copy_inputs : bool
+        Also copy the root inputs (default: share them).
+
+    Returns
+    -------
+    list of Variable
+        The copied outputs.
+    """
+    memo: dict[Variable, Variable] = dict(replace or {})
+    order = io_toposort(list(memo), outputs)
+    for node in order:
+        if all(o in memo for o in node.outputs):
+            continue
+        for v in node.inputs:
+            if v not in memo:
+                if copy_inputs and v.owner is None and not isinstance(v, Constant):
+                    memo[v] = v.clone()
+                else:
+                    memo[v] = v
+        new_inputs = [memo[v] for v in node.inputs]
+        if all(a is b for a, b in zip(new_inputs, node.inputs)):
+            for o in node.outputs:
+                memo.setdefault(o, o)
+            continue
+        new = node.clone_with_new_inputs(new_inputs, strict=False)
+        for o, n in zip(node.outputs, new.outputs):
+            n.name = o.name
+            memo.setdefault(o, n)
+    result = []
+    for o in outputs:
+        if o not in memo:
+            memo[o] = o.clone() if (copy_inputs and o.owner is None and not isinstance(o, Constant)) else o
+        result.append(memo[o])
+    return result
+
+
+def clone(ins: Sequence[Variable], outs: Sequence[Variable]) -> tuple[list[Variable], list[Variable]]:
+    """Copy a graph with fresh inputs: returns ``(new_inputs, new_outputs)``."""
+    memo = {i: i.clone() for i in ins}
+    memo_all: dict[Variable, Variable] = dict(memo)
+    for node in io_toposort(ins, outs):
+        new_inputs = [memo_all.setdefault(v, v) for v in node.inputs]
+        new = Apply(node.op, new_inputs, [o.clone() for o in node.outputs])
+        for o, n in zip(node.outputs, new.outputs):
+            n.name = o.name
+            memo_all[o] = n
+    return [memo[i] for i in ins], [memo_all.get(o, o) for o in outs]

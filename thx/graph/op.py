@@ -1,0 +1,87 @@
+"""Op: the base class of every operation in a graph.
+
+An Op keeps its whole story together: ``make_node`` (types and static
+shapes), ``perform`` (the NumPy reference, used for constant folding),
+``grad``/``L_op`` (the backward rule), ``R_op`` (the forward rule),
+``infer_shape`` and its printed name.  Its JAX implementation lives in
+``thx/lowering/`` in the file named like the op's module.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from thx.graph.basic import Apply, Variable
+
+
+class Op:
+    """Base class for operations.
+
+    ``__props__`` names the attributes that define the op: two ops of the
+    same class with equal props are equal (and hash alike), so merge and
+    the lowering cache see them as one.
+    """
+
+    __props__: tuple[str, ...] = ()
+    # Number of outputs when called; ops with several outputs return a list.
+    default_output: int | None = None
+
+    def _props(self) -> tuple:
+        return tuple(getattr(self, a) for a in self.__props__)
+
+    def __eq__(self, other: object) -> bool:
+        return type(self) is type(other) and self._props() == other._props()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash((type(self), self._props()))
+
+    def __str__(self) -> str:
+        if self.__props__:
+            inner = ", ".join(f"{a}={getattr(self, a)}" for a in self.__props__)
+            return f"{type(self).__name__}{{{inner}}}"
+        return type(self).__name__
+
+    __repr__ = __str__
+
+    # ------------------------------------------------------------ building
+    def make_node(self, *inputs: Any) -> Apply:
+        """Build the Apply node of this op on ``inputs`` (checks and infers types)."""
+        raise NotImplementedError(f"{type(self).__name__}.make_node")
+
+    def __call__(self, *inputs: Any, **kwargs: Any):
+        node = self.make_node(*inputs, **kwargs)
+        if self.default_output is not None:
+            return node.outputs[self.default_output]
+        if len(node.outputs) == 1:
+            return node.outputs[0]
+        return node.outputs
+
+    # ------------------------------------------------------------ reference
+    def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
+        """Compute the outputs with NumPy (the reference; used for constant folding)."""
+        raise NotImplementedError(f"{type(self).__name__} has no NumPy perform")
+
+    # ------------------------------------------------------------ derivatives
+    def grad(self, inputs: Sequence[Variable], output_grads: Sequence[Variable]) -> list[Variable]:
+        """Gradients of a scalar cost w.r.t. ``inputs`` given those w.r.t. the outputs."""
+        raise NotImplementedError(f"{type(self).__name__}.grad is not implemented")
+
+    def L_op(self, inputs: Sequence[Variable], outputs: Sequence[Variable],
+             output_grads: Sequence[Variable]) -> list[Variable]:
+        """Like ``grad``, with the forward outputs available (reuse them)."""
+        return self.grad(inputs, output_grads)
+
+    def R_op(self, inputs: Sequence[Variable], eval_points: Sequence[Variable | None]) -> list[Variable | None]:
+        """Jacobian-vector products of the outputs along ``eval_points`` (None: zero)."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not implement R_op (the R operator); "
+            f"Rop through this op is not supported.")
+
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """``[input][output]`` booleans: does the output depend on the input?"""
+        return [[True] * len(node.outputs) for _ in node.inputs]
+
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list) -> list:
+        """Symbolic output shapes from input shapes (tuples of scalar variables)."""
+        raise NotImplementedError(f"{type(self).__name__}.infer_shape")

@@ -1,0 +1,119 @@
+"""FunctionGraph -> one straight-line Python closure -> one ``jax.jit`` function.
+
+The closure holds a flat list of value slots; each node's implementation
+reads its input slots and writes its output slots, in topological order.
+Constants are NumPy values (so shape arithmetic on them stays concrete).
+
+float64 needs JAX's x64 mode.  thx enables it only around its own tracing
+and calls (``jax.enable_x64(True)``, a scoped context), so a user's own
+JAX code keeps whatever x64 setting they chose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from thx.graph.basic import Constant, Variable
+from thx.graph.fg import FunctionGraph
+from thx.lowering.registry import jax_impl, static_inputs
+from thx.tensor.type import discrete_dtypes
+
+# Import the per-family lowerings so they register themselves.
+from thx.lowering import basic as _basic  # noqa: F401
+from thx.lowering import elemwise as _elemwise  # noqa: F401
+from thx.lowering import math as _math  # noqa: F401
+from thx.lowering import subtensor as _subtensor  # noqa: F401
+
+x64 = jax.enable_x64
+
+
+def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
+    """A Python function of the graph's inputs returning the tuple of its outputs."""
+    slot: dict[Variable, int] = {}
+    initial: list[Any] = []
+
+    def slot_of(v: Variable) -> int:
+        s = slot.get(v)
+        if s is None:
+            s = slot[v] = len(initial)
+            initial.append(np.asarray(v.data) if isinstance(v, Constant) else None)
+        return s
+
+    in_slots = [slot_of(v) for v in fgraph.inputs]
+    program = []
+    for node in fgraph.toposort():
+        fn = jax_impl(node.op, node)
+        ins = tuple(slot_of(v) for v in node.inputs)
+        outs = tuple(slot_of(v) for v in node.outputs)
+        program.append((fn, ins, outs))
+    out_slots = tuple(slot_of(v) for v in fgraph.outputs)
+    n_in = len(in_slots)
+
+    def run(*args):
+        env = list(initial)
+        for k in range(n_in):
+            env[in_slots[k]] = args[k]
+        for fn, ins, outs in program:
+            r = fn(*[env[i] for i in ins])
+            if len(outs) == 1:
+                env[outs[0]] = r
+            else:
+                for o, v in zip(outs, r):
+                    env[o] = v
+        return tuple(env[o] for o in out_slots)
+
+    return run
+
+
+def static_argnums(fgraph: FunctionGraph) -> tuple[int, ...]:
+    """Positions of integer scalar inputs whose value sets a shape or a size.
+
+    A value flowing into a node's ``static_inputs`` must be known while
+    tracing; if it comes from a graph input (through shape arithmetic), that
+    input becomes a static argument of ``jax.jit``.
+    """
+    need: list[Variable] = []
+    for node in fgraph.apply_nodes:
+        for k in static_inputs(node):
+            need.append(node.inputs[k])
+    if not need:
+        return ()
+    inputs = {v: i for i, v in enumerate(fgraph.inputs)}
+    seen: set[Variable] = set()
+    result: set[int] = set()
+    stack = list(need)
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        if v in inputs:
+            if getattr(v.type, "ndim", None) == 0 and v.dtype in discrete_dtypes:
+                result.add(inputs[v])
+            continue
+        if v.owner is not None:
+            from thx.tensor.basic import Shape
+            if isinstance(v.owner.op, Shape):
+                continue  # shapes are concrete while tracing
+            stack.extend(v.owner.inputs)
+    return tuple(sorted(result))
+
+
+def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
+    run = build_closure(fgraph)
+    statics = static_argnums(fgraph)
+    kwargs: dict[str, Any] = {}
+    if backend is not None:
+        kwargs["backend"] = backend
+    return jax.jit(run, static_argnums=statics, **kwargs), statics
+
+
+def lower_text(jitted: Callable, args: Sequence[Any]) -> str:
+    """The StableHLO text XLA receives for ``args``."""
+    with x64(True):
+        return jitted.lower(*args).as_text()

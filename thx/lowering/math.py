@@ -1,0 +1,62 @@
+"""JAX lowering of thx/tensor/math.py: reductions, dot, softmax."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from thx.lowering.registry import is_concrete, register
+from thx.tensor.math import (All, Any, Argmax, Argmin, Dot, LogSoftmax, Max, Min, Prod, Softmax, Sum)
+
+_REDUCE = {Sum: (jnp.sum, np.sum), Prod: (jnp.prod, np.prod), Max: (jnp.max, np.max),
+           Min: (jnp.min, np.min), Any: (jnp.any, np.any), All: (jnp.all, np.all)}
+
+
+@register(Sum, Prod, Max, Min, Any, All)
+def _reduce(op, node):
+    jfn, nfn = _REDUCE[type(op)]
+    nd = node.inputs[0].ndim
+    axis = tuple(range(nd)) if op.axis is None else op.axis
+    dtype = np.dtype(node.outputs[0].dtype)
+
+    def impl(x):
+        if is_concrete(x):
+            return np.asarray(nfn(x, axis=axis), dtype=dtype)
+        out = jfn(x, axis=axis) if type(op) in (Max, Min, Any, All) else jfn(x, axis=axis, dtype=dtype)
+        return out if out.dtype == dtype else out.astype(dtype)
+
+    return impl
+
+
+@register(Argmax, Argmin)
+def _argmax(op, node):
+    jfn = jnp.argmax if isinstance(op, Argmin) is False else jnp.argmin
+
+    def impl(x):
+        if op.axis is None:
+            return jfn(jnp.ravel(x)).astype(jnp.int64)
+        return jfn(x, axis=op.axis).astype(jnp.int64)
+
+    return impl
+
+
+@register(Dot)
+def _dot(op, node):
+    dtype = np.dtype(node.outputs[0].dtype)
+
+    def impl(x, y):
+        out = jnp.dot(x, y)
+        return out if out.dtype == dtype else out.astype(dtype)
+
+    return impl
+
+
+@register(Softmax)
+def _softmax(op, node):
+    return lambda x: jax.nn.softmax(x, axis=-1)
+
+
+@register(LogSoftmax)
+def _logsoftmax(op, node):
+    return lambda x: jax.nn.log_softmax(x, axis=-1)

@@ -1,0 +1,93 @@
+"""The lowering registry: op type -> JAX implementation.
+
+An implementation is registered right after the op family it lowers (one
+file per op module, mirroring ``thx/tensor/``).  It is a *factory*: called
+once per Apply node with ``(op, node)``, it returns the function that maps
+input values to the output value (or a tuple, for several outputs).  Doing
+the per-op work (picking the jnp function, building index templates) in the
+factory keeps the traced closure lean.
+
+Values reaching an implementation are either JAX tracers or concrete NumPy
+arrays: shapes are concrete while tracing, so shape arithmetic stays in
+NumPy (``concrete(...)``), which lets ``reshape``/``arange``/``alloc`` see
+real integers.  Inputs listed in ``static_inputs`` must be concrete; graph
+inputs that reach them become static arguments of ``jax.jit``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from thx.graph.basic import Apply
+from thx.graph.op import Op
+
+Impl = Callable[..., Any]
+ImplFactory = Callable[[Op, Apply], Impl]
+
+JAX_IMPLS: dict[type[Op], ImplFactory] = {}
+STATIC_INPUTS: dict[type[Op], Callable[[Apply], tuple[int, ...]]] = {}
+
+
+def register(*op_types: type[Op], static_inputs: Callable[[Apply], tuple[int, ...]] | tuple[int, ...] | None = None):
+    """Decorator: register an implementation factory for ``op_types``.
+
+    Parameters
+    ----------
+    static_inputs : tuple of int or callable(node) -> tuple of int, optional
+        Input positions whose values must be known while tracing (shapes, sizes).
+    """
+
+    def deco(factory: ImplFactory) -> ImplFactory:
+        for t in op_types:
+            JAX_IMPLS[t] = factory
+            if static_inputs is not None:
+                STATIC_INPUTS[t] = (static_inputs if callable(static_inputs)
+                                    else (lambda node, s=tuple(static_inputs): s))
+        return factory
+
+    return deco
+
+
+def _lookup(table: dict, op: Op):
+    for cls in type(op).__mro__:
+        if cls in table:
+            return table[cls]
+    return None
+
+
+def jax_impl(op: Op, node: Apply) -> Impl:
+    """The JAX function computing ``node`` (raises NotImplementedError naming the op)."""
+    factory = _lookup(JAX_IMPLS, op)
+    if factory is None:
+        raise NotImplementedError(f"No JAX lowering registered for op {op} ({type(op).__name__}); "
+                                  f"register one with thx.lowering.registry.register")
+    return factory(op, node)
+
+
+def static_inputs(node: Apply) -> tuple[int, ...]:
+    f = _lookup(STATIC_INPUTS, node.op)
+    return f(node) if f is not None else ()
+
+
+def is_concrete(*values: Any) -> bool:
+    """True if every value is a NumPy array/scalar or a Python number (known while tracing)."""
+    for v in values:
+        if not isinstance(v, (np.ndarray, np.generic, int, float, bool, complex)):
+            return False
+    return True
+
+
+def as_int(v: Any, what: str = "value") -> int:
+    """A concrete integer from a traced-time value, with a clear error if it is symbolic."""
+    if not is_concrete(v):
+        raise ConcretizationError(
+            f"{what} must be known when the function is compiled (it sets a shape or a loop "
+            f"length), but it depends on a non-static input")
+    return int(np.asarray(v))
+
+
+class ConcretizationError(TypeError):
+    """A shape or size depends on a value only known at run time."""

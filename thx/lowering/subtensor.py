@@ -1,0 +1,41 @@
+"""JAX lowering of thx/tensor/subtensor.py (``x.at[idx].set/add`` for the increments)."""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from thx.lowering.registry import is_concrete, register
+from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
+                                  _build_index)
+
+
+def _index_value(v):
+    if is_concrete(v):
+        a = np.asarray(v)
+        return int(a) if a.ndim == 0 else a
+    return v
+
+
+@register(Subtensor, AdvancedSubtensor)
+def _subtensor(op, node):
+    entries = op.idx_list
+
+    def impl(x, *idx):
+        index = _build_index(entries, [_index_value(i) for i in idx])
+        if is_concrete(x, *idx):
+            return np.asarray(np.asarray(x)[index])
+        return jnp.asarray(x)[index]
+    return impl
+
+
+@register(IncSubtensor, AdvancedIncSubtensor)
+def _inc_subtensor(op, node):
+    entries = op.idx_list
+    setting = op.set_instead_of_inc
+
+    def impl(x, y, *idx):
+        index = _build_index(entries, [_index_value(i) for i in idx])
+        ref = jnp.asarray(x).at[index]
+        return ref.set(y) if setting else ref.add(y)
+    return impl

@@ -1,0 +1,63 @@
+"""``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
+
+from thx.tensor import nnet
+from thx.tensor.basic import (Alloc, ARange, Eye, Flatten, Join, MakeVector, NotScalarConstantError,
+                              Rebroadcast, Reshape, Shape, SpecifyShape, Split, addbroadcast, alloc,
+                              arange, concatenate, eye, flatten, full, full_like,
+                              get_scalar_constant_value, identity_like, join, ones, ones_like,
+                              patternbroadcast, repeat, reshape, roll, shape, shape_padaxis,
+                              shape_padleft, shape_padright, specify_shape, split, stack, tile,
+                              transpose, unbroadcast, zeros, zeros_like)
+from thx.tensor.elemwise import (DimShuffle, Elemwise, ScalarOp, abs, abs_, add, and_, arccos,
+                                 arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, bitwise_and,
+                                 bitwise_not, bitwise_or, bitwise_xor, cast, ceil, clip, cos, cosh,
+                                 deg2rad, eq, erf, erfc, exp, exp2, expm1, fill, floor, floor_div,
+                                 ge, gt, identity, int_div, inv, invert, isinf, isnan, le, log,
+                                 log1p, log2, log10, lt, maximum, minimum, mod, mul, neg, neq,
+                                 or_, pow, rad2deg, round, round_half_away_from_zero,
+                                 round_half_to_even, second, sgn, sigmoid, sin, sinh, softplus,
+                                 sqr, sqrt, sub, switch, tan, tanh, true_div, true_divide, trunc,
+                                 where, xor)
+from thx.tensor.math import (Argmax, Argmin, Dot, Max, Min, Prod, Sum, all, any, argmax, argmin,
+                             batched_dot, dot, logsoftmax, logsumexp, max, max_and_argmax, mean,
+                             min, outer, prod, softmax, std, sum, tensordot, var)
+from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
+                                  Subtensor, inc_subtensor, set_subtensor, take)
+from thx.tensor.type import (TensorType, constructor_names, tensor, upcast)
+from thx.tensor.type import _constructors as _ctors
+from thx.tensor.var import TensorConstant, TensorVariable, as_tensor_variable, constant
+
+globals().update(_ctors)
+as_tensor = as_tensor_variable
+mul_ = mul
+sqr_ = sqr
+
+
+def grad(*args, **kwargs):
+    """``thx.gradient.grad`` (Theano's ``T.grad``)."""
+    from thx.gradient import grad as _grad
+    return _grad(*args, **kwargs)
+
+
+def Rop(*args, **kwargs):
+    """``thx.gradient.Rop`` (Theano's ``T.Rop``)."""
+    from thx.gradient import Rop as _Rop
+    return _Rop(*args, **kwargs)
+
+
+def Lop(*args, **kwargs):
+    """``thx.gradient.Lop`` (Theano's ``T.Lop``)."""
+    from thx.gradient import Lop as _Lop
+    return _Lop(*args, **kwargs)
+
+
+def jacobian(*args, **kwargs):
+    """``thx.gradient.jacobian``."""
+    from thx.gradient import jacobian as _j
+    return _j(*args, **kwargs)
+
+
+def hessian(*args, **kwargs):
+    """``thx.gradient.hessian``."""
+    from thx.gradient import hessian as _h
+    return _h(*args, **kwargs)

@@ -1,0 +1,820 @@
+"""Shape and construction ops: shape, reshape, flatten, alloc, fills, arange, join/stack."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from thx.config import config
+from thx.graph.basic import Apply, Constant, Variable
+from thx.graph.op import Op
+from thx.graph.type import DisconnectedType
+from thx.tensor.elemwise import DimShuffle, _zero_grad, fill, second
+from thx.tensor.type import TensorType, discrete_dtypes, int_dtypes, upcast
+from thx.tensor.var import TensorConstant, as_tensor_variable, constant
+
+
+def _disconnected() -> Variable:
+    return DisconnectedType()()
+
+
+def _as_int_scalar(v: Any, what: str) -> Variable:
+    v = as_tensor_variable(v)
+    if v.ndim != 0 or v.dtype not in discrete_dtypes:
+        raise TypeError(f"{what} must be an integer scalar, got {v.type}")
+    return v
+
+
+def get_scalar_constant_value(v: Any) -> Any:
+    """The value of ``v`` if it is a scalar known when the graph is built, else raise.
+
+    Raises
+    ------
+    NotScalarConstantError
+    """
+    if isinstance(v, (int, float, np.integer, np.floating)):
+        return v
+    if isinstance(v, np.ndarray) and v.ndim == 0:
+        return v[()]
+    if isinstance(v, Constant):
+        d = np.asarray(v.data)
+        if d.size == 1:
+            return d.reshape(())[()]
+    if isinstance(v, Variable) and v.owner is not None:
+        op = v.owner.op
+        if isinstance(op, DimShuffle):
+            return get_scalar_constant_value(v.owner.inputs[0])
+        from thx.tensor.elemwise import Elemwise
+        if isinstance(op, Elemwise) and op.scalar_op.name in ("second", "identity", "Cast"):
+            val = get_scalar_constant_value(v.owner.inputs[-1])
+            return np.asarray(val, dtype=v.dtype)[()]
+    raise NotScalarConstantError(f"{v} is not a scalar constant")
+
+
+class NotScalarConstantError(Exception):
+    """The variable's value is not known when the graph is built."""
+
+
+# ---------------------------------------------------------------------- shape
+
+
+class Shape(Op):
+    """The shape of a tensor, as an int64 vector."""
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        return Apply(self, [x], [TensorType("int64", (False,))()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = np.asarray(np.shape(inputs[0]), dtype="int64")
+
+    def L_op(self, inputs, outputs, grads):
+        return [_disconnected()]
+
+    def connection_pattern(self, node):
+        return [[False]]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [(constant(node.inputs[0].ndim, dtype="int64"),)]
+
+    def pprint(self, node, ins):
+        return f"Shape({ins[0]})"
+
+
+_shape = Shape()
+
+
+def shape(x: Any) -> Variable:
+    """Symbolic shape of ``x`` (an int64 vector); ``x.shape`` is the same."""
+    return _shape(x)
+
+
+class MakeVector(Op):
+    """Stack scalars into a vector."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype: str = "int64") -> None:
+        self.dtype = dtype
+
+    def make_node(self, *inputs):
+        ins = [as_tensor_variable(i) for i in inputs]
+        for i in ins:
+            if i.ndim != 0:
+                raise TypeError(f"MakeVector takes scalars, got {i.type}")
+        ins = [i if i.dtype == self.dtype else _cast(i, self.dtype) for i in ins]
+        bcast = (len(ins) == 1,)
+        return Apply(self, ins, [TensorType(self.dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = np.asarray(inputs, dtype=self.dtype).reshape(len(inputs))
+
+    def L_op(self, inputs, outputs, grads):
+        (gz,) = grads
+        if self.dtype in discrete_dtypes:
+            return [_zero_grad(i) for i in inputs]
+        return [gz[k] for k in range(len(inputs))]
+
+    def R_op(self, inputs, eval_points):
+        if all(e is None for e in eval_points):
+            return [None]
+        return [self(*[e if e is not None else zeros_like(i) for i, e in zip(inputs, eval_points)])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [(constant(len(node.inputs), dtype="int64"),)]
+
+    def pprint(self, node, ins):
+        return f"[{', '.join(ins)}]"
+
+
+def _cast(x, dtype):
+    from thx.tensor.elemwise import cast
+    return cast(x, dtype)
+
+
+def _shape_vector(shape: Any) -> Variable:
+    """A shape given as a tuple/list (of ints and scalar variables) or a vector."""
+    if isinstance(shape, (list, tuple)):
+        if all(isinstance(s, (int, np.integer)) for s in shape):
+            return constant(np.asarray(shape, dtype="int64"))
+        return MakeVector("int64")(*[_as_int_scalar(s, "shape entry") for s in shape])
+    if isinstance(shape, (int, np.integer)):
+        return constant(np.asarray([shape], dtype="int64"))
+    v = as_tensor_variable(shape)
+    if v.ndim == 0:
+        v = MakeVector("int64")(v)
+    if v.ndim != 1 or v.dtype not in discrete_dtypes:
+        raise TypeError(f"shape must be a vector of integers, got {v.type}")
+    return v if v.dtype == "int64" else _cast(v, "int64")
+
+
+def _known_dims(shape_vec: Variable, n: int) -> list[int | None]:
+    """The entries of a shape vector that are known when the graph is built."""
+    if isinstance(shape_vec, Constant):
+        return [int(s) for s in shape_vec.data]
+    if shape_vec.owner is not None and isinstance(shape_vec.owner.op, MakeVector):
+        out: list[int | None] = []
+        for s in shape_vec.owner.inputs:
+            try:
+                out.append(int(get_scalar_constant_value(s)))
+            except NotScalarConstantError:
+                out.append(None)
+        return out
+    return [None] * n
+
+
+# ---------------------------------------------------------------------- reshape
+
+
+class Reshape(Op):
+    """Reshape ``x`` to the shape vector ``shp`` (one entry may be -1)."""
+
+    __props__ = ("ndim",)
+
+    def __init__(self, ndim: int) -> None:
+        self.ndim = ndim
+
+    def __str__(self):
+        return f"Reshape{{{self.ndim}}}"
+
+    def make_node(self, x, shp):
+        x = as_tensor_variable(x)
+        shp = _shape_vector(shp)
+        known = _known_dims(shp, self.ndim)
+        if len(known) != self.ndim:
+            raise ValueError(f"Reshape{{{self.ndim}}}: shape has {len(known)} entries")
+        bcast = tuple(k == 1 for k in known)
+        return Apply(self, [x, shp], [TensorType(x.dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        x, shp = inputs
+        out[0][0] = np.reshape(x, tuple(int(s) for s in shp))
+
+    def L_op(self, inputs, outputs, grads):
+        x, shp = inputs
+        return [reshape(grads[0], shape(x), ndim=x.ndim), _disconnected()]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], inputs[1])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        x, shp = node.inputs
+        known = _known_dims(shp, self.ndim)
+        if all(k is not None and k >= 0 for k in known):
+            return [tuple(constant(k, dtype="int64") for k in known)]
+        raise NotImplementedError("Reshape with a -1 or symbolic entry")
+
+    def pprint(self, node, ins):
+        return f"Reshape{{{self.ndim}}}({ins[0]}, {ins[1]})"
+
+
+def reshape(x: Any, newshape: Any, ndim: int | None = None) -> Variable:
+    """``x`` with a new shape (a tuple of ints/scalar variables, or an int vector).
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> x.reshape((2, -1)).eval({x: [1., 2., 3., 4.]})
+    array([[1., 2.],
+           [3., 4.]])
+    """
+    x = as_tensor_variable(x)
+    shp = _shape_vector(newshape)
+    if ndim is None:
+        if isinstance(newshape, (list, tuple)):
+            ndim = len(newshape)
+        else:
+            try:
+                ndim = int(get_scalar_constant_value(shape(shp)[0]))  # pragma: no cover
+            except Exception:
+                if isinstance(shp, Constant):
+                    ndim = len(shp.data)
+                else:
+                    raise ValueError("reshape: give ndim when the new shape is a symbolic vector") from None
+    return Reshape(ndim)(x, shp)
+
+
+class Flatten(Op):
+    """Collapse the trailing dimensions of ``x`` so it has ``outdim`` dimensions."""
+
+    __props__ = ("outdim",)
+
+    def __init__(self, outdim: int = 1) -> None:
+        self.outdim = outdim
+
+    def __str__(self):
+        return f"Flatten{{{self.outdim}}}"
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        if not 1 <= self.outdim <= max(x.ndim, 1):
+            raise ValueError(f"flatten: outdim={self.outdim} is invalid for a {x.ndim}-d input")
+        bcast = x.broadcastable[: self.outdim - 1] + (all(x.broadcastable[self.outdim - 1:]),)
+        return Apply(self, [x], [TensorType(x.dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        x = np.asarray(inputs[0])
+        out[0][0] = x.reshape(x.shape[: self.outdim - 1] + (-1,))
+
+    def L_op(self, inputs, outputs, grads):
+        (x,) = inputs
+        return [reshape(grads[0], shape(x), ndim=x.ndim)]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
+    def pprint(self, node, ins):
+        return f"Flatten{{{self.outdim}}}({ins[0]})"
+
+
+def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Variable:
+    """``x`` reshaped to ``ndim`` dimensions, the last one collecting the rest."""
+    return Flatten(outdim if outdim is not None else ndim)(x)
+
+
+class SpecifyShape(Op):
+    """``x``, asserting at run time that its shape is ``shape``."""
+
+    def make_node(self, x, shp):
+        x = as_tensor_variable(x)
+        shp = _shape_vector(shp)
+        known = _known_dims(shp, x.ndim)
+        if len(known) != x.ndim:
+            raise ValueError(f"specify_shape: {x} has {x.ndim} dimensions, shape has {len(known)}")
+        bcast = tuple(b or k == 1 for b, k in zip(x.broadcastable, known))
+        return Apply(self, [x, shp], [TensorType(x.dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        x, shp = inputs
+        if tuple(np.shape(x)) != tuple(int(s) for s in shp):
+            raise AssertionError(f"SpecifyShape: got shape {np.shape(x)}, expected {tuple(shp)}")
+        out[0][0] = x
+
+    def L_op(self, inputs, outputs, grads):
+        return [specify_shape(grads[0], inputs[1]), _disconnected()]
+
+    def connection_pattern(self, node):
+        return [[True], [False]]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0], inputs[1])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from thx.tensor.subtensor import getitem
+        return [tuple(getitem(node.inputs[1], i) for i in range(node.inputs[0].ndim))]
+
+    def pprint(self, node, ins):
+        return f"SpecifyShape({ins[0]}, {ins[1]})"
+
+
+def specify_shape(x: Any, shape: Any) -> Variable:
+    """Tell thx the shape of ``x`` (checked when the function runs)."""
+    return SpecifyShape()(x, shape)
+
+
+class Rebroadcast(Op):
+    """Change the broadcastable flags of ``x`` (checked at run time)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, *axis: tuple[int, bool]) -> None:
+        self.axis = tuple(sorted((int(a), bool(b)) for a, b in axis))
+
+    def make_node(self, x):
+        x = as_tensor_variable(x)
+        b = list(x.broadcastable)
+        for a, v in self.axis:
+            if a >= x.ndim:
+                raise ValueError(f"Rebroadcast: axis {a} out of range for {x.type}")
+            b[a] = v
+        return Apply(self, [x], [TensorType(x.dtype, b)()])
+
+    def perform(self, node, inputs, out):
+        x = inputs[0]
+        for a, v in self.axis:
+            if v and np.shape(x)[a] != 1:
+                raise ValueError(f"Rebroadcast: dimension {a} has length {np.shape(x)[a]}, expected 1")
+        out[0][0] = x
+
+    def L_op(self, inputs, outputs, grads):
+        (x,) = inputs
+        return [Rebroadcast(*[(a, x.broadcastable[a]) for a, _ in self.axis])(grads[0])]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else self(eval_points[0])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def pprint(self, node, ins):
+        return ins[0]
+
+
+def patternbroadcast(x: Any, broadcastable: Sequence[bool]) -> Variable:
+    """``x`` with the broadcastable pattern ``broadcastable``."""
+    x = as_tensor_variable(x)
+    if tuple(broadcastable) == x.broadcastable:
+        return x
+    return Rebroadcast(*[(i, b) for i, b in enumerate(broadcastable) if b != x.broadcastable[i]])(x)
+
+
+def addbroadcast(x: Any, *axes: int) -> Variable:
+    """``x`` with ``axes`` marked broadcastable."""
+    x = as_tensor_variable(x)
+    b = list(x.broadcastable)
+    for a in axes:
+        b[a] = True
+    return patternbroadcast(x, b)
+
+
+def unbroadcast(x: Any, *axes: int) -> Variable:
+    """``x`` with ``axes`` marked not broadcastable."""
+    x = as_tensor_variable(x)
+    b = list(x.broadcastable)
+    for a in axes:
+        b[a] = False
+    return patternbroadcast(x, b)
+
+
+def shape_padleft(x: Any, n_ones: int = 1) -> Variable:
+    """``x`` with ``n_ones`` broadcastable dimensions added in front."""
+    x = as_tensor_variable(x)
+    return x.dimshuffle(["x"] * n_ones + list(range(x.ndim)))
+
+
+def shape_padright(x: Any, n_ones: int = 1) -> Variable:
+    """``x`` with ``n_ones`` broadcastable dimensions added at the end."""
+    x = as_tensor_variable(x)
+    return x.dimshuffle(list(range(x.ndim)) + ["x"] * n_ones)
+
+
+def shape_padaxis(x: Any, axis: int) -> Variable:
+    """``x`` with a broadcastable dimension inserted at ``axis``."""
+    x = as_tensor_variable(x)
+    if axis < 0:
+        axis += x.ndim + 1
+    order: list[Any] = list(range(x.ndim))
+    order.insert(axis, "x")
+    return x.dimshuffle(order)
+
+
+def transpose(x: Any, axes: Sequence[int] | None = None) -> Variable:
+    """``x`` with its axes permuted (reversed by default); ``x.T`` is the same."""
+    x = as_tensor_variable(x)
+    if axes is None:
+        axes = list(range(x.ndim))[::-1]
+    return DimShuffle(x.broadcastable, list(axes))(x)
+
+
+# ---------------------------------------------------------------------- alloc and fills
+
+
+class Alloc(Op):
+    """A tensor of the given shape filled with (a broadcast of) ``value``."""
+
+    def make_node(self, value, *shape):
+        v = as_tensor_variable(value)
+        sh = [_as_int_scalar(s, "alloc shape entry") for s in shape]
+        if len(sh) < v.ndim:
+            raise TypeError(f"alloc: the value has {v.ndim} dimensions, more than the {len(sh)} "
+                            f"of the requested shape")
+        bcast = []
+        for s in sh:
+            try:
+                bcast.append(int(get_scalar_constant_value(s)) == 1)
+            except NotScalarConstantError:
+                bcast.append(False)
+        return Apply(self, [v] + sh, [TensorType(v.dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        v, *sh = inputs
+        out[0][0] = np.broadcast_to(v, tuple(int(s) for s in sh)).copy()
+
+    def L_op(self, inputs, outputs, grads):
+        v = inputs[0]
+        (gz,) = grads
+        n_new = gz.ndim - v.ndim
+        axes = list(range(n_new)) + [n_new + i for i, b in enumerate(v.broadcastable)
+                                     if b and not gz.broadcastable[n_new + i]]
+        from thx.tensor.math import sum as _sum
+        gv = _sum(gz, axis=axes, keepdims=True) if axes else gz
+        if n_new:
+            gv = gv.dimshuffle(list(range(n_new, gz.ndim)))
+        gv = patternbroadcast(gv, v.broadcastable)
+        if v.dtype in discrete_dtypes:
+            gv = _zero_grad(v)
+        return [gv] + [_disconnected() for _ in inputs[1:]]
+
+    def connection_pattern(self, node):
+        return [[True]] + [[False] for _ in node.inputs[1:]]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self(eval_points[0], *inputs[1:])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [tuple(node.inputs[1:])]
+
+    def pprint(self, node, ins):
+        return f"Alloc({', '.join(ins)})"
+
+
+alloc = Alloc()
+
+
+def _shape_list(shape: Any) -> list:
+    if isinstance(shape, (int, np.integer)):
+        return [shape]
+    if isinstance(shape, Variable):
+        if shape.ndim == 0:
+            return [shape]
+        from thx.tensor.subtensor import getitem
+        n = len(_known_dims(shape, 0)) if isinstance(shape, Constant) else None
+        if n is None:
+            if shape.owner is not None and isinstance(shape.owner.op, MakeVector):
+                return list(shape.owner.inputs)
+            if shape.owner is not None and isinstance(shape.owner.op, Shape):
+                return [getitem(shape, i) for i in range(shape.owner.inputs[0].ndim)]
+            raise ValueError("zeros/ones: give the shape as a tuple")
+        return [getitem(shape, i) for i in range(n)]
+    return list(shape)
+
+
+def zeros(shape: Any, dtype: str | None = None) -> Variable:
+    """A tensor of zeros of the given shape (tuple of ints or scalar variables)."""
+    return alloc(constant(0, dtype=dtype or config.floatX), *_shape_list(shape))
+
+
+def ones(shape: Any, dtype: str | None = None) -> Variable:
+    """A tensor of ones of the given shape."""
+    return alloc(constant(1, dtype=dtype or config.floatX), *_shape_list(shape))
+
+
+def full(shape: Any, fill_value: Any, dtype: str | None = None) -> Variable:
+    """A tensor of ``fill_value`` of the given shape."""
+    return alloc(as_tensor_variable(fill_value) if dtype is None else constant(fill_value, dtype=dtype),
+                 *_shape_list(shape))
+
+
+def zeros_like(model: Any, dtype: str | None = None) -> Variable:
+    """Zeros with the shape of ``model``: ``fill(model, 0)``, as Theano builds it."""
+    model = as_tensor_variable(model)
+    return fill(model, constant(0.0, dtype=dtype or model.dtype))
+
+
+def ones_like(model: Any, dtype: str | None = None) -> Variable:
+    """Ones with the shape of ``model``: ``fill(model, 1.0)``, as Theano builds it."""
+    model = as_tensor_variable(model)
+    return fill(model, constant(1.0, dtype=dtype or model.dtype))
+
+
+def full_like(model: Any, fill_value: Any, dtype: str | None = None) -> Variable:
+    """``fill_value`` with the shape of ``model``."""
+    model = as_tensor_variable(model)
+    return fill(model, constant(fill_value, dtype=dtype or model.dtype))
+
+
+class ARange(Op):
+    """``arange(start, stop, step)`` of a given dtype."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+
+    def make_node(self, start, stop, step):
+        ins = [as_tensor_variable(v) for v in (start, stop, step)]
+        for v in ins:
+            if v.ndim != 0:
+                raise TypeError(f"arange takes scalars, got {v.type}")
+        return Apply(self, ins, [TensorType(self.dtype, (False,))()])
+
+    def perform(self, node, inputs, out):
+        start, stop, step = (np.asarray(v)[()] for v in inputs)
+        out[0][0] = np.arange(start, stop, step, dtype=self.dtype)
+
+    def L_op(self, inputs, outputs, grads):
+        return [_zero_grad(i) if i.dtype not in discrete_dtypes else _disconnected() for i in inputs]
+
+    def connection_pattern(self, node):
+        return [[i.dtype not in discrete_dtypes] for i in node.inputs]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        from thx.tensor.elemwise import ceil, maximum
+        start, stop, step = node.inputs
+        n = _cast(ceil(maximum((stop - start) / step, 0)), "int64")
+        return [(n,)]
+
+    def pprint(self, node, ins):
+        return f"ARange{{dtype='{self.dtype}'}}({', '.join(ins)})"
+
+
+def arange(start: Any, stop: Any = None, step: Any = 1, dtype: str | None = None) -> Variable:
+    """Evenly spaced values in ``[start, stop)``, as ``numpy.arange``.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> T.arange(3).eval()
+    array([0, 1, 2])
+    """
+    if stop is None:
+        start, stop = 0, start
+    start, stop, step = (as_tensor_variable(v) for v in (start, stop, step))
+    if dtype is None:
+        dtype = upcast(start.dtype, stop.dtype, step.dtype)
+        if dtype in discrete_dtypes:
+            dtype = "int64"
+    return ARange(str(np.dtype(dtype)))(start, stop, step)
+
+
+class Eye(Op):
+    """An ``n x m`` matrix with ones on diagonal ``k``."""
+
+    __props__ = ("dtype",)
+
+    def __init__(self, dtype: str) -> None:
+        self.dtype = dtype
+
+    def make_node(self, n, m, k):
+        ins = [_as_int_scalar(v, "eye argument") for v in (n, m, k)]
+        return Apply(self, ins, [TensorType(self.dtype, (False, False))()])
+
+    def perform(self, node, inputs, out):
+        n, m, k = (int(v) for v in inputs)
+        out[0][0] = np.eye(n, m, k, dtype=self.dtype)
+
+    def L_op(self, inputs, outputs, grads):
+        return [_disconnected() for _ in inputs]
+
+    def connection_pattern(self, node):
+        return [[False]] * 3
+
+    def R_op(self, inputs, eval_points):
+        return [None]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [(_cast(node.inputs[0], "int64"), _cast(node.inputs[1], "int64"))]
+
+
+def eye(n: Any, m: Any = None, k: int = 0, dtype: str | None = None) -> Variable:
+    """Identity-like matrix (``numpy.eye``)."""
+    return Eye(dtype or config.floatX)(n, n if m is None else m, k)
+
+
+def identity_like(x: Any) -> Variable:
+    """An identity matrix with the shape of the matrix ``x``."""
+    x = as_tensor_variable(x)
+    return eye(shape(x)[0], shape(x)[1], 0, dtype=x.dtype)
+
+
+# ---------------------------------------------------------------------- join / split
+
+
+class Join(Op):
+    """Concatenate tensors along ``axis`` (Theano's Join, with the axis as a prop)."""
+
+    __props__ = ("axis",)
+
+    def __init__(self, axis: int = 0) -> None:
+        self.axis = axis
+
+    def __str__(self):
+        return f"Join{{axis={self.axis}}}"
+
+    def make_node(self, *tensors):
+        ts = [as_tensor_variable(t) for t in tensors]
+        if not ts:
+            raise ValueError("join needs at least one tensor")
+        nd = ts[0].ndim
+        if nd == 0:
+            raise TypeError("join: cannot join scalars (use stack)")
+        for t in ts:
+            if t.ndim != nd:
+                raise TypeError(f"join: all tensors must have the same number of dimensions, got "
+                                f"{[t.ndim for t in ts]}")
+        axis = self.axis + nd if self.axis < 0 else self.axis
+        if not 0 <= axis < nd:
+            raise IndexError(f"join: axis {self.axis} out of range for {nd}-d tensors")
+        dtype = upcast(*[t.dtype for t in ts])
+        bcast = [any(t.broadcastable[d] for t in ts) for d in range(nd)]
+        bcast[axis] = len(ts) == 1 and ts[0].broadcastable[axis]
+        return Apply(self, ts, [TensorType(dtype, bcast)()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = np.concatenate(inputs, axis=self.axis).astype(node.outputs[0].dtype)
+
+    def L_op(self, inputs, outputs, grads):
+        (gz,) = grads
+        axis = self.axis + gz.ndim if self.axis < 0 else self.axis
+        sizes = MakeVector("int64")(*[shape(t)[axis] for t in inputs]) if len(inputs) > 1 else None
+        if sizes is None:
+            parts = [gz]
+        else:
+            parts = Split(len(inputs), axis)(gz, sizes)
+        out = []
+        for t, p in zip(inputs, parts):
+            if t.dtype in discrete_dtypes:
+                out.append(_zero_grad(t))
+            else:
+                p = patternbroadcast(p, t.broadcastable)
+                out.append(p if p.dtype == t.dtype else _cast(p, t.dtype))
+        return out
+
+    def R_op(self, inputs, eval_points):
+        if all(e is None for e in eval_points):
+            return [None]
+        return [self(*[e if e is not None else zeros_like(i) for i, e in zip(inputs, eval_points)])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        axis = self.axis % node.outputs[0].ndim
+        out = list(input_shapes[0])
+        from thx.tensor.elemwise import add
+        out[axis] = add(*[s[axis] for s in input_shapes])
+        return [tuple(out)]
+
+    def pprint(self, node, ins):
+        return f"join({self.axis}, {', '.join(ins)})"
+
+
+class Split(Op):
+    """Split ``x`` along ``axis`` into pieces of the given sizes."""
+
+    __props__ = ("len_splits", "axis")
+
+    def __init__(self, len_splits: int, axis: int) -> None:
+        self.len_splits = len_splits
+        self.axis = axis
+
+    def make_node(self, x, splits):
+        x = as_tensor_variable(x)
+        splits = _shape_vector(splits)
+        bcast = list(x.broadcastable)
+        bcast[self.axis] = False
+        return Apply(self, [x, splits], [TensorType(x.dtype, bcast)() for _ in range(self.len_splits)])
+
+    def perform(self, node, inputs, out):
+        x, splits = inputs
+        if int(np.sum(splits)) != x.shape[self.axis]:
+            raise ValueError(f"Split: sizes {list(splits)} do not add up to {x.shape[self.axis]}")
+        idx = np.cumsum(splits)[:-1]
+        for o, piece in zip(out, np.split(x, idx, axis=self.axis)):
+            o[0] = piece
+
+    def L_op(self, inputs, outputs, grads):
+        x = inputs[0]
+        gs = [zeros_like(o) if isinstance(g.type, DisconnectedType) else g
+              for o, g in zip(outputs, grads)]
+        return [join(self.axis, *gs), _disconnected()]
+
+    def connection_pattern(self, node):
+        return [[True] * self.len_splits, [False] * self.len_splits]
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None] * self.len_splits
+        return self(eval_points[0], inputs[1])
+
+    def pprint(self, node, ins):
+        return f"Split{{{self.len_splits}}}({', '.join(ins)})"
+
+
+def split(x: Any, splits_size: Any, n_splits: int, axis: int = 0) -> list[Variable]:
+    """Split ``x`` along ``axis`` into ``n_splits`` pieces of sizes ``splits_size``."""
+    out = Split(n_splits, axis)(x, splits_size)
+    return out if isinstance(out, list) else [out]
+
+
+def join(axis: int, *tensors: Any) -> Variable:
+    """Concatenate ``tensors`` along ``axis`` (Theano's argument order)."""
+    if isinstance(axis, Variable):
+        axis = int(get_scalar_constant_value(axis))
+    if len(tensors) == 1:
+        return as_tensor_variable(tensors[0])
+    return Join(int(axis))(*tensors)
+
+
+def concatenate(tensor_list: Sequence[Any], axis: int = 0) -> Variable:
+    """Concatenate a list of tensors along ``axis``.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> a = T.dvector('a')
+    >>> T.concatenate([a, a]).eval({a: [1., 2.]})
+    array([1., 2., 1., 2.])
+    """
+    if not isinstance(tensor_list, (list, tuple)):
+        raise TypeError("concatenate takes a list or tuple of tensors (the first argument); "
+                        "call join(axis, *tensors) to give them one by one")
+    return join(axis, *tensor_list)
+
+
+def stack(tensors: Sequence[Any], axis: int = 0) -> Variable:
+    """Stack tensors of one shape along a new ``axis``."""
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError("stack takes a list of tensors")
+    if not tensors:
+        raise ValueError("stack: no tensor to stack")
+    ts = [as_tensor_variable(t) for t in tensors]
+    if axis == 0 and all(t.ndim == 0 for t in ts):
+        return MakeVector(upcast(*[t.dtype for t in ts]))(*ts)
+    return join(axis, *[shape_padaxis(t, axis) for t in ts])
+
+
+def roll(x: Any, shift: int, axis: int | None = None) -> Variable:
+    """``numpy.roll`` built from slices and a join."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        return roll(flatten(x), shift, 0).reshape(shape(x), ndim=x.ndim)
+    from thx.tensor.subtensor import getitem
+    idx_a = [slice(None)] * x.ndim
+    idx_b = [slice(None)] * x.ndim
+    idx_a[axis] = slice(-shift, None)
+    idx_b[axis] = slice(None, -shift)
+    return join(axis, getitem(x, tuple(idx_a)), getitem(x, tuple(idx_b)))
+
+
+def tile(x: Any, reps: Sequence[int]) -> Variable:
+    """``numpy.tile`` for constant ``reps``."""
+    x = as_tensor_variable(x)
+    reps = list(reps)
+    if len(reps) < x.ndim:
+        reps = [1] * (x.ndim - len(reps)) + reps
+    x = shape_padleft(x, len(reps) - x.ndim) if len(reps) > x.ndim else x
+    for ax, r in enumerate(reps):
+        if r != 1:
+            x = join(ax, *([x] * int(r)))
+    return x
+
+
+def repeat(x: Any, repeats: int, axis: int | None = None) -> Variable:
+    """``numpy.repeat`` for a constant integer ``repeats``."""
+    x = as_tensor_variable(x)
+    if axis is None:
+        x, axis = flatten(x), 0
+    axis = axis % x.ndim
+    y = shape_padaxis(x, axis + 1)
+    y = join(axis + 1, *([y] * int(repeats)))
+    from thx.tensor.subtensor import getitem
+    new = [shape(x)[d] for d in range(x.ndim)]
+    new[axis] = new[axis] * int(repeats)
+    return reshape(y, tuple(new))
+
+
+_ = (second, int_dtypes, TensorConstant)

@@ -1,0 +1,334 @@
+"""TensorVariable (operator overloads), TensorConstant, and literal conversion."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from thx.config import config
+from thx.graph.basic import Constant, Variable
+from thx.tensor.type import TensorType
+
+
+class _TensorMethods:
+    """The NumPy-like surface shared by tensor variables and constants."""
+
+    type: TensorType
+
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other): return _E.add(self, other)
+    def __radd__(self, other): return _E.add(other, self)
+    def __sub__(self, other): return _E.sub(self, other)
+    def __rsub__(self, other): return _E.sub(other, self)
+    def __mul__(self, other): return _E.mul(self, other)
+    def __rmul__(self, other): return _E.mul(other, self)
+    def __truediv__(self, other): return _E.true_div(self, other)
+    def __rtruediv__(self, other): return _E.true_div(other, self)
+    def __floordiv__(self, other): return _E.int_div(self, other)
+    def __rfloordiv__(self, other): return _E.int_div(other, self)
+    def __mod__(self, other): return _E.mod(self, other)
+    def __rmod__(self, other): return _E.mod(other, self)
+    def __pow__(self, other): return _E.pow(self, other)
+    def __rpow__(self, other): return _E.pow(other, self)
+    def __neg__(self): return _E.neg(self)
+    def __abs__(self): return _E.abs_(self)
+    def __invert__(self): return _E.invert(self)
+    def __and__(self, other): return _E.and_(self, other)
+    def __rand__(self, other): return _E.and_(other, self)
+    def __or__(self, other): return _E.or_(self, other)
+    def __ror__(self, other): return _E.or_(other, self)
+    def __xor__(self, other): return _E.xor(self, other)
+    def __rxor__(self, other): return _E.xor(other, self)
+    def __matmul__(self, other): return _M.dot(self, other)
+    def __rmatmul__(self, other): return _M.dot(other, self)
+
+    __array_ufunc__ = None  # make NumPy defer: ndarray * variable -> variable.__rmul__
+
+    # Theano overloads ordering comparisons but keeps == / != as identity.
+    def __lt__(self, other): return _E.lt(self, other)
+    def __le__(self, other): return _E.le(self, other)
+    def __gt__(self, other): return _E.gt(self, other)
+    def __ge__(self, other): return _E.ge(self, other)
+    __hash__ = Variable.__hash__
+
+    def __bool__(self):
+        raise TypeError("Variables do not support boolean operations: a symbolic value has no "
+                        "truth value. Use thx.tensor.switch / thx.ifelse.ifelse for conditions.")
+
+    def __iter__(self):
+        raise TypeError(f"TensorType does not support iteration: {self} has a symbolic length. "
+                        f"Index it, or use thx.scan to loop over it.")
+
+    def __len__(self):
+        raise TypeError("len() of a symbolic tensor is not defined (its shape is symbolic); "
+                        "use x.shape[0]")
+
+    # ------------------------------------------------------------ attributes
+    @property
+    def ndim(self) -> int:
+        return self.type.ndim
+
+    @property
+    def dtype(self) -> str:
+        return self.type.dtype
+
+    @property
+    def broadcastable(self) -> tuple[bool, ...]:
+        return self.type.broadcastable
+
+    @property
+    def shape(self):
+        return _B.shape(self)
+
+    @property
+    def size(self):
+        return _M.prod(self.shape)
+
+    @property
+    def T(self):
+        return _B.transpose(self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (list, tuple)):
+            axes = tuple(axes[0])
+        return _B.transpose(self, axes or None)
+
+    def dimshuffle(self, *pattern):
+        if len(pattern) == 1 and isinstance(pattern[0], (list, tuple)):
+            pattern = tuple(pattern[0])
+        return _E.DimShuffle(self.broadcastable, pattern)(self)
+
+    def reshape(self, shape, ndim=None):
+        return _B.reshape(self, shape, ndim=ndim)
+
+    def flatten(self, ndim=1, outdim=None):
+        return _B.flatten(self, outdim if outdim is not None else ndim)
+
+    def astype(self, dtype):
+        return _E.cast(self, dtype)
+
+    def __getitem__(self, idx):
+        return _S.getitem(self, idx)
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _M.sum(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def prod(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _M.prod(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def mean(self, axis=None, dtype=None, keepdims=False, acc_dtype=None):
+        return _M.mean(self, axis=axis, dtype=dtype, keepdims=keepdims)
+
+    def var(self, axis=None, ddof=0, keepdims=False):
+        return _M.var(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def std(self, axis=None, ddof=0, keepdims=False):
+        return _M.std(self, axis=axis, ddof=ddof, keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _M.max(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _M.min(self, axis=axis, keepdims=keepdims)
+
+    def argmax(self, axis=None, keepdims=False):
+        return _M.argmax(self, axis=axis, keepdims=keepdims)
+
+    def argmin(self, axis=None, keepdims=False):
+        return _M.argmin(self, axis=axis, keepdims=keepdims)
+
+    def norm(self, L, axis=None, keepdims=False):
+        if L == 1:
+            return _M.sum(_E.abs_(self), axis=axis, keepdims=keepdims)
+        if L == 2:
+            return _E.sqrt(_M.sum(_E.sqr(self), axis=axis, keepdims=keepdims))
+        return _E.pow(_M.sum(_E.pow(_E.abs_(self), L), axis=axis, keepdims=keepdims), 1.0 / L)
+
+    def dot(self, other):
+        return _M.dot(self, other)
+
+    def nonzero(self):
+        return _S.nonzero(self)
+
+    def clip(self, a_min, a_max):
+        return _E.clip(self, a_min, a_max)
+
+    def round(self, mode="half_to_even"):
+        return _E.round(self, mode)
+
+    def any(self, axis=None, keepdims=False):
+        return _M.any(self, axis=axis, keepdims=keepdims)
+
+    def all(self, axis=None, keepdims=False):
+        return _M.all(self, axis=axis, keepdims=keepdims)
+
+    def zeros_like(self, dtype=None):
+        return _B.zeros_like(self, dtype=dtype)
+
+    def ones_like(self, dtype=None):
+        return _B.ones_like(self, dtype=dtype)
+
+    def exp(self): return _E.exp(self)
+    def log(self): return _E.log(self)
+    def sqrt(self): return _E.sqrt(self)
+
+
+class TensorVariable(_TensorMethods, Variable):
+    """A symbolic tensor: supports NumPy-like operators, indexing and methods.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> (x ** 2).sum().type
+    TensorType(float64, scalar)
+    """
+
+
+class TensorConstant(_TensorMethods, Constant):
+    """A tensor with a fixed value; prints as ``TensorConstant{2}`` (Theano 1.0)."""
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return self.name
+        return f"TensorConstant{{{_constant_text(self.data)}}}"
+
+    @property
+    def value(self):
+        return self.data
+
+
+def _constant_text(data: np.ndarray) -> str:
+    s = str(data)
+    if len(s) > 20:
+        s = s[:10].strip() + " ... " + s[-5:].strip()
+    return s
+
+
+TensorType.variable_type = TensorVariable
+TensorType.constant_type = TensorConstant
+
+
+# -------------------------------------------------------------- conversion
+
+def _autocast_int(x: int) -> str:
+    for dt in ("int8", "int16", "int32", "int64"):
+        info = np.iinfo(dt)
+        if info.min <= x <= info.max:
+            return dt
+    raise OverflowError(f"integer {x} does not fit in int64")
+
+
+def _autocast_float(x: float) -> str:
+    if config.floatX == "float32" or config.cast_policy == "numpy+floatX":
+        return config.floatX
+    with np.errstate(all="ignore"):
+        if np.float32(x) == x or np.isnan(x):
+            return "float32"
+    return "float64"
+
+
+def _literal_array(x: Any, dtype: str | None) -> np.ndarray:
+    """Theano's literal autocasting: 2 -> int8, 300 -> int16, 2.5 -> float32, 0.1 -> float64."""
+    if dtype is not None:
+        return np.asarray(x, dtype=dtype)
+    if isinstance(x, np.generic):
+        return np.asarray(x)
+    if isinstance(x, (bool, np.bool_)):
+        return np.asarray(x, dtype="bool")
+    if isinstance(x, int) and config.cast_policy == "custom":
+        return np.asarray(x, dtype=_autocast_int(x))
+    if isinstance(x, float) and config.cast_policy == "custom":
+        return np.asarray(x, dtype=_autocast_float(x))
+    if isinstance(x, int):
+        return np.asarray(x, dtype="int64")
+    if isinstance(x, float):
+        return np.asarray(x, dtype=config.floatX)
+    if isinstance(x, complex):
+        return np.asarray(x, dtype="complex128")
+    arr = np.asarray(x)
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"Cannot convert {x!r} to a tensor constant: dtype {arr.dtype} is not numeric")
+    if arr.size == 0 and not hasattr(x, "dtype"):
+        arr = arr.astype(config.floatX)
+    return arr
+
+
+def constant(x: Any, name: str | None = None, ndim: int | None = None, dtype: str | None = None):
+    """A TensorConstant holding ``x``, with Theano's dtype autocasting for literals.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> T.constant(2).dtype, T.constant(2.5).dtype, T.constant(0.1).dtype
+    ('int8', 'float32', 'float64')
+    """
+    arr = _literal_array(x, dtype)
+    if ndim is not None:
+        if arr.ndim < ndim:
+            arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
+        elif arr.ndim > ndim:
+            raise ValueError(f"constant {x!r} has {arr.ndim} dimensions, more than ndim={ndim}")
+    bcast = tuple(s == 1 for s in arr.shape)
+    return TensorConstant(TensorType(str(arr.dtype), bcast), arr, name=name)
+
+
+def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None):
+    """Turn ``x`` into a tensor variable (variables pass through, literals become constants).
+
+    Raises
+    ------
+    TypeError
+        If ``x`` is a variable of a non-tensor type or cannot be converted.
+    """
+    if isinstance(x, (TensorVariable, TensorConstant)):
+        v = x
+    elif isinstance(x, Variable):
+        if hasattr(x, "_as_tensor_variable"):
+            v = x._as_tensor_variable()
+        else:
+            raise TypeError(f"Variable type field must be a TensorType, got {x.type} for {x}")
+    elif hasattr(x, "_as_tensor_variable"):
+        v = x._as_tensor_variable()
+    elif isinstance(x, (list, tuple)) and any(isinstance(e, Variable) for e in _flat(x)):
+        v = _B.stack([as_tensor_variable(e) for e in x])
+    else:
+        try:
+            v = constant(x, name=name)
+        except (TypeError, ValueError, OverflowError) as e:
+            raise TypeError(f"Cannot convert {x!r} to TensorType: {e}") from None
+    if ndim is not None and v.ndim != ndim:
+        if v.ndim > ndim and all(v.broadcastable[: v.ndim - ndim]):
+            v = v.dimshuffle(*range(v.ndim - ndim, v.ndim))
+        else:
+            raise ValueError(f"TensorType could not be cast to have {ndim} dimensions: {v} has {v.ndim}")
+    return v
+
+
+def _flat(x):
+    stack = [x]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, (list, tuple)):
+            stack.extend(e)
+        else:
+            yield e
+
+
+class _LazyModule:
+    """Module reference resolved on first use (the op modules import this one)."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __getattr__(self, attr: str) -> Any:
+        import importlib
+        return getattr(importlib.import_module(self._name), attr)
+
+
+_B = _LazyModule("thx.tensor.basic")
+_E = _LazyModule("thx.tensor.elemwise")
+_M = _LazyModule("thx.tensor.math")
+_S = _LazyModule("thx.tensor.subtensor")
