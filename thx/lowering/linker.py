@@ -22,11 +22,9 @@ from thx.graph.fg import FunctionGraph
 from thx.lowering.registry import jax_impl, static_inputs
 from thx.tensor.type import discrete_dtypes
 
-# Import the per-family lowerings so they register themselves.
-from thx.lowering import basic as _basic  # noqa: F401
-from thx.lowering import elemwise as _elemwise  # noqa: F401
-from thx.lowering import math as _math  # noqa: F401
-from thx.lowering import subtensor as _subtensor  # noqa: F401
+from thx.lowering import load_families
+
+load_families()
 
 x64 = jax.enable_x64
 

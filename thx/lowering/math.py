@@ -31,7 +31,7 @@ def _reduce(op, node):
 
 @register(Argmax, Argmin)
 def _argmax(op, node):
-    jfn = jnp.argmax if isinstance(op, Argmin) is False else jnp.argmin
+    jfn = jnp.argmin if isinstance(op, Argmin) else jnp.argmax
 
     def impl(x):
         if op.axis is None:
