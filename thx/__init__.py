@@ -15,8 +15,15 @@ from thx.gradient import Lop, Rop, grad
 from thx.graph.fg import FunctionGraph, MissingInputError
 from thx.graph.basic import Apply, Constant, Variable
 from thx.printing import debugprint, pp, pprint
+from thx import scan_module  # imports the thx.scan package first; `thx.scan` is then the function
+from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
+from thx import ifelse, sandbox
+from thx.tensor import shared_randomstreams  # T.shared_randomstreams (needs thx.compile first)
+from thx.alias import install_theano_alias, uninstall_theano_alias
 
 __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint", "debugprint",
            "In", "Out", "Param", "Mode", "Function", "SharedVariable", "UnusedInputError",
            "MissingInputError", "FunctionGraph", "Apply", "Constant", "Variable", "tensor",
-           "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__"]
+           "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
+           "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
+           "scan", "map", "reduce", "foldl", "foldr", "scan_module"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import configparser
 import contextlib
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ class _Flag:
     default: Any
     choices: tuple | None = None
     convert: Callable[[str], Any] | None = None
+    on_set: Callable[[Any], None] | None = None  # applies a new value (e.g. to JAX)
 
 
 def _bool(s: Any) -> bool:
@@ -44,6 +46,27 @@ def _tags(s: Any) -> tuple[str, ...]:
     if isinstance(s, (list, tuple)):
         return tuple(s)
     return tuple(t for t in str(s).replace(":", " ").split() if t)
+
+
+def _use_compilation_cache(path: str) -> None:
+    """Point JAX's persistent compilation cache at ``path`` ('' leaves JAX's setting alone).
+
+    Every compiled function is cached (no minimum compile time or size), so a
+    second process running the same functions loads them instead of compiling.
+    """
+    if not path:
+        return
+    import jax
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:  # JAX reads the directory once, at its first compilation: make it read it again
+        from jax._src import compilation_cache
+        compilation_cache.reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - older/newer JAX
+        pass
 
 
 _FLAGS = [
@@ -70,7 +93,8 @@ _FLAGS = [
           "auto", ("auto", "scan")),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
-    _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
+    _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str,
+          _use_compilation_cache),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
     _Flag("exception_verbosity", "detail of error messages", "low", ("low", "high")),
@@ -141,6 +165,8 @@ class Config:
                               f"Valid values: {', '.join(map(str, flag.choices))}")
         self._values[key] = value
         self._sources[key] = source
+        if flag.on_set is not None:
+            flag.on_set(value)
 
     def source(self, name: str) -> str:
         """Where the current value of ``name`` came from."""
@@ -175,10 +201,16 @@ class Config:
         rc = environ.get("THXRC") or os.path.expanduser("~/.thxrc")
         if os.path.isfile(rc):
             for k, v in parse_rc(rc):
-                self.set(k, v, f"rc file {rc}")
+                self._load_one(k, v, f"rc file {rc}")
         for var in ("THEANO_FLAGS", "THX_FLAGS"):
             for k, v in parse_flags(environ.get(var, ""), var):
-                self.set(k, v, var)
+                self._load_one(k, v, var)
+
+    def _load_one(self, name: str, value: str, source: str) -> None:
+        try:
+            self.set(name, value, source)
+        except ConfigError as e:
+            raise ConfigError(f"{source}: {e}") from None
 
 
 def parse_flags(text: str, where: str = "THX_FLAGS") -> list[tuple[str, str]]:
@@ -207,5 +239,22 @@ def parse_rc(path: str) -> list[tuple[str, str]]:
     return out
 
 
+def _report_cleanly(error: ConfigError) -> None:
+    """If ``error`` (a bad flag, found at import) ends the program, print it in one line."""
+    previous = sys.excepthook
+
+    def hook(exc_type, value, tb):
+        if value is error:
+            print(f"thx: {type(value).__name__}: {value}", file=sys.stderr)
+        else:
+            previous(exc_type, value, tb)
+
+    sys.excepthook = hook
+
+
 config = Config()
-config.load()
+try:
+    config.load()
+except ConfigError as _error:
+    _report_cleanly(_error)
+    raise

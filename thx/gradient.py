@@ -204,6 +204,8 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
         if add_names and g is not None and getattr(g, "name", None) is None and w.name:
             if cost is not None and cost.name:
                 g.name = f"(d{cost.name}/d{w.name})"
+        if cost is not None and isinstance(g, Variable) and not (_is_null(g) or _is_disconnected(g)):
+            g.tag.grad_of = (cost, w)  # config.check_gradients='jax' finds gradients by this tag
         rval.append(g)
     if using_list:
         return rval
@@ -808,3 +810,6 @@ def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: float | None = None, o
 
 
 verify_grad.E_grad = GradientError  # type: ignore[attr-defined]
+
+
+from thx.check import GradientMismatchError, check_against_jax  # noqa: E402  (re-export)

@@ -349,6 +349,8 @@ class Function:
             spec["updates"] = [(swap.get(v, v), e) for v, e in _normalize_updates(spec.get("updates"))]
         if delete_updates:
             spec["updates"] = None
+            spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
+            spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
         f = function(**spec)
         for k, v in self._containers.items():
@@ -403,7 +405,7 @@ def _backend() -> str | None:
     """The JAX platform named by ``config.device`` (None: JAX's default CPU)."""
     dev = config.device
     if dev == "cpu":
-        return "cpu"
+        return None
     platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
     import jax
     try:
@@ -539,4 +541,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
                 i.update = next(it)
     m = get_mode(mode)
     maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name)
-    return Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
+    f = Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
+    if config.check_gradients != "off":  # verify gradients once, on the first call
+        from thx.check import check_on_first_call
+        check_on_first_call(f, out_vars + [u for _, u in upd])
+    return f

@@ -28,8 +28,10 @@ class FunctionGraph:
     Attributes
     ----------
     clients : dict
-        ``variable -> list of (node, input_index)``; an output's client is
-        ``("output", i)``.
+        ``variable -> {(node, input_index): None}`` (an insertion-ordered set:
+        iterate it for the ``(node, i)`` pairs; removal is O(1), so a variable
+        with many clients costs nothing extra to rewrite); an output's client
+        is ``("output", i)``.
     apply_nodes : set of Apply
     """
 
@@ -39,7 +41,7 @@ class FunctionGraph:
             inputs, outputs = _clone_graph(inputs, outputs)
         self.inputs: list[Variable] = list(inputs)
         self.outputs: list[Variable] = list(outputs)
-        self.clients: dict[Variable, list[tuple[Any, int]]] = {}
+        self.clients: dict[Variable, dict[tuple[Any, int], None]] = {}
         self.apply_nodes: set[Apply] = set()
         self.variables: set[Variable] = set()
         self._listeners: list[Any] = []
@@ -49,7 +51,7 @@ class FunctionGraph:
             self._import_node(node, check=False)
         for i, out in enumerate(self.outputs):
             self._add_var(out)
-            self.clients[out].append(("output", i))
+            self.clients[out][("output", i)] = None
         for node in self.apply_nodes:
             for v in node.inputs:
                 if v.owner is None and v not in self.inputs and not isinstance(v, Constant):
@@ -61,7 +63,7 @@ class FunctionGraph:
     def _add_var(self, v: Variable) -> None:
         if v not in self.variables:
             self.variables.add(v)
-            self.clients.setdefault(v, [])
+            self.clients.setdefault(v, {})
 
     def _import_node(self, node: Apply, check: bool = True) -> None:
         if node in self.apply_nodes:
@@ -74,16 +76,32 @@ class FunctionGraph:
         for o in node.outputs:
             self._add_var(o)
         for i, v in enumerate(node.inputs):
-            self.clients[v].append((node, i))
+            self.clients[v][(node, i)] = None
         for l in self._listeners:
             l.on_import(self, node)
 
     def _import_graph(self, var: Variable) -> None:
-        """Import the nodes computing ``var`` that are not in the graph yet."""
-        known = [v for v in self.variables]
-        for node in io_toposort(known, [var]):
-            if node not in self.apply_nodes:
-                self._import_node(node)
+        """Import the nodes computing ``var`` that are not in the graph yet.
+
+        Walks only the new nodes (it stops at known variables), so a rewrite
+        costs the size of what it adds, not the size of the graph.
+        """
+        order: list[Apply] = []
+        entered: set[Apply] = set()
+        stack: list[tuple[Variable, bool]] = [(var, False)]
+        while stack:
+            v, done = stack.pop()
+            if done:
+                order.append(v.owner)
+                continue
+            node = v.owner
+            if node is None or v in self.variables or node in entered or node in self.apply_nodes:
+                continue
+            entered.add(node)
+            stack.append((v, True))
+            stack.extend((i, False) for i in reversed(node.inputs))
+        for node in order:
+            self._import_node(node)
         self._add_var(var)
 
     def _prune(self, v: Variable) -> None:
@@ -105,10 +123,7 @@ class FunctionGraph:
             for i, inp in enumerate(node.inputs):
                 cl = self.clients.get(inp)
                 if cl is not None:
-                    try:
-                        cl.remove((node, i))
-                    except ValueError:
-                        pass
+                    cl.pop((node, i), None)
                     if not cl and inp.owner is not None:
                         stack.append(inp)
 
@@ -126,8 +141,8 @@ class FunctionGraph:
                 return
             node.inputs[i] = new
         self._import_graph(new)
-        self.clients[new].append((node, i))
-        self.clients[old].remove((node, i))
+        self.clients[new][(node, i)] = None
+        del self.clients[old][(node, i)]
         for l in self._listeners:
             l.on_change_input(self, node, i, old, new, reason)
         if not self.clients[old] and old.owner is not None:

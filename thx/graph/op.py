@@ -42,7 +42,8 @@ class Op:
             return f"{type(self).__name__}{{{inner}}}"
         return type(self).__name__
 
-    __repr__ = __str__
+    def __repr__(self) -> str:  # follows subclasses' __str__ (Elemwise{add,no_inplace})
+        return str(self)
 
     # ------------------------------------------------------------ building
     def make_node(self, *inputs: Any) -> Apply:

@@ -8,7 +8,7 @@ lists the modules imported before any graph is lowered.
 
 import importlib
 
-FAMILIES = ["basic", "elemwise", "math", "subtensor"]
+FAMILIES = ["basic", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan", "printing"]
 
 
 def load_families() -> None:

@@ -19,7 +19,7 @@ import numpy as np
 
 from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
-from thx.lowering.registry import jax_impl, static_inputs
+from thx.lowering.registry import LOWERING_PASSES, jax_impl, static_inputs
 from thx.tensor.type import discrete_dtypes
 
 from thx.lowering import load_families
@@ -31,6 +31,8 @@ x64 = jax.enable_x64
 
 def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
     """A Python function of the graph's inputs returning the tuple of its outputs."""
+    for lowering_pass in LOWERING_PASSES:
+        fgraph = lowering_pass(fgraph)
     slot: dict[Variable, int] = {}
     initial: list[Any] = []
 
@@ -103,6 +105,9 @@ def static_argnums(fgraph: FunctionGraph) -> tuple[int, ...]:
 
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
+    if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
+        from thx.lowering.scan import segmented_jit  # until-scans: jitted segments around them
+        return segmented_jit(fgraph, backend), static_argnums(fgraph)
     run = build_closure(fgraph)
     statics = static_argnums(fgraph)
     kwargs: dict[str, Any] = {}

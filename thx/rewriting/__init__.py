@@ -1,8 +1,15 @@
-"""Graph rewrites applied by ``thx.function`` before lowering."""
+"""Graph rewrites applied by ``thx.function`` before lowering (Theano's optimizer).
+
+``optimize(fgraph, mode)`` runs merge (CSE), constant folding and the rule
+sets of the mode's phases (canonicalize, stabilize, specialize) on a
+FunctionGraph, in place.  See ``docs/optimizer.md``.
+"""
 
 from __future__ import annotations
 
+from thx.rewriting.engine import (REGISTRY, LocalRewrite, Rewriter, all_rewrites, fold,
+                                  local_rewrite, optimize, pattern, plan, register)
+from thx.rewriting import canonicalize, specialize, stabilize  # noqa: F401  (register the rules)
 
-def optimize(fgraph, mode) -> None:
-    """Rewrite ``fgraph`` in place according to ``mode`` (placeholder until the engine lands)."""
-    return None
+__all__ = ["optimize", "local_rewrite", "pattern", "register", "LocalRewrite", "Rewriter",
+           "REGISTRY", "all_rewrites", "plan", "fold"]

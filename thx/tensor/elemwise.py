@@ -337,13 +337,22 @@ class Elemwise(Op):
             z = zeros_like(out)
             z.tag.zero_eval_point = True
             return [z]
-        grads = self.L_op(inputs, [out], [ones_like(out)])
+        so = self.scalar_op
+        if so.grad is None or out.dtype in discrete_dtypes:
+            return [_zero_grad(out)]
+        # the partial derivatives at each output element: the scalar grad formula with a seed of
+        # ones, NOT reduced over broadcast axes (that sum belongs to L_op only)
+        grads = so.grad(list(inputs), out, ones_like(out))
         rop = None
         for g, e, keep in zip(grads, eval_points, live):
-            if not keep or isinstance(g.type, DisconnectedType):
+            if not keep or g is None:
                 continue
-            term = g * e
+            term = as_tensor_variable(g) * e
             rop = term if rop is None else rop + term
+        if rop is None:
+            return [_zero_grad(out)]
+        if rop.dtype != out.dtype and out.dtype in continuous_dtypes:
+            rop = cast(rop, out.dtype)
         return [rop]
 
     def infer_shape(self, fgraph, node, input_shapes):

@@ -243,13 +243,14 @@ _constructors: dict[str, Any] = {}
 for _kind in _KINDS:
     _constructors[_kind] = _make_constructor(_kind, None)
     _constructors[_kind].__name__ = _kind
-    _constructors[_kind + "s"] = _make_plural(_constructors[_kind])
-    _constructors[_kind + "s"].__name__ = _kind + "s"
+    _plural = "matrices" if _kind == "matrix" else _kind + "s"  # Theano: T.matrices, T.dmatrices
+    _constructors[_plural] = _make_plural(_constructors[_kind])
+    _constructors[_plural].__name__ = _plural
     for _p, _dt in _PREFIX.items():
         # As in Theano, T.dscalar is a TensorType: T.dscalar('x') makes a variable.
         _t = TensorType(_dt, _KINDS[_kind])
         _constructors[_p + _kind] = _t
-        _constructors[_p + _kind + "s"] = _make_plural(_t)
-        _constructors[_p + _kind + "s"].__name__ = _p + _kind + "s"
+        _constructors[_p + _plural] = _make_plural(_t)
+        _constructors[_p + _plural].__name__ = _p + _plural
 globals().update(_constructors)
 constructor_names = sorted(_constructors)

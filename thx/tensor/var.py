@@ -225,7 +225,7 @@ def _autocast_float(x: float) -> str:
     if config.floatX == "float32" or config.cast_policy == "numpy+floatX":
         return config.floatX
     with np.errstate(all="ignore"):
-        if np.float32(x) == x or np.isnan(x):
+        if float(np.float32(x)) == x or np.isnan(x):  # float(): NumPy 2 compares float32 == 0.9 in float32
             return "float32"
     return "float64"
 
@@ -283,7 +283,8 @@ def as_tensor_variable(x: Any, name: str | None = None, ndim: int | None = None)
     TypeError
         If ``x`` is a variable of a non-tensor type or cannot be converted.
     """
-    if isinstance(x, (TensorVariable, TensorConstant)):
+    if isinstance(x, (TensorVariable, TensorConstant)) or (
+            isinstance(x, Variable) and isinstance(x.type, TensorType)):  # e.g. tensor shared variables
         v = x
     elif isinstance(x, Variable):
         if hasattr(x, "_as_tensor_variable"):

@@ -1,0 +1,322 @@
+"""Check thx's symbolic gradients against ``jax.grad`` of the lowered cost.
+
+:func:`check_against_jax` compares, at one point, the gradient graph
+``thx.grad`` builds (rewritten and lowered like any compiled function) with
+``jax.grad`` applied to the lowered *cost* graph: an independent derivative
+of the same forward computation.  A mismatch names the variable and the
+errors (:class:`GradientMismatchError`).
+
+With ``config.check_gradients = 'jax'``, every compiled function whose
+outputs or updates contain a gradient (a variable ``thx.grad`` returned,
+tagged ``tag.grad_of = (cost, wrt)``) runs this check once, on its first
+call, at the values of that call.  ``thx check script.py`` turns the flag
+on for a script and prints :data:`CHECKED` at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from thx.compile.function import Function
+from thx.graph.basic import Constant, Variable, ancestors, clone_replace, graph_inputs
+from thx.gradient import GradientError, grad
+
+__all__ = ["check_against_jax", "GradientMismatchError", "GradientCheckReport", "GradientCheck",
+           "CHECKED"]
+
+# Every report made by the first-call checks (config.check_gradients = 'jax'), in order.
+CHECKED: list[GradientCheckReport] = []
+
+
+@dataclass
+class GradientCheck:
+    """One ``wrt`` of a gradient check.
+
+    ``max_rel_err`` is the largest ``|thx - jax| / max(|thx|, |jax|)``;
+    ``passed`` means ``numpy.allclose(thx, jax, rtol, atol)``.  ``skipped``
+    says why a check could not run (then ``passed`` is True).
+    """
+
+    wrt: str
+    shape: tuple
+    max_abs_err: float
+    max_rel_err: float
+    passed: bool
+    skipped: str = ""
+
+
+class GradientCheckReport:
+    """The result of :func:`check_against_jax`: one :class:`GradientCheck` per ``wrt``.
+
+    Attributes
+    ----------
+    cost : str
+        How the cost prints.
+    rows : list of GradientCheck
+    rtol, atol : float
+    function : str
+        Name of the compiled function that triggered the check ('' if none).
+    """
+
+    def __init__(self, cost: str, rows: list[GradientCheck], rtol: float, atol: float,
+                 function: str = "") -> None:
+        self.cost, self.rows, self.rtol, self.atol, self.function = cost, rows, rtol, atol, function
+
+    @property
+    def passed(self) -> bool:
+        return all(r.passed for r in self.rows)
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __getitem__(self, k: int) -> GradientCheck:
+        return self.rows[k]
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __str__(self) -> str:
+        head = (f"gradient of {self.cost} against jax.grad "
+                f"(rtol={self.rtol:g}, atol={self.atol:g})")
+        return head + "\n" + format_table(self.table_rows())
+
+    def table_rows(self) -> list[list[str]]:
+        out = [["wrt", "shape", "max abs err", "max rel err", "passed"]]
+        for r in self.rows:
+            if r.skipped:
+                out.append([r.wrt, str(r.shape), "-", "-", f"skipped: {r.skipped}"])
+            else:
+                out.append([r.wrt, str(r.shape), f"{r.max_abs_err:.3g}", f"{r.max_rel_err:.3g}",
+                            "yes" if r.passed else "NO"])
+        return out
+
+    __repr__ = __str__
+
+
+def format_table(rows: list[list[str]]) -> str:
+    """Left-aligned columns, two spaces apart."""
+    widths = [max(len(r[k]) for r in rows) for k in range(len(rows[0]))]
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows)
+
+
+class GradientMismatchError(GradientError):
+    """thx's symbolic gradient and ``jax.grad`` disagree; ``.report`` has the details."""
+
+    def __init__(self, report: GradientCheckReport) -> None:
+        Exception.__init__(self)
+        self.report = report
+
+    def __str__(self) -> str:
+        bad = [r for r in self.report.rows if not r.passed]
+        lines = [f"thx's gradient of {self.report.cost} w.r.t. {r.wrt} differs from jax.grad: "
+                 f"max abs err {r.max_abs_err:.3g}, max rel err {r.max_rel_err:.3g} "
+                 f"(rtol={self.report.rtol:g}, atol={self.report.atol:g})" for r in bad]
+        return "\n".join(lines) + "\n" + str(self.report)
+
+
+def _label(v: Variable, width: int = 40) -> str:
+    if v.name:
+        return v.name
+    from thx.printing import pp
+    try:
+        s = pp(v)
+    except Exception:  # printing must never hide the check's result
+        s = str(v)
+    return s if len(s) <= width else s[: width - 3] + "..."
+
+
+def _compare(name: str, ours: Any, ref: Any, rtol: float, atol: float) -> GradientCheck:
+    a = np.asarray(ours, dtype="float64")
+    b = np.asarray(ref, dtype="float64")
+    if a.shape != b.shape:
+        return GradientCheck(name, b.shape, np.inf, np.inf, False,
+                             f"thx gave shape {a.shape}, jax.grad {b.shape}")
+    err = np.abs(a - b)
+    den = np.maximum(np.abs(a), np.abs(b))
+    rel = np.divide(err, den, out=np.zeros_like(err), where=den > 0)
+    return GradientCheck(name, a.shape, float(err.max(initial=0.0)), float(rel.max(initial=0.0)),
+                         bool(np.allclose(a, b, rtol=rtol, atol=atol)))
+
+
+def _value_of(v: Variable, values: dict) -> Any:
+    if v in values:
+        return values[v]
+    if hasattr(v, "get_value"):
+        return v.get_value(borrow=True)
+    raise ValueError(f"check_against_jax: no value given for {v} (type {v.type}), an input of "
+                     f"the cost; pass it in `values`")
+
+
+def check_against_jax(cost: Variable, wrt: Variable | Sequence[Variable], values: dict,
+                      rtol: float = 1e-6, atol: float = 1e-8,
+                      raise_on_mismatch: bool = True) -> GradientCheckReport:
+    """Compare ``thx.grad(cost, wrt)`` with ``jax.grad`` of the lowered ``cost`` at ``values``.
+
+    Parameters
+    ----------
+    cost : scalar Variable
+    wrt : Variable or list of Variable
+        Inputs of the cost or intermediate variables of its graph.
+    values : dict
+        ``{variable: value}`` for the inputs of the cost's graph (shared
+        variables default to their current value).
+    rtol, atol : float
+        Tolerances of ``numpy.allclose(thx, jax)``.
+    raise_on_mismatch : bool
+        Raise :class:`GradientMismatchError` when a gradient differs.
+
+    Returns
+    -------
+    GradientCheckReport
+
+    Raises
+    ------
+    GradientMismatchError
+        When a gradient differs beyond the tolerances (if ``raise_on_mismatch``).
+    ValueError
+        When ``values`` lacks an input of the cost.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> from thx.gradient import check_against_jax
+    >>> x = T.dvector('x')
+    >>> report = check_against_jax(T.sum(T.tanh(x) * x), x, {x: [0.5, -1.0]})
+    >>> report.passed
+    True
+    >>> print(report)  # doctest: +ELLIPSIS
+    gradient of ... against jax.grad (rtol=1e-06, atol=1e-08)
+    wrt  shape  max abs err  max rel err  passed
+    x    (2,)   ...          ...          yes
+    """
+    import jax
+
+    from thx.compile.mode import get_mode
+    from thx.graph.fg import FunctionGraph
+    from thx.lowering.linker import build_closure, x64
+    from thx.rewriting import optimize
+    from thx.tensor.type import discrete_dtypes
+
+    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    roots = [v for v in graph_inputs([cost] + wrt_list) if not isinstance(v, Constant)]
+    root_vals = [np.asarray(_value_of(v, values)) for v in roots]
+    root_vals = [v.type.filter(val, allow_downcast=True) for v, val in zip(roots, root_vals)]
+
+    # thx: the symbolic gradient (rewritten as thx.function would), and the wrt values.
+    grads = grad(cost, wrt_list, disconnected_inputs="ignore")
+    fg = FunctionGraph(roots, list(grads) + wrt_list)
+    optimize(fg, get_mode(None))
+    with x64(True):
+        outs = jax.jit(build_closure(fg))(*root_vals)
+    ours, wrt_vals = outs[: len(wrt_list)], [np.asarray(v) for v in outs[len(wrt_list):]]
+
+    # jax: grad of the lowered cost.  An intermediate wrt w becomes w + d with d a new input
+    # (value 0): d cost / d d is d cost / d w, and the other wrts still reach the cost through w.
+    float_pos = [k for k, w in enumerate(wrt_list) if w.dtype not in discrete_dtypes]
+    deltas = {wrt_list[k]: wrt_list[k].type() for k in float_pos if wrt_list[k] not in roots}
+    perturbed = clone_replace([cost], {w: w + d for w, d in deltas.items()})[0]
+    inputs = roots + list(deltas.values())
+    cost_fn = build_closure(FunctionGraph(inputs, [perturbed]))
+    base = list(root_vals) + [np.zeros_like(wrt_vals[wrt_list.index(w)]) for w in deltas]
+    pos = [inputs.index(deltas.get(wrt_list[k], wrt_list[k])) for k in float_pos]
+
+    def cost_of(*varied):
+        args = list(base)
+        for p, v in zip(pos, varied):
+            args[p] = v
+        return cost_fn(*args)[0]
+
+    with x64(True):
+        refs = jax.grad(cost_of, argnums=tuple(range(len(pos))))(*[base[p] for p in pos]) \
+            if pos else ()
+    ref_of = dict(zip(float_pos, refs))
+    rows = [_compare(_label(w, 20), ours[k],
+                     ref_of[k] if k in ref_of else np.zeros(np.shape(wrt_vals[k])), rtol, atol)
+            for k, w in enumerate(wrt_list)]
+    report = GradientCheckReport(_label(cost), rows, rtol, atol)
+    if raise_on_mismatch and not report.passed:
+        raise GradientMismatchError(report)
+    return report
+
+
+# ---------------------------------------------------------------------------- first-call checks
+
+_TOLERANCES = {"float64": (1e-6, 1e-8), "float32": (1e-4, 1e-6), "float16": (1e-2, 1e-3)}
+
+
+def tagged_gradients(exprs: Sequence[Variable]) -> dict[Variable, list[Variable]]:
+    """``{cost: [wrt, ...]}`` for the gradients ``thx.grad`` made that ``exprs`` use."""
+    found: dict[Variable, list[Variable]] = {}
+    for v in ancestors(exprs):
+        mark = getattr(v.tag, "grad_of", None)
+        if mark is not None and mark[1] not in found.setdefault(mark[0], []):
+            found[mark[0]].append(mark[1])
+    return found
+
+
+def check_on_first_call(f: Any, exprs: Sequence[Variable]) -> None:
+    """Make the compiled function ``f`` check the gradients in ``exprs`` on its first call.
+
+    ``f`` changes class for that one call only, so later calls (and
+    functions without gradients) run the plain ``Function.__call__``.
+    """
+    pending = tagged_gradients(exprs)
+    if pending and type(f) is Function:
+        f._gradient_checks = pending
+        f.__class__ = _CheckingFunction
+
+
+def _checking_call(self, *args: Any, **kwargs: Any) -> Any:
+    self.__class__ = Function  # check once, whatever happens
+    values = _argument_values(self, args, kwargs)
+    reports = [_check_one(self, cost, wrts, values) for cost, wrts in self._gradient_checks.items()]
+    del self._gradient_checks
+    CHECKED.extend(reports)
+    bad = next((r for r in reports if not r.passed), None)
+    if bad is not None:
+        raise GradientMismatchError(bad)
+    return self(*args, **kwargs)
+
+
+class _CheckingFunction(Function):
+    """A Function before its first call, when that call checks gradients."""
+
+    __call__ = _checking_call
+
+
+def _fname(f: Any) -> str:
+    return f.name or "<unnamed>"
+
+
+def _check_one(f: Any, cost: Variable, wrts: list[Variable], values: dict) -> GradientCheckReport:
+    rtol, atol = _TOLERANCES.get(getattr(cost, "dtype", "float64"), _TOLERANCES["float64"])
+    try:
+        report = check_against_jax(cost, wrts, values, rtol, atol, raise_on_mismatch=False)
+    except ValueError as e:  # an input of the cost is not an input of the function
+        rows = [GradientCheck(_label(w, 20), (), 0.0, 0.0, True, str(e).split(": ", 1)[-1])
+                for w in wrts]
+        report = GradientCheckReport(_label(cost), rows, rtol, atol)
+    report.function = _fname(f)
+    return report
+
+
+def _argument_values(f: Any, args: tuple, kwargs: dict) -> dict[Variable, Any]:
+    """The values the call ``f(*args, **kwargs)`` gives its inputs (checked like the call does)."""
+    values: dict[Variable, Any] = {}
+    for k, spec in enumerate(f.maker.inputs):
+        if k < len(args):
+            v = args[k]
+        elif spec.name is not None and spec.name in kwargs:
+            v = kwargs[spec.name]
+        elif k in f._containers:
+            v = f._containers[k]
+        elif spec.value is not None:
+            v = spec.value
+        else:
+            continue  # the call itself reports the missing argument
+        values[spec.variable] = f._check(k, v)
+    return values

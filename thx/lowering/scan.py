@@ -1,0 +1,371 @@
+"""JAX lowering of thx/scan: ``jax.vmap``, ``lax.scan`` and ``lax.while_loop``.
+
+* A scan whose steps are independent (no recurrent state, no ``until``) is a
+  map: it lowers to ``jax.vmap`` of the step over the sequences' first axis,
+  one vectorised pass instead of ``n`` sequential steps (this is what makes
+  the tutorial's scan-based Jacobian and Hessian fast).  The flag
+  ``config.scan_map_lowering = 'scan'`` keeps the sequential ``lax.scan``.
+* A recurrent scan lowers to ``lax.scan`` carrying the last ``L`` values of
+  each state (``L`` = its largest lag).
+* A scan with a stop condition (``until``) lowers to ``lax.while_loop``.  XLA
+  needs static shapes, so the loop writes into ``n_steps`` preallocated rows
+  and also returns how many steps ran.  Theano returns only the rows of the
+  steps that ran, and that count is a run-time value, so such a node is a
+  *host barrier*: the function's graph is cut around it into jitted segments
+  (``segmented_jit``); the loop itself runs as one jitted call, its rows are
+  trimmed to the count on the host, and the segments after it are jitted for
+  the trimmed shapes (JAX caches one compilation per distinct length).
+
+The step is lowered with the same machinery as a whole function: the inner
+FunctionGraph is rewritten by ``thx.rewriting.optimize`` and turned into a
+closure by ``thx.lowering.linker.build_closure``.  Non-sequences are closed
+over, not passed through the loop, so values known while tracing (shapes,
+static integers) stay known inside the step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jax import lax
+
+from thx.config import config
+from thx.lowering.registry import as_int, is_concrete, register
+from thx.scan.op import Scan
+
+
+def _inner(op: Scan) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+    """The step as a closure (built once per op) and its inner static input positions."""
+    cached = op.__dict__.get("_jax_inner")
+    if cached is None:
+        from thx.compile.mode import get_mode
+        from thx.lowering.linker import build_closure, static_argnums
+        from thx.rewriting import optimize
+        fg = op.fgraph.clone()
+        optimize(fg, get_mode(op.mode))
+        if _uses_vmap(op):
+            _onehot_increments(fg, fg.inputs[: op.n_seqs])
+        cached = (build_closure(fg), static_argnums(fg))
+        op.__dict__["_jax_inner"] = cached
+    return cached
+
+
+def _uses_vmap(op: Scan) -> bool:
+    return op.is_map() and op.n_seqs > 0 and config.scan_map_lowering == "auto"
+
+
+def _onehot_increments(fg, batched) -> None:
+    """``inc_subtensor(x[i], y)`` at a per-step index ``i`` -> an elementwise select.
+
+    Under ``jax.vmap`` a scatter at a batched index becomes a loop of scatters
+    (2x slower than ``jax.jacrev`` for the tutorial's Jacobian, whose
+    ``grad(y[i], x)`` is such an increment); comparing ``arange(n)`` with
+    ``i`` and selecting fuses with the surrounding elementwise work.
+    Before -> after (``m`` = ``eq(arange(x.shape[0]), i mod n)``, broadcast)::
+
+        inc_subtensor(x[i], y) -> x + switch(m, y, 0)
+        set_subtensor(x[i], y) -> switch(m, y, x)
+    """
+    import thx.tensor as T
+    from thx.tensor.subtensor import IncSubtensor
+    full = ("slice", None, None, None)
+    dep = set(batched)
+    for node in fg.toposort():
+        if any(v in dep for v in node.inputs):
+            dep.update(node.outputs)
+    for node in fg.toposort():
+        if type(node.op) is not IncSubtensor or len(node.inputs) != 3:
+            continue
+        entries = node.op.idx_list
+        if not entries or entries[0] != "?" or any(e != full for e in entries[1:]):
+            continue
+        x, y, i = node.inputs
+        if i not in dep:
+            continue
+        n = x.shape[0]
+        mask = T.eq(T.arange(n), T.switch(T.lt(i, 0), i + n, i))
+        if x.ndim > 1:
+            mask = mask.dimshuffle([0] + ["x"] * (x.ndim - 1))
+        yb = T.shape_padleft(y, x.ndim - y.ndim)
+        if node.op.set_instead_of_inc:
+            new = T.switch(mask, yb, x)
+        else:
+            new = x + T.switch(mask, yb, T.constant(0, dtype=x.dtype))
+        new = T.cast(new, x.dtype) if new.dtype != x.dtype else new
+        fg.replace(node.outputs[0], T.patternbroadcast(new, x.broadcastable),
+                   reason="scan_vmap_onehot_increment")
+
+
+def _static_outer(node) -> tuple[int, ...]:
+    """n_steps, and the non-sequences the step needs while tracing (sizes, shapes)."""
+    op = node.op
+    _, inner_static = _inner(op)
+    first_ns = op.n_seqs + op.n_tap_inputs
+    outer_first_ns = 1 + op.n_seqs + op.n_rec
+    return (0,) + tuple(outer_first_ns + i - first_ns for i in inner_static if i >= first_ns)
+
+
+def _is_tracer(v: Any) -> bool:
+    return isinstance(v, jax.core.Tracer)
+
+
+def _cast(v: Any, dtype: np.dtype):
+    v = jnp.asarray(v)
+    return v if v.dtype == dtype else v.astype(dtype)
+
+
+class _Static:
+    """A concrete array as a hashable static argument of ``jax.jit``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = np.asarray(value)
+        self._key = (self.value.dtype.str, self.value.shape, self.value.tobytes())
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Static) and self._key == other._key
+
+
+@register(Scan, static_inputs=_static_outer)
+def _scan(op: Scan, node) -> Callable[..., Any]:
+    run, _ = _inner(op)
+    ns, nr, nn = op.n_seqs, op.n_rec, op.n_nit
+    lags, rec_taps, reverse = op.lags, op.rec_taps, op.reverse
+    out_types = [o.type for o in op.fgraph.outputs]
+    dtypes = [np.dtype(t.dtype) for t in out_types]
+    use_map = _uses_vmap(op)
+    n_out = nr + nn
+
+    def prepare(n_steps, vals):
+        N = as_int(n_steps, f"the number of steps of {op}")
+        if N < 0:
+            raise IndexError(f"{op} was asked to run for a negative number of steps ({N})")
+        seqs = list(vals[:ns])
+        for j, s in enumerate(seqs):
+            length = np.shape(s)[0]
+            if length < N:
+                raise ValueError(f"{op}: sequence {j} has {length} elements, fewer than the {N} steps "
+                                 f"requested (n_steps)")
+            if length != N:
+                seqs[j] = s[:N]
+        inits = [_cast(v, dtypes[k]) for k, v in enumerate(vals[ns: ns + nr])]
+        return N, seqs, inits, list(vals[ns + nr:])
+
+    def step_values(xs, bufs, nonseqs):
+        """One step: returns (new recurrent values, nit values, condition or None)."""
+        args = list(xs)
+        for k, taps in enumerate(rec_taps):
+            args += [bufs[k][lags[k] + t] for t in taps]
+        outs = run(*args, *nonseqs)
+        new = []
+        for k in range(nr):
+            v = _cast(outs[k], dtypes[k])
+            want = tuple(np.shape(bufs[k])[1:])
+            if tuple(np.shape(v)) != want:
+                raise ValueError(f"{op}: the step returns recurrent state {k} with shape "
+                                 f"{tuple(np.shape(v))}, but its initial value has shape {want}; a "
+                                 f"recurrent state must keep its shape from step to step")
+            new.append(v)
+        nit = [_cast(outs[nr + j], dtypes[nr + j]) for j in range(nn)]
+        cond = jnp.asarray(outs[-1]).astype(bool).reshape(()) if op.as_while else None
+        return new, nit, cond
+
+    def shift(buf, v):
+        return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
+
+    def full_traces(inits, rows):
+        return [jnp.concatenate([rows[k], inits[k]] if reverse else [inits[k], rows[k]])
+                for k in range(nr)]
+
+    def pack(outs):
+        return outs[0] if len(outs) == 1 else tuple(outs)
+
+    if op.as_while:
+        return _while_impl(op, prepare, step_values, shift, full_traces, pack)
+
+    def impl(n_steps, *vals):
+        N, seqs, inits, nonseqs = prepare(n_steps, vals)
+        if use_map:
+            def one(*xs):
+                return tuple(step_values(xs, [], nonseqs)[1])
+            return pack(list(jax.vmap(one)(*seqs)))
+        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+
+        def step(bufs, xs):
+            new, nit, _ = step_values(xs if xs is not None else (), bufs, nonseqs)
+            return [shift(b, v) for b, v in zip(bufs, new)], tuple(new + nit)
+
+        _, ys = lax.scan(step, bufs0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
+        ys = list(ys)
+        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+
+    return impl
+
+
+def _while_impl(op, prepare, step_values, shift, full_traces, pack):
+    """``until`` scans: a jitted while loop into preallocated rows, trimmed on the host."""
+    nr, nn = op.n_rec, op.n_nit
+    cache: dict = {}
+
+    def loop(N, statics, seqs, inits, dyn):
+        nonseqs = _merge(statics, dyn)
+        bufs0 = list(inits)
+        xs0 = [jax.ShapeDtypeStruct(np.shape(s)[1:], jnp.asarray(s).dtype) for s in seqs]
+        shapes = jax.eval_shape(lambda xs, b, d: step_values(xs, b, _merge(statics, d))[:2],
+                                xs0, bufs0, dyn)
+        rows0 = [jnp.zeros((N,) + s.shape, s.dtype) for s in list(shapes[0]) + list(shapes[1])]
+
+        def cond(c):
+            i, done, _, _ = c
+            return (i < N) & jnp.logical_not(done)
+
+        def body(c):
+            i, _, bufs, rows = c
+            xs = [lax.dynamic_index_in_dim(s, i, 0, keepdims=False) for s in seqs]
+            new, nit, stop = step_values(xs, bufs, nonseqs)
+            rows = [lax.dynamic_update_index_in_dim(r, v, i, 0) for r, v in zip(rows, new + nit)]
+            return i + 1, stop, [shift(b, v) for b, v in zip(bufs, new)], rows
+
+        i, _, _, rows = lax.while_loop(cond, body, (jnp.asarray(0, "int64"), jnp.asarray(False),
+                                                     bufs0, rows0))
+        return rows, i
+
+    def impl(n_steps, *vals):
+        if _is_tracer(n_steps) or any(_is_tracer(v) for v in vals):
+            raise NotImplementedError(
+                f"{op}: a scan with a stop condition (until) cannot run inside a traced context "
+                f"(for example inside another scan's step): the number of rows it returns is only "
+                f"known once it has run. Use it at the top level of a function.")
+        N, seqs, inits, nonseqs = prepare(np.asarray(n_steps), vals)  # concrete here
+        statics = tuple((k, _Static(v)) for k, v in enumerate(nonseqs) if is_concrete(v))
+        dyn = [v for v in nonseqs if not is_concrete(v)]
+        jitted = cache.get("fn")
+        if jitted is None:
+            jitted = cache["fn"] = jax.jit(loop, static_argnums=(0, 1))
+        rows, count = jitted(N, statics, seqs, inits, dyn)
+        c = int(count)
+        rows = [r[:c] for r in rows]
+        return pack(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
+
+    return impl
+
+
+def _flip_rows(b):
+    """``b[::-1]`` along axis 0, without XLA's reverse op (its simplifier aborts on a reversed
+    broadcast constant, e.g. the zero buffers of a backward loop)."""
+    n = b.shape[0]
+    if n == 1:
+        return b
+    return jnp.concatenate([b[k: k + 1] for k in range(n - 1, -1, -1)])
+
+
+def _merge(statics, dyn) -> list:
+    """Non-sequences in order, from the static (concrete) ones and the traced ones."""
+    out: list = []
+    it = iter(dyn)
+    fixed = dict(statics)
+    n = len(fixed) + len(dyn)
+    for k in range(n):
+        out.append(fixed[k].value if k in fixed else next(it))
+    return out
+
+
+# ------------------------------------------------------------------------ host barriers
+
+def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
+    """Run ``fgraph`` as jitted segments cut around its host-barrier nodes (``until`` scans).
+
+    Each maximal run of ordinary nodes becomes one ``jax.jit`` function of the
+    values it reads from earlier segments; a barrier node runs on its own with
+    concrete inputs, so it may return arrays whose length it computed.
+    """
+    from thx.graph.basic import Constant
+    from thx.lowering.linker import static_argnums
+    from thx.lowering.registry import LOWERING_PASSES, jax_impl
+
+    statics_of_inputs = static_argnums(fgraph)
+    for lowering_pass in LOWERING_PASSES:
+        fgraph = lowering_pass(fgraph)
+    slot: dict = {}
+    initial: list[Any] = []
+
+    def slot_of(v) -> int:
+        s = slot.get(v)
+        if s is None:
+            s = slot[v] = len(initial)
+            initial.append(np.asarray(v.data) if isinstance(v, Constant) else None)
+        return s
+
+    in_slots = [slot_of(v) for v in fgraph.inputs]
+    static_slots = {in_slots[k] for k in statics_of_inputs}
+    groups: list[tuple[bool, list]] = []
+    for node in fgraph.toposort():
+        item = (jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
+                tuple(slot_of(v) for v in node.outputs))
+        barrier = bool(getattr(node.op, "host_barrier", False))
+        if barrier or not groups or groups[-1][0]:
+            groups.append((barrier, [item]))
+        else:
+            groups[-1][1].append(item)
+    out_slots = tuple(slot_of(v) for v in fgraph.outputs)
+    const_slots = {s for s, v in enumerate(initial) if v is not None}
+
+    segments = []
+    needed = set(out_slots)
+    for barrier, items in reversed(groups):
+        produced = [o for _, _, outs in items for o in outs]
+        produced_set = set(produced)
+        seg_in: list[int] = []
+        for _, ins, _ in items:
+            for s in ins:
+                if s not in produced_set and s not in const_slots and s not in seg_in:
+                    seg_in.append(s)
+        seg_out = [o for o in produced if o in needed]
+        needed = (needed - produced_set) | set(seg_in)
+        segments.append((barrier, items, tuple(seg_in), tuple(seg_out)))
+    segments.reverse()
+
+    def make_segment(items, seg_in, seg_out):
+        def seg(*vals):
+            env = dict(zip(seg_in, vals))
+            for fn, ins, outs in items:
+                r = fn(*[env[s] if s in env else initial[s] for s in ins])
+                if len(outs) == 1:
+                    env[outs[0]] = r
+                else:
+                    for o, v in zip(outs, r):
+                        env[o] = v
+            return tuple(env[o] for o in seg_out)
+        statics = tuple(k for k, s in enumerate(seg_in) if s in static_slots)
+        kwargs = {"backend": backend} if backend is not None else {}
+        return jax.jit(seg, static_argnums=statics, **kwargs)
+
+    program = []
+    for barrier, items, seg_in, seg_out in segments:
+        if barrier:
+            fn, ins, outs = items[0]
+            program.append((True, fn, ins, outs))
+        else:
+            program.append((False, make_segment(items, seg_in, seg_out), seg_in, seg_out))
+    n_in = len(in_slots)
+
+    def run(*args):
+        env = list(initial)
+        for k in range(n_in):
+            env[in_slots[k]] = args[k]
+        for barrier, fn, ins, outs in program:
+            r = fn(*[env[s] for s in ins])
+            if barrier and len(outs) == 1:
+                env[outs[0]] = r
+            else:
+                for o, v in zip(outs, r):
+                    env[o] = v
+        return tuple(env[o] for o in out_slots)
+
+    return run

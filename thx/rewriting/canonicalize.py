@@ -1,0 +1,620 @@
+"""Canonicalize: one normal form for arithmetic, so that merge and later rewrites see equal things equal.
+
+* products: nested mul / true_div / neg flattened into ``c * a * b / (d * e)``,
+  constants folded into one constant placed first, common factors cancelled;
+* sums: nested add / sub / neg flattened into ``c + a + b - (d + e)``, the same way;
+* fills (``second``) sunk out of elementwise ops and dropped once useless;
+* DimShuffles lifted towards the inputs and merged; useless casts, reshapes,
+  subtensors, rebroadcasts, allocs and gradient-only identity ops removed;
+* ``x ** 0 -> 1`` and ``x ** 1 -> x``;
+* shapes: ``Shape(f(x, y))`` from ``f``'s ``infer_shape`` (so ``(x + y).shape``
+  does not compute ``x + y``), ``[a, b, c][1] -> b``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from thx.gradient import _ViewOp
+from thx.graph.basic import Apply, Constant, Variable
+from thx.rewriting.engine import (const_value, local_rewrite, make_constant, pattern, scalar_value,
+                                  tensor_constant)
+from thx.tensor import elemwise as E
+from thx.tensor.basic import (Alloc, Flatten, MakeVector, Rebroadcast, Reshape, Shape,
+                              patternbroadcast, shape)
+from thx.tensor.elemwise import SCALAR_OPS, DimShuffle, Elemwise, elemwise_op
+from thx.tensor.subtensor import Subtensor, getitem
+from thx.tensor.type import upcast
+from thx.tensor.var import constant
+
+CANON = "canonicalize"
+ALL_PHASES = ("canonicalize", "specialize")
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def op_name(v: Variable) -> str | None:
+    """The scalar-op name of the Elemwise computing ``v`` (None otherwise)."""
+    n = v.owner
+    if n is not None and isinstance(n.op, Elemwise):
+        return n.op.scalar_op.name
+    return None
+
+
+def n_clients(fgraph, v: Variable) -> int:
+    return len(fgraph.clients.get(v, ()))
+
+
+def apply_op(name: str, *args: Variable) -> Variable:
+    return elemwise_op(SCALAR_OPS[name])(*args)
+
+
+def contributes_shape(model: Variable, v: Variable) -> bool:
+    """True if ``model`` has a non-broadcastable dim where ``v`` broadcasts."""
+    return any(vb and not mb for vb, mb in zip(v.broadcastable, model.broadcastable))
+
+
+def keep_shapes(result: Variable, models: Sequence[Variable]) -> Variable:
+    """``result`` filled to the shape of ``models`` wherever they give it a dimension."""
+    for m in models:
+        if contributes_shape(m, result):
+            result = E.second(m, result)
+    return result
+
+
+# ------------------------------------------------------------------ fills, allocs, identities
+
+
+@local_rewrite("second", phase=ALL_PHASES)
+def local_useless_fill(fgraph, node):  # fill(a, b) -> b   (b already has the output's type)
+    if node.inputs[1].type == node.outputs[0].type:
+        return [node.inputs[1]]
+    return None
+
+
+@local_rewrite(Elemwise, phase=CANON)
+def local_fill_sink(fgraph, node):  # f(fill(a, b), c) -> fill(a, f(b, c))
+    if node.op.scalar_op.name == "second":
+        return None
+    models, ins = [], []
+    for v in node.inputs:
+        if op_name(v) == "second":
+            models.append(v.owner.inputs[0])
+            ins.append(v.owner.inputs[1])
+        else:
+            ins.append(v)
+    if not models:
+        return None
+    return [keep_shapes(node.op(*ins), models)]
+
+
+@local_rewrite(Alloc, phase=ALL_PHASES)
+def local_useless_alloc(fgraph, node):  # alloc(x, *shape) -> x   (x already has the output's type)
+    if node.inputs[0].type == node.outputs[0].type:
+        return [node.inputs[0]]
+    return None
+
+
+pattern("local_useless_identity", ("identity", "x"), "x", phase=ALL_PHASES)  # identity(x) -> x
+
+
+@local_rewrite(_ViewOp, phase=ALL_PHASES)
+def local_remove_grad_ops(fgraph, node):  # consider_constant(x), zero_grad(x), grad_clip(x) ... -> x
+    return [node.inputs[0]]
+
+
+@local_rewrite("switch", phase=ALL_PHASES)
+def local_useless_switch(fgraph, node):  # switch(1, a, b) -> a ; switch(c, a, a) -> a
+    cond, a, b = node.inputs
+    c = scalar_value(cond)
+    if a is b:
+        return [keep_shapes(a, [cond])]
+    if c is None:
+        return None
+    return [keep_shapes(a if c else b, [cond, b if c else a])]
+
+
+# ------------------------------------------------------------------ casts
+
+
+@local_rewrite("Cast", phase=ALL_PHASES)
+def local_useless_cast(fgraph, node):  # Cast{float64}(x: float64) -> x
+    if node.inputs[0].dtype == node.outputs[0].dtype:
+        return [node.inputs[0]]
+    return None
+
+
+def _exact_cast(src: str, dst: str) -> bool:
+    """Every value of dtype ``src`` is exactly representable in ``dst``."""
+    s, d = np.dtype(src), np.dtype(dst)
+    if s.kind in "iub" and d.kind == "f":
+        return s.kind == "b" or s.itemsize < d.itemsize
+    return upcast(src, dst) == dst
+
+
+@local_rewrite("Cast", phase=CANON)
+def local_cast_cast(fgraph, node):  # Cast{a}(Cast{b}(x)) -> Cast{a}(x)   (b holds every x exactly)
+    inner = node.inputs[0]
+    if op_name(inner) != "Cast":
+        return None
+    x = inner.owner.inputs[0]
+    if not _exact_cast(x.dtype, inner.dtype):
+        return None
+    return [E.cast(x, node.outputs[0].dtype)]
+
+
+# ------------------------------------------------------------------ DimShuffle
+
+
+@local_rewrite(DimShuffle, phase=ALL_PHASES)
+def local_useless_dimshuffle(fgraph, node):  # DimShuffle{0,1}(x) -> x
+    if node.op.new_order == tuple(range(len(node.op.input_broadcastable))):
+        return [node.inputs[0]]
+    return None
+
+
+@local_rewrite(DimShuffle, phase=ALL_PHASES)
+def local_dimshuffle_merge(fgraph, node):  # DimShuffle{1,0}(DimShuffle{x,0}(v)) -> DimShuffle{0,x}(v)
+    inner = node.inputs[0].owner
+    if inner is None or not isinstance(inner.op, DimShuffle):
+        return None
+    order = ["x" if d == "x" else inner.op.new_order[d] for d in node.op.new_order]
+    x = inner.inputs[0]
+    if order == list(range(x.ndim)):
+        return [x]
+    return [DimShuffle(x.broadcastable, order)(x)]
+
+
+@local_rewrite(DimShuffle, phase=CANON)
+def local_dimshuffle_lift(fgraph, node):  # DimShuffle(f(x, y)) -> f(DimShuffle(x), DimShuffle(y))
+    v = node.inputs[0]
+    inner = v.owner
+    if inner is None or not isinstance(inner.op, Elemwise) or n_clients(fgraph, v) != 1:
+        return None
+    order = node.op.new_order
+    return [inner.op(*[DimShuffle(i.broadcastable, order)(i) for i in inner.inputs])]
+
+
+# ------------------------------------------------------------------ powers
+
+
+pattern("local_pow_zero", (E.pow, "x", 0), (E.second, "x", 1), phase=CANON)  # x ** 0 -> 1
+pattern("local_pow_one", (E.pow, "x", 1), "x", phase=CANON)                  # x ** 1 -> x
+
+
+# ------------------------------------------------------------------ products and sums
+#
+# A canonical form is described by a small spec: ("var", v) or (op name, [specs]).
+# Comparing the spec with the node before building anything makes an
+# already-canonical node cost one walk and no new nodes.
+
+
+def _spec_of(name: str, vs: Sequence[Variable]) -> tuple | None:
+    if not vs:
+        return None
+    return ("var", vs[0]) if len(vs) == 1 else (name, [("var", v) for v in vs])
+
+
+def _spec_matches(v: Variable, spec: tuple) -> bool:
+    if spec[0] == "var":
+        return v is spec[1]
+    n = v.owner
+    return (n is not None and op_name(v) == spec[0] and len(n.inputs) == len(spec[1])
+            and all(_spec_matches(i, s) for i, s in zip(n.inputs, spec[1])))
+
+
+def _spec_build(spec: tuple) -> Variable:
+    if spec[0] == "var":
+        return spec[1]
+    return apply_op(spec[0], *[_spec_build(s) for s in spec[1]])
+
+
+def _parent_absorbs(fgraph, node: Apply, family: tuple[str, ...]) -> bool:
+    """The only client is a same-dtype op of ``family``: it will canonicalize this node with it."""
+    out = node.outputs[0]
+    cl = fgraph.clients.get(out, ())
+    if len(cl) != 1:
+        return False
+    parent = next(iter(cl))[0]
+    if parent == "output":
+        return False
+    return (isinstance(parent.op, Elemwise) and parent.op.scalar_op.name in family
+            and parent.outputs[0].dtype == out.dtype)
+
+
+def _absorbable(fgraph, v: Variable, family: tuple[str, ...], dtype: str) -> bool:
+    return op_name(v) in family and v.dtype == dtype and n_clients(fgraph, v) == 1
+
+
+def _cancel(a: list[Variable], b: list[Variable]) -> list[Variable]:
+    """Remove variables present in both lists (one occurrence each); return the removed ones."""
+    count: dict[int, int] = {}
+    for v in b:
+        count[id(v)] = count.get(id(v), 0) + 1
+    if not any(id(v) in count for v in a):
+        return []
+    removed, keep_a = [], []
+    for v in a:
+        if count.get(id(v), 0) > 0:
+            count[id(v)] -= 1
+            removed.append(v)
+        else:
+            keep_a.append(v)
+    taken: dict[int, int] = {}
+    for v in removed:
+        taken[id(v)] = taken.get(id(v), 0) + 1
+    keep_b = []
+    for v in b:
+        if taken.get(id(v), 0) > 0:
+            taken[id(v)] -= 1
+        else:
+            keep_b.append(v)
+    a[:], b[:] = keep_a, keep_b
+    return removed
+
+
+def _split_constants(vs: list[Variable]) -> tuple[list[Variable], list[Variable]]:
+    consts, rest = [], []
+    for v in vs:
+        (consts if const_value(v) is not None else rest).append(v)
+    return consts, rest
+
+
+def _is_one_element(v: Variable) -> bool:
+    d = const_value(v)
+    return d is not None and np.size(d) == 1
+
+
+MUL_FAMILY = ("mul", "true_div", "neg")
+ADD_FAMILY = ("add", "sub", "neg")
+
+
+@local_rewrite("mul", "true_div", "neg", phase=CANON)
+def local_mul_canonizer(fgraph, node):  # (2 * (x * 3)) / (x * y) -> 6 / y
+    if _parent_absorbs(fgraph, node, MUL_FAMILY):
+        return None
+    out = node.outputs[0]
+    dtype = out.dtype
+    if dtype == "bool":
+        return None
+    name = node.op.scalar_op.name
+    sign = 1
+    num: list[Variable] = []
+    den: list[Variable] = []
+    if name == "mul":
+        stack = [(v, False) for v in reversed(node.inputs)]
+    elif name == "true_div":
+        stack = [(node.inputs[1], True), (node.inputs[0], False)]
+    else:
+        stack, sign = [(node.inputs[0], False)], -1
+    while stack:
+        v, inv = stack.pop()
+        if _absorbable(fgraph, v, MUL_FAMILY, dtype):
+            n = v.owner
+            k = n.op.scalar_op.name
+            if k == "mul":
+                stack.extend((i, inv) for i in reversed(n.inputs))
+            elif k == "true_div":
+                stack.append((n.inputs[1], not inv))
+                stack.append((n.inputs[0], inv))
+            else:
+                sign = -sign
+                stack.append((n.inputs[0], inv))
+        else:
+            (den if inv else num).append(v)
+    cn, num = _split_constants(num)
+    cd, den = _split_constants(den)
+    cancelled = _cancel(num, den)
+    # one constant factor c in front (or one constant divisor when only divisors are constant)
+    c: Variable | None = None
+    if len(cn) == 1 and not cd and sign > 0:
+        c = cn[0]
+    elif cn or sign < 0 or (cd and dtype[0] in "fc"):
+        with np.errstate(all="ignore"):
+            val = np.asarray(sign, dtype=dtype)
+            for v in cn:
+                val = np.multiply(val, np.asarray(const_value(v), dtype=dtype), dtype=dtype)
+            for v in cd:
+                val = np.true_divide(val, np.asarray(const_value(v), dtype=dtype)).astype(dtype)
+        cd = []
+        c = tensor_constant(val, dtype, out.ndim)
+    if c is not None and _is_one_element(c) and scalar_value(c) == 1 and (num or den):
+        if upcast(*[v.dtype for v in num or den]) == dtype:
+            c = None
+    den = cd + den
+    # the spec of the canonical form
+    if c is not None and num and not den and len(num) == 1 and _is_one_element(c) and scalar_value(c) == -1:
+        top = ("neg", [("var", num[0])])
+    else:
+        factors = ([c] if c is not None else []) + num
+        if not factors:
+            factors = [tensor_constant(1, dtype, out.ndim)]
+        top = _spec_of("mul", factors)
+    spec = top if not den else ("true_div", [top, _spec_of("mul", den)])
+    if _spec_matches(out, spec):
+        return None
+    result = keep_shapes(_spec_build(spec), cancelled)
+    if result.dtype != dtype:
+        return None
+    return [result]
+
+
+@local_rewrite("add", "sub", "neg", phase=CANON)
+def local_add_canonizer(fgraph, node):  # (x + 1) - (2 - y) -> (-1 + x + y)
+    if _parent_absorbs(fgraph, node, ADD_FAMILY):
+        return None
+    out = node.outputs[0]
+    dtype = out.dtype
+    if dtype == "bool":
+        return None
+    name = node.op.scalar_op.name
+    pos: list[Variable] = []
+    negs: list[Variable] = []
+    if name == "add":
+        stack = [(v, False) for v in reversed(node.inputs)]
+    elif name == "sub":
+        stack = [(node.inputs[1], True), (node.inputs[0], False)]
+    else:
+        stack = [(node.inputs[0], True)]
+    while stack:
+        v, neg = stack.pop()
+        if _absorbable(fgraph, v, ADD_FAMILY, dtype):
+            n = v.owner
+            k = n.op.scalar_op.name
+            if k == "add":
+                stack.extend((i, neg) for i in reversed(n.inputs))
+            elif k == "sub":
+                stack.append((n.inputs[1], not neg))
+                stack.append((n.inputs[0], neg))
+            else:
+                stack.append((n.inputs[0], not neg))
+        else:
+            (negs if neg else pos).append(v)
+    cp, pos = _split_constants(pos)
+    cm, negs = _split_constants(negs)
+    cancelled = _cancel(pos, negs)
+    single = (cp + cm)[0] if len(cp) + len(cm) == 1 else None
+    if single is not None and not (scalar_value(single) == 0 and (pos or negs)
+                                   and upcast(*[t.dtype for t in pos + negs]) == dtype):
+        pos, negs = cp + pos, cm + negs  # a single constant stays where it is
+    elif single is None and (cp or cm):
+        with np.errstate(all="ignore"):
+            val = np.zeros((), dtype=dtype)
+            for v in cp:
+                val = np.add(val, np.asarray(const_value(v), dtype=dtype), dtype=dtype)
+            for v in cm:
+                val = np.subtract(val, np.asarray(const_value(v), dtype=dtype), dtype=dtype)
+        terms = pos or negs
+        if np.size(val) == 1 and val.reshape(())[()] == 0 and terms and upcast(*[t.dtype for t in terms]) == dtype:
+            pass  # + 0: dropped
+        elif np.size(val) == 1 and dtype[0] in "if" and val.reshape(())[()] < 0:
+            negs = [tensor_constant(np.negative(val), dtype, out.ndim)] + negs
+        else:
+            pos = [tensor_constant(val, dtype, out.ndim)] + pos
+    p, m = _spec_of("add", pos), _spec_of("add", negs)
+    if p is not None and m is not None:
+        spec = ("sub", [p, m])
+    elif p is not None:
+        spec = p
+    elif m is not None:
+        spec = ("neg", [m])
+    else:
+        spec = ("var", tensor_constant(0, dtype, out.ndim))
+    if _spec_matches(out, spec):
+        return None
+    result = keep_shapes(_spec_build(spec), cancelled)
+    if result.dtype != dtype:
+        return None
+    return [result]
+
+
+# ------------------------------------------------------------------ shapes
+
+
+class _LazyShape(Sequence):
+    """The symbolic shape of a variable, built one dimension at a time when asked."""
+
+    def __init__(self, var: Variable) -> None:
+        self.var = var
+        self.dims: list[Variable | None] = [None] * var.ndim
+
+    def __len__(self) -> int:
+        return len(self.dims)
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return tuple(self[k] for k in range(*i.indices(len(self))))
+        d = self.dims[i]
+        if d is None:
+            d = constant(1, dtype="int64") if self.var.broadcastable[i] else getitem(shape(self.var), i)
+            self.dims[i] = d
+        return d
+
+
+def _shape_entry(v: Variable) -> tuple[Variable, int] | None:
+    """``(x, i)`` if ``v`` is ``x.shape[i]``."""
+    n = v.owner
+    if n is None or not isinstance(n.op, Subtensor) or len(n.op.idx_list) != 1:
+        return None
+    src = n.inputs[0].owner
+    if src is None or not isinstance(src.op, Shape):
+        return None
+    (e,) = n.op.idx_list
+    if e == "?":
+        e = scalar_value(n.inputs[1])
+    if e is None or isinstance(e, tuple):
+        return None
+    x = src.inputs[0]
+    return x, int(e) % max(x.ndim, 1)
+
+
+def _shape_source(dims: Sequence[Variable]) -> Variable | None:
+    """``x`` if ``dims`` is exactly ``x.shape`` (broadcastable dims may be the constant 1)."""
+    x = None
+    for i, d in enumerate(dims):
+        e = _shape_entry(d)
+        if e is not None:
+            if e[1] != i or (x is not None and e[0] is not x):
+                return None
+            x = e[0]
+    if x is None or x.ndim != len(dims):
+        return None
+    for i, d in enumerate(dims):
+        if _shape_entry(d) is None and not (x.broadcastable[i] and scalar_value(d) == 1):
+            return None
+    return x
+
+
+def _new_graph_uses(fgraph, outs: Sequence[Variable], forbidden: set[Variable]) -> bool:
+    """Do the new nodes computing ``outs`` read a variable of ``forbidden``?"""
+    seen: set[int] = set()
+    stack = list(outs)
+    while stack:
+        v = stack.pop()
+        if v in forbidden:
+            return True
+        n = v.owner
+        if n is None or id(n) in seen or n in fgraph.apply_nodes:
+            continue
+        seen.add(id(n))
+        stack.extend(n.inputs)
+    return False
+
+
+@local_rewrite(Shape, phase=ALL_PHASES, tags=("shape",))
+def local_shape_of_broadcastable(fgraph, node):  # Shape(row) -> [1, Shape(row)[1]]... all broadcastable -> constant
+    x = node.inputs[0]
+    if all(x.broadcastable):
+        return [make_constant(np.ones(x.ndim, dtype="int64"), node.outputs[0])]
+    return None
+
+
+@local_rewrite(Shape, phase=ALL_PHASES, tags=("shape",))
+def local_shape_infer(fgraph, node):  # Shape(x + y) -> Shape(x)   (the op's infer_shape)
+    v = node.inputs[0]
+    inner = v.owner
+    if inner is None:
+        return None
+    try:
+        shapes = inner.op.infer_shape(fgraph, inner, [_LazyShape(i) for i in inner.inputs])
+        dims = [d if isinstance(d, Variable) else constant(int(d), dtype="int64")
+                for d in shapes[v.index]]
+    except Exception:  # no infer_shape, or one that cannot say
+        return None
+    if len(dims) != v.ndim or _new_graph_uses(fgraph, dims, set(inner.outputs)):
+        return None
+    src = _shape_source(dims)
+    if src is not None:
+        return [shape(src)]
+    return [patternbroadcast(MakeVector("int64")(*dims), node.outputs[0].broadcastable)]
+
+
+@local_rewrite(MakeVector, phase=ALL_PHASES, tags=("shape",))
+def local_make_vector_of_shape(fgraph, node):  # [x.shape[0], x.shape[1]] -> x.shape
+    if node.op.dtype != "int64" or len(node.inputs) < 2:
+        return None
+    src = _shape_source(node.inputs)
+    return None if src is None else [shape(src)]
+
+
+@local_rewrite(Subtensor, phase=ALL_PHASES, tags=("shape",))
+def local_shape_i_of_broadcastable(fgraph, node):  # x.shape[i] -> 1   (dim i of x broadcasts)
+    e = _shape_entry(node.outputs[0])
+    if e is not None and e[0].broadcastable[e[1]]:
+        return [constant(1, dtype="int64")]
+    return None
+
+
+@local_rewrite(Subtensor, phase=ALL_PHASES)
+def local_subtensor_make_vector(fgraph, node):  # [a, b, c][1] -> b ; [a, b, c][1:] -> [b, c]
+    vec = node.inputs[0]
+    if vec.owner is None or not isinstance(vec.owner.op, MakeVector) or len(node.op.idx_list) != 1:
+        return None
+    elems = vec.owner.inputs
+    (e,) = node.op.idx_list
+    if e == "?":
+        e = scalar_value(node.inputs[1])
+        if e is None:
+            return None
+    if isinstance(e, tuple):
+        if "?" in e[1:]:
+            return None
+        part = elems[slice(*e[1:])]
+        return [vec.owner.op(*part)] if part else None
+    k = int(e)
+    if -len(elems) <= k < len(elems):
+        return [elems[k]]
+    return None
+
+
+# ------------------------------------------------------------------ useless reshapes and views
+
+
+@local_rewrite(Subtensor, phase=ALL_PHASES)
+def local_useless_subtensor(fgraph, node):  # x[:, 0:] -> x
+    if all(isinstance(e, tuple) and e[1] in (None, 0) and e[2] is None and e[3] in (None, 1)
+           for e in node.op.idx_list):
+        return [node.inputs[0]]
+    return None
+
+
+@local_rewrite(Rebroadcast, phase=ALL_PHASES)
+def local_useless_rebroadcast(fgraph, node):  # Rebroadcast(x) -> x   (x has the pattern already)
+    x = node.inputs[0]
+    target = node.outputs[0].broadcastable
+    if x.broadcastable == target:
+        return [x]
+    inner = x.owner
+    if inner is not None and isinstance(inner.op, Rebroadcast):  # Rebroadcast(Rebroadcast(y)) -> Rebroadcast(y)
+        return [patternbroadcast(inner.inputs[0], target)]
+    return None
+
+
+@local_rewrite(Reshape, phase=ALL_PHASES)
+def local_useless_reshape(fgraph, node):  # reshape(x, x.shape) -> x
+    x, shp = node.inputs
+    n = node.op.ndim
+    if x.ndim != n:
+        return None
+    if n <= 1:  # a valid reshape of a vector to one dimension keeps it as it is
+        return [x]
+    if shp.owner is not None and isinstance(shp.owner.op, Shape) and shp.owner.inputs[0] is x:
+        return [x]
+    if shp.owner is not None and isinstance(shp.owner.op, MakeVector):
+        entries = shp.owner.inputs
+    elif isinstance(shp, Constant):
+        entries = [constant(int(s), dtype="int64") for s in shp.data]
+    else:
+        return None
+    unknown = 0
+    for i, d in enumerate(entries):
+        e = _shape_entry(d)
+        if e is not None and e[0] is x and e[1] == i:
+            continue
+        if x.broadcastable[i] and scalar_value(d) == 1:
+            continue
+        unknown += 1
+    # all dims but (at most) one are known equal: the sizes match, so the last one does too
+    return [x] if unknown <= 1 else None
+
+
+@local_rewrite(Reshape, phase=CANON)
+def local_reshape_chain(fgraph, node):  # reshape(reshape(x, s1), s2) -> reshape(x, s2)
+    inner = node.inputs[0].owner
+    if inner is not None and isinstance(inner.op, Reshape):
+        return [node.op(inner.inputs[0], node.inputs[1])]
+    return None
+
+
+@local_rewrite(Flatten, phase=ALL_PHASES)
+def local_useless_flatten(fgraph, node):  # flatten(x, outdim=x.ndim) -> x
+    if node.inputs[0].ndim == node.op.outdim:
+        return [node.inputs[0]]
+    return None
+
+
+_ = (E,)

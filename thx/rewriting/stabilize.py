@@ -1,0 +1,117 @@
+"""Stabilize: replace numerically unstable subgraphs by stable equivalents.
+
+``log(1 + x) -> log1p(x)``, ``exp(x) - 1 -> expm1(x)``, ``log(sigmoid(x)) ->
+-softplus(-x)``, ``log(1 - sigmoid(x)) -> -softplus(x)``, a max-shifted
+log-sum-exp, ``log(softmax(x)) -> logsoftmax(x)`` (also under indexing, the
+categorical cross-entropy), ``exp(x) / sum(exp(x)) -> softmax(x)``.
+"""
+
+from __future__ import annotations
+
+from thx.rewriting.canonicalize import op_name
+from thx.rewriting.engine import local_rewrite, pattern, scalar_value, tensor_constant
+from thx.tensor import elemwise as E
+from thx.tensor.elemwise import DimShuffle
+from thx.tensor.math import LogSoftmax, Max, Softmax, Sum, _keep_dims
+from thx.tensor.subtensor import AdvancedSubtensor, Subtensor
+from thx.tensor.type import float_dtypes
+
+STAB = "stabilize"
+
+
+def _neg(x):
+    """``-x``, without stacking two negations."""
+    return x.owner.inputs[0] if op_name(x) == "neg" else E.neg(x)
+
+
+# Sigmoid forms first: log(1 - sigmoid(x)) must not become log1p(-sigmoid(x)) before it is seen.
+pattern("local_log_sigmoid", (E.log, (E.sigmoid, "x")),                 # log(sigmoid(x)) -> -softplus(-x)
+        lambda x: E.neg(E.softplus(_neg(x))), phase=STAB)
+pattern("local_log1m_sigmoid", (E.log, (E.sub, 1, (E.sigmoid, "x"))),   # log(1 - sigmoid(x)) -> -softplus(x)
+        lambda x: E.neg(E.softplus(x)), phase=STAB)
+pattern("local_log1p_neg_sigmoid", (E.log1p, (E.neg, (E.sigmoid, "x"))),  # log1p(-sigmoid(x)) -> -softplus(x)
+        lambda x: E.neg(E.softplus(x)), phase=STAB)
+pattern("local_log1p_exp", (E.log1p, (E.exp, "x")), (E.softplus, "x"), phase=STAB)  # log1p(exp(x)) -> softplus(x)
+pattern("local_log_exp", (E.log, (E.exp, "x")), "x", phase=STAB)                  # log(exp(x)) -> x
+pattern("local_expm1", (E.sub, (E.exp, "x"), 1), (E.expm1, "x"), phase=STAB)      # exp(x) - 1 -> expm1(x)
+pattern("local_expm1_add", (E.add, -1, (E.exp, "x")), (E.expm1, "x"), phase=STAB)  # -1 + exp(x) -> expm1(x)
+pattern("local_inv_1_plus_exp", (E.true_div, 1, (E.add, 1, (E.exp, "x"))),        # 1 / (1 + exp(x)) -> sigmoid(-x)
+        lambda x: E.sigmoid(_neg(x)), phase=STAB)
+pattern("local_exp_over_1_plus_exp", (E.true_div, (E.exp, "x"), (E.add, 1, (E.exp, "x"))),
+        (E.sigmoid, "x"), phase=STAB)                                           # exp(x) / (1 + exp(x)) -> sigmoid(x)
+pattern("local_log_softmax", (E.log, (Softmax, "x")), lambda x: LogSoftmax()(x),  # log(softmax(x)) -> logsoftmax(x)
+        phase=STAB)
+
+
+@local_rewrite(E.log, phase=STAB)
+def local_log1p(fgraph, node):  # log(1 + x) -> log1p(x) ; log(1 - x) -> log1p(-x)
+    v = node.inputs[0]
+    k = op_name(v)
+    if k == "add":
+        ins = v.owner.inputs
+        ones = [i for i, t in enumerate(ins) if scalar_value(t) == 1 and all(t.broadcastable)]
+        if not ones or len(ins) < 2:
+            return None
+        rest = ins[:ones[0]] + ins[ones[0] + 1:]
+        y = rest[0] if len(rest) == 1 else E.add(*rest)
+    elif k == "sub" and scalar_value(v.owner.inputs[0]) == 1 and all(v.owner.inputs[0].broadcastable):
+        y = _neg(v.owner.inputs[1])
+    else:
+        return None
+    if y.dtype != v.dtype:
+        y = E.cast(y, v.dtype)
+    return [E.log1p(y)]
+
+
+@local_rewrite(E.log, phase=STAB)
+def local_log_sum_exp(fgraph, node):  # log(sum(exp(x))) -> m + log(sum(exp(x - m)))   (m = max(x), 0 if inf)
+    if getattr(node.tag, "stable_logsumexp", False):
+        return None  # built by this rewrite: its sum is already of shifted values
+    v = node.inputs[0]
+    shuffle = None
+    if v.owner is not None and isinstance(v.owner.op, DimShuffle):
+        shuffle, v = v.owner.op, v.owner.inputs[0]
+    s = v.owner
+    if s is None or type(s.op) is not Sum or op_name(s.inputs[0]) != "exp":
+        return None
+    e = s.inputs[0]
+    x = e.owner.inputs[0]
+    if x.dtype not in float_dtypes or s.op.out_dtype(e.dtype) != e.dtype:
+        return None
+    axes = s.op._axes(x.ndim)
+    m = Max(s.op.axis)(x)
+    m = E.switch(E.isinf(m), tensor_constant(0, m.dtype, 0), m)  # an all -inf (or +inf) group keeps its value
+    shifted = E.exp(x - _keep_dims(x, m, axes) if axes else x - m)
+    log = E.log(Sum(s.op.axis, s.op.dtype)(shifted))
+    log.owner.tag.stable_logsumexp = True
+    out = m + log
+    return [shuffle(out) if shuffle is not None else out]
+
+
+@local_rewrite(E.log, phase=STAB)
+def local_log_subtensor_softmax(fgraph, node):  # log(softmax(x)[i]) -> logsoftmax(x)[i]
+    v = node.inputs[0]
+    n = v.owner
+    if n is None or not isinstance(n.op, (Subtensor, AdvancedSubtensor)):
+        return None
+    sm = n.inputs[0]
+    if sm.owner is None or not isinstance(sm.owner.op, Softmax):
+        return None
+    return [n.op(LogSoftmax()(sm.owner.inputs[0]), *n.inputs[1:])]
+
+
+@local_rewrite(E.true_div, phase=STAB)
+def local_softmax_from_exp(fgraph, node):  # exp(x) / sum(exp(x), axis=-1, keepdims=True) -> softmax(x)
+    e, d = node.inputs
+    if op_name(e) != "exp" or d.owner is None or not isinstance(d.owner.op, DimShuffle):
+        return None
+    s = d.owner.inputs[0].owner
+    x = e.owner.inputs[0]
+    n = x.ndim
+    if s is None or type(s.op) is not Sum or s.inputs[0] is not e or n == 0:
+        return None
+    if x.dtype not in float_dtypes or s.op._axes(n) != (n - 1,) or s.op.out_dtype(x.dtype) != x.dtype:
+        return None
+    if d.owner.op.new_order != tuple(range(n - 1)) + ("x",):
+        return None
+    return [Softmax()(x)]

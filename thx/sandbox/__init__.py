@@ -1,0 +1,5 @@
+"""``thx.sandbox``: Theano's sandbox modules that thx provides (``rng_mrg``).
+
+``theano.sandbox.cuda`` and the other GPU modules have no thx counterpart:
+JAX picks the device (``THX_FLAGS=device=cuda``).
+"""

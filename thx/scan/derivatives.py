@@ -1,0 +1,323 @@
+"""Gradient (L_op) and R_op of Scan, each built as one new Scan.
+
+Backward pass (Theano's backpropagation through time).  The step's inner
+graph computes, at step ``t``, new states ``r_t`` and outputs ``n_t`` from
+slices ``x_t``, past states ``s_{t+tap}`` and non-sequences ``W``.  The
+gradient is a Scan running the other way over the same steps, whose body is
+the vector-Jacobian product of the forward body (recomputing the forward
+step from stored traces, as Theano does):
+
+* sequences: the forward slices, the forward state taps (cut from the
+  forward traces), and the output gradients for each step;
+* one recurrent buffer ``P_k`` per differentiable state, holding the
+  gradient contributions already sent to the ``L_k`` previous states
+  (``a_t = dC/dr_t + P_k[0]`` is the total adjoint of ``r_t``);
+* non-sequence gradients: summed in a carried accumulator, or, when the
+  forward loop has no differentiable state (a map), returned per step and
+  summed afterwards so the backward loop is a map too (``jax.vmap``).
+
+Only the inner graph is differentiated, so an n-th derivative grows with the
+inner graph, never by nesting copies of the outer graph.
+
+R_op is a forward Scan carrying tangents next to the original states: its
+body is the original body plus its Rop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from thx.graph.basic import Variable, clone_replace
+from thx.graph.fg import FunctionGraph
+from thx.graph.type import DisconnectedType
+
+
+def _T():
+    import thx.tensor as T
+    return T
+
+
+def _is_float(t) -> bool:
+    from thx.tensor.type import continuous_dtypes
+    return getattr(t, "dtype", None) in continuous_dtypes
+
+
+def _as_type(v: Variable, t) -> Variable:
+    """``v`` cast and re-broadcast to type ``t`` (same ndim)."""
+    T = _T()
+    v = T.as_tensor_variable(v)
+    if v.ndim != t.ndim:
+        raise ValueError(f"Scan gradient: expected a value of type {t}, got {v.type} ({v})")
+    if v.dtype != t.dtype:
+        v = T.cast(v, t.dtype)
+    if v.broadcastable != t.broadcastable:
+        v = T.patternbroadcast(v, t.broadcastable)
+    return v
+
+
+def _fresh(vs: Sequence[Variable]) -> list[Variable]:
+    return [v.type(v.name) for v in vs]
+
+
+def _zero_grad(v: Variable) -> Variable:
+    from thx.tensor.elemwise import _zero_grad as zg
+    return zg(v)
+
+
+def _usable(g) -> bool:
+    return g is not None and not isinstance(getattr(g, "type", None), DisconnectedType)
+
+
+def _rows_in_zeros(rows: Variable, lo, hi, like: Variable) -> Variable:
+    """``zeros_like(like)`` with ``rows`` at rows ``lo:hi``, as a concatenation.
+
+    (A concatenation, not ``set_subtensor``: it is cheaper, and XLA's algebraic
+    simplifier aborts on a full-range scatter followed by a reversed one, which
+    is what the gradient of a ``go_backwards`` scan would produce.)
+    """
+    T = _T()
+    tail = [like.shape[i] for i in range(1, like.ndim)]
+
+    def zeros(n):
+        return T.alloc(T.constant(0, dtype=like.dtype), n, *tail)
+
+    parts = ([] if isinstance(lo, int) and lo == 0 else [zeros(lo)]) + [rows, zeros(like.shape[0] - hi)]
+    return _as_type(T.concatenate(parts), like.type)
+
+
+def _inner_copy(op):
+    """Fresh placeholders for the inner inputs and the inner outputs recomputed on them."""
+    fg = op.fgraph
+    x_ph = _fresh(op.inner_seqs())
+    tap_ph = [_fresh(op.inner_taps(k)) for k in range(op.n_rec)]
+    w_ph = _fresh(op.inner_nonseqs())
+    flat_taps = [v for taps in tap_ph for v in taps]
+    outs = clone_replace(fg.outputs, dict(zip(fg.inputs, x_ph + flat_taps + w_ph)))
+    return x_ph, tap_ph, w_ph, outs
+
+
+def _n_steps_run(op, n_steps, outputs):
+    """The number of steps the forward loop ran (a while loop's is its outputs' length)."""
+    if not op.as_while:
+        return n_steps
+    if op.n_nit:
+        return outputs[op.n_rec].shape[0]
+    return outputs[0].shape[0] - op.lags[0]
+
+
+# ------------------------------------------------------------------------ L_op
+
+def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
+              output_grads: Sequence[Variable]) -> list[Variable]:
+    """Gradients of a Scan node's inputs from those of its outputs (a reversed Scan)."""
+    from thx.gradient import grad
+    from thx.scan.op import Scan
+    from thx.tensor.type import TensorType
+    T = _T()
+    n_steps, seqs, inits, nonseqs = op.split_outer_inputs(inputs)
+    n_rec, n_nit = op.n_rec, op.n_nit
+    rec_full, g_rec = list(outputs[:n_rec]), list(output_grads[:n_rec])
+    g_nit = list(output_grads[n_rec:])
+    fg = op.fgraph
+
+    N = _n_steps_run(op, n_steps, outputs)
+    truncated = op.truncate_gradient != -1
+    K = T.minimum(N, op.truncate_gradient) if truncated else N
+    # rows (in time order) of the steps the backward pass covers
+    if op.reverse:
+        lo, hi = 0, K
+    else:
+        lo, hi = (N - K if truncated else 0), N
+
+    x_ph, tap_ph, w_ph, fwd = _inner_copy(op)
+    diff_seq = [j for j in range(op.n_seqs) if _is_float(seqs[j])]
+    diff_rec = [k for k in range(n_rec) if _is_float(fg.outputs[k].type)]
+    diff_ns = [j for j in range(op.n_nonseqs) if _is_float(nonseqs[j])]
+    gr_rec = [k for k in diff_rec if _usable(g_rec[k])]
+    gr_nit = [j for j in range(n_nit) if _usable(g_nit[j]) and _is_float(fg.outputs[n_rec + j].type)]
+
+    # ---- backward body: the forward body's vector-Jacobian product
+    state_types = [fg.outputs[k].type for k in range(n_rec)]
+    gR_ph = {k: state_types[k](f"g_{k}") for k in gr_rec}
+    gN_ph = {j: fg.outputs[n_rec + j].type(f"g_out{j}") for j in gr_nit}
+    P_ph = {k: TensorType(state_types[k].dtype, (False,) + state_types[k].broadcastable)(f"P_{k}")
+            for k in diff_rec}
+    known: dict[Variable, Variable] = {}
+    for k in diff_rec:
+        a = P_ph[k][0]
+        if k in gR_ph:
+            a = gR_ph[k] + a
+        # a copy of each output, so a gradient given for an output that also feeds another
+        # output (or is an input) adds to, instead of replacing, what flows through it
+        known[T.identity(fwd[k])] = a
+    for j in gr_nit:
+        known[T.identity(fwd[n_rec + j])] = gN_ph[j]
+    wrt = ([x_ph[j] for j in diff_seq] + [v for k in diff_rec for v in tap_ph[k]]
+           + [w_ph[j] for j in diff_ns])
+    if known and wrt:
+        grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
+                     return_disconnected="zero")
+    else:
+        grads = [T.zeros_like(w, dtype=w.dtype if _is_float(w) else None) for w in wrt]
+    it = iter(grads)
+    g_x = {j: next(it) for j in diff_seq}
+    g_tap = {k: [next(it) for _ in op.rec_taps[k]] for k in diff_rec}
+    g_w = {j: next(it) for j in diff_ns}
+
+    new_P = {}
+    for k in diff_rec:
+        L, taps = op.lags[k], op.rec_taps[k]
+        rows = []
+        for m in range(L):  # row m: contributions to the state m + 1 steps before this one
+            terms = [P_ph[k][m + 1]] if m + 1 < L else []
+            terms += [g for tap, g in zip(taps, g_tap[k]) if -tap - 1 == m]
+            row = terms[0] if terms else T.zeros_like(P_ph[k][0])
+            for t in terms[1:]:
+                row = row + t
+            rows.append(_as_type(row, state_types[k]))
+        new = T.shape_padleft(rows[0]) if L == 1 else T.stack(rows)
+        new_P[k] = _as_type(new, P_ph[k].type)
+
+    map_like = not diff_rec
+    G_ph = {} if map_like else {j: w_ph[j].type(f"G_{j}") for j in diff_ns}
+    b_in_seqs = (x_ph + [v for taps in tap_ph for v in taps] + [gR_ph[k] for k in gr_rec]
+                 + [gN_ph[j] for j in gr_nit])
+    b_in_states = [P_ph[k] for k in diff_rec] + [G_ph[j] for j in G_ph]
+    b_out_states = [new_P[k] for k in diff_rec] + [_as_type(G_ph[j] + g_w[j], G_ph[j].type) for j in G_ph]
+    b_out_nit = [_as_type(g_x[j], x_ph[j].type) for j in diff_seq]
+    if map_like:
+        b_out_nit += [_as_type(g_w[j], w_ph[j].type) for j in diff_ns]
+    bfg = FunctionGraph(b_in_seqs + b_in_states + w_ph, b_out_states + b_out_nit, clone=True)
+    bop = Scan(bfg, n_seqs=len(b_in_seqs), rec_taps=[(-1,)] * len(b_in_states),
+               n_nit=len(b_out_nit), reverse=not op.reverse,
+               truncate_gradient=op.truncate_gradient, name=f"grad_of_{op.name}", mode=op.mode)
+
+    # ---- outer inputs of the backward loop
+    def tap_rows(full, k, tap):
+        L = op.lags[k]
+        # step t reads row L + t + tap of a forward trace, row t - tap of a reversed one
+        return full[lo - tap: hi - tap] if op.reverse else full[L + tap + lo: L + tap + hi]
+
+    o_seqs = [s[lo:hi] for s in seqs]
+    for k in range(n_rec):
+        for tap in op.rec_taps[k]:
+            o_seqs.append(tap_rows(rec_full[k], k, tap))
+    for k in gr_rec:
+        g = _as_type(g_rec[k], rec_full[k].type) if g_rec[k].ndim == rec_full[k].ndim else g_rec[k]
+        L = op.lags[k]
+        o_seqs.append(g[lo:hi] if op.reverse else g[L + lo: L + hi])
+    for j in gr_nit:
+        o_seqs.append(_as_type(g_nit[j], outputs[n_rec + j].type)[lo:hi])
+    o_inits = [T.unbroadcast(T.shape_padleft(T.zeros_like(rec_full[k][: op.lags[k]])), 0)
+               for k in diff_rec]
+    o_inits += [T.unbroadcast(T.shape_padleft(T.zeros_like(nonseqs[j])), 0) for j in G_ph]
+    b_outs = bop(K, *o_seqs, *o_inits, *nonseqs)
+    if not isinstance(b_outs, list):
+        b_outs = [b_outs]
+
+    def final(full):  # the backward loop's last state
+        return full[0] if bop.reverse else full[-1]
+
+    # ---- gradients of the outer inputs
+    result: list[Variable] = [DisconnectedType()()]
+    pos = 0
+    P_final = {}
+    for k in diff_rec:
+        P_final[k] = final(b_outs[pos])
+        pos += 1
+    G_final = {}
+    for j in G_ph:
+        G_final[j] = final(b_outs[pos])
+        pos += 1
+    gx_rows = {j: b_outs[pos + q] for q, j in enumerate(diff_seq)}
+    pos += len(diff_seq)
+    gw_rows = {j: b_outs[pos + q] for q, j in enumerate(diff_ns)} if map_like else {}
+
+    for j, s in enumerate(seqs):
+        if j in gx_rows:
+            result.append(_rows_in_zeros(gx_rows[j], lo, hi, s))
+        else:
+            result.append(_zero_grad(s))
+    for k, init in enumerate(inits):
+        if k not in P_final:
+            result.append(_zero_grad(init))
+            continue
+        L = op.lags[k]
+        # contributions to the states before the first step covered, oldest first
+        q = P_final[k][::-1] if L > 1 else P_final[k]
+        if truncated:
+            d = N - K  # steps (in loop order) not covered by the backward pass
+            pad = T.alloc(T.constant(0, dtype=q.dtype), d, *[q.shape[i] for i in range(1, q.ndim)])
+            q = T.concatenate([pad, q])[:L]
+        g_init = q[::-1] if op.reverse and L > 1 else q
+        if k in gr_rec:
+            direct = g_rec[k][N:] if op.reverse else g_rec[k][:L]
+            g_init = direct + g_init
+        result.append(_as_type(g_init, init.type))
+    for j, w in enumerate(nonseqs):
+        if j in G_final:
+            result.append(_as_type(G_final[j], w.type))
+        elif j in gw_rows:
+            result.append(_as_type(gw_rows[j].sum(axis=0), w.type))
+        else:
+            result.append(_zero_grad(w))
+    return result
+
+
+# ------------------------------------------------------------------------ R_op
+
+def scan_rop(op, inputs: Sequence[Variable], eval_points: Sequence[Variable | None]) -> list[Variable | None]:
+    """Jacobian-vector products of a Scan node's outputs: a Scan carrying tangents."""
+    from thx.gradient import Rop
+    from thx.scan.op import Scan
+    T = _T()
+    n_steps, seqs, inits, nonseqs = op.split_outer_inputs(inputs)
+    evs = [None if e is None or getattr(e.tag, "zero_eval_point", False) else e for e in eval_points]
+    _, ev_seqs, ev_inits, ev_ns = op.split_outer_inputs(evs)
+    n_rec, n_nit = op.n_rec, op.n_nit
+    fg = op.fgraph
+
+    t_seq = [j for j in range(op.n_seqs) if ev_seqs[j] is not None and _is_float(seqs[j])]
+    t_ns = [j for j in range(op.n_nonseqs) if ev_ns[j] is not None and _is_float(nonseqs[j])]
+    t_rec = [k for k in range(n_rec) if _is_float(fg.outputs[k].type)]
+    has_init = any(ev_inits[k] is not None for k in t_rec)
+    if not t_seq and not t_ns and not has_init:
+        return [None] * (n_rec + n_nit)
+
+    x_ph, tap_ph, w_ph, fwd = _inner_copy(op)
+    dx_ph = {j: x_ph[j].type(f"d{x_ph[j].name or ''}") for j in t_seq}
+    dtap_ph = {k: [v.type() for v in tap_ph[k]] for k in t_rec}
+    dw_ph = {j: w_ph[j].type() for j in t_ns}
+    wrt = [x_ph[j] for j in t_seq] + [v for k in t_rec for v in tap_ph[k]] + [w_ph[j] for j in t_ns]
+    ev_in = [dx_ph[j] for j in t_seq] + [v for k in t_rec for v in dtap_ph[k]] + [dw_ph[j] for j in t_ns]
+    t_nit = [j for j in range(n_nit) if _is_float(fg.outputs[n_rec + j].type)]
+    targets = [fwd[k] for k in t_rec] + [fwd[n_rec + j] for j in t_nit]
+    tang = Rop(targets, wrt, ev_in, disconnected_outputs="ignore", return_disconnected="zero")
+    tan_rec = [_as_type(tang[q], fg.outputs[k].type) for q, k in enumerate(t_rec)]
+    tan_nit = [_as_type(tang[len(t_rec) + q], fg.outputs[n_rec + j].type) for q, j in enumerate(t_nit)]
+
+    in_seqs = x_ph + [dx_ph[j] for j in t_seq]
+    in_taps = [v for taps in tap_ph for v in taps] + [v for k in t_rec for v in dtap_ph[k]]
+    in_ns = w_ph + [dw_ph[j] for j in t_ns]
+    outs = fwd[:n_rec] + tan_rec + fwd[n_rec:n_rec + n_nit] + tan_nit
+    if op.as_while:
+        outs.append(fwd[-1])
+    tfg = FunctionGraph(in_seqs + in_taps + in_ns, outs, clone=True)
+    top = Scan(tfg, n_seqs=len(in_seqs), rec_taps=list(op.rec_taps) + [op.rec_taps[k] for k in t_rec],
+               n_nit=n_nit + len(t_nit), as_while=op.as_while, reverse=op.reverse,
+               truncate_gradient=op.truncate_gradient, name=f"rop_of_{op.name}", mode=op.mode)
+    t_inits = []
+    for k in t_rec:
+        e = ev_inits[k]
+        t_inits.append(T.zeros_like(inits[k]) if e is None else _as_type(e, inits[k].type))
+    o = top(n_steps, *seqs, *[_as_type(ev_seqs[j], seqs[j].type) for j in t_seq], *inits, *t_inits,
+            *nonseqs, *[_as_type(ev_ns[j], nonseqs[j].type) for j in t_ns])
+    if not isinstance(o, list):
+        o = [o]
+    result: list[Variable | None] = [None] * (n_rec + n_nit)
+    for q, k in enumerate(t_rec):
+        result[k] = o[n_rec + q]
+    base = n_rec + len(t_rec) + n_nit
+    for q, j in enumerate(t_nit):
+        result[n_rec + j] = o[base + q]
+    return result

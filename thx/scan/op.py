@@ -1,0 +1,306 @@
+"""The Scan op: a loop whose body is an inner FunctionGraph.
+
+Layout of a Scan node (all positions are fixed by the op's fields)::
+
+    outer inputs   n_steps, sequences..., initial buffers..., non_sequences...
+    inner inputs   one slice per sequence, one variable per (recurrent state, tap),
+                   one variable per non-sequence
+    inner outputs  new value of each recurrent state, each "nit" output
+                   (not fed back), then the stop condition when ``as_while``
+    outer outputs  each recurrent state's full trace (its initial rows, then one
+                   row per step), then each nit output (one row per step)
+
+A recurrent state ``k`` with taps ``rec_taps[k]`` (negative ints, e.g.
+``(-2, -1)``) keeps ``L = -min(taps)`` past values; its initial buffer has
+``L`` rows, oldest first, and step ``t`` reads ``trace[L + t + tap]``.
+Shared variables updated inside the loop are recurrent states with taps
+``(-1,)`` too (only their last row is used).
+
+``reverse=True`` runs the steps from the last sequence row to the first and
+stores every result at the row of the sequence element it processed; the
+initial rows then come *after* the steps (row ``N`` is the most recent).
+That is exactly ``flip(Scan(flip(seqs), flip(init)))``; gradients use it so
+a backward pass needs no reversed copies.
+
+The frontend (``thx.scan.scan``) builds this op; its gradient and R_op are
+built in ``thx.scan.derivatives`` from the inner graph's own gradient, so
+the size of an n-th derivative grows with the inner graph, not with nested
+copies of the outer one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from thx.graph.basic import Apply, Variable, ancestors, io_toposort
+from thx.graph.fg import FunctionGraph
+from thx.graph.op import Op
+
+
+class Scan(Op):
+    """A loop over an inner graph (see the module docstring for the layout).
+
+    Parameters
+    ----------
+    fgraph : FunctionGraph
+        The inner graph (inputs and outputs in the order described above).
+    n_seqs : int
+        Number of sequences.
+    rec_taps : tuple of tuple of int
+        The taps of each recurrent state (negative integers).
+    n_nit : int
+        Number of outputs that are not fed back.
+    as_while : bool
+        The last inner output is a scalar stop condition (``until``).
+    reverse : bool
+        Run from the last step to the first (used by gradients).
+    truncate_gradient : int
+        Backpropagate through at most this many steps (-1: all).
+    name : str
+    mode : optional
+        Compilation mode for the inner graph.
+    """
+
+    __props__ = ("fgraph", "n_seqs", "rec_taps", "n_nit", "as_while", "reverse",
+                 "truncate_gradient", "name")
+
+    def __init__(self, fgraph: FunctionGraph, n_seqs: int, rec_taps: Sequence[Sequence[int]],
+                 n_nit: int, as_while: bool = False, reverse: bool = False,
+                 truncate_gradient: int = -1, name: str | None = None, mode: Any = None) -> None:
+        self.fgraph = fgraph
+        self.n_seqs = int(n_seqs)
+        self.rec_taps = tuple(tuple(int(t) for t in taps) for taps in rec_taps)
+        self.n_nit = int(n_nit)
+        self.as_while = bool(as_while)
+        self.reverse = bool(reverse)
+        self.truncate_gradient = int(truncate_gradient)
+        self.name = name or "scan_fn"
+        self.mode = mode
+        for k, taps in enumerate(self.rec_taps):
+            if not taps or any(t >= 0 for t in taps):
+                raise ValueError(f"Scan: recurrent state {k} needs negative taps, got {list(taps)}")
+        if self.as_while and self.reverse:
+            raise ValueError("Scan: a loop with a stop condition cannot run in reverse")
+        n_in = len(fgraph.inputs)
+        self.n_rec = len(self.rec_taps)
+        self.n_tap_inputs = sum(len(t) for t in self.rec_taps)
+        self.n_nonseqs = n_in - self.n_seqs - self.n_tap_inputs
+        if self.n_nonseqs < 0:
+            raise ValueError(f"Scan: the inner graph has {n_in} inputs, fewer than its "
+                             f"{self.n_seqs} sequences and {self.n_tap_inputs} state taps")
+        n_out = self.n_rec + self.n_nit + (1 if self.as_while else 0)
+        if len(fgraph.outputs) != n_out:
+            raise ValueError(f"Scan: the inner graph has {len(fgraph.outputs)} outputs, expected "
+                             f"{n_out} ({self.n_rec} recurrent, {self.n_nit} others"
+                             f"{', 1 condition' if self.as_while else ''})")
+        self.lags = tuple(-min(t) for t in self.rec_taps)
+        for k in range(self.n_rec):
+            out_t = fgraph.outputs[k].type
+            for v in self.inner_taps(k):
+                if v.type != out_t:
+                    raise TypeError(f"Scan '{self.name}': recurrent state {k} is read as {v.type} "
+                                    f"but the step returns {out_t}; they must be the same type")
+        if self.as_while:
+            c = fgraph.outputs[-1]
+            if getattr(c.type, "ndim", None) != 0:
+                raise TypeError(f"Scan '{self.name}': the stop condition must be a scalar, got {c.type}")
+
+    def __str__(self) -> str:
+        return f"{'do_while' if self.as_while else 'for'}{{cpu,{self.name}}}"
+
+    __repr__ = __str__
+
+    # ------------------------------------------------------------ layout helpers
+    def inner_seqs(self) -> list[Variable]:
+        return self.fgraph.inputs[: self.n_seqs]
+
+    def tap_offset(self, k: int) -> int:
+        return self.n_seqs + sum(len(t) for t in self.rec_taps[:k])
+
+    def inner_taps(self, k: int) -> list[Variable]:
+        o = self.tap_offset(k)
+        return self.fgraph.inputs[o: o + len(self.rec_taps[k])]
+
+    def inner_nonseqs(self) -> list[Variable]:
+        return self.fgraph.inputs[self.n_seqs + self.n_tap_inputs:]
+
+    def split_outer_inputs(self, inputs: Sequence[Variable]) -> tuple[Variable, list, list, list]:
+        """``(n_steps, sequences, initial buffers, non_sequences)``."""
+        ns, nr = self.n_seqs, self.n_rec
+        return (inputs[0], list(inputs[1: 1 + ns]), list(inputs[1 + ns: 1 + ns + nr]),
+                list(inputs[1 + ns + nr:]))
+
+    @property
+    def host_barrier(self) -> bool:
+        """A stop condition makes the output length a run-time value: the linker runs this
+        node between jitted segments (see ``thx.lowering.scan.segmented_jit``)."""
+        return self.as_while
+
+    def is_map(self) -> bool:
+        """No recurrent state and no stop condition: the steps are independent."""
+        return self.n_rec == 0 and not self.as_while
+
+    # ------------------------------------------------------------ building
+    def make_node(self, n_steps, *inputs):
+        from thx.tensor.type import TensorType, discrete_dtypes
+        from thx.tensor.var import as_tensor_variable
+        n_steps = as_tensor_variable(n_steps)
+        if n_steps.ndim != 0 or n_steps.dtype not in discrete_dtypes:
+            raise TypeError(f"Scan '{self.name}': n_steps must be an integer scalar, got {n_steps.type}")
+        expected = self.n_seqs + self.n_rec + self.n_nonseqs
+        if len(inputs) != expected:
+            raise ValueError(f"Scan '{self.name}' takes {expected} inputs after n_steps "
+                             f"({self.n_seqs} sequences, {self.n_rec} initial states, "
+                             f"{self.n_nonseqs} non-sequences), got {len(inputs)}")
+        inputs = [as_tensor_variable(v) for v in inputs]
+        _, seqs, inits, nonseqs = self.split_outer_inputs([n_steps] + inputs)
+        for j, (s, inner) in enumerate(zip(seqs, self.inner_seqs())):
+            if s.dtype != inner.type.dtype or s.ndim != inner.type.ndim + 1:
+                raise TypeError(f"Scan '{self.name}': sequence {j} ({s}) has type {s.type}; its "
+                                f"slices are {inner.type}, so it needs dtype {inner.type.dtype} "
+                                f"and {inner.type.ndim + 1} dimensions")
+        for k, init in enumerate(inits):
+            st = self.fgraph.outputs[k].type
+            if init.dtype != st.dtype or init.ndim != st.ndim + 1:
+                raise TypeError(f"Scan '{self.name}': the initial buffer of recurrent state {k} "
+                                f"({init}) has type {init.type}; the state is {st}, so it needs "
+                                f"dtype {st.dtype} and {st.ndim + 1} dimensions")
+        fixed = []
+        for j, (v, inner) in enumerate(zip(nonseqs, self.inner_nonseqs())):
+            if v.type != inner.type:
+                conv = inner.type.convert_variable(v)
+                if conv is None:
+                    raise TypeError(f"Scan '{self.name}': non-sequence {j} ({v}) has type {v.type}, "
+                                    f"the inner graph expects {inner.type}")
+                v = conv
+            fixed.append(v)
+        outs = [TensorType(self.fgraph.outputs[k].type.dtype,
+                           (False,) + self.fgraph.outputs[k].type.broadcastable)()
+                for k in range(self.n_rec + self.n_nit)]
+        return Apply(self, [n_steps] + seqs + inits + fixed, outs)
+
+    # ------------------------------------------------------------ structure
+    def connection_pattern(self, node: Apply) -> list[list[bool]]:
+        """Which outer outputs depend on which outer inputs (through the recurrence)."""
+        fg = self.fgraph
+        n_out = self.n_rec + self.n_nit
+        index = {v: i for i, v in enumerate(fg.inputs)}
+        direct: list[set[int]] = []
+        for o in fg.outputs[:n_out]:
+            direct.append({index[v] for v in ancestors([o]) if v in index})
+        tap_pos = [set(range(self.tap_offset(k), self.tap_offset(k) + len(self.rec_taps[k])))
+                   for k in range(self.n_rec)]
+        # close over the recurrence: reading state k means depending on what k depends on
+        deps = [set(d) for d in direct]
+        changed = True
+        while changed:
+            changed = False
+            for o in range(n_out):
+                for k in range(self.n_rec):
+                    if deps[o] & tap_pos[k] and not deps[k] <= deps[o]:
+                        deps[o] |= deps[k]
+                        changed = True
+        pattern = [[False] * n_out]  # n_steps sets lengths only
+        for j in range(self.n_seqs):
+            pattern.append([j in deps[o] for o in range(n_out)])
+        for k in range(self.n_rec):
+            pattern.append([o == k or bool(deps[o] & tap_pos[k]) for o in range(n_out)])
+        first_ns = self.n_seqs + self.n_tap_inputs
+        for j in range(self.n_nonseqs):
+            pattern.append([first_ns + j in deps[o] for o in range(n_out)])
+        return pattern
+
+    def L_op(self, inputs, outputs, output_grads):
+        from thx.scan.derivatives import scan_grad
+        return scan_grad(self, inputs, outputs, output_grads)
+
+    def R_op(self, inputs, eval_points):
+        from thx.scan.derivatives import scan_rop
+        return scan_rop(self, inputs, eval_points)
+
+    # ------------------------------------------------------------ NumPy reference
+    def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
+        """Run the loop in NumPy, evaluating the inner graph with each op's ``perform``."""
+        n_steps, seqs, inits, nonseqs = self.split_outer_inputs(list(inputs))
+        N = int(n_steps)
+        if N < 0:
+            raise IndexError(f"Scan '{self.name}' was asked to run for a negative number of steps ({N})")
+        for j, s in enumerate(seqs):
+            if np.shape(s)[0] < N:
+                raise ValueError(f"Scan '{self.name}': sequence {j} has {np.shape(s)[0]} elements, "
+                                 f"fewer than the {N} steps requested")
+        order = range(N - 1, -1, -1) if self.reverse else range(N)
+        bufs = [list(np.asarray(b)[::-1] if self.reverse else np.asarray(b)) for b in inits]
+        rec_rows: list[dict[int, Any]] = [dict() for _ in range(self.n_rec)]
+        nit_rows: list[dict[int, Any]] = [dict() for _ in range(self.n_nit)]
+        done = 0
+        for t in order:
+            args = [np.asarray(s)[t] for s in seqs]
+            for k, taps in enumerate(self.rec_taps):
+                L = self.lags[k]
+                args += [bufs[k][len(bufs[k]) - L + (L + tap)] for tap in taps]
+            outs = _numpy_eval(self.fgraph, args + list(nonseqs))
+            for k in range(self.n_rec):
+                val = np.asarray(outs[k], dtype=self.fgraph.outputs[k].type.dtype)
+                bufs[k].append(val)
+                rec_rows[k][t] = val
+            for j in range(self.n_nit):
+                nit_rows[j][t] = np.asarray(outs[self.n_rec + j],
+                                            dtype=self.fgraph.outputs[self.n_rec + j].type.dtype)
+            done += 1
+            if self.as_while and bool(outs[-1]):
+                break
+        steps = sorted(rec_rows[0]) if self.n_rec else sorted(nit_rows[0]) if self.n_nit else []
+        for k in range(self.n_rec):
+            init = np.asarray(inits[k])
+            rows = [rec_rows[k][t] for t in steps]
+            body = np.stack(rows) if rows else np.zeros((0,) + init.shape[1:], init.dtype)
+            full = np.concatenate([body, init]) if self.reverse else np.concatenate([init, body])
+            output_storage[k][0] = full.astype(init.dtype)
+        for j in range(self.n_nit):
+            rows = [nit_rows[j][t] for t in steps]
+            otype = self.fgraph.outputs[self.n_rec + j].type
+            if rows:
+                output_storage[self.n_rec + j][0] = np.stack(rows)
+            else:
+                output_storage[self.n_rec + j][0] = _empty_nit(self, j, seqs, nonseqs, otype)
+
+
+def _empty_nit(op: Scan, j: int, seqs, nonseqs, otype) -> np.ndarray:
+    """A zero-step nit output: run the body on zeros once to learn the row shape."""
+    shape: tuple = ()
+    try:
+        args = [np.zeros(np.shape(s)[1:], dtype=np.asarray(s).dtype) for s in seqs]
+        for k, taps in enumerate(op.rec_taps):
+            t = op.fgraph.outputs[k].type
+            args += [np.zeros((), t.dtype)] * len(taps)
+        shape = np.shape(_numpy_eval(op.fgraph, args + list(nonseqs))[op.n_rec + j])
+    except Exception:  # noqa: BLE001 - only the shape is wanted; fall back to unit dims
+        shape = (0,) * otype.ndim
+    return np.zeros((0,) + tuple(shape), dtype=otype.dtype)
+
+
+def _numpy_eval(fgraph: FunctionGraph, values: Sequence[Any]) -> list[Any]:
+    """Evaluate ``fgraph`` on ``values`` with each op's NumPy ``perform``."""
+    from thx.graph.basic import Constant
+    env: dict[Variable, Any] = dict(zip(fgraph.inputs, values))
+    for node in io_toposort(fgraph.inputs, fgraph.outputs):
+        ins = []
+        for v in node.inputs:
+            if v in env:
+                ins.append(env[v])
+            elif isinstance(v, Constant):
+                ins.append(v.data)
+            else:
+                raise ValueError(f"Scan.perform: no value for {v}")
+        storage: list[list[Any]] = [[None] for _ in node.outputs]
+        node.op.perform(node, ins, storage)
+        for o, cell in zip(node.outputs, storage):
+            env[o] = cell[0]
+    out = []
+    for o in fgraph.outputs:
+        out.append(env[o] if o in env else o.data)
+    return out
