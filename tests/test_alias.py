@@ -45,6 +45,8 @@ def test_missing_theano_names_say_thx_lacks_them(alias):
         import theano.tensor.signal.pool  # noqa: F401
     with pytest.raises(NotSupportedError, match=r"^theano\.sandbox\.cuda is not supported by thx yet"):
         import theano.sandbox.cuda  # noqa: F401
+    with pytest.raises(NotSupportedError, match=r"^theano\.tensor\.nnet\.conv is not supported"):
+        import theano.tensor.nnet.conv  # noqa: F401  (a submodule of a thx plain module)
     with pytest.raises(NotSupportedError, match=r"^theano\.tensor\.nnet\.conv2d is not supported"):
         T.nnet.conv2d
     with pytest.raises(ImportError, match=r"^theano\.tensor\.nnet\.conv2d is not supported"):
@@ -58,11 +60,13 @@ def test_missing_theano_names_say_thx_lacks_them(alias):
 def test_uninstall_restores_everything():
     before = vars(thx.tensor).get("__getattr__")
     thx.install_theano_alias()
-    import theano  # noqa: F401
+    import theano.tensor.nnet  # noqa: F401
     assert vars(thx.tensor).get("__getattr__") is not before
+    assert thx.tensor.nnet.__path__ == []
     thx.uninstall_theano_alias()
     assert "theano" not in sys.modules and thx.alias._finder not in sys.meta_path
     assert vars(thx.tensor).get("__getattr__") is before
     assert "_thx_original_getattr" not in vars(thx.tensor)
+    assert not hasattr(thx.tensor.nnet, "__path__")  # a plain module again
     with pytest.raises(ModuleNotFoundError):
         import theano  # noqa: F401,F811

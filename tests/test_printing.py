@@ -36,6 +36,17 @@ def test_pp_gradient_tutorial_both_constant_forms():
     assert thx.pp is pp and thx.printing.pprint is pp
 
 
+def test_pp_and_debugprint_of_the_optimized_gradient_as_theano_documents():
+    # doc/library/printing.txt: after optimization one Apply node is left.
+    x = T.dscalar("x")
+    f = thx.function([x], T.grad(x ** 2, x))
+    assert pp(f.maker.fgraph.outputs[0]) == "(TensorConstant{2.0} * x)"
+    assert debugprint(f.maker.fgraph.outputs[0], file="str") == (
+        "Elemwise{mul,no_inplace} [id A] ''   \n |TensorConstant{2.0} [id B]\n |x [id C]\n")
+    assert debugprint(f, file="str").splitlines()[0] == "Elemwise{mul,no_inplace} [id A] ''   0"
+    assert f(4.0) == 8.0
+
+
 def _logistic_regression():
     rng = np.random.RandomState(0)
     x = T.matrix("x")

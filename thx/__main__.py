@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import runpy
 import sys
@@ -79,10 +78,10 @@ def check_script(path: str, args: Sequence[str] = (), out: TextIO | None = None)
     from thx.check import CHECKED, format_table
 
     out = out or sys.stdout
-    config.set("check_gradients", "jax", "thx check")
     start = len(CHECKED)
     try:
-        run_script(path, args)
+        with config.change_flags(check_gradients="jax"):
+            run_script(path, args)
     finally:
         reports = CHECKED[start:]
         print(f"\nthx check: {sum(len(r) for r in reports)} gradient(s) checked against jax.grad",
@@ -232,7 +231,7 @@ def tutorial(out: TextIO | None = None) -> int:
                 "\n    >>>     ", "\n    ...     "), file=out)
             exec(code, ns)
             ours = eval(expr, ns)
-            if k == 1:
+            if k == 1:  # the tutorial's pp(gy), in both constant styles
                 print(f"    >>> pp(gy)\n    {thx.pp(ns['gy'])!r}", file=out)
                 with config.change_flags(print_constants="short"):
                     print(f"    >>> pp(gy)  # print_constants='short' (Theano < 0.9)\n"

@@ -120,12 +120,21 @@ def _not_supported(theano_name: str, detail: str) -> NotSupportedError:
 
 # ---------------------------------------------------------------------------- the finder
 
+_ADDED_PATH = "_thx_alias_added_path"
+
+
 class _AliasLoader(importlib.abc.Loader):
-    """Hands back the already-imported thx module for a ``theano`` name."""
+    """Hands back the already-imported thx module for a ``theano`` name.
+
+    Every alias is a package (the import system gives a plain module an
+    empty ``__path__``), so that ``import theano.tensor.nnet.conv`` reaches
+    the finder and gets its clear error instead of "... is not a package".
+    """
 
     def __init__(self, module: types.ModuleType) -> None:
         self.module = module
         self.spec = module.__spec__
+        self.had_path = hasattr(module, "__path__")
 
     def create_module(self, spec):
         return self.module
@@ -133,6 +142,8 @@ class _AliasLoader(importlib.abc.Loader):
     def exec_module(self, module) -> None:
         # The import system set module.__spec__ to the alias spec: give thx its own back.
         module.__spec__ = self.spec
+        if not self.had_path:
+            setattr(module, _ADDED_PATH, True)
 
 
 class TheanoAliasFinder(importlib.abc.MetaPathFinder):
@@ -150,8 +161,7 @@ class TheanoAliasFinder(importlib.abc.MetaPathFinder):
             raise _not_supported(fullname, f"thx has no module {thx_name}")
         module = importlib.import_module(thx_name)
         _hook_missing_names(module)
-        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module),
-                                              is_package=hasattr(module, "__path__"))
+        return importlib.machinery.ModuleSpec(fullname, _AliasLoader(module), is_package=True)
 
 
 _finder = TheanoAliasFinder()
@@ -174,7 +184,7 @@ def _hook_missing_names(module: types.ModuleType) -> None:
         if name.startswith("__"):
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
         sub = f"{module.__name__}.{name}"
-        if hasattr(module, "__path__") and importlib.util.find_spec(sub) is not None:
+        if vars(module).get("__path__") and importlib.util.find_spec(sub) is not None:
             child = importlib.import_module(sub)  # theano.X.sub is importable as an attribute
             _hook_missing_names(child)
             return child
@@ -234,6 +244,8 @@ def uninstall_theano_alias() -> None:
         if getattr(sys.modules[name], "__name__", "").startswith("thx"):
             del sys.modules[name]
     for name, module in list(sys.modules.items()):
+        if (name == "thx" or name.startswith("thx.")) and vars(module).pop(_ADDED_PATH, False):
+            del module.__path__
         if (name == "thx" or name.startswith("thx.")) and _ORIGINAL_GETATTR in vars(module):
             original = vars(module)[_ORIGINAL_GETATTR]
             delattr(module, _ORIGINAL_GETATTR)

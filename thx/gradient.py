@@ -499,10 +499,26 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
 def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
              consider_constant: Sequence[Variable] | None = None,
              disconnected_inputs: str = "raise") -> Any:
-    """Jacobian of ``expression`` (flattened) w.r.t. ``wrt``, built with ``scan`` as in Theano.
+    """Jacobian of ``expression`` w.r.t. ``wrt``, built with ``scan`` as in Theano.
 
-    Returns, for each ``wrt``, a tensor of shape ``expression.shape + wrt.shape``
-    (``expression`` is flattened to a vector first, as in Theano).
+    The expression is flattened to a vector ``y``; a scan over
+    ``arange(y.shape[0])`` computes ``grad(y[i], wrt)`` (the tutorial's
+    recipe). That scan is a map, so it runs as one ``jax.vmap`` pass.
+
+    Parameters
+    ----------
+    expression : Variable
+        Any number of dimensions (a scalar gives its gradient).
+    wrt : Variable or list of Variable
+        A list (or tuple) in gives a list (or tuple) out.
+    consider_constant : list of Variable, optional
+    disconnected_inputs : {'raise', 'warn', 'ignore'}
+
+    Returns
+    -------
+    Variable or list of Variable
+        For each ``wrt``, shape ``expression.shape + wrt.shape`` (for a vector
+        expression this is Theano's ``(len(y),) + wrt.shape``).
 
     Examples
     --------
@@ -519,11 +535,14 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
     using_list = isinstance(wrt, list)
     using_tuple = isinstance(wrt, tuple)
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
+    for k, w in enumerate(wrt_list):
+        if not isinstance(w, Variable):
+            raise TypeError(f"jacobian: wrt[{k}] must be a Variable, got {type(w).__name__}: {w!r}")
     if expression.ndim == 0:
         out = grad(expression, wrt_list, consider_constant=consider_constant,
                    disconnected_inputs=disconnected_inputs)
     else:
-        flat = expression.flatten()
+        flat = expression.flatten() if expression.ndim > 1 else expression
 
         def inner(i, y, *ws):
             return grad(y[i], list(ws), consider_constant=consider_constant,
@@ -531,6 +550,7 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
 
         jac, updates = scan(inner, sequences=T.arange(flat.shape[0]),
                             non_sequences=[flat] + wrt_list, return_list=True)
+        assert not updates, "scan returned updates while computing a jacobian"
         out = list(jac)
         if expression.ndim > 1:
             out = [T.reshape(j, tuple(expression.shape[d] for d in range(expression.ndim))
@@ -546,7 +566,30 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
 def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
             consider_constant: Sequence[Variable] | None = None,
             disconnected_inputs: str = "raise") -> Any:
-    """Hessian of the scalar ``cost`` w.r.t. each vector in ``wrt`` (via ``scan``, as Theano).
+    """Hessian of the scalar ``cost`` w.r.t. each element of ``wrt`` (via ``scan``, as Theano).
+
+    For each ``w``: the jacobian of ``grad(cost, w)`` w.r.t. ``w``. As in
+    Theano, the inner gradients use ``disconnected_inputs='ignore'`` (a cost
+    linear in ``w`` has a zero Hessian); ``disconnected_inputs`` applies to
+    ``grad(cost, w)``.
+
+    Parameters
+    ----------
+    cost : scalar Variable
+    wrt : Variable or list of Variable
+        Vectors in Theano; any number of dimensions here.
+    consider_constant : list of Variable, optional
+    disconnected_inputs : {'raise', 'warn', 'ignore'}
+
+    Returns
+    -------
+    Variable or list of Variable
+        For each ``w``, shape ``w.shape + w.shape``.
+
+    Raises
+    ------
+    TypeError
+        If ``cost`` is not a scalar.
 
     Examples
     --------
@@ -559,17 +602,14 @@ def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
     T = _tensor()
     cost = T.as_tensor_variable(cost)
     if cost.ndim != 0:
-        raise TypeError(f"hessian: cost must be a scalar, got {cost.type}")
+        raise TypeError(f"hessian: cost must be a scalar, got {cost.type} ({cost})")
     using_list = isinstance(wrt, list)
     using_tuple = isinstance(wrt, tuple)
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     out = []
     for w in wrt_list:
-        if w.ndim != 1:
-            raise TypeError(f"hessian: wrt must be vectors (as in Theano), got {w.type} for {w}")
         g = grad(cost, w, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
-        out.append(jacobian(g, w, consider_constant=consider_constant,
-                            disconnected_inputs=disconnected_inputs))
+        out.append(jacobian(g, w, consider_constant=consider_constant, disconnected_inputs="ignore"))
     if using_list:
         return out
     if using_tuple:

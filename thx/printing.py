@@ -832,8 +832,8 @@ def pydotprint(fct: Any, outfile: str | None = None, compact: bool = True, forma
     ----------
     fct : compiled Function, FunctionGraph, Variable, Apply or list of Variable
     outfile : str, optional
-        The image file (default ``thx.pydotprint.<device>.<format>`` in the
-        current directory); ``.<format>`` is appended if missing.
+        The image file (default ``graph.<format>`` in the current
+        directory); ``.<format>`` is appended if missing.
     compact : bool
         Draw unnamed intermediate variables as labelled edges.
     format : str
@@ -886,7 +886,7 @@ def pydotprint(fct: Any, outfile: str | None = None, compact: bool = True, forma
                         colorCodes=colorCodes, max_label_size=max_label_size,
                         var_with_name_simple=var_with_name_simple, cond_highlight=cond_highlight)
     if outfile is None:
-        outfile = f"thx.pydotprint.{config.device}.{format}"
+        outfile = f"graph.{format}"
     if not outfile.endswith("." + format):
         outfile += "." + format
     if scan_graphs:

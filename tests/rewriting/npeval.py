@@ -27,9 +27,12 @@ def evaluate(outputs: Sequence[Variable], givens: dict[Variable, Any]) -> list[n
 
 def optimized(inputs: Sequence[Variable], outputs: Sequence[Variable], mode: Any = "FAST_RUN",
               on_error: str = "raise") -> FunctionGraph:
-    """A FunctionGraph of ``outputs`` rewritten by ``mode`` (errors in rewrites raise)."""
+    """A FunctionGraph of ``outputs`` rewritten by ``mode`` (errors in rewrites raise).
+
+    ``fg.applied`` holds how many times each rewrite applied.
+    """
     fg = FunctionGraph(list(inputs), list(outputs))
-    optimize(fg, mode, on_error=on_error)
+    fg.applied = optimize(fg, mode, on_error=on_error)
     return fg
 
 

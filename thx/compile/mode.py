@@ -83,9 +83,10 @@ def get_mode(mode: Any) -> Mode:
         mode = config.mode
     if isinstance(mode, Mode):
         inc, exc = config.optimizer_including, config.optimizer_excluding
-        if inc or exc:
+        req = config.optimizer_requiring
+        if inc or exc or req:
             return Mode(mode.linker, mode.optimizer, mode._including + tuple(inc),
-                        mode._excluding + tuple(exc), mode._requiring)
+                        mode._excluding + tuple(exc), mode._requiring + tuple(req))
         return mode
     if isinstance(mode, str):
         if mode not in _PREDEFINED:

@@ -313,6 +313,8 @@ def local_mul_canonizer(fgraph, node):  # (2 * (x * 3)) / (x * y) -> 6 / y
     c: Variable | None = None
     if len(cn) == 1 and not cd and sign > 0:
         c = cn[0]
+    elif len(cd) == 1 and not cn and sign > 0:
+        pass  # a single constant divisor stays a divisor
     elif cn or sign < 0 or (cd and dtype[0] in "fc"):
         with np.errstate(all="ignore"):
             val = np.asarray(sign, dtype=dtype)
@@ -322,9 +324,9 @@ def local_mul_canonizer(fgraph, node):  # (2 * (x * 3)) / (x * y) -> 6 / y
                 val = np.true_divide(val, np.asarray(const_value(v), dtype=dtype)).astype(dtype)
         cd = []
         c = tensor_constant(val, dtype, out.ndim)
-    if c is not None and _is_one_element(c) and scalar_value(c) == 1 and (num or den):
-        if upcast(*[v.dtype for v in num or den]) == dtype:
-            c = None
+    if c is not None and num and _is_one_element(c) and scalar_value(c) == 1:
+        if upcast(*[v.dtype for v in num]) == dtype:
+            c = None  # 1 * x -> x
     den = cd + den
     # the spec of the canonical form
     if c is not None and num and not den and len(num) == 1 and _is_one_element(c) and scalar_value(c) == -1:

@@ -24,6 +24,7 @@ folds it if all its inputs are constants, then tries the local rewrites.
 
 from __future__ import annotations
 
+import gc
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -456,6 +457,8 @@ class Rewriter:
         self.on_error = on_error
         self.verbose = config.optimizer_verbose if verbose is None else verbose
         self.applied: dict[str, int] = {}
+        self.last: str | None = None
+        self.visits = 0
         self._table: dict[tuple, Apply] = {}
         self._consts: dict[Any, Constant] = {}
 
@@ -495,11 +498,15 @@ class Rewriter:
                 if node not in fgraph.apply_nodes:
                     continue
                 self._current = node
+                self.visits += 1
                 changed = self._visit(fgraph, node)
                 self._current = None
                 if changed:
                     budget -= 1
                     if budget <= 0:
+                        if self.on_error == "raise":
+                            raise RuntimeError(f"rewriting did not reach a fixed point after {limit} "
+                                               f"rewrites; last applied: {self.last}")
                         warnings.warn(f"rewriting stopped after {limit} rewrites without reaching "
                                       f"a fixed point (a rewrite may loop)", stacklevel=2)
                         break
@@ -550,6 +557,7 @@ class Rewriter:
                 print(f"rewriting: rewrite {reason} replaces {describe(old)} with {describe(new)}")
             fgraph.replace(old, new, reason=reason)
         self.applied[reason] = self.applied.get(reason, 0) + 1
+        self.last = reason
         return True
 
     # ---------------------------------------------------------- merge
@@ -641,10 +649,19 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
     m = get_mode(mode)
     merge, do_fold, phases = plan(m.optimizer, m._including, m._excluding, m._requiring)
     counts: dict[str, int] = {}
-    for p in PHASES:
-        if phases[p] or (p == "canonicalize" and (merge or do_fold)):
-            rw = Rewriter(phases[p], merge=merge, fold=do_fold, on_error=on_error)
-            rw.apply(fgraph)
-            for k, n in rw.applied.items():
-                counts[k] = counts.get(k, 0) + n
+    # Graph nodes form reference cycles (owner <-> outputs); on a big graph Python's cyclic
+    # collector would rescan all of them again and again while rewrites allocate, making the
+    # cost superlinear.  Collection is deferred to the end of the rewriting.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for p in PHASES:
+            if phases[p] or (p == "canonicalize" and (merge or do_fold)):
+                rw = Rewriter(phases[p], merge=merge, fold=do_fold, on_error=on_error)
+                rw.apply(fgraph)
+                for k, n in rw.applied.items():
+                    counts[k] = counts.get(k, 0) + n
+    finally:
+        if gc_was_enabled:
+            gc.enable()
     return counts

@@ -143,3 +143,12 @@ def local_dot_scalar(fgraph, node):  # dot(s * x, y) -> s * dot(x, y)   (s a sca
 
 
 _ = (apply_op,)
+
+
+@local_rewrite(E.mul, phase=SPEC)
+def local_mul_neg(fgraph, node):  # (-a) * (-b) -> a * b
+    negs = [v for v in node.inputs if op_name(v) == "neg"]
+    if len(negs) < 2:
+        return None
+    out = E.mul(*[v.owner.inputs[0] if op_name(v) == "neg" else v for v in node.inputs])
+    return [E.neg(out) if len(negs) % 2 else out]

@@ -115,3 +115,40 @@ def local_softmax_from_exp(fgraph, node):  # exp(x) / sum(exp(x), axis=-1, keepd
     if d.owner.op.new_order != tuple(range(n - 1)) + ("x",):
         return None
     return [Softmax()(x)]
+
+
+def _exp_of(v):
+    return v.owner.inputs[0] if op_name(v) == "exp" else None
+
+
+def _one_plus(d, e) -> bool:
+    """``d`` is ``1 + e``."""
+    return (op_name(d) == "add" and len(d.owner.inputs) == 2 and e in d.owner.inputs
+            and any(i is not e and scalar_value(i) == 1 and all(i.broadcastable) for i in d.owner.inputs))
+
+
+def _square_of(v):
+    """``d`` if ``v`` is ``d * d``, ``sqr(d)`` or ``d ** 2``."""
+    k = op_name(v)
+    if k == "mul" and len(v.owner.inputs) == 2 and v.owner.inputs[0] is v.owner.inputs[1]:
+        return v.owner.inputs[0]
+    if k == "sqr":
+        return v.owner.inputs[0]
+    if k == "pow" and scalar_value(v.owner.inputs[1]) == 2:
+        return v.owner.inputs[0]
+    return None
+
+
+@local_rewrite(E.true_div, phase=STAB)
+def local_sigmoid_grad(fgraph, node):  # a * exp(x) / (1 + exp(x)) ** 2 -> a * sigmoid(x) * sigmoid(-x)
+    num, den = node.inputs
+    d = _square_of(den)
+    if d is None:
+        return None
+    factors = num.owner.inputs if op_name(num) == "mul" else [num]
+    for k, f in enumerate(factors):
+        x = _exp_of(f)
+        if x is not None and x.dtype in float_dtypes and _one_plus(d, f):
+            rest = list(factors[:k]) + list(factors[k + 1:])
+            return [E.mul(*rest, E.sigmoid(x), E.sigmoid(_neg(x)))]
+    return None

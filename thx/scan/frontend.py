@@ -519,7 +519,7 @@ def reduce(fn: Callable[..., Any], sequences: Any, outputs_info: Any, non_sequen
     --------
     >>> import thx, thx.tensor as T
     >>> x = T.dvector('x')
-    >>> s, _ = thx.reduce(lambda v, acc: acc + v, x, T.constant(0.))
+    >>> s, _ = thx.reduce(lambda v, acc: acc + v, x, T.zeros_like(x[0]))
     >>> thx.function([x], s)([1., 2., 3.])
     array(6.)
     """

@@ -1,0 +1,217 @@
+"""Every rewrite rule: the graph it produces (pp / op types) and that it computes the same values.
+
+Each case runs twice: with only its rule enabled (``Mode(optimizer=None).including(rule)``:
+the output shows exactly what the rule does) and in FAST_RUN.  Values are compared with the
+NumPy evaluator of ``npeval`` (the ops' ``perform``), not by compiling with JAX.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pytest
+
+import thx.tensor as T
+from thx.compile.mode import Mode
+from thx.gradient import consider_constant
+from thx.printing import pp
+from thx.rewriting import all_rewrites
+from thx.tensor.basic import Rebroadcast
+from thx.tensor.elemwise import DimShuffle, Elemwise, cast_scalar_op, elemwise_op
+
+from tests.rewriting.npeval import check_same
+
+x, y = T.dvector("x"), T.dvector("y")
+v2 = T.dvector("v")
+m = T.dmatrix("m")
+s = T.dscalar("s")
+i = T.ivector("i")
+r = T.drow("r")
+c = T.dcol("c")
+lab = T.lvector("lab")
+b22 = T.TensorType("float64", (True, True))("b")
+
+RNG = np.random.RandomState(0)
+VALUES: dict[Any, np.ndarray] = {
+    x: RNG.uniform(0.5, 2.0, 3), y: RNG.uniform(-2.0, 2.0, 3), v2: RNG.uniform(-1, 1, 2),
+    m: RNG.uniform(-2, 2, (2, 3)), s: np.asarray(0.7), i: np.asarray([3, -2, 5], dtype="int32"),
+    r: RNG.uniform(-1, 1, (1, 3)), c: RNG.uniform(-1, 1, (2, 1)), lab: np.asarray([2, 0]),
+    b22: np.asarray([[1.5]]),
+}
+
+
+@dataclass
+class Case:
+    rule: str
+    build: Callable[[], Any]                 # -> output variable
+    expect: str | Callable[[Any], bool]      # pp of the output with only `rule` on, or a check of the fgraph
+
+    def inputs(self, out) -> list:
+        from thx.graph.basic import graph_inputs
+        from thx.graph.basic import Constant
+        return [v for v in graph_inputs([out]) if not isinstance(v, Constant)]
+
+
+def ops(fg) -> list[str]:
+    return [type(n.op).__name__ if not isinstance(n.op, Elemwise) else n.op.scalar_op.name
+            for n in fg.toposort()]
+
+
+CASES = [
+    # ---------------------------------------------------------------- canonicalize
+    Case("local_useless_fill", lambda: T.fill(x, y), "y"),
+    Case("local_useless_fill", lambda: T.fill(m, s), "fill(m, s)"),  # s must be broadcast: kept
+    Case("local_fill_sink", lambda: T.fill(x, s) * y, "(s * y)"),
+    Case("local_fill_sink", lambda: T.fill(m, s) * x, "fill(m, (s * x))"),
+    Case("local_useless_alloc", lambda: T.alloc(x, x.shape[0]), "x"),
+    Case("local_useless_identity", lambda: T.identity(x) + 1, "(x + TensorConstant{1})"),
+    Case("local_remove_grad_ops", lambda: consider_constant(x) * 2, "(x * TensorConstant{2})"),
+    Case("local_useless_switch", lambda: T.switch(1, x, y), "x"),
+    Case("local_useless_switch", lambda: T.switch(T.lt(y, 0), x, x), "x"),
+    Case("local_useless_cast", lambda: elemwise_op(cast_scalar_op("float64"))(x), "x"),
+    Case("local_cast_cast", lambda: T.cast(T.cast(i, "int64"), "float64"), "Cast{float64}(i)"),
+    Case("local_cast_cast", lambda: T.cast(T.cast(x, "float32"), "float64"),  # lossy: kept
+         "Cast{float64}(Cast{float32}(x))"),
+    Case("local_useless_dimshuffle", lambda: DimShuffle((False,), [0])(x), "x"),
+    Case("local_dimshuffle_merge", lambda: x.dimshuffle("x", 0).dimshuffle(1, 0),
+         lambda fg: [n.op.new_order for n in fg.toposort()] == [(0, "x")]),
+    Case("local_dimshuffle_lift", lambda: (x + y).dimshuffle("x", 0),
+         lambda fg: sorted(ops(fg)) == ["DimShuffle", "DimShuffle", "add"]),
+    Case("local_pow_zero", lambda: x ** 0, "fill(x, TensorConstant{1.0})"),
+    Case("local_pow_one", lambda: x ** 1, "x"),
+    Case("local_mul_canonizer", lambda: (2 * (x * 3)) / (x * y), "(TensorConstant{6.0} / y)"),
+    Case("local_mul_canonizer", lambda: -(x * -y), "(x * y)"),
+    Case("local_mul_canonizer", lambda: 2 * (-(x / 4)), "(TensorConstant{-0.5} * x)"),
+    Case("local_mul_canonizer", lambda: (x * 2) / y / 3, "((TensorConstant{0.6666666666666666} * x) / y)"),
+    Case("local_mul_canonizer", lambda: x / (y / x), "((x * x) / y)"),
+    Case("local_mul_canonizer", lambda: (x * y) / y, "x"),
+    Case("local_mul_canonizer", lambda: (i * 2) * 3, "(TensorConstant{6} * i)"),
+    Case("local_add_canonizer", lambda: (x + 1) - (2 - y), "((x + y) - TensorConstant{1.0})"),
+    Case("local_add_canonizer", lambda: x - (y - (x + 3)), "((TensorConstant{3.0} + x + x) - y)"),
+    Case("local_add_canonizer", lambda: -(x - y), "(y - x)"),
+    Case("local_add_canonizer", lambda: (x - y) + y, "x"),
+    Case("local_add_canonizer", lambda: (x - x) + 0, "fill(x, TensorConstant{0.0})"),
+    Case("local_add_canonizer", lambda: (m + x) - m, "fill(m, x)"),
+    Case("local_shape_of_broadcastable", lambda: b22.shape, "TensorConstant{[1 1]}"),
+    Case("local_shape_infer", lambda: (m + m).shape, "Shape(m)"),
+    Case("local_shape_infer", lambda: (m + r).shape, "Shape(m)"),
+    Case("local_shape_infer", lambda: (r + c).shape,
+         lambda fg: ops(fg) == ["Shape", "Subtensor", "Shape", "Subtensor", "MakeVector"]),
+    Case("local_shape_infer", lambda: T.dot(m.T, m).shape,
+         lambda fg: "Dot" not in ops(fg) and ops(fg).count("Shape") >= 1),
+    Case("local_make_vector_of_shape", lambda: T.stack([m.shape[0], m.shape[1]]), "Shape(m)"),
+    Case("local_shape_i_of_broadcastable", lambda: r.shape[0] + 0, "(TensorConstant{1} + TensorConstant{0})"),
+    Case("local_subtensor_make_vector", lambda: T.stack([s, s * 2, s + 1])[1], "(s * TensorConstant{2})"),
+    Case("local_subtensor_make_vector", lambda: T.stack([s, s * 2, s + 1])[1:],
+         "[(s * TensorConstant{2}), (s + TensorConstant{1})]"),
+    Case("local_useless_subtensor", lambda: m[0:], "m"),
+    Case("local_useless_rebroadcast", lambda: Rebroadcast((0, False))(x), "x"),
+    Case("local_useless_rebroadcast", lambda: T.unbroadcast(T.unbroadcast(r, 0) + 0, 1),
+         lambda fg: sum(isinstance(n.op, Rebroadcast) for n in fg.toposort()) == 1),
+    Case("local_useless_reshape", lambda: m.reshape(m.shape, ndim=2), "m"),
+    Case("local_useless_reshape", lambda: m.reshape((m.shape[0], -1)), "m"),
+    Case("local_useless_reshape", lambda: x.reshape((3,)), "x"),
+    Case("local_reshape_chain", lambda: m.reshape((6,)).reshape((3, 2)), "Reshape{2}(m, TensorConstant{[3 2]})"),
+    Case("local_useless_flatten", lambda: T.flatten(x, 1), "x"),
+    # ---------------------------------------------------------------- stabilize
+    Case("local_log_sigmoid", lambda: T.log(T.nnet.sigmoid(x)), "(-softplus((-x)))"),
+    Case("local_log1m_sigmoid", lambda: T.log(1 - T.nnet.sigmoid(x)), "(-softplus(x))"),
+    Case("local_log1p_neg_sigmoid", lambda: T.log1p(-T.nnet.sigmoid(x)), "(-softplus(x))"),
+    Case("local_log1p_exp", lambda: T.log1p(T.exp(y)), "softplus(y)"),
+    Case("local_log_exp", lambda: T.log(T.exp(y)), "y"),
+    Case("local_expm1", lambda: T.exp(y) - 1, "expm1(y)"),
+    Case("local_expm1_add", lambda: T.exp(y) + (-1), "expm1(y)"),
+    Case("local_inv_1_plus_exp", lambda: 1 / (1 + T.exp(-y)), "sigmoid(y)"),
+    Case("local_inv_1_plus_exp", lambda: 1 / (1 + T.exp(y)), "sigmoid((-y))"),
+    Case("local_exp_over_1_plus_exp", lambda: (lambda e: e / (1 + e))(T.exp(y)), "sigmoid(y)"),
+    Case("local_sigmoid_grad", lambda: (lambda e: (x * e) / ((1 + e) * (1 + e)))(T.exp(y)),
+         "(x * sigmoid(y) * sigmoid((-y)))"),
+    Case("local_log_softmax", lambda: T.log(T.nnet.softmax(m)), "logsoftmax(m)"),
+    Case("local_log1p", lambda: T.log(1 + x), "log1p(x)"),
+    Case("local_log1p", lambda: T.log(x + y + 1), "log1p((x + y))"),
+    Case("local_log1p", lambda: T.log(1 - y / 3), "log1p((-(y / TensorConstant{3})))"),
+    Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(m), axis=1)),
+         lambda fg: "Max" in ops(fg) and "log" in ops(fg)),
+    Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(m), axis=1, keepdims=True)),
+         lambda fg: "Max" in ops(fg)),
+    Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(x))), lambda fg: "Max" in ops(fg)),
+    Case("local_log_subtensor_softmax", lambda: T.log(T.nnet.softmax(m)[T.arange(2), lab]),
+         lambda fg: "LogSoftmax" in ops(fg) and "Softmax" not in ops(fg)),
+    Case("local_softmax_from_exp", lambda: (lambda e: e / e.sum(axis=1, keepdims=True))(T.exp(m)),
+         "softmax(m)"),
+    Case("local_softmax_from_exp", lambda: (lambda e: e / e.sum())(T.exp(x)), "softmax(x)"),
+    # ---------------------------------------------------------------- specialize
+    Case("local_mul_to_sqr", lambda: x * x, "sqr(x)"),
+    Case("local_pow_two", lambda: x ** 2, "sqr(x)"),
+    Case("local_pow_half", lambda: x ** 0.5, "sqrt(x)"),
+    Case("local_pow_minus_one", lambda: x ** -1, "(TensorConstant{1.0} / x)"),
+    Case("local_add_neg_to_sub", lambda: x + (-y), "(x - y)"),
+    Case("local_neg_neg", lambda: -(-x), "x"),
+    Case("local_mul_specialize", lambda: -1 * x, "(-x)"),
+    Case("local_mul_specialize", lambda: x * 1 * y, "(x * y)"),
+    Case("local_mul_specialize", lambda: 0 * m * x, "fill(m, fill(x, TensorConstant{0.0}))"),
+    Case("local_mul_neg", lambda: (-x) * (-y) * (-s), "(-(x * y * s))"),
+    Case("local_add_specialize", lambda: x + 0, "x"),
+    Case("local_sum_of_fill", lambda: T.sum(T.fill(m, 3.0)), "(TensorConstant{3.0} * Cast{float32}(prod(Shape(m))))"),
+    Case("local_sum_of_fill", lambda: T.sum(T.alloc(s, 2, 3)),
+         "(s * Cast{float64}((Cast{int64}(TensorConstant{2}) * Cast{int64}(TensorConstant{3}))))"),
+    Case("local_sum_mul_by_scalar", lambda: T.sum(s * m, axis=1), "(s * sum(m, axis=[1]))"),
+    Case("local_sum_neg", lambda: T.sum(-x), "(-sum(x))"),
+    Case("local_dot_scalar", lambda: T.dot(s * v2, m), "(s * (v \\dot m))"),
+    Case("local_dot_scalar", lambda: T.dot(m, x * 2), "(TensorConstant{2} * (m \\dot x))"),
+]
+
+
+def _run(case: Case, mode):
+    out = case.build()
+    ins = case.inputs(out)
+    return check_same(ins, [out], [VALUES[v] for v in ins], mode=mode)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{k}-{c.rule}" for k, c in enumerate(CASES)])
+def test_rule_alone(case):
+    fg = _run(case, Mode(optimizer=None).including(case.rule))
+    if callable(case.expect):
+        assert case.expect(fg), pp(fg.outputs[0])
+    else:
+        assert pp(fg.outputs[0]) == case.expect
+    if not (isinstance(case.expect, str) and "kept" in case.expect):
+        applied = fg.applied.get(case.rule, 0)
+        negative = isinstance(case.expect, str) and case.expect == pp(case.build())
+        assert applied > 0 or negative, fg.applied
+
+
+@pytest.mark.parametrize("case", CASES, ids=[f"{k}-{c.rule}" for k, c in enumerate(CASES)])
+def test_rule_in_fast_run_keeps_values(case):
+    _run(case, "FAST_RUN")
+
+
+def test_every_rule_has_a_case():
+    covered = {c.rule for c in CASES}
+    missing = [rw.name for rw in all_rewrites() if rw.name not in covered]
+    assert not missing
+
+
+def test_rules_are_named_and_tagged_like_theano():
+    for rw in all_rewrites():
+        assert rw.name.startswith("local_")
+        assert rw.name in rw.tags and "fast_run" in rw.tags
+        assert set(rw.phases) <= rw.tags
+        assert ("fast_compile" in rw.tags) == ("canonicalize" in rw.phases)
+
+
+def test_every_rule_has_a_before_after_comment():
+    import inspect
+
+    import thx.rewriting.canonicalize as C
+    import thx.rewriting.specialize as Sp
+    import thx.rewriting.stabilize as St
+    src = "\n".join(inspect.getsource(mod) for mod in (C, St, Sp))
+    for rw in all_rewrites():
+        line = next(ln for ln in src.splitlines() if rw.name in ln and ("def " in ln or "pattern(" in ln))
+        k = src.splitlines().index(line)
+        nearby = "\n".join(src.splitlines()[k:k + 3])
+        assert "->" in nearby and "#" in nearby, rw.name
