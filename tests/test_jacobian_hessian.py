@@ -106,7 +106,7 @@ def _values(shapes, seed):
 
 
 def test_rop_lop_jacobian_of_every_core_op_family():
-    outputs, layout, args = [], [], []
+    outputs, layout = [], []
     inputs = []
     for k, (name, tfn, jfn, shapes) in enumerate(OPS):
         xs = [T.TensorType("float64", (False,) * len(s))(f"{name}_{i}") for i, s in enumerate(shapes)]

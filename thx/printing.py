@@ -237,7 +237,7 @@ def debugprint(obj: Any, depth: int = -1, print_type: bool = False, file: Any = 
         out = file
     printer = _DebugPrinter(out, print_type, ids, stop_on_name,
                             {} if done is None else done,
-                            {} if used_ids is None else used_ids, print_clients)
+                            {} if used_ids is None else used_ids)
     for var, topo, fg in _outputs_of(obj):
         printer.order = {n: i for i, n in enumerate(topo)} if topo is not None else None
         printer.clients = fg.clients if (fg is not None and print_clients) else None
@@ -254,14 +254,13 @@ def debugprint(obj: Any, depth: int = -1, print_type: bool = False, file: Any = 
 class _DebugPrinter:
     """The state of one ``debugprint`` call (labels handed out, nodes expanded)."""
 
-    def __init__(self, out, print_type, ids, stop_on_name, done, used_ids, print_clients):
+    def __init__(self, out, print_type, ids, stop_on_name, done, used_ids):
         self.out = out
         self.print_type = print_type
         self.ids = ids
         self.stop_on_name = stop_on_name
         self.done = done
         self.used_ids = used_ids
-        self.print_clients = print_clients
         self.order: dict[Apply, int] | None = None
         self.clients: dict | None = None
         self.inner_graph_nodes: list[tuple[Variable, Any]] = []

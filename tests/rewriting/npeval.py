@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Constant, Variable, io_toposort
+from thx.graph.basic import Variable, io_toposort
 from thx.graph.fg import FunctionGraph
 from thx.rewriting import optimize
 

@@ -238,6 +238,22 @@ def test_map_lowering_vmap_and_scan_agree_and_numpy_perform():
     np.testing.assert_allclose(store[0][0], expected)
 
 
+def test_per_step_index_increments_under_vmap():
+    idx, M = T.lvector("idx"), T.dmatrix("M")
+    out, _ = theano.map(lambda i, M: T.set_subtensor(M[i], M[i] * 2) + T.inc_subtensor(M[i], 1.0),
+                        [idx], non_sequences=M)
+    m, ii = RNG.randn(3, 2), np.array([0, -1, 2, 1])
+    ref = []
+    for i in ii:
+        a, b = m.copy(), m.copy()
+        a[i] *= 2
+        b[i] += 1
+        ref.append(a + b)
+    np.testing.assert_allclose(theano.function([idx, M], out)(ii, m), ref)
+    with theano.config.change_flags(scan_map_lowering="scan"):
+        np.testing.assert_allclose(theano.function([idx, M], out)(ii, m), ref)
+
+
 def test_recurrent_scan_numpy_perform_matches_lowering():
     v, h0 = T.dvector("v"), T.dscalar("h0")
     out, _ = theano.scan(lambda x, a, b: a * 0.5 + b * x, sequences=v, n_steps=4,
@@ -298,3 +314,20 @@ def test_until_inside_another_scan_is_reported():
     f = theano.function([M], out)
     with pytest.raises(ValueError, match="stop condition"):
         f(np.ones((2, 2)))
+
+
+def test_random_stream_in_step_draws_per_step_and_advances():
+    X, W = T.dmatrix("X"), T.dmatrix("W")
+    trng = T.shared_randomstreams.RandomStreams(1234)
+    d = trng.binomial(size=W[1].shape)  # built outside the step, as in Theano's tutorial
+    out, updates = theano.scan(lambda v: T.dot(v, W) * d, sequences=X)
+    u, upd_u = theano.scan(lambda v: v + trng.uniform(size=(2,)), sequences=X)  # built inside
+    assert len(updates) == 1 and len(upd_u) == 1  # the generator state is a loop update
+    f = theano.function([X, W], [out, u], updates=list(updates.items()) + list(upd_u.items()))
+    x = np.ones((12, 2))
+    noise, uni = f(x, np.ones((2, 2)))
+    # each step drew its own numbers (Theano's semantics): rows differ, values are 0/2 and in [1, 2)
+    assert set(np.unique(noise)) <= {0.0, 2.0} and len({tuple(r) for r in noise}) > 1
+    assert ((uni >= 1) & (uni < 2)).all() and len({tuple(r) for r in uni}) == 12
+    noise2, uni2 = f(x, np.ones((2, 2)))
+    assert not np.array_equal(uni, uni2)  # the state advanced between calls

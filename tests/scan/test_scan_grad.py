@@ -145,8 +145,9 @@ def test_gradient_through_until_uses_the_steps_that_ran():
     hs, _ = theano.scan(lambda h, a, m: (h * a + 0.5, theano.scan_module.until(h * a > m)),
                         outputs_info=h0, non_sequences=[a, m], n_steps=50)
     cost = (hs ** 2).sum()
-    f = theano.function([a, h0, m], [hs] + T.grad(cost, [a, h0]))
-    vals, ga, gh = f(1.5, 1.0, 10.0)
+    da = T.dscalar("da")
+    f = theano.function([a, h0, m, da], [hs] + T.grad(cost, [a, h0]) + [T.Rop(hs, a, da)])
+    vals, ga, gh, rop = f(1.5, 1.0, 10.0, 0.3)
     n = len(vals)
     assert 1 < n < 50
 
@@ -159,6 +160,15 @@ def test_gradient_through_until_uses_the_steps_that_ran():
 
     ref = jax.grad(jcost, argnums=(0, 1))(1.5, 1.0)
     close(ga, ref[0]), close(gh, ref[1])
+
+    def jhs(a):
+        h, outs = 1.0, []
+        for _ in range(n):
+            h = h * a + 0.5
+            outs.append(h)
+        return jnp.stack(outs)
+
+    close(rop, jax.jvp(jhs, (1.5,), (0.3,))[1])
 
 
 # ------------------------------------------------------------------ map-like scans stay maps
@@ -256,3 +266,21 @@ def test_higher_derivatives_do_not_unroll(order):
     for _ in range(order):
         d_unrolled = T.grad(d_unrolled, x)
     assert sizes[4][0] < len(toposort([d_unrolled]))
+
+
+def test_truncated_gradient_reaches_initial_rows_within_the_window():
+    init, w = T.dvector("init"), T.dscalar("w")
+    out, _ = theano.scan(lambda p2, p1, w: T.sin(p2 * w) + p1 * p2, n_steps=3, truncate_gradient=2,
+                         outputs_info=[dict(initial=init, taps=[-2, -1])], non_sequences=w)
+    got = theano.function([init, w], T.grad(out.sum(), [init, w]))(np.array([0.4, -0.7]), 0.9)
+
+    def jcost(init, w):  # the step before the 2-step window is not differentiated
+        sg = jax.lax.stop_gradient
+        s0 = sg(jnp.sin(init[0] * w) + init[1] * init[0])
+        s1 = jnp.sin(init[1] * w) + s0 * init[1]
+        s2 = jnp.sin(s0 * w) + s1 * s0
+        return s0 + s1 + s2
+
+    ref = jax.grad(jcost, argnums=(0, 1))(jnp.array([0.4, -0.7]), 0.9)
+    close(got[0], ref[0]), close(got[1], ref[1])
+    assert got[0][0] == 0 and got[0][1] != 0

@@ -40,18 +40,18 @@ from thx.scan.op import Scan
 
 def _inner(op: Scan) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """The step as a closure (built once per op) and its inner static input positions."""
-    cached = op.__dict__.get("_jax_inner")
-    if cached is None:
+    cache = op.__dict__.setdefault("_jax_inner", {})
+    vmapped = _uses_vmap(op)
+    if vmapped not in cache:
         from thx.compile.mode import get_mode
         from thx.lowering.linker import build_closure, static_argnums
         from thx.rewriting import optimize
         fg = op.fgraph.clone()
         optimize(fg, get_mode(op.mode))
-        if _uses_vmap(op):
+        if vmapped:
             _onehot_increments(fg, fg.inputs[: op.n_seqs])
-        cached = (build_closure(fg), static_argnums(fg))
-        op.__dict__["_jax_inner"] = cached
-    return cached
+        cache[vmapped] = (build_closure(fg), static_argnums(fg))
+    return cache[vmapped]
 
 
 def _uses_vmap(op: Scan) -> bool:

@@ -7,9 +7,11 @@ FunctionGraph, in place.  See ``docs/optimizer.md``.
 
 from __future__ import annotations
 
-from thx.rewriting.engine import (REGISTRY, LocalRewrite, Rewriter, all_rewrites, fold,
-                                  local_rewrite, optimize, pattern, plan, register)
-from thx.rewriting import canonicalize, specialize, stabilize  # noqa: F401  (register the rules)
+from thx.rewriting.constants import fold
+from thx.rewriting.engine import (REGISTRY, LocalRewrite, Rewriter, all_rewrites, local_rewrite, optimize,
+                                  plan, register)
+from thx.rewriting.patterns import pattern
+from thx.rewriting import canonicalize, shape, specialize, stabilize  # noqa: F401  (register the rules)
 
 __all__ = ["optimize", "local_rewrite", "pattern", "register", "LocalRewrite", "Rewriter",
            "REGISTRY", "all_rewrites", "plan", "fold"]

@@ -12,6 +12,9 @@ or as decorated functions when logic is needed::
     @local_rewrite("log", phase="stabilize")
     def local_log1p(fgraph, node): ...                      # log(1 + x) -> log1p(x)
 
+Patterns are compiled in ``patterns.py``; constants and folding are in
+``constants.py``.
+
 The driver (``Rewriter``) keeps a worklist of nodes.  It starts with every
 node in topological order and afterwards only revisits nodes whose
 neighbourhood changed (listened to through the FunctionGraph's
@@ -30,17 +33,15 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-import numpy as np
-
 from thx.config import config
 from thx.graph.basic import Apply, Constant, Variable
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
+from thx.rewriting.constants import fold
 
 Replacement = Sequence[Variable | None] | dict[Variable, Variable] | None
 
 PHASES = ("canonicalize", "stabilize", "specialize")
-FOLD_LIMIT = 100_000  # constant folding skips outputs with more elements than this
 
 
 # ============================================================== rewrites and the registry
@@ -82,11 +83,13 @@ class LocalRewrite:
 REGISTRY: dict[str, list[tuple[LocalRewrite, frozenset[str]]]] = {p: [] for p in PHASES}
 
 
-def register(rewrite: LocalRewrite, phase: str | Sequence[str], *tags: str) -> LocalRewrite:
+def register(rewrite: LocalRewrite, phase: str | Sequence[str], *tags: str,
+             fast_compile: bool = True) -> LocalRewrite:
     """Add ``rewrite`` to one phase (or several) with Theano's tags.
 
     In each phase a rewrite has the tags ``fast_run``, the phase name, its
-    own name and ``tags``; in canonicalize also ``fast_compile``.
+    own name and ``tags``; in canonicalize also ``fast_compile`` (unless
+    ``fast_compile=False``).
     """
     phases = (phase,) if isinstance(phase, str) else tuple(phase)
     for p in phases:
@@ -94,12 +97,11 @@ def register(rewrite: LocalRewrite, phase: str | Sequence[str], *tags: str) -> L
             raise ValueError(f"unknown phase {p!r}; phases are {PHASES}")
         rewrite.base_tags |= set(tags)
         ptags = rewrite.base_tags | {p, "fast_run"}
-        if p == "canonicalize":
+        if p == "canonicalize" and fast_compile:
             ptags.add("fast_compile")
         rewrite.tags |= ptags
         rewrite.phases = tuple(getattr(rewrite, "phases", ())) + (p,)
         REGISTRY[p].append((rewrite, frozenset(ptags)))
-    _dispatch_cache.clear()
     return rewrite
 
 
@@ -113,10 +115,10 @@ def all_rewrites() -> list[LocalRewrite]:
 
 
 def local_rewrite(*tracks: Any, phase: str | Sequence[str] | None = None, tags: Sequence[str] = (),
-                  name: str | None = None) -> Callable[[Callable], LocalRewrite]:
+                  name: str | None = None, fast_compile: bool = True) -> Callable[[Callable], LocalRewrite]:
     """Decorator: make ``fn(fgraph, node)`` a LocalRewrite tracking ``tracks``.
 
-    With ``phase``, the rewrite is also registered in that phase.
+    With ``phase``, the rewrite is also registered in that phase (see ``register``).
 
     Examples
     --------
@@ -132,7 +134,7 @@ def local_rewrite(*tracks: Any, phase: str | Sequence[str] | None = None, tags: 
     def deco(fn: Callable) -> LocalRewrite:
         rw = LocalRewrite(fn, tracks, name or fn.__name__, tags)
         if phase is not None:
-            register(rw, phase)
+            register(rw, phase, fast_compile=fast_compile)
         return rw
     return deco
 
@@ -162,236 +164,18 @@ def _node_keys(op: Op) -> list[Any]:
     return keys
 
 
-_dispatch_cache: dict[tuple, list[LocalRewrite]] = {}
-
-
-def _rewrites_for(rewrites: tuple[LocalRewrite, ...], op: Op) -> list[LocalRewrite]:
+def rewrites_for(rewrites: Sequence[LocalRewrite], op: Op,
+                 cache: dict[tuple, list[LocalRewrite]] | None = None) -> list[LocalRewrite]:
+    """The rewrites among ``rewrites`` that track ``op`` (by class, or by scalar-op name)."""
     so = getattr(op, "scalar_op", None)
-    ck = (id(rewrites), type(op), None if so is None else so.name)
-    found = _dispatch_cache.get(ck)
+    ck = (type(op), None if so is None else so.name)
+    found = None if cache is None else cache.get(ck)
     if found is None:
         keys = _node_keys(op)
         found = [rw for rw in rewrites if not rw.keys or any(k in keys for k in rw.keys)]
-        _dispatch_cache[ck] = found
+        if cache is not None:
+            cache[ck] = found
     return found
-
-
-# ============================================================== patterns
-
-
-def _op_matcher(spec: Any) -> Callable[[Op], bool]:
-    from thx.tensor.elemwise import Elemwise
-    if isinstance(spec, str):
-        return lambda op: isinstance(op, Elemwise) and op.scalar_op.name == spec
-    if hasattr(spec, "op") and isinstance(spec.op, Op):
-        spec = spec.op
-    if isinstance(spec, Op):
-        return lambda op: op == spec
-    if isinstance(spec, type) and issubclass(spec, Op):
-        return lambda op: isinstance(op, spec)
-    raise TypeError(f"bad op in a pattern: {spec!r}")
-
-
-def _compile_pattern(pat: Any) -> Any:
-    """Patterns with op specs replaced by matcher functions (done once)."""
-    if isinstance(pat, tuple):
-        op = pat[0]
-        commutative = False
-        if hasattr(op, "op"):
-            so = getattr(op.op, "scalar_op", None)
-            commutative = bool(so is not None and so.commutative)
-        if isinstance(op, str):
-            from thx.tensor.elemwise import SCALAR_OPS
-            commutative = SCALAR_OPS[op].commutative
-        return (_op_matcher(op), commutative) + tuple(_compile_pattern(p) for p in pat[1:])
-    return pat
-
-
-def match(pattern: Any, var: Variable, bindings: dict[str, Variable]) -> bool:
-    """Match a compiled pattern against ``var``, filling ``bindings``.
-
-    A string binds a variable (the same name twice must be the same
-    variable), a number matches a constant of that value (seen through
-    broadcasting DimShuffles), a tuple ``(op, *args)`` matches a node.
-    Recursion here follows the pattern (a few levels), not the graph.
-    """
-    if isinstance(pattern, str):
-        bound = bindings.get(pattern)
-        if bound is None:
-            bindings[pattern] = var
-            return True
-        return bound is var
-    if isinstance(pattern, tuple):
-        node = var.owner
-        if node is None or not pattern[0](node.op) or len(node.inputs) != len(pattern) - 2:
-            return False
-        args = pattern[2:]
-        orders = [node.inputs]
-        if pattern[1] and len(node.inputs) == 2:
-            orders.append(node.inputs[::-1])
-        for inputs in orders:
-            trial = dict(bindings)
-            if all(match(p, v, trial) for p, v in zip(args, inputs)):
-                bindings.clear()
-                bindings.update(trial)
-                return True
-        return False
-    value = scalar_value(var)
-    return value is not None and bool(value == pattern)
-
-
-def _build(template: Any, bindings: dict[str, Variable], like: Variable) -> Variable:
-    if isinstance(template, str):
-        return bindings[template]
-    if isinstance(template, tuple):
-        fn, *args = template
-        return fn(*[_build(a, bindings, like) for a in args])
-    from thx.tensor.var import constant
-    return constant(np.asarray(template, dtype=like.dtype))
-
-
-def pattern(name: str, before: tuple, after: Any, phase: str | Sequence[str] | None = None,
-            when: Callable[..., bool] | None = None, tags: Sequence[str] = ()) -> LocalRewrite:
-    """A rewrite declared as data: ``before`` pattern -> ``after`` template.
-
-    Parameters
-    ----------
-    name : str
-        ``local_<what>``.
-    before : tuple
-        ``(op, arg, ...)``; op is an elementwise function, an Op, an Op
-        class or a scalar-op name; args are variable names, numbers, or
-        nested patterns.
-    after : str, tuple or callable
-        A variable name, a ``(function, arg, ...)`` template (numbers become
-        constants of the replaced output's dtype), or ``f(**bindings)``.
-    when : callable, optional
-        ``when(**bindings) -> bool``: an extra condition.
-
-    Examples
-    --------
-    >>> import thx.tensor as T
-    >>> rw = pattern("local_pow_one", (T.pow, "x", 1), "x")   # x ** 1 -> x
-    >>> rw.keys
-    (('elemwise', 'pow'),)
-    """
-    compiled = _compile_pattern(before)
-
-    def fn(fgraph: FunctionGraph, node: Apply) -> Replacement:
-        b: dict[str, Variable] = {}
-        if not match(compiled, node.outputs[0], b):
-            return None
-        if when is not None and not when(**b):
-            return None
-        out = after(**b) if callable(after) else _build(after, b, node.outputs[0])
-        return [out]
-
-    rw = LocalRewrite(fn, (before[0],), name, tags)
-    if phase is not None:
-        register(rw, phase)
-    return rw
-
-
-# ============================================================== constants
-
-
-def const_value(v: Variable) -> np.ndarray | None:
-    """The value of a constant, seen through broadcasting DimShuffles, else None."""
-    if isinstance(v, Constant):
-        return v.data
-    node = v.owner
-    if node is not None and isinstance(node.inputs[0], Constant) and len(node.inputs) == 1:
-        from thx.tensor.elemwise import DimShuffle
-        if isinstance(node.op, DimShuffle):
-            data = np.asarray(node.inputs[0].data)
-            return np.transpose(data, node.op.shuffle + node.op.drop).reshape(
-                [1 if d == "x" else data.shape[d] for d in node.op.new_order])
-    return None
-
-
-def scalar_value(v: Variable) -> Any:
-    """The single value of a one-element constant (seen through DimShuffles), else None."""
-    data = const_value(v)
-    if data is None or np.size(data) != 1:
-        return None
-    return np.asarray(data).reshape(())[()]
-
-
-def tensor_constant(value: Any, dtype: str, ndim: int) -> Variable:
-    """A constant of ``ndim`` dimensions; one element becomes a broadcast scalar.
-
-    The scalar form (``DimShuffle{x,x}(TensorConstant{2.0})``) prints as ``2.0``.
-    """
-    from thx.tensor.elemwise import DimShuffle
-    from thx.tensor.type import TensorType
-    from thx.tensor.var import TensorConstant
-    arr = np.asarray(value, dtype=dtype)
-    if arr.size == 1:
-        scalar = TensorConstant(TensorType(dtype, ()), arr.reshape(()))
-        return scalar if ndim == 0 else DimShuffle((), ["x"] * ndim)(scalar)
-    arr = arr.reshape((1,) * (ndim - arr.ndim) + arr.shape)
-    return TensorConstant(TensorType(dtype, [s == 1 for s in arr.shape]), arr)
-
-
-def make_constant(value: Any, out: Variable) -> Variable:
-    """A constant replacing ``out``: its exact type, or a broadcast scalar when it has one element."""
-    from thx.tensor.type import TensorType
-    from thx.tensor.var import TensorConstant
-    ttype = out.type
-    if not isinstance(ttype, TensorType):
-        ctor = getattr(ttype, "constant_type", None) or Constant
-        return ctor(ttype, value)
-    arr = np.asarray(value, dtype=ttype.dtype)
-    if all(ttype.broadcastable) and arr.size == 1:
-        return tensor_constant(arr, ttype.dtype, ttype.ndim)
-    return TensorConstant(ttype, arr)
-
-
-def _foldable(node: Apply) -> list[np.ndarray] | None:
-    """Input values if ``node`` can be folded (all inputs constant, output not huge)."""
-    op = node.op
-    if getattr(op, "nondeterministic", False):
-        return None
-    flag = getattr(op, "do_constant_folding", True)
-    if callable(flag):
-        flag = flag(None, node)
-    if not flag:
-        return None
-    from thx.tensor.elemwise import DimShuffle, Elemwise
-    if isinstance(op, DimShuffle) and isinstance(node.inputs[0], Constant):
-        return None  # a broadcast constant stays one: it prints and matches as a scalar
-    values = []
-    for v in node.inputs:
-        d = const_value(v)
-        if d is None:
-            return None
-        values.append(d)
-    if isinstance(op, Elemwise):
-        if int(np.prod(np.broadcast_shapes(*[np.shape(d) for d in values]))) > FOLD_LIMIT:
-            return None
-    elif type(op).__name__ == "Alloc":
-        if int(np.prod([int(s) for s in values[1:]])) > FOLD_LIMIT:
-            return None
-    return values
-
-
-def fold(node: Apply) -> list[Variable] | None:
-    """Constants replacing the outputs of ``node``, computed by its NumPy ``perform``."""
-    values = _foldable(node)
-    if values is None:
-        return None
-    storage: list[list[Any]] = [[None] for _ in node.outputs]
-    try:
-        with np.errstate(all="ignore"):
-            node.op.perform(node, values, storage)
-    except NotImplementedError:
-        return None
-    outs = []
-    for o, (r,) in zip(node.outputs, storage):
-        if np.size(r) > FOLD_LIMIT:
-            return None
-        outs.append(make_constant(r, o))
-    return outs
 
 
 # ============================================================== fitting a replacement
@@ -446,7 +230,17 @@ class Rewriter:
     merge, fold : bool
         Also merge identical nodes / fold constant nodes.
     on_error : {'warn', 'raise', 'ignore'}
-        What to do when a rewrite raises (Theano warns and goes on).
+        What to do when a rewrite raises (Theano warns and goes on) or when
+        the rewrites do not reach a fixed point.
+    verbose : bool, optional
+        Print each rewrite applied (default: ``config.optimizer_verbose``).
+
+    Attributes
+    ----------
+    applied : dict
+        How many times each rewrite applied.
+    visits : int
+        How many node visits the worklist made (linear in the graph size).
     """
 
     def __init__(self, rewrites: Sequence[LocalRewrite], merge: bool = True, fold: bool = True,
@@ -461,6 +255,7 @@ class Rewriter:
         self.visits = 0
         self._table: dict[tuple, Apply] = {}
         self._consts: dict[Any, Constant] = {}
+        self._dispatch: dict[tuple, list[LocalRewrite]] = {}
 
     # ---------------------------------------------------------- listener protocol
     def on_import(self, fgraph, node):
@@ -526,7 +321,7 @@ class Rewriter:
             consts = fold(node)
             if consts is not None and self._replace(fgraph, node, consts, "constant_folding"):
                 return True
-        for rw in _rewrites_for(self.rewrites, node.op):
+        for rw in rewrites_for(self.rewrites, node.op, self._dispatch):
             try:
                 result = rw.fn(fgraph, node)
             except Exception as e:  # a buggy rewrite must not break compilation
@@ -635,6 +430,14 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
     Phases run in Theano's order (canonicalize, stabilize, specialize), each
     to a fixed point, with merge and constant folding inside every phase.
 
+    Parameters
+    ----------
+    fgraph : FunctionGraph
+    mode : Mode, mode name (``'FAST_RUN'``), optimizer name (``'fast_compile'``) or None
+        None means ``config.mode``.
+    on_error : {'warn', 'raise', 'ignore'}
+        What to do when a rewrite raises or does not reach a fixed point.
+
     Examples
     --------
     >>> import thx.tensor as T
@@ -645,7 +448,9 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
     >>> fg.outputs[0] is fg.inputs[0]
     True
     """
-    from thx.compile.mode import get_mode
+    from thx.compile.mode import Mode, get_mode
+    if isinstance(mode, str) and mode in BASE_TAGS:  # an optimizer name: 'fast_run', 'merge' ...
+        mode = Mode(optimizer=mode)
     m = get_mode(mode)
     merge, do_fold, phases = plan(m.optimizer, m._including, m._excluding, m._requiring)
     counts: dict[str, int] = {}

@@ -9,7 +9,9 @@ scalar factor.
 from __future__ import annotations
 
 from thx.rewriting.canonicalize import apply_op, keep_shapes, n_clients, op_name
-from thx.rewriting.engine import local_rewrite, pattern, scalar_value, tensor_constant
+from thx.rewriting.constants import scalar_value, tensor_constant
+from thx.rewriting.engine import local_rewrite
+from thx.rewriting.patterns import pattern
 from thx.tensor import elemwise as E
 from thx.tensor.basic import Alloc, shape
 from thx.tensor.elemwise import DimShuffle
@@ -78,6 +80,9 @@ def local_add_specialize(fgraph, node):  # x + 0 -> x
 
 def _scalar(v):
     """A variable whose every dim broadcasts, as a 0-d variable."""
+    while v.ndim and v.owner is not None and isinstance(v.owner.op, DimShuffle) and all(
+            d == "x" for d in v.owner.op.new_order):
+        v = v.owner.inputs[0]  # a broadcast scalar: take the scalar
     return v if v.ndim == 0 else DimShuffle(v.broadcastable, [])(v)
 
 

@@ -9,7 +9,9 @@ categorical cross-entropy), ``exp(x) / sum(exp(x)) -> softmax(x)``.
 from __future__ import annotations
 
 from thx.rewriting.canonicalize import op_name
-from thx.rewriting.engine import local_rewrite, pattern, scalar_value, tensor_constant
+from thx.rewriting.constants import scalar_value, tensor_constant
+from thx.rewriting.engine import local_rewrite
+from thx.rewriting.patterns import pattern
 from thx.tensor import elemwise as E
 from thx.tensor.elemwise import DimShuffle
 from thx.tensor.math import LogSoftmax, Max, Softmax, Sum, _keep_dims
@@ -31,6 +33,8 @@ pattern("local_log1m_sigmoid", (E.log, (E.sub, 1, (E.sigmoid, "x"))),   # log(1 
         lambda x: E.neg(E.softplus(x)), phase=STAB)
 pattern("local_log1p_neg_sigmoid", (E.log1p, (E.neg, (E.sigmoid, "x"))),  # log1p(-sigmoid(x)) -> -softplus(x)
         lambda x: E.neg(E.softplus(x)), phase=STAB)
+pattern("local_1msigmoid", (E.sub, 1, (E.sigmoid, "x")),                  # 1 - sigmoid(x) -> sigmoid(-x)
+        lambda x: E.sigmoid(_neg(x)), phase=STAB)
 pattern("local_log1p_exp", (E.log1p, (E.exp, "x")), (E.softplus, "x"), phase=STAB)  # log1p(exp(x)) -> softplus(x)
 pattern("local_log_exp", (E.log, (E.exp, "x")), "x", phase=STAB)                  # log(exp(x)) -> x
 pattern("local_expm1", (E.sub, (E.exp, "x"), 1), (E.expm1, "x"), phase=STAB)      # exp(x) - 1 -> expm1(x)

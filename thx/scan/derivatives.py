@@ -96,6 +96,29 @@ def _inner_copy(op):
     return x_ph, tap_ph, w_ph, outs
 
 
+def _derived_scan(n_steps, seqs, states, nonseqs, outputs, n_nit, **info):
+    """Apply a new Scan, keeping only the sequences and non-sequences its step uses.
+
+    ``seqs`` and ``nonseqs`` are ``(inner placeholder, outer variable)`` pairs
+    (outer variables are built lazily, by a callable, to skip unused ones);
+    ``states`` are ``(inner placeholders of the taps, outer initial buffer, taps)``.
+    Returns the outer outputs (always a list).
+    """
+    from thx.graph.basic import ancestors
+    from thx.scan.op import Scan
+    used = set(ancestors(outputs))
+    seqs = [(i, o) for i, o in seqs if i in used]
+    nonseqs = [(i, o) for i, o in nonseqs if i in used]
+    inner = ([i for i, _ in seqs] + [v for taps, _, _ in states for v in taps]
+             + [i for i, _ in nonseqs])
+    fg = FunctionGraph(inner, outputs, clone=True)
+    op = Scan(fg, n_seqs=len(seqs), rec_taps=[taps for _, _, taps in states], n_nit=n_nit, **info)
+    outer = ([o() if callable(o) else o for _, o in seqs] + [init for _, init, _ in states]
+             + [o() if callable(o) else o for _, o in nonseqs])
+    outs = op(n_steps, *outer)
+    return outs if isinstance(outs, list) else [outs]
+
+
 def _n_steps_run(op, n_steps, outputs):
     """The number of steps the forward loop ran (a while loop's is its outputs' length)."""
     if not op.as_while:
@@ -111,7 +134,6 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
               output_grads: Sequence[Variable]) -> list[Variable]:
     """Gradients of a Scan node's inputs from those of its outputs (a reversed Scan)."""
     from thx.gradient import grad
-    from thx.scan.op import Scan
     from thx.tensor.type import TensorType
     T = _T()
     n_steps, seqs, inits, nonseqs = op.split_outer_inputs(inputs)
@@ -158,7 +180,7 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
         grads = grad(None, wrt, known_grads=known, disconnected_inputs="ignore",
                      return_disconnected="zero")
     else:
-        grads = [T.zeros_like(w, dtype=w.dtype if _is_float(w) else None) for w in wrt]
+        grads = [T.zeros_like(w) for w in wrt]
     it = iter(grads)
     g_x = {j: next(it) for j in diff_seq}
     g_tap = {k: [next(it) for _ in op.rec_taps[k]] for k in diff_rec}
@@ -180,43 +202,38 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
 
     map_like = not diff_rec
     G_ph = {} if map_like else {j: w_ph[j].type(f"G_{j}") for j in diff_ns}
-    b_in_seqs = (x_ph + [v for taps in tap_ph for v in taps] + [gR_ph[k] for k in gr_rec]
-                 + [gN_ph[j] for j in gr_nit])
-    b_in_states = [P_ph[k] for k in diff_rec] + [G_ph[j] for j in G_ph]
-    b_out_states = [new_P[k] for k in diff_rec] + [_as_type(G_ph[j] + g_w[j], G_ph[j].type) for j in G_ph]
-    b_out_nit = [_as_type(g_x[j], x_ph[j].type) for j in diff_seq]
-    if map_like:
-        b_out_nit += [_as_type(g_w[j], w_ph[j].type) for j in diff_ns]
-    bfg = FunctionGraph(b_in_seqs + b_in_states + w_ph, b_out_states + b_out_nit, clone=True)
-    bop = Scan(bfg, n_seqs=len(b_in_seqs), rec_taps=[(-1,)] * len(b_in_states),
-               n_nit=len(b_out_nit), reverse=not op.reverse,
-               truncate_gradient=op.truncate_gradient, name=f"grad_of_{op.name}", mode=op.mode)
 
-    # ---- outer inputs of the backward loop
-    def tap_rows(full, k, tap):
+    # ---- the backward loop: sequences (with their outer rows), states, non-sequences
+    def tap_rows(k, tap):
         L = op.lags[k]
         # step t reads row L + t + tap of a forward trace, row t - tap of a reversed one
-        return full[lo - tap: hi - tap] if op.reverse else full[L + tap + lo: L + tap + hi]
+        return lambda: (rec_full[k][lo - tap: hi - tap] if op.reverse
+                        else rec_full[k][L + tap + lo: L + tap + hi])
 
-    o_seqs = [s[lo:hi] for s in seqs]
-    for k in range(n_rec):
-        for tap in op.rec_taps[k]:
-            o_seqs.append(tap_rows(rec_full[k], k, tap))
-    for k in gr_rec:
-        g = _as_type(g_rec[k], rec_full[k].type) if g_rec[k].ndim == rec_full[k].ndim else g_rec[k]
+    def g_rows(k):
         L = op.lags[k]
-        o_seqs.append(g[lo:hi] if op.reverse else g[L + lo: L + hi])
-    for j in gr_nit:
-        o_seqs.append(_as_type(g_nit[j], outputs[n_rec + j].type)[lo:hi])
-    o_inits = [T.unbroadcast(T.shape_padleft(T.zeros_like(rec_full[k][: op.lags[k]])), 0)
-               for k in diff_rec]
-    o_inits += [T.unbroadcast(T.shape_padleft(T.zeros_like(nonseqs[j])), 0) for j in G_ph]
-    b_outs = bop(K, *o_seqs, *o_inits, *nonseqs)
-    if not isinstance(b_outs, list):
-        b_outs = [b_outs]
+        g = _as_type(g_rec[k], rec_full[k].type)
+        return g[lo:hi] if op.reverse else g[L + lo: L + hi]
+
+    b_seqs = [(x_ph[j], (lambda s=s: s[lo:hi])) for j, s in enumerate(seqs)]
+    b_seqs += [(v, tap_rows(k, tap)) for k in range(n_rec) for v, tap in zip(tap_ph[k], op.rec_taps[k])]
+    b_seqs += [(gR_ph[k], g_rows(k)) for k in gr_rec]
+    b_seqs += [(gN_ph[j], _as_type(g_nit[j], outputs[n_rec + j].type)[lo:hi]) for j in gr_nit]
+    b_states = [([P_ph[k]], T.unbroadcast(T.shape_padleft(T.zeros_like(rec_full[k][: op.lags[k]])), 0),
+                 (-1,)) for k in diff_rec]
+    b_states += [([G_ph[j]], T.unbroadcast(T.shape_padleft(T.zeros_like(nonseqs[j])), 0), (-1,))
+                 for j in G_ph]
+    b_out = [new_P[k] for k in diff_rec] + [_as_type(G_ph[j] + g_w[j], G_ph[j].type) for j in G_ph]
+    b_nit = [_as_type(g_x[j], x_ph[j].type) for j in diff_seq]
+    if map_like:
+        b_nit += [_as_type(g_w[j], w_ph[j].type) for j in diff_ns]
+    reverse = not op.reverse
+    b_outs = _derived_scan(K, b_seqs, b_states, list(zip(w_ph, nonseqs)), b_out + b_nit, len(b_nit),
+                           reverse=reverse, truncate_gradient=op.truncate_gradient,
+                           name=f"grad_of_{op.name}", mode=op.mode)
 
     def final(full):  # the backward loop's last state
-        return full[0] if bop.reverse else full[-1]
+        return full[0] if reverse else full[-1]
 
     # ---- gradients of the outer inputs
     result: list[Variable] = [DisconnectedType()()]
@@ -269,7 +286,6 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
 def scan_rop(op, inputs: Sequence[Variable], eval_points: Sequence[Variable | None]) -> list[Variable | None]:
     """Jacobian-vector products of a Scan node's outputs: a Scan carrying tangents."""
     from thx.gradient import Rop
-    from thx.scan.op import Scan
     T = _T()
     n_steps, seqs, inits, nonseqs = op.split_outer_inputs(inputs)
     evs = [None if e is None or getattr(e.tag, "zero_eval_point", False) else e for e in eval_points]
@@ -296,28 +312,20 @@ def scan_rop(op, inputs: Sequence[Variable], eval_points: Sequence[Variable | No
     tan_rec = [_as_type(tang[q], fg.outputs[k].type) for q, k in enumerate(t_rec)]
     tan_nit = [_as_type(tang[len(t_rec) + q], fg.outputs[n_rec + j].type) for q, j in enumerate(t_nit)]
 
-    in_seqs = x_ph + [dx_ph[j] for j in t_seq]
-    in_taps = [v for taps in tap_ph for v in taps] + [v for k in t_rec for v in dtap_ph[k]]
-    in_ns = w_ph + [dw_ph[j] for j in t_ns]
-    outs = fwd[:n_rec] + tan_rec + fwd[n_rec:n_rec + n_nit] + tan_nit
-    if op.as_while:
-        outs.append(fwd[-1])
-    tfg = FunctionGraph(in_seqs + in_taps + in_ns, outs, clone=True)
-    top = Scan(tfg, n_seqs=len(in_seqs), rec_taps=list(op.rec_taps) + [op.rec_taps[k] for k in t_rec],
-               n_nit=n_nit + len(t_nit), as_while=op.as_while, reverse=op.reverse,
-               truncate_gradient=op.truncate_gradient, name=f"rop_of_{op.name}", mode=op.mode)
-    t_inits = []
+    seq_pairs = list(zip(x_ph, seqs)) + [(dx_ph[j], _as_type(ev_seqs[j], seqs[j].type)) for j in t_seq]
+    states = [(tap_ph[k], inits[k], op.rec_taps[k]) for k in range(n_rec)]
     for k in t_rec:
         e = ev_inits[k]
-        t_inits.append(T.zeros_like(inits[k]) if e is None else _as_type(e, inits[k].type))
-    o = top(n_steps, *seqs, *[_as_type(ev_seqs[j], seqs[j].type) for j in t_seq], *inits, *t_inits,
-            *nonseqs, *[_as_type(ev_ns[j], nonseqs[j].type) for j in t_ns])
-    if not isinstance(o, list):
-        o = [o]
+        states.append((dtap_ph[k], T.zeros_like(inits[k]) if e is None else _as_type(e, inits[k].type),
+                       op.rec_taps[k]))
+    ns_pairs = list(zip(w_ph, nonseqs)) + [(dw_ph[j], _as_type(ev_ns[j], nonseqs[j].type)) for j in t_ns]
+    outs = fwd[:n_rec] + tan_rec + tan_nit + ([fwd[-1]] if op.as_while else [])
+    o = _derived_scan(n_steps, seq_pairs, states, ns_pairs, outs, len(t_nit), as_while=op.as_while,
+                      reverse=op.reverse, truncate_gradient=op.truncate_gradient,
+                      name=f"rop_of_{op.name}", mode=op.mode)
     result: list[Variable | None] = [None] * (n_rec + n_nit)
     for q, k in enumerate(t_rec):
         result[k] = o[n_rec + q]
-    base = n_rec + len(t_rec) + n_nit
     for q, j in enumerate(t_nit):
-        result[n_rec + j] = o[base + q]
+        result[n_rec + j] = o[n_rec + len(t_rec) + q]
     return result

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Constant, Variable, clone_replace, io_toposort
+from thx.graph.basic import Constant, Variable, ancestors, clone_replace, io_toposort
 from thx.graph.fg import FunctionGraph
 
 __all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "ScanError"]
@@ -362,7 +362,18 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
     if not outs_in:
         infos = [{} for _ in outputs]
 
-    # ---- 4. updates of shared variables become recurrent states (tap -1)
+    # ---- 4. updates of shared variables become recurrent states (tap -1); as in Theano, a
+    # shared variable with a default update (a random stream's state) that the step reaches is
+    # updated at every step too, so each step draws new random numbers
+    blockers = set(args) - {v for v in non_seqs if isinstance(v, SharedVariable)}
+    while True:
+        roots = outputs + list(updates.values()) + ([condition] if condition is not None else [])
+        extra = [v for v in ancestors(roots, blockers) if isinstance(v, SharedVariable)
+                 and getattr(v, "default_update", None) is not None and v not in updates]
+        if not extra:
+            break
+        for v in extra:
+            updates[v] = v.default_update
     upd_pairs: list[tuple[Variable, Variable]] = []
     for var, expr in updates.items():
         if not isinstance(var, SharedVariable):
@@ -428,7 +439,7 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
               as_while=condition is not None, truncate_gradient=truncate_gradient, name=name,
               mode=mode)
     outer_inits = [infos[i]["outer_init"] for i in rec_idx]
-    outer_inits += [T.unbroadcast(T.shape_padleft(var), 0) for var, _ in upd_pairs]
+    outer_inits += [T.unbroadcast(_padleft(var), 0) for var, _ in upd_pairs]
     outs = op(T.cast(actual_n_steps, "int64") if actual_n_steps.dtype != "int64" else actual_n_steps,
               *seq_outer, *outer_inits, *explicit_outer, *implicit_outer)
     if not isinstance(outs, list):
@@ -452,6 +463,17 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
     if not results:
         return None, update_map
     return list(results), update_map
+
+
+def _padleft(v: Variable) -> Variable:
+    """``v`` with a leading length-1 axis (works for any tensor-typed variable, e.g. an RNG state)."""
+    from thx.graph.basic import Apply
+    from thx.tensor.elemwise import DimShuffle
+    T = _T()
+    if isinstance(v, T.TensorVariable) or hasattr(v, "dimshuffle"):
+        return T.shape_padleft(v)
+    op = DimShuffle(v.type.broadcastable, ["x"] + list(range(v.type.ndim)))
+    return Apply(op, [v], [T.TensorType(v.type.dtype, (True,) + v.type.broadcastable)()]).outputs[0]
 
 
 def _roots(v: Variable) -> list[Variable]:

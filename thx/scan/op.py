@@ -40,6 +40,9 @@ from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 
 
+PERFORM_LIMIT = 200_000  # steps x inner nodes that Scan.perform agrees to run in Python
+
+
 class Scan(Op):
     """A loop over an inner graph (see the module docstring for the layout).
 
@@ -226,6 +229,9 @@ class Scan(Op):
         """Run the loop in NumPy, evaluating the inner graph with each op's ``perform``."""
         n_steps, seqs, inits, nonseqs = self.split_outer_inputs(list(inputs))
         N = int(n_steps)
+        if N * max(1, len(self.fgraph.apply_nodes)) > PERFORM_LIMIT:
+            # constant folding calls perform: a long loop is left to XLA rather than run in Python
+            raise NotImplementedError(f"{self}: {N} steps are too many for the NumPy reference")
         if N < 0:
             raise IndexError(f"Scan '{self.name}' was asked to run for a negative number of steps ({N})")
         for j, s in enumerate(seqs):

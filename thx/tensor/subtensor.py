@@ -302,7 +302,15 @@ class AdvancedSubtensor(Op):
         return "AdvancedSubtensor"
 
     def _out_ndim(self, x, index_inputs) -> int:
-        dummy = np.zeros([2] * x.ndim)
+        # a dummy just long enough for the constant integer entries (x[idx, 3] needs 4 columns)
+        dims, d = [1] * x.ndim, 0
+        for e in self.idx_list:
+            if e is None:
+                continue
+            if isinstance(e, int) and d < x.ndim:
+                dims[d] = e + 1 if e >= 0 else -e
+            d += 1
+        dummy = np.zeros(dims)
         vals = [np.zeros([1] * i.ndim, dtype="int64") for i in index_inputs]
         return np.asarray(dummy[_build_index(self.idx_list, vals)]).ndim
 

@@ -1,0 +1,345 @@
+"""The benchmark workloads: each one written once in Theano style and once in hand-written JAX.
+
+A workload's *graph* is a function ``graph(th, T, size)`` of a Theano-like
+front end (``th`` = ``thx`` or ``pytensor``, ``T`` its tensor module) that
+returns ``(inputs, outputs, updates)``; the same code therefore compiles
+under thx and under PyTensor.  Its *JAX* side is ``jax_fn(size)``, a plain
+function of arrays doing the same math with ``jax.grad`` / ``jax.jacrev`` /
+``jax.hessian`` / ``jax.jvp`` / ``lax.scan``, which the runner wraps in
+``jax.jit``.  ``data(size, rng)`` makes the NumPy arguments (float64, the
+same for every system).
+
+Inputs are Theano variables of unknown shape (``T.dmatrix`` ...), never
+shapes baked into the graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Workload", "WORKLOADS", "CHAIN_SIZES", "CHAIN_QUICK_SIZES", "chain_cost", "chain_graph", "chain_jax",
+           "chain_data"]
+
+
+@dataclass
+class Workload:
+    """One benchmark: a Theano-style graph, the same math in JAX, and its data.
+
+    Attributes
+    ----------
+    name : str
+        Short identifier (``--only`` selects by it).
+    what : str
+        One line saying what is computed and what JAX transformation it matches.
+    sizes, quick_sizes : list of int
+        The sizes of the full and the ``--quick`` runs.
+    graph : callable ``(th, T, size) -> (inputs, outputs, updates)``
+    jax_fn : callable ``size -> f`` with ``f(*arrays)`` -> array or tuple of arrays
+    data : callable ``(size, rng) -> list of arrays or floats``
+    rtol : float
+        Relative tolerance when comparing with the JAX result.
+    pytensor : bool
+        Whether to run it under PyTensor too (when PyTensor is installed).
+    label : callable
+        How a size is shown in the table.
+    """
+
+    name: str
+    what: str
+    sizes: list[int]
+    quick_sizes: list[int]
+    graph: Callable[..., tuple[list, list, Any]]
+    jax_fn: Callable[[int], Callable[..., Any]]
+    data: Callable[[int, np.random.RandomState], list[Any]]
+    rtol: float = 1e-7
+    pytensor: bool = True
+    label: Callable[[Any], str] = str
+
+
+def _jax():
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    return jax, jnp, lax
+
+
+# ---------------------------------------------------------------- scalar grad (per-call overhead)
+
+def scalar_graph(th, T, size):
+    x = T.dscalar("x")
+    return [x], [th.grad(x ** 2, x)], None
+
+
+def scalar_jax(size):
+    jax, _, _ = _jax()
+    return jax.grad(lambda x: x ** 2)
+
+
+def scalar_data(size, rng):
+    return [4.0]
+
+
+# ---------------------------------------------------------------- logistic regression gradient
+
+def logistic_graph(th, T, size):
+    x, y = T.dmatrix("x"), T.dvector("y")
+    w, b = T.dvector("w"), T.dscalar("b")
+    p_1 = 1 / (1 + T.exp(-T.dot(x, w) - b))
+    xent = -y * T.log(p_1) - (1 - y) * T.log(1 - p_1)
+    cost = xent.mean() + 0.01 * (w ** 2).sum()
+    gw, gb = th.grad(cost, [w, b])
+    return [x, y, w, b], [gw, gb], None
+
+
+def logistic_jax(size):
+    jax, jnp, _ = _jax()
+
+    def cost(x, y, w, b):
+        p_1 = 1 / (1 + jnp.exp(-jnp.dot(x, w) - b))
+        xent = -y * jnp.log(p_1) - (1 - y) * jnp.log(1 - p_1)
+        return xent.mean() + 0.01 * (w ** 2).sum()
+
+    return jax.grad(cost, argnums=(2, 3))
+
+
+def logistic_data(n, rng):
+    return [rng.randn(n, n), (rng.rand(n) > 0.5).astype("float64"), 0.01 * rng.randn(n), 0.0]
+
+
+# ---------------------------------------------------------------- the tutorial's scan Jacobian
+
+def jacobian_graph(th, T, size):
+    x = T.dvector("x")
+    y = x ** 2
+    J, updates = th.scan(lambda i, y, x: th.grad(y[i], x), sequences=T.arange(y.shape[0]),
+                         non_sequences=[y, x])
+    return [x], [J], updates
+
+
+def jacobian_jax(size):
+    jax, _, _ = _jax()
+    return jax.jacrev(lambda x: x ** 2)
+
+
+def vector_data(n, rng):
+    return [rng.randn(n)]
+
+
+# ---------------------------------------------------------------- gradient.hessian
+
+def _elementwise_cost(T_or_jnp, x):
+    return (T_or_jnp.sin(x) * x ** 2).sum()
+
+
+def hessian_graph(th, T, size):
+    x = T.dvector("x")
+    return [x], [th.gradient.hessian(_elementwise_cost(T, x), x)], None
+
+
+def hessian_jax(size):
+    jax, jnp, _ = _jax()
+    return jax.hessian(lambda x: _elementwise_cost(jnp, x))
+
+
+# ---------------------------------------------------------------- Hessian-vector products
+
+def hvp_rop_graph(th, T, size):
+    x, v = T.dvector("x"), T.dvector("v")
+    g = th.grad(_elementwise_cost(T, x), x)
+    return [x, v], [th.gradient.Rop(g, x, v)], None
+
+
+def hvp_rop_jax(size):
+    jax, jnp, _ = _jax()
+    gradf = jax.grad(lambda x: _elementwise_cost(jnp, x))
+    return lambda x, v: jax.jvp(gradf, (x,), (v,))[1]  # forward-over-reverse
+
+
+def hvp_gradgrad_graph(th, T, size):
+    x, v = T.dvector("x"), T.dvector("v")
+    g = th.grad(_elementwise_cost(T, x), x)
+    return [x, v], [th.grad(T.sum(g * v), x)], None
+
+
+def hvp_gradgrad_jax(size):
+    jax, jnp, _ = _jax()
+    gradf = jax.grad(lambda x: _elementwise_cost(jnp, x))
+    return jax.grad(lambda x, v: jnp.sum(gradf(x) * v))  # reverse-over-reverse
+
+
+def two_vectors(n, rng):
+    return [rng.randn(n), rng.randn(n)]
+
+
+# ---------------------------------------------------------------- MLP loss gradient
+
+MLP_FULL = (256, 784, 512, 512, 10)  # batch, layer widths
+MLP_QUICK = (8, 20, 16, 16, 5)
+
+
+def mlp_label(size):
+    return f"{'-'.join(map(str, size[1:]))}, batch {size[0]}"
+
+
+def mlp_graph(th, T, size):
+    X, Y = T.dmatrix("X"), T.dmatrix("Y")
+    params = [T.dmatrix("W1"), T.dvector("b1"), T.dmatrix("W2"), T.dvector("b2"),
+              T.dmatrix("W3"), T.dvector("b3")]
+    W1, b1, W2, b2, W3, b3 = params
+    h1 = T.tanh(T.dot(X, W1) + b1)
+    h2 = T.tanh(T.dot(h1, W2) + b2)
+    z = T.dot(h2, W3) + b3
+    zmax = T.max(z, axis=1, keepdims=True)
+    logp = z - zmax - T.log(T.sum(T.exp(z - zmax), axis=1, keepdims=True))
+    loss = -T.mean(T.sum(Y * logp, axis=1))
+    return [X, Y] + params, th.grad(loss, params), None
+
+
+def mlp_jax(size):
+    jax, jnp, _ = _jax()
+
+    def loss(X, Y, W1, b1, W2, b2, W3, b3):
+        h1 = jnp.tanh(jnp.dot(X, W1) + b1)
+        h2 = jnp.tanh(jnp.dot(h1, W2) + b2)
+        z = jnp.dot(h2, W3) + b3
+        zmax = jnp.max(z, axis=1, keepdims=True)
+        logp = z - zmax - jnp.log(jnp.sum(jnp.exp(z - zmax), axis=1, keepdims=True))
+        return -jnp.mean(jnp.sum(Y * logp, axis=1))
+
+    return jax.grad(loss, argnums=tuple(range(2, 8)))
+
+
+def mlp_data(size, rng):
+    batch, d0, d1, d2, d3 = size
+    X = rng.randn(batch, d0)
+    Y = np.eye(d3)[rng.randint(0, d3, size=batch)]
+    out = [X, Y]
+    for a, b in ((d0, d1), (d1, d2), (d2, d3)):
+        out += [rng.randn(a, b) / np.sqrt(a), 0.1 * rng.randn(b)]
+    return out
+
+
+# ---------------------------------------------------------------- RNN by scan
+
+RNN_FULL = (200, 32, 64, 256)  # steps, batch, input width, hidden width
+RNN_QUICK = (10, 2, 3, 4)
+
+
+def rnn_label(size):
+    return f"{size[0]} steps, batch {size[1]}, {size[2]}->{size[3]}"
+
+
+def _rnn_cost(th, T):
+    X, h0 = T.dtensor3("X"), T.dmatrix("h0")
+    W, U, b = T.dmatrix("W"), T.dmatrix("U"), T.dvector("b")
+    h, updates = th.scan(lambda x_t, h_tm1, W, U, b: T.tanh(T.dot(x_t, W) + T.dot(h_tm1, U) + b),
+                         sequences=X, outputs_info=h0, non_sequences=[W, U, b])
+    return [X, h0, W, U, b], T.mean(h ** 2), updates
+
+
+def rnn_graph(th, T, size):
+    ins, cost, updates = _rnn_cost(th, T)
+    return ins, [cost], updates
+
+
+def rnn_grad_graph(th, T, size):
+    ins, cost, updates = _rnn_cost(th, T)
+    return ins, th.grad(cost, ins[2:]), updates
+
+
+def _rnn_jax_cost():
+    jax, jnp, lax = _jax()
+
+    def cost(X, h0, W, U, b):
+        def step(h, x_t):
+            h = jnp.tanh(jnp.dot(x_t, W) + jnp.dot(h, U) + b)
+            return h, h
+
+        _, hs = lax.scan(step, h0, X)
+        return jnp.mean(hs ** 2)
+
+    return cost
+
+
+def rnn_jax(size):
+    return _rnn_jax_cost()
+
+
+def rnn_grad_jax(size):
+    jax, _, _ = _jax()
+    return jax.grad(_rnn_jax_cost(), argnums=(2, 3, 4))
+
+
+def rnn_data(size, rng):
+    steps, batch, d_in, d_h = size
+    return [rng.randn(steps, batch, d_in), np.zeros((batch, d_h)),
+            rng.randn(d_in, d_h) / np.sqrt(d_in), rng.randn(d_h, d_h) / np.sqrt(d_h),
+            0.1 * rng.randn(d_h)]
+
+
+# ---------------------------------------------------------------- elementwise chains (graph-side cost)
+
+CHAIN_WIDTH = 100  # length of the vectors flowing through the chain
+CHAIN_SIZES = [100, 1000, 5000]  # number of Apply nodes before differentiation
+CHAIN_QUICK_SIZES = [30, 90]
+
+
+def chain_cost(T, n_nodes):
+    """``v <- tanh(v * a + x)`` repeated (three elementwise nodes per step), summed."""
+    x, a = T.dvector("x"), T.dvector("a")
+    v = x
+    for _ in range(max(1, n_nodes // 3)):
+        v = T.tanh(v * a + x)
+    return [x, a], T.sum(v)
+
+
+def chain_graph(th, T, n_nodes):
+    ins, cost = chain_cost(T, n_nodes)
+    return ins, th.grad(cost, ins), None
+
+
+def chain_jax(n_nodes):
+    jax, jnp, _ = _jax()
+
+    def cost(x, a):
+        v = x
+        for _ in range(max(1, n_nodes // 3)):
+            v = jnp.tanh(v * a + x)
+        return jnp.sum(v)
+
+    return jax.grad(cost, argnums=(0, 1))
+
+
+def chain_data(n_nodes, rng):
+    return [0.1 * rng.randn(CHAIN_WIDTH), 0.5 + 0.1 * rng.randn(CHAIN_WIDTH)]
+
+
+# ---------------------------------------------------------------- the list
+
+WORKLOADS: list[Workload] = [
+    Workload("scalar_grad", "grad(x**2) on a dscalar: per-call overhead (jax.grad)", [1], [1],
+             scalar_graph, scalar_jax, scalar_data, label=lambda s: "scalar"),
+    Workload("logistic_grad", "logistic regression cost gradient, n x n matrix (jax.grad)",
+             [1000], [50], logistic_graph, logistic_jax, logistic_data),
+    Workload("scan_jacobian", "tutorial's scan Jacobian of x**2 (jax.jacrev)", [100, 1000], [20],
+             jacobian_graph, jacobian_jax, vector_data),
+    Workload("hessian", "gradient.hessian of sum(sin(x) * x**2) (jax.hessian)", [300], [20],
+             hessian_graph, hessian_jax, vector_data, rtol=1e-6),
+    Workload("hvp_rop", "Hessian-vector product by Rop of grad (jax.jvp of jax.grad)", [1_000_000],
+             [1000], hvp_rop_graph, hvp_rop_jax, two_vectors),
+    Workload("hvp_gradgrad", "Hessian-vector product by grad of grad (jax.grad of jax.grad)",
+             [1_000_000], [1000], hvp_gradgrad_graph, hvp_gradgrad_jax, two_vectors),
+    Workload("mlp_grad", "tanh MLP, softmax cross-entropy loss gradient (jax.grad)", [MLP_FULL],
+             [MLP_QUICK], mlp_graph, mlp_jax, mlp_data, rtol=1e-6, label=mlp_label),
+    Workload("rnn_scan", "tanh RNN by scan: mean(h**2) (lax.scan)", [RNN_FULL], [RNN_QUICK],
+             rnn_graph, rnn_jax, rnn_data, rtol=1e-6, label=rnn_label),
+    Workload("rnn_scan_grad", "its gradient wrt W, U, b (jax.grad of lax.scan)", [RNN_FULL],
+             [RNN_QUICK], rnn_grad_graph, rnn_grad_jax, rnn_data, rtol=1e-6, label=rnn_label),
+    Workload("chain_grad", "grad of an elementwise chain of n nodes (jax.grad)", [100, 1000],
+             CHAIN_QUICK_SIZES, chain_graph, chain_jax, chain_data, rtol=1e-6,
+             label=lambda n: f"{n} nodes"),
+]
