@@ -200,6 +200,9 @@ SPECS: list[Spec] = [
     Spec("advanced_set", lambda a, b: T.set_subtensor(a[[2, 0]], b),
          lambda a, b: _np_set(a, [2, 0], b), lambda a, b: a.at[jnp.array([2, 0])].set(b),
          [U(-1, 1), U(-1, 1, (2, 4))], (0, 1)),
+    Spec("set_full_range", lambda a, b: T.set_subtensor(a[:], b)[::-1] * 2,
+         lambda a, b: np.broadcast_to(b, a.shape)[::-1] * 2, lambda a, b: jnp.broadcast_to(b, a.shape)[::-1] * 2,
+         [U(-1, 1), U(-1, 1, (4,))], (0, 1)),
     # nnet
     Spec("softmax", T.nnet.softmax, lambda a: np.exp(a) / np.exp(a).sum(-1, keepdims=True),
          lambda a: __import__("jax").nn.softmax(a, axis=-1), [U(-2, 2)]),
@@ -255,3 +258,13 @@ def test_every_op_has_a_row() -> None:
                 built.add(node.op.scalar_op.name)
     untested = set(SCALAR_OPS) - built - {"identity"}
     assert not untested, f"ops without a test row: {sorted(untested)}"
+
+
+def test_pp_forms_of_theano_printers():
+    from thx import pp
+    x, i = T.dvector('x'), T.ivector('i')
+    assert pp(abs(x)) == '|x|'
+    assert pp(i & i) == 'and_(i, i)'
+    assert pp(-x) == '(-x)'
+    assert pp(T.gt(x, 0.5)) == 'gt(x, TensorConstant{0.5})'
+    assert pp(T.dot(x, T.dmatrix('W'))) == '(x \\dot W)'

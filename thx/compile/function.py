@@ -204,6 +204,14 @@ class FunctionMaker:
         fg_outputs = list(outputs) + [u for _, u in updates] + [inputs[k].update for k in in_update_pos]
         self.n_outputs = len(outputs)
         self.in_update_pos = in_update_pos
+        # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
+        # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
+        from thx.compile import cache
+        self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode)
+        self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
+        if self._cached is not None:
+            self.fgraph = self._cached[0]
+            return
         fg = FunctionGraph(explicit + shared_vars, fg_outputs, clone=True)
         from thx.rewriting import optimize
         optimize(fg, mode)
@@ -250,8 +258,14 @@ class Function:
         self._n_in = len(ins)
         self._shared = maker.shared_vars
         self._update_targets = [v for v, _ in maker.updates]
-        from thx.lowering.linker import jit
-        self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
+        cached = getattr(maker, "_cached", None)
+        if cached is not None:
+            self.jax_fn, self._statics = cached[1], cached[2]
+        else:
+            from thx.compile import cache
+            from thx.lowering.linker import jit
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
+            cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, t.broadcastable) if hasattr(t, "dtype") else None
                              for t in self._types]

@@ -33,6 +33,15 @@ def _subtensor(op, node):
 def _inc_subtensor(op, node):
     entries = op.idx_list
     setting = op.set_instead_of_inc
+    dtype = np.dtype(node.outputs[0].dtype)
+    if all(e == ("slice", None, None, None) for e in entries):
+        # x[:] = y / x[:] += y: a plain broadcast, not a scatter (a full-range scatter followed
+        # by a reversed one also trips an XLA simplifier crash).
+        def whole(x, y):
+            if setting:
+                return jnp.broadcast_to(jnp.asarray(y, dtype=dtype), jnp.shape(x))
+            return (x + y).astype(dtype)
+        return whole
 
     def impl(x, y, *idx):
         index = _build_index(entries, [_index_value(i) for i in idx])

@@ -70,7 +70,7 @@ class ScalarOp:
     nin : int
         Number of inputs (-1: any number, as for add and mul).
     symbol : str or None
-        Infix symbol for ``pp`` (``'+'``); None prints ``name(args)``.
+        Infix symbol for ``pp`` (``'+'``), or a pattern such as ``'|{0}|'``; None prints ``name(args)``.
     out_dtype : callable
         Input dtypes -> output dtype.
     numpy : callable
@@ -173,7 +173,7 @@ _ROWS: list[ScalarOp] = [
     ScalarOp("pow", 2, "**", same_out, _np_same(np.power),
              lambda i, o, g: [g * i[1] * i[0] ** (i[1] - 1), g * log(i[0]) * i[0] ** i[1]]),
     ScalarOp("neg", 1, "-", same_out, _np_same(np.negative), lambda i, o, g: [-g]),
-    ScalarOp("abs", 1, None, real_out, _np_same(np.abs), lambda i, o, g: [g * sgn(i[0])]),
+    ScalarOp("abs", 1, "|{0}|", real_out, _np_same(np.abs), lambda i, o, g: [g * sgn(i[0])]),
     ScalarOp("sgn", 1, None, same_out, _np_same(np.sign), None),
     ScalarOp("sqr", 1, None, same_out, _np_same(np.square), lambda i, o, g: [g * i[0] * 2]),
     ScalarOp("sqrt", 1, None, float_out, _np_float(np.sqrt), lambda i, o, g: [(g * 0.5) / sqrt(i[0])]),
@@ -239,10 +239,10 @@ _ROWS: list[ScalarOp] = [
     ScalarOp("neq", 2, None, bool_out, np.not_equal, None, commutative=True),
     ScalarOp("isnan", 1, None, bool_out, np.isnan, None),
     ScalarOp("isinf", 1, None, bool_out, np.isinf, None),
-    ScalarOp("and_", 2, "&", bitwise_out, np.bitwise_and, None, commutative=True, associative=True),
-    ScalarOp("or_", 2, "|", bitwise_out, np.bitwise_or, None, commutative=True, associative=True),
-    ScalarOp("xor", 2, "^", bitwise_out, np.bitwise_xor, None, commutative=True),
-    ScalarOp("invert", 1, "~", bitwise_out, np.invert, None),
+    ScalarOp("and_", 2, None, bitwise_out, np.bitwise_and, None, commutative=True, associative=True),
+    ScalarOp("or_", 2, None, bitwise_out, np.bitwise_or, None, commutative=True, associative=True),
+    ScalarOp("xor", 2, None, bitwise_out, np.bitwise_xor, None, commutative=True),
+    ScalarOp("invert", 1, None, bitwise_out, np.invert, None),
 ]
 SCALAR_OPS: dict[str, ScalarOp] = {r.name: r for r in _ROWS}
 
@@ -370,11 +370,13 @@ class Elemwise(Op):
         so = self.scalar_op
         if so.name == "second":
             return f"fill({ins[0]}, {ins[1]})"
+        if so.symbol is not None and "{0}" in so.symbol:  # a pattern, e.g. |x| for abs
+            return so.symbol.format(*ins)
         if so.symbol is not None:
             if len(ins) == 1:
                 return f"({so.symbol}{ins[0]})"
             return "(" + f" {so.symbol} ".join(ins) + ")"
-        name = so.name.rstrip("_") if so.name != "Cast" else f"Cast{{{so.params[0]}}}"
+        name = so.name if so.name != "Cast" else f"Cast{{{so.params[0]}}}"
         return f"{name}({', '.join(ins)})"
 
 

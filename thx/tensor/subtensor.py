@@ -413,10 +413,7 @@ def getitem(x: Any, idx: Any) -> Variable:
         return AdvancedSubtensor(entries)(x, *inputs)
     # newaxis entries become a DimShuffle after the basic indexing
     core = tuple(e for e in entries if e is not None)
-    if core and all(isinstance(e, tuple) and e[1:] == (None, None, None) for e in core) \
-            and len(core) == x.ndim:
-        out = x
-    elif not core:
+    if not core:
         out = x
     else:
         out = Subtensor(_pad_entries(core, x.ndim))(x, *inputs)
