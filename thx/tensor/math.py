@@ -535,16 +535,35 @@ def batched_dot(a: Any, b: Any) -> Variable:
 # ---------------------------------------------------------------------- softmax
 
 
-class Softmax(Op):
-    """``exp(x) / sum(exp(x))`` along the last axis, computed stably."""
+class _LastAxisOp(Op):
+    """A float op along the last axis whose output has the input's type (softmax family)."""
+
+    name = ""
 
     def make_node(self, x):
         x = as_tensor_variable(x)
         if x.ndim == 0:
-            raise TypeError("softmax needs at least one dimension")
+            raise TypeError(f"{self.name} needs at least one dimension")
         if x.dtype not in float_dtypes:
             x = E.cast(x, "float64")
         return Apply(self, [x], [x.type()])
+
+    def R_op(self, inputs, eval_points):
+        if eval_points[0] is None:
+            return [None]
+        return [self._jvp(self(inputs[0]), eval_points[0])]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return input_shapes
+
+    def pprint(self, node, ins):
+        return f"{self.name}({ins[0]})"
+
+
+class Softmax(_LastAxisOp):
+    """``exp(x) / sum(exp(x))`` along the last axis, computed stably."""
+
+    name = "softmax"
 
     def perform(self, node, inputs, out):
         x = np.asarray(inputs[0])
@@ -552,34 +571,18 @@ class Softmax(Op):
         out[0][0] = (e / np.sum(e, axis=-1, keepdims=True)).astype(x.dtype)
 
     def L_op(self, inputs, outputs, grads):
-        (sm,) = outputs
-        (gz,) = grads
+        (sm,), (gz,) = outputs, grads
         return [(gz - sum(gz * sm, axis=-1, keepdims=True)) * sm]
 
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        sm = self(inputs[0])
-        ev = eval_points[0]
-        return [sm * (ev - sum(ev * sm, axis=-1, keepdims=True))]
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return input_shapes
-
-    def pprint(self, node, ins):
-        return f"softmax({ins[0]})"
+    @staticmethod
+    def _jvp(sm, ev):
+        return sm * (ev - sum(ev * sm, axis=-1, keepdims=True))
 
 
-class LogSoftmax(Op):
+class LogSoftmax(_LastAxisOp):
     """``x - logsumexp(x)`` along the last axis."""
 
-    def make_node(self, x):
-        x = as_tensor_variable(x)
-        if x.ndim == 0:
-            raise TypeError("logsoftmax needs at least one dimension")
-        if x.dtype not in float_dtypes:
-            x = E.cast(x, "float64")
-        return Apply(self, [x], [x.type()])
+    name = "logsoftmax"
 
     def perform(self, node, inputs, out):
         x = np.asarray(inputs[0])
@@ -587,22 +590,12 @@ class LogSoftmax(Op):
         out[0][0] = (x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))).astype(x.dtype)
 
     def L_op(self, inputs, outputs, grads):
-        (ls,) = outputs
-        (gz,) = grads
+        (ls,), (gz,) = outputs, grads
         return [gz - E.exp(ls) * sum(gz, axis=-1, keepdims=True)]
 
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        ls = self(inputs[0])
-        ev = eval_points[0]
-        return [ev - sum(E.exp(ls) * ev, axis=-1, keepdims=True)]
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return input_shapes
-
-    def pprint(self, node, ins):
-        return f"logsoftmax({ins[0]})"
+    @staticmethod
+    def _jvp(ls, ev):
+        return ev - sum(E.exp(ls) * ev, axis=-1, keepdims=True)
 
 
 _softmax = Softmax()

@@ -135,34 +135,24 @@ def _basic_out_bcast(x: Variable, entries: tuple) -> list[bool]:
     return out
 
 
-class Subtensor(Op):
-    """Basic indexing with integers and slices (a view in NumPy)."""
+class _ReadIndex(Op):
+    """Shared shell of Subtensor and AdvancedSubtensor: ``x[idx]``."""
 
     __props__ = ("idx_list",)
 
     def __init__(self, idx_list: tuple) -> None:
         self.idx_list = tuple(idx_list)
 
-    def __str__(self):
-        return f"Subtensor{{{_entries_str(self.idx_list, ['?'] * 99)}}}"
-
-    def make_node(self, x, *index_inputs):
-        x = as_tensor_variable(x)
-        ins = [as_tensor_variable(i) for i in index_inputs]
-        return Apply(self, [x] + ins, [TensorType(x.dtype, _basic_out_bcast(x, self.idx_list))()])
-
-    def perform(self, node, inputs, out):
-        x, *vals = inputs
-        out[0][0] = np.asarray(np.asarray(x)[_build_index(self.idx_list, [int(v) for v in vals])])
+    def _inc_class(self) -> type:
+        raise NotImplementedError
 
     def L_op(self, inputs, outputs, grads):
         x, *rest = inputs
-        (gz,) = grads
         if x.dtype in discrete_dtypes:
             gx = _zero_grad(x)
         else:
             from thx.tensor.basic import zeros_like
-            gx = IncSubtensor(self.idx_list)(zeros_like(x), gz, *rest)
+            gx = self._inc_class()(self.idx_list)(zeros_like(x), grads[0], *rest)
         return [gx] + [_disc() for _ in rest]
 
     def connection_pattern(self, node):
@@ -172,6 +162,84 @@ class Subtensor(Op):
         if eval_points[0] is None:
             return [None]
         return [self(eval_points[0], *inputs[1:])]
+
+    def pprint(self, node, ins):
+        return f"{ins[0]}[{_entries_str(self.idx_list, ins[1:])}]"
+
+
+class _WriteIndex(Op):
+    """Shared shell of IncSubtensor and AdvancedIncSubtensor: ``x`` with ``x[idx]`` changed by ``y``."""
+
+    __props__ = ("idx_list", "set_instead_of_inc")
+
+    def __init__(self, idx_list: tuple, set_instead_of_inc: bool = False) -> None:
+        self.idx_list = tuple(idx_list)
+        self.set_instead_of_inc = set_instead_of_inc
+
+    def _read_class(self) -> type:
+        raise NotImplementedError
+
+    def make_node(self, x, y, *index_inputs):
+        x, y = as_tensor_variable(x), as_tensor_variable(y)
+        ins = [as_tensor_variable(i) for i in index_inputs]
+        if y.dtype != x.dtype:
+            from thx.tensor.elemwise import cast
+            from thx.tensor.type import upcast
+            if upcast(x.dtype, y.dtype) != x.dtype:
+                raise TypeError(f"{self}: cannot store a {y.dtype} value into a {x.dtype} tensor "
+                                f"without losing precision; cast it first")
+            y = cast(y, x.dtype)
+        return Apply(self, [x, y] + ins, [x.type()])
+
+    def L_op(self, inputs, outputs, grads):
+        x, y, *rest = inputs
+        (gz,) = grads
+        sub = self._read_class()(self.idx_list)
+        if self.set_instead_of_inc:
+            gx = type(self)(self.idx_list, True)(gz, _zeros_of(sub(gz, *rest)), *rest)
+        else:
+            gx = gz
+        gy = _sum_to(sub(gz, *rest), y)
+        if x.dtype in discrete_dtypes:
+            gx, gy = _zero_grad(x), _zero_grad(y)
+        return [gx, gy] + [_disc() for _ in rest]
+
+    def connection_pattern(self, node):
+        return [[True], [True]] + [[False] for _ in node.inputs[2:]]
+
+    def R_op(self, inputs, eval_points):
+        ex, ey = eval_points[:2]
+        if ex is None and ey is None:
+            return [None]
+        from thx.tensor.basic import zeros_like
+        x, y, *rest = inputs
+        return [self(ex if ex is not None else zeros_like(x), ey if ey is not None else zeros_like(y), *rest)]
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        return [input_shapes[0]]
+
+    def pprint(self, node, ins):
+        fn = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"
+        return f"{fn}({ins[0]}[{_entries_str(self.idx_list, ins[2:])}], {ins[1]})"
+
+
+class Subtensor(_ReadIndex):
+    """Basic indexing with integers and slices (a view in NumPy)."""
+
+    def __str__(self):
+        return f"Subtensor{{{_entries_str(self.idx_list, ['?'] * 99)}}}"
+
+    def _inc_class(self) -> type:
+        return IncSubtensor
+
+    def make_node(self, x, *index_inputs):
+        x = as_tensor_variable(x)
+        ins = [as_tensor_variable(i) for i in index_inputs]
+        return Apply(self, [x] + ins, [TensorType(x.dtype, _basic_out_bcast(x, self.idx_list))()])
+
+    def perform(self, node, inputs, out):
+        x, *vals = inputs
+        out[0][0] = np.asarray(np.asarray(x)[_build_index(self.idx_list, [int(v) for v in vals])])
 
     def infer_shape(self, fgraph, node, input_shapes):
         from thx.tensor import elemwise as E
@@ -201,34 +269,16 @@ class Subtensor(Op):
             d += 1
         return [tuple(out)]
 
-    def pprint(self, node, ins):
-        return f"{ins[0]}[{_entries_str(self.idx_list, ins[1:])}]"
 
-
-class IncSubtensor(Op):
+class IncSubtensor(_WriteIndex):
     """``x`` with ``x[idx]`` increased by (or set to) ``y``; a new array, not in place."""
-
-    __props__ = ("idx_list", "set_instead_of_inc")
-
-    def __init__(self, idx_list: tuple, set_instead_of_inc: bool = False) -> None:
-        self.idx_list = tuple(idx_list)
-        self.set_instead_of_inc = set_instead_of_inc
 
     def __str__(self):
         kind = "Set" if self.set_instead_of_inc else "Inc"
         return f"{kind}Subtensor{{{_entries_str(self.idx_list, ['?'] * 99)}}}"
 
-    def make_node(self, x, y, *index_inputs):
-        x, y = as_tensor_variable(x), as_tensor_variable(y)
-        ins = [as_tensor_variable(i) for i in index_inputs]
-        if y.dtype != x.dtype:
-            from thx.tensor.elemwise import cast
-            from thx.tensor.type import upcast
-            if upcast(x.dtype, y.dtype) != x.dtype:
-                raise TypeError(f"{self}: cannot store a {y.dtype} value into a {x.dtype} tensor "
-                                f"without losing precision; cast it first")
-            y = cast(y, x.dtype)
-        return Apply(self, [x, y] + ins, [x.type()])
+    def _read_class(self) -> type:
+        return Subtensor
 
     def perform(self, node, inputs, out):
         x, y, *vals = inputs
@@ -239,38 +289,6 @@ class IncSubtensor(Op):
         else:
             z[idx] += y
         out[0][0] = z
-
-    def L_op(self, inputs, outputs, grads):
-        x, y, *rest = inputs
-        (gz,) = grads
-        sub = Subtensor(self.idx_list)
-        if self.set_instead_of_inc:
-            gx = IncSubtensor(self.idx_list, True)(gz, _zeros_of(sub(gz, *rest)), *rest)
-        else:
-            gx = gz
-        gy = sub(gz, *rest)
-        gy = _sum_to(gy, y)
-        if x.dtype in discrete_dtypes:
-            gx, gy = _zero_grad(x), _zero_grad(y)
-        return [gx, gy] + [_disc() for _ in rest]
-
-    def connection_pattern(self, node):
-        return [[True], [True]] + [[False] for _ in node.inputs[2:]]
-
-    def R_op(self, inputs, eval_points):
-        ex, ey = eval_points[:2]
-        if ex is None and ey is None:
-            return [None]
-        from thx.tensor.basic import zeros_like
-        x, y, *rest = inputs
-        return [self(ex if ex is not None else zeros_like(x), ey if ey is not None else zeros_like(y), *rest)]
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def pprint(self, node, ins):
-        fn = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"
-        return f"{fn}({ins[0]}[{_entries_str(self.idx_list, ins[2:])}], {ins[1]})"
 
 
 def _zeros_of(v):
@@ -290,16 +308,14 @@ def _sum_to(g: Variable, y: Variable) -> Variable:
     return patternbroadcast(g, y.broadcastable)
 
 
-class AdvancedSubtensor(Op):
+class AdvancedSubtensor(_ReadIndex):
     """NumPy advanced indexing with integer arrays (mixed with slices and integers)."""
-
-    __props__ = ("idx_list",)
-
-    def __init__(self, idx_list: tuple) -> None:
-        self.idx_list = tuple(idx_list)
 
     def __str__(self):
         return "AdvancedSubtensor"
+
+    def _inc_class(self) -> type:
+        return AdvancedIncSubtensor
 
     def _out_ndim(self, x, index_inputs) -> int:
         # a dummy just long enough for the constant integer entries (x[idx, 3] needs 4 columns)
@@ -324,40 +340,15 @@ class AdvancedSubtensor(Op):
         x, *vals = inputs
         out[0][0] = np.asarray(np.asarray(x)[_build_index(self.idx_list, vals)])
 
-    def L_op(self, inputs, outputs, grads):
-        x, *rest = inputs
-        if x.dtype in discrete_dtypes:
-            gx = _zero_grad(x)
-        else:
-            from thx.tensor.basic import zeros_like
-            gx = AdvancedIncSubtensor(self.idx_list)(zeros_like(x), grads[0], *rest)
-        return [gx] + [_disc() for _ in rest]
 
-    def connection_pattern(self, node):
-        return [[True]] + [[False] for _ in node.inputs[1:]]
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self(eval_points[0], *inputs[1:])]
-
-    def pprint(self, node, ins):
-        return f"{ins[0]}[{_entries_str(self.idx_list, ins[1:])}]"
-
-
-class AdvancedIncSubtensor(Op):
+class AdvancedIncSubtensor(_WriteIndex):
     """``x`` with ``x[idx]`` increased by (repeated indices accumulate) or set to ``y``."""
-
-    __props__ = ("idx_list", "set_instead_of_inc")
-
-    def __init__(self, idx_list: tuple, set_instead_of_inc: bool = False) -> None:
-        self.idx_list = tuple(idx_list)
-        self.set_instead_of_inc = set_instead_of_inc
 
     def __str__(self):
         return "AdvancedSetSubtensor" if self.set_instead_of_inc else "AdvancedIncSubtensor"
 
-    make_node = IncSubtensor.make_node
+    def _read_class(self) -> type:
+        return AdvancedSubtensor
 
     def perform(self, node, inputs, out):
         x, y, *vals = inputs
@@ -368,29 +359,6 @@ class AdvancedIncSubtensor(Op):
         else:
             np.add.at(z, idx, y)
         out[0][0] = z
-
-    def L_op(self, inputs, outputs, grads):
-        x, y, *rest = inputs
-        (gz,) = grads
-        sub = AdvancedSubtensor(self.idx_list)
-        if self.set_instead_of_inc:
-            gx = AdvancedIncSubtensor(self.idx_list, True)(gz, _zeros_of(sub(gz, *rest)), *rest)
-        else:
-            gx = gz
-        gy = _sum_to(sub(gz, *rest), y)
-        if x.dtype in discrete_dtypes:
-            gx, gy = _zero_grad(x), _zero_grad(y)
-        return [gx, gy] + [_disc() for _ in rest]
-
-    connection_pattern = IncSubtensor.connection_pattern
-    R_op = IncSubtensor.R_op
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return [input_shapes[0]]
-
-    def pprint(self, node, ins):
-        fn = "set_subtensor" if self.set_instead_of_inc else "inc_subtensor"
-        return f"{fn}({ins[0]}[{_entries_str(self.idx_list, ins[2:])}], {ins[1]})"
 
 
 # ---------------------------------------------------------------------- user API
