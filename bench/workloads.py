@@ -132,17 +132,29 @@ def vector_data(n, rng):
 # ---------------------------------------------------------------- gradient.hessian
 
 def _elementwise_cost(T_or_jnp, x):
+    return (T_or_jnp.tanh(x) * x ** 2).sum()
+
+
+def _sin_cost(T_or_jnp, x):
     return (T_or_jnp.sin(x) * x ** 2).sum()
 
 
-def hessian_graph(th, T, size):
+def hessian_graph(th, T, size, cost=_elementwise_cost):
     x = T.dvector("x")
-    return [x], [th.gradient.hessian(_elementwise_cost(T, x), x)], None
+    return [x], [th.gradient.hessian(cost(T, x), x)], None
 
 
-def hessian_jax(size):
+def hessian_jax(size, cost=_elementwise_cost):
     jax, jnp, _ = _jax()
-    return jax.hessian(lambda x: _elementwise_cost(jnp, x))
+    return jax.hessian(lambda x: cost(jnp, x))
+
+
+def hessian_sin_graph(th, T, size):
+    return hessian_graph(th, T, size, _sin_cost)
+
+
+def hessian_sin_jax(size):
+    return hessian_jax(size, _sin_cost)
 
 
 # ---------------------------------------------------------------- Hessian-vector products
@@ -327,9 +339,11 @@ WORKLOADS: list[Workload] = [
              [1000], [50], logistic_graph, logistic_jax, logistic_data),
     Workload("scan_jacobian", "tutorial's scan Jacobian of x**2 (jax.jacrev)", [100, 1000], [20],
              jacobian_graph, jacobian_jax, vector_data),
-    Workload("hessian", "gradient.hessian of sum(sin(x) * x**2) (jax.hessian)", [300], [20],
+    Workload("hessian", "gradient.hessian of sum(tanh(x) * x**2) (jax.hessian)", [300], [20],
              hessian_graph, hessian_jax, vector_data, rtol=1e-6),
-    Workload("hvp_rop", "Hessian-vector product by Rop of grad (jax.jvp of jax.grad)", [1_000_000],
+    Workload("hessian_sin", "gradient.hessian of sum(sin(x) * x**2) (jax.hessian)", [300], [20],
+             hessian_sin_graph, hessian_sin_jax, vector_data, rtol=1e-6),
+    Workload("hvp_rop", "Hessian-vector product of sum(tanh(x) * x**2) by Rop of grad (jax.jvp of jax.grad)", [1_000_000],
              [1000], hvp_rop_graph, hvp_rop_jax, two_vectors),
     Workload("hvp_gradgrad", "Hessian-vector product by grad of grad (jax.grad of jax.grad)",
              [1_000_000], [1000], hvp_gradgrad_graph, hvp_gradgrad_jax, two_vectors),

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from thx.config import config
-from thx.graph.basic import Apply, Constant, Variable
+from thx.graph.basic import Apply, Constant, Variable, gc_paused
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType, NullType
 
@@ -174,9 +174,10 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             grad_dict[cost] = _float_ones_like(cost)
             outputs.insert(0, cost)
 
-    var_to_app = _clients_towards(outputs, consider)
-    _keep_connected_to(var_to_app, wrt_list)
-    _pull_gradients(grad_dict, var_to_app, wrt_list)
+    with gc_paused():
+        var_to_app = _clients_towards(outputs, consider)
+        _keep_connected_to(var_to_app, wrt_list)
+        _pull_gradients(grad_dict, var_to_app, wrt_list)
 
     rval: list[Any] = []
     for w in wrt_list:

@@ -171,3 +171,15 @@ def test_type_repr_and_str():
     assert str(T.dcol().type) == 'TensorType(float64, col)'
     assert str(T.dtensor3().type) == 'TensorType(float64, 3D)'
     assert str(T.TensorType('int8', (False, True, False))) == 'TensorType(int8, (False, True, False))'
+
+
+def test_jitted_callable_composes_with_jax_transformations():
+    import jax
+    x = T.dscalar('x')
+    f = function([x], T.sin(x) * x)
+    xs = np.linspace(-1.0, 1.0, 5)
+    with jax.enable_x64(True):
+        batched = jax.vmap(lambda v: f.jax_fn(v)[0])(xs)
+        slope = jax.grad(lambda v: f.jax_fn(v)[0])(0.5)
+    np.testing.assert_allclose(np.asarray(batched), np.sin(xs) * xs)
+    np.testing.assert_allclose(float(slope), np.cos(0.5) * 0.5 + np.sin(0.5))

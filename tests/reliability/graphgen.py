@@ -703,7 +703,8 @@ class _Builder:
             return None
         tdt = T.as_tensor_variable(thr).dtype
         args = [k, other, c] if self.ch.coin(0.5) else [other, k, c]
-        if not _theano_bcast_ok(self.bshape(args[0]), self.bshape(args[1])):
+        if not all(_theano_bcast_ok(self.bshape(a), self.bshape(b))
+                   for a, b in ((args[0], args[1]), (args[0], c), (args[1], c))):
             return None
         return self.add_step("switch", args, dict(thr=thr, tdtype=tdt, cmp=self.ch.choice(["gt", "lt"]),
                                                   ccomp=T.upcast(self.var[c].dtype, tdt)))

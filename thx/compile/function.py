@@ -22,8 +22,16 @@ import numpy as np
 from thx.compile.mode import Mode, get_mode
 from thx.compile.sharedvalue import SharedVariable
 from thx.config import config
-from thx.graph.basic import Constant, Variable, ancestors, clone_replace
+from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+
+
+def _x64(on: bool):
+    """JAX's scoped x64 switch (imported lazily: the graph side does not import JAX)."""
+    global _x64
+    from thx.lowering.linker import x64
+    _x64 = x64
+    return x64(on)
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Param", "Out", "UnusedInputError"]
 
@@ -267,15 +275,20 @@ class Function:
             self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
-        self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, t.broadcastable) if hasattr(t, "dtype") else None
-                             for t in self._types]
+        # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
+        self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
+                              t.dtype == "float64" and t.ndim == 0 and not strict)
+                             if hasattr(t, "dtype") and k not in self._static_set else None
+                             for k, (t, strict) in enumerate(zip(self._types, self._strict))]
+        self._n_out = maker.n_outputs
+        self._has_updates = bool(self._update_targets or maker.in_update_pos)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
         t = self._types[k]
         fast = self._fast_dtypes[k]
         if fast is not None and type(value) is np.ndarray and value.dtype == fast[0] \
-                and value.ndim == fast[1] and not any(fast[2]):
+                and value.ndim == fast[1] and not fast[2]:
             return value
         try:
             return t.filter(value, strict=self._strict[k], allow_downcast=self._downcast[k])
@@ -287,6 +300,49 @@ class Function:
                             f"{_lower_first(str(e))}") from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # The hot path: all arguments given by position, NumPy arrays of the exact type (or
+        # floats for a float64 scalar) are passed through without any other work.
+        n = self._n_in
+        if kwargs or len(args) != n:
+            args = self._fill(args, kwargs)
+        vals = []
+        k = 0
+        for v, spec in zip(args, self._fast_dtypes):
+            if spec is not None:
+                tv = type(v)
+                if tv is np.ndarray and v.dtype == spec[0] and v.ndim == spec[1] and not spec[2]:
+                    vals.append(v)
+                    k += 1
+                    continue
+                if tv is float and spec[3]:
+                    vals.append(np.float64(v))
+                    k += 1
+                    continue
+            v = self._check(k, v)
+            vals.append(int(v) if k in self._static_set else v)
+            k += 1
+        if self._shared:
+            vals += [s._value for s in self._shared]
+        try:
+            with _x64(True):
+                outs = self.jax_fn(*vals)
+        except Exception as e:
+            raise _runtime_error(self, e, vals[:n]) from e
+        n_out = self._n_out
+        if self._has_updates:
+            n_upd = len(self._update_targets)
+            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
+                var._set_internal(v)
+            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
+                self._containers[k] = v
+        if self._unpack:
+            return outs[0] if self.return_device_arrays else np.asarray(outs[0])
+        if self.return_device_arrays:
+            return list(outs[:n_out])
+        return [np.asarray(r) for r in outs[:n_out]]
+
+    def _fill(self, args: tuple, kwargs: dict) -> list:
+        """The argument list with keyword arguments placed and missing ones defaulted."""
         n = self._n_in
         if len(args) > n:
             raise TypeError(f"Too many parameters passed to thx function{_fmt_name(self.name)}: "
@@ -301,40 +357,16 @@ class Function:
                 raise TypeError(f"Multiple values for input {key!r} (index {k})")
             vals[k] = v
         for k in range(n):
-            v = vals[k]
-            if v is _MISSING:
+            if vals[k] is _MISSING:
                 if k in self._containers:
-                    v = self._containers[k]
+                    vals[k] = self._containers[k]
                 elif self._defaults[k] is not None:
-                    v = self._defaults[k]
+                    vals[k] = self._defaults[k]
                 else:
                     nm = self._names[k] or str(self.maker.inputs[k].variable)
                     raise TypeError(f"Missing required input: {nm} (index {k}) of thx "
                                     f"function{_fmt_name(self.name)}")
-            v = self._check(k, v)
-            if k in self._static_set:
-                v = int(v)
-            vals[k] = v
-        for s in self._shared:
-            vals.append(s._value)
-        from thx.lowering.linker import x64
-        try:
-            with x64(True):
-                outs = self.jax_fn(*vals)
-        except Exception as e:
-            raise _runtime_error(self, e, vals[:n]) from e
-        n_out = self.maker.n_outputs
-        n_upd = len(self._update_targets)
-        for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
-            var._set_internal(v)
-        for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
-            self._containers[k] = v
-        res = outs[:n_out]
-        if not self.return_device_arrays:
-            res = [np.asarray(r) for r in res]
-        if self._unpack:
-            return res[0]
-        return list(res)
+        return vals
 
     # ------------------------------------------------------------------ utilities
     def copy(self, share_memory: bool = False, swap: dict | None = None, delete_updates: bool = False,
@@ -554,8 +586,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             if i.update is not None:
                 i.update = next(it)
     m = get_mode(mode)
-    maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name)
-    f = Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
+    with gc_paused():  # many graph objects, few cycles (see thx.graph.basic.gc_paused)
+        maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name)
+        f = Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
     if config.check_gradients != "off":  # verify gradients once, on the first call
         from thx.check import check_on_first_call
         check_on_first_call(f, out_vars + [u for _, u in upd])

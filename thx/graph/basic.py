@@ -7,7 +7,9 @@ recursion limit.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import gc
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 
@@ -195,6 +197,27 @@ class _Tag:
         t = _Tag()
         t.__dict__.update(self.__dict__)
         return t
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large graph is built or rewritten.
+
+    The collector runs after every few hundred new objects and walks all live
+    ones, so building a graph of n nodes (each several objects) triggers
+    collections whose total cost grows with n: a third of the time of
+    ``grad`` on a 15,000-node chain.  Graph building makes few garbage
+    cycles; they are collected as usual once the collector is back on.
+    Nested uses are free.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 # ---------------------------------------------------------------- graph walks

