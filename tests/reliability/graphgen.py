@@ -63,15 +63,24 @@ class RandomChooser(Chooser):
 
 
 class HypothesisChooser(Chooser):
-    def __init__(self, data) -> None:
+    """Choices drawn by hypothesis, rotated by a per-graph ``salt``.
+
+    Hypothesis' first example is its simplest (every draw at its minimum);
+    the salt makes the graphs of such a batch differ from each other.
+    """
+
+    def __init__(self, data, salt: int = 0) -> None:
         from hypothesis import strategies as st
         self.data, self.st = data, st
+        self.salt = salt
 
     def choice(self, seq):
-        return self.data.draw(self.st.sampled_from(list(seq)))
+        seq = list(seq)
+        k = self.data.draw(self.st.integers(0, len(seq) - 1))
+        return seq[(k + self.salt) % len(seq)]
 
     def integer(self, lo, hi):
-        return self.data.draw(self.st.integers(lo, hi))
+        return lo + (self.data.draw(self.st.integers(lo, hi)) - lo + self.salt) % (hi - lo + 1)
 
 
 # ------------------------------------------------------------------------ op tables
@@ -190,10 +199,10 @@ class Recipe:
     def float_inputs(self) -> list[int]:
         return [k for k, i in enumerate(self.inputs) if i.kind == "float"]
 
-    def describe(self) -> str:
+    def describe(self, names: bool = True) -> str:
         lines = []
         for k, i in enumerate(self.inputs):
-            lines.append(f"v{k} = input {i.name}: {i.dtype}{list(i.shape)} bcast={i.bcast} "
+            lines.append(f"v{k} = input {i.name if names else ''}: {i.dtype}{list(i.shape)} bcast={i.bcast} "
                          f"kind={i.kind} value={np.array2string(i.value, precision=4)}")
         for s, st in enumerate(self.steps):
             args = ", ".join(f"v{a}" if isinstance(a, int) else f"{a[1]!r}:{a[2]}" for a in st.args)
@@ -486,7 +495,7 @@ class _Builder:
         if compatible:
             opts.append("existing")
         if allow_int:
-            opts.append("int")
+            opts += ["int", "int"]
         kind = self.ch.choice(opts)
         if kind == "existing":
             return self.ch.choice(compatible)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -99,6 +100,29 @@ class Variable(Node):
             t.__dict__.pop("_eval_cache", None)
             d["tag"] = t
         return d
+
+    def __reduce_ex__(self, protocol):
+        # pickle recurses once per graph level (variable -> owner -> input -> ...) and dies
+        # near 200 levels.  The first variable of a graph that pickle meets lists every
+        # variable it depends on in topological order instead; those are then pickled
+        # one level deep each (their owner's inputs are already in pickle's memo).
+        shallow = _PICKLING.__dict__.setdefault("shallow", set())
+        if self in shallow or self.owner is None:
+            shallow.discard(self)
+            return object.__reduce_ex__(self, protocol)
+        order: list[Variable] = []
+        for node in io_toposort((), [self]):
+            order.extend(v for v in node.inputs + node.outputs if v.owner is not None)
+        shallow.update(order)
+        return _last, (order,)  # order ends with self: pickle's memo makes them one object
+
+
+_PICKLING = threading.local()
+
+
+def _last(variables: list) -> Variable:
+    """Unpickling helper: the last of a topologically ordered list of variables."""
+    return variables[-1]
 
 
 class Constant(Variable):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thx.lowering.registry import is_concrete, register
-from thx.tensor.elemwise import DimShuffle, Elemwise
+from thx.tensor.elemwise import DimShuffle, Elemwise, check_broadcast
 
 
 def _round_half_away(x):
@@ -53,6 +53,26 @@ def _prod(a):
     return out
 
 
+def _input_casts(so, node):
+    """Dtypes to cast the inputs to before computing, so the arithmetic happens in the dtype
+    Theano (NumPy promotion) uses, not in JAX's narrower one (float32 + int32 is float64)."""
+    from thx.tensor.elemwise import bitwise_out, bool_out, float_out, same_out, switch_out
+    from thx.tensor.type import upcast
+    ins = [i.dtype for i in node.inputs]
+    out = node.outputs[0].dtype
+    rule = so.out_dtype
+    if rule in (same_out, float_out, bitwise_out):
+        target = [out] * len(ins)
+    elif rule is bool_out and len(ins) > 1:
+        target = [upcast(*ins)] * len(ins)
+    elif rule is switch_out:
+        target = [None, out, out]
+    else:
+        return None
+    casts = [t if t is not None and t != d else None for t, d in zip(target, ins)]
+    return casts if any(c is not None for c in casts) else None
+
+
 @register(Elemwise)
 def _elemwise(op, node):
     so = op.scalar_op
@@ -65,10 +85,14 @@ def _elemwise(op, node):
             return jnp.asarray(x).astype(dtype)
         return cast
     fn = JAX_SCALAR[so.name]
+    casts = _input_casts(so, node)
 
     def impl(*args):
+        check_broadcast(node, [np.shape(a) for a in args])  # shapes are concrete while tracing
         if is_concrete(*args):  # shape arithmetic: stay in NumPy while tracing
             return np.asarray(np_fn(*args), dtype=dtype)
+        if casts is not None:
+            args = [a if c is None else jnp.asarray(a).astype(c) for a, c in zip(args, casts)]
         out = fn(*args)
         return out if out.dtype == dtype else out.astype(dtype)
 

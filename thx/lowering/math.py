@@ -52,6 +52,8 @@ def _dot(op, node):
                            and getattr(a.owner.op, "new_order", None) == (1, 0))
 
     def impl(x, y):
+        if x.dtype != dtype or y.dtype != dtype:  # Theano's dtype: float32 . int32 is float64
+            x, y = jnp.asarray(x).astype(dtype), jnp.asarray(y).astype(dtype)
         out = jnp.dot(y, jnp.transpose(x)) if vec_times_transpose and not is_concrete(x) else jnp.dot(x, y)
         return out if out.dtype == dtype else out.astype(dtype)
 

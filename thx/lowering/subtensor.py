@@ -17,12 +17,28 @@ def _index_value(v):
     return v
 
 
+def _check_bounds(index, shape):
+    """Integer indices known while tracing must be in range: XLA would clamp them silently."""
+    d = 0
+    for e in index:
+        if e is None:
+            continue
+        if d < len(shape) and not isinstance(e, slice) and is_concrete(e):
+            a = np.asarray(e)
+            n = shape[d]
+            if a.size and (a.max() >= n or a.min() < -n):
+                bad = int(a.max()) if a.max() >= n else int(a.min())
+                raise IndexError(f"index {bad} is out of bounds for axis {d} with size {n}")
+        d += 1
+
+
 @register(Subtensor, AdvancedSubtensor)
 def _subtensor(op, node):
     entries = op.idx_list
 
     def impl(x, *idx):
         index = _build_index(entries, [_index_value(i) for i in idx])
+        _check_bounds(index, np.shape(x))
         if is_concrete(x, *idx):
             return np.asarray(np.asarray(x)[index])
         return jnp.asarray(x)[index]
@@ -45,6 +61,7 @@ def _inc_subtensor(op, node):
 
     def impl(x, y, *idx):
         index = _build_index(entries, [_index_value(i) for i in idx])
+        _check_bounds(index, np.shape(x))
         ref = jnp.asarray(x).at[index]
         return ref.set(y) if setting else ref.add(y)
     return impl

@@ -188,6 +188,9 @@ class Reshape(Op):
         known = _known_dims(shp, self.ndim)
         if len(known) != self.ndim:
             raise ValueError(f"Reshape{{{self.ndim}}}: shape has {len(known)} entries")
+        if sum(k == -1 for k in known) > 1 or any(k is not None and k < -1 for k in known):
+            raise ValueError(f"reshape: invalid new shape {known}: at most one entry may be -1 "
+                             f"and the others must be non-negative")
         bcast = tuple(k == 1 for k in known)
         return Apply(self, [x, shp], [TensorType(x.dtype, bcast)()])
 

@@ -108,6 +108,10 @@ class ScalarOp:
 
     __repr__ = __str__
 
+    def __reduce__(self):
+        # rows hold lambdas: pickle a row by its key and find it in the table again
+        return _scalar_op_by_key, (self.name, self.params)
+
 
 def _sigmoid_np(x):
     x = np.asarray(x)
@@ -247,6 +251,11 @@ _ROWS: list[ScalarOp] = [
 SCALAR_OPS: dict[str, ScalarOp] = {r.name: r for r in _ROWS}
 
 
+def _scalar_op_by_key(name: str, params: tuple) -> ScalarOp:
+    """Unpickling helper: the table row ``name`` (``Cast`` rows are built from their dtype)."""
+    return cast_scalar_op(params[0]) if name == "Cast" else SCALAR_OPS[name]
+
+
 def cast_scalar_op(dtype: str) -> ScalarOp:
     """The scalar op converting to ``dtype`` (Theano's ``Cast{dtype}``)."""
     dtype = str(np.dtype(dtype))
@@ -294,6 +303,7 @@ class Elemwise(Op):
         return Apply(self, ins, [TensorType(dtype, bcast)()])
 
     def perform(self, node, inputs, output_storage):
+        check_broadcast(node, [np.shape(i) for i in inputs])
         out = self.scalar_op.numpy(*inputs)
         output_storage[0][0] = np.asarray(out, dtype=node.outputs[0].dtype)
 
@@ -378,6 +388,27 @@ class Elemwise(Op):
             return "(" + f" {so.symbol} ".join(ins) + ")"
         name = so.name if so.name != "Cast" else f"Cast{{{so.params[0]}}}"
         return f"{name}({', '.join(ins)})"
+
+
+def check_broadcast(node: Apply, shapes: Sequence[tuple]) -> None:
+    """Theano's run-time rule: only dimensions typed broadcastable may broadcast.
+
+    A length-1 dimension that is not broadcastable in its type must match the
+    other inputs' lengths; NumPy and JAX would broadcast it silently, and its
+    gradient would come back with the wrong shape.
+    """
+    lengths: dict[int, tuple[int, int]] = {}
+    for k, (inp, shp) in enumerate(zip(node.inputs, shapes)):
+        for d, (b, n) in enumerate(zip(inp.broadcastable, shp)):
+            if b:
+                continue
+            if d in lengths and lengths[d][1] != n and 1 in (n, lengths[d][1]):
+                j, m = lengths[d]  # (other mismatches fail in NumPy/JAX with their own message)
+                raise ValueError(
+                    f"Input dimension mis-match in {node.op}: (input[{j}].shape[{d}] = {m}, "
+                    f"input[{k}].shape[{d}] = {n}). Only dimensions of a broadcastable type "
+                    f"broadcast: use T.addbroadcast / patternbroadcast, or a row/col type.")
+            lengths.setdefault(d, (k, n))
 
 
 def _zero_grad(inp: Variable) -> Variable:
