@@ -77,7 +77,7 @@ class Row:
     jax_compile: float = float("nan")
     thx_call: float = float("nan")
     jax_call: float = float("nan")
-    pytensor: dict = field(default_factory=dict)  # mode -> (compile, call, agree) or a note
+    pytensor: dict = field(default_factory=dict)  # mode -> (compile, call, agree, ratio) or a note
     error: str | None = None
 
     @property
@@ -203,8 +203,10 @@ def time_calls(fns: dict[str, Callable[[], Any]], repeats: int, batch_seconds: f
         dt = time.perf_counter() - t0
         number[k] = max(1, min(100_000, int(batch_seconds / max(dt, 1e-7))))
     samples: dict[str, list[float]] = {k: [] for k in fns}
-    for _ in range(repeats):
-        for k, fn in fns.items():
+    names = list(fns)
+    for r in range(repeats):
+        for k in names[r % len(names):] + names[:r % len(names)]:  # rotate: no one always goes first
+            fn = fns[k]
             n = number[k]
             t0 = time.perf_counter()
             for _ in range(n):
@@ -258,14 +260,15 @@ def run_workload(wl: Workload, size: Any, quick: bool, repeats: int, batch_secon
         row.thx_compile2 = t2
         row.cache_hit = _cache_hits() == hits + 1
         row.agree = row.agree and compare(got2, want, wl.rtol)[0]
-        fns = {"thx": lambda: _host(f(*args)), "jax": jcall}
-        if pytensor:
-            fns.update(compile_pytensor_modes(wl, size, args, want, row, log))
-        t = time_calls(fns, repeats, batch_seconds)  # interleaved: load hits every system alike
+        t = time_calls({"thx": lambda: _host(f(*args)), "jax": jcall}, repeats, batch_seconds)
         row.thx_call, row.jax_call = t["thx"], t["jax"]
-        for mode, v in row.pytensor.items():
-            if not isinstance(v, str):
-                row.pytensor[mode] = (v[0], t[mode], v[1])
+        if pytensor:  # timed apart: its BLAS/numba threads would slow whatever runs next
+            fns = compile_pytensor_modes(wl, size, args, want, row, log)
+            if fns:
+                t = time_calls({"jax": jcall, **fns}, max(3, repeats // 3), batch_seconds)
+                for mode, v in row.pytensor.items():
+                    if not isinstance(v, str):  # (compile, call, agrees, call / JAX's in that phase)
+                        row.pytensor[mode] = (v[0], t[mode], v[1], t[mode] / t["jax"])
     except Exception as e:  # keep going: report the failure in the table
         row.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
         log(traceback.format_exc())
@@ -445,7 +448,7 @@ def format_report(result: dict) -> str:
     head = ["workload", "size", "thx compile", "JAX compile", "ratio", "thx 2nd compile",
             "thx call", "JAX call", "ratio"]
     if pt:
-        head += ["PyTensor default call (compile)", "PyTensor JAX call (compile)"]
+        head += ["PyTensor default mode: call", "PyTensor JAX mode: call"]
     out += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         if r.error:
@@ -463,12 +466,25 @@ def format_report(result: dict) -> str:
                         cells.append("-")
                     elif isinstance(v, str):
                         cells.append(v.replace("|", "/"))
+                    elif len(v) < 4:  # compiled, not timed
+                        cells.append(f"compile {fmt_time(v[0])}")
                     else:
-                        cells.append(f"{fmt_time(v[1])} ({fmt_time(v[0])})" + ("" if v[2] else " differs"))
+                        cells.append(f"{fmt_time(v[1])} = {v[3]:.2f}x JAX (compile {fmt_time(v[0])})"
+                                     + ("" if v[2] else ", **results differ**"))
         out.append("| " + " | ".join(cells) + " |")
+    seen = []
+    for r in rows:
+        if r.name not in seen:
+            seen.append(r.name)
+    whats = {r.name: r.what for r in rows}
+    out += [""] + [f"* `{name}`: {whats[name]}" for name in seen]
     out += ["", f"Ratios are thx / hand-written JAX; **bold** = above the target ({CALL_TARGET}x per "
                 f"call, {COMPILE_TARGET}x compile). Call = median of interleaved batches, NumPy in, "
-                f"NumPy out. Compile = best of up to 5 fresh compiles (thx's compile cache cleared), first call included."]
+                f"NumPy out. Compile = best of up to 5 fresh compiles (thx's compile cache cleared), "
+                f"first call included."
+                + (" PyTensor's calls are timed after thx's and JAX's, interleaved with JAX's again "
+                   "(its BLAS and numba threads slow down whatever runs right after them); its ratio "
+                   "is to JAX's time in that phase." if pt else "")]
     if scale:
         out += ["", "Graph side: elementwise chain `v <- tanh(v * a + x)`, gradient wrt `x` and `a` "
                     "(time per node of the chain before differentiation; XLA compilation excluded):", "",

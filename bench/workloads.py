@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Workload", "WORKLOADS", "CHAIN_SIZES", "CHAIN_QUICK_SIZES", "chain_cost", "chain_graph", "chain_jax",
-           "chain_data"]
+__all__ = ["Workload", "WORKLOADS", "CHAIN_SIZES", "CHAIN_QUICK_SIZES", "chain_cost", "chain_graph",
+           "chain_jax", "chain_data"]
 
 
 @dataclass
@@ -346,8 +346,8 @@ WORKLOADS: list[Workload] = [
              hessian_graph, hessian_jax, vector_data, rtol=1e-6),
     Workload("hessian_sin", "gradient.hessian of sum(sin(x) * x**2) (jax.hessian)", [300], [20],
              hessian_sin_graph, hessian_sin_jax, vector_data, rtol=1e-6),
-    Workload("hvp_rop", "Hessian-vector product of sum(tanh(x) * x**2) by Rop of grad (jax.jvp of jax.grad)", [1_000_000],
-             [1000], hvp_rop_graph, hvp_rop_jax, two_vectors),
+    Workload("hvp_rop", "Hessian-vector product of sum(tanh(x) * x**2) by Rop of grad "
+             "(jax.jvp of jax.grad)", [1_000_000], [1000], hvp_rop_graph, hvp_rop_jax, two_vectors),
     Workload("hvp_gradgrad", "Hessian-vector product by grad of grad (jax.grad of jax.grad)",
              [1_000_000], [1000], hvp_gradgrad_graph, hvp_gradgrad_jax, two_vectors),
     Workload("mlp_grad", "tanh MLP, softmax cross-entropy loss gradient (jax.grad)", [MLP_FULL],

@@ -10,6 +10,9 @@ gradient of ``sum(proj * out)`` w.r.t. each float input (``T.grad`` vs
 
 from __future__ import annotations
 
+import os
+import pickle
+
 import numpy as np
 
 import thx
@@ -148,6 +151,9 @@ def check_batch(recipes: list[Recipe], lower: bool = True, compile_unoptimized: 
     """
     import jax
     import time
+    if os.environ.get("THX_FUZZ_SAVE"):  # keep the batch about to be checked (for crashes)
+        with open(os.environ["THX_FUZZ_SAVE"], "wb") as fh:
+            pickle.dump(recipes, fh)
     t0 = time.perf_counter()
     cases = [Case(r, gi) for gi, r in enumerate(recipes)]
     ins = [v for c in cases for v in c.inputs]

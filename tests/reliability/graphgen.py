@@ -316,7 +316,11 @@ def apply_step(B: str, step: Step, args: list):
             else:
                 np.add.at(z, idx, y)
             return z
-        ref = xp.asarray(x).at[idx]
+        x = xp.asarray(x)
+        if all(isinstance(e, slice) and e.indices(n) == (0, n, 1) for e, n in zip(idx, x.shape)):
+            # the whole array: XLA (jaxlib 0.10) aborts on a full-range scatter later reversed
+            return xp.broadcast_to(y, x.shape) if op == "set" else x + y
+        ref = x.at[idx]
         return ref.set(y) if op == "set" else ref.add(y)
     if op == "switch":
         a, b, c = args

@@ -34,7 +34,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from tests.reliability import fuzz
-from tests.reliability.graphgen import HypothesisChooser, generate
+from tests.reliability.graphgen import HypothesisChooser, RandomChooser, generate
 
 N_GRAPHS = int(os.environ.get("THX_FUZZ_EXAMPLES", "1000"))
 BATCH = 50
@@ -51,8 +51,11 @@ def test_random_graphs_match_jax():
     @given(st.data())
     def check(data):
         b = state["batches"]
-        recipes = [generate(HypothesisChooser(data, salt=7919 * i), tag=f"b{b}g{i}")
-                   for i in range(BATCH)]
+        # One drawn seed per graph, mixed with the batch number: hypothesis builds new
+        # examples by mutating earlier ones, and graphs drawn choice by choice repeat often.
+        seeds = data.draw(st.lists(st.integers(0, 2 ** 32 - 1), min_size=BATCH, max_size=BATCH))
+        recipes = [generate(RandomChooser(hash((s, b, i))), tag=f"b{b}g{i}")
+                   for i, s in enumerate(seeds)]
         state["distinct"].update(r.describe(names=False) for r in recipes)
         # (hypothesis' first example is its simplest: lower from the second one on)
         n = fuzz.check_batch(recipes, lower=b % LOWER_EVERY == 1,
@@ -68,3 +71,13 @@ def test_random_graphs_match_jax():
           f"distinct) in {state['batches']} batches, {elapsed:.1f}s ({times})")
     assert state["graphs"] >= N_GRAPHS
     assert len(state["distinct"]) >= 0.9 * N_GRAPHS
+
+
+@settings(derandomize=True, max_examples=int(os.environ.get("THX_FUZZ_SHRINKABLE", "25")),
+          deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(st.data())
+def test_single_graphs_drawn_choice_by_choice(data):
+    """One graph per example, every structural choice drawn by hypothesis: a failure
+    shrinks to a minimal graph (the batched test above reports its graph as is)."""
+    r = generate(HypothesisChooser(data), tag="h")
+    assert fuzz.check_batch([r], lower=False) == 1

@@ -71,6 +71,10 @@ CASES = [
     Case("local_remove_grad_ops", lambda: consider_constant(x) * 2, "(x * TensorConstant{2})"),
     Case("local_useless_switch", lambda: T.switch(1, x, y), "x"),
     Case("local_useless_switch", lambda: T.switch(T.lt(y, 0), x, x), "x"),
+    Case("local_mul_switch_sink", lambda: T.switch(T.lt(y, 0), 0, x) * y,
+         "switch(lt(y, TensorConstant{0}), TensorConstant{0}, (x * y))"),
+    Case("local_div_switch_sink", lambda: T.switch(T.lt(y, 0), x, 0) / y,
+         "switch(lt(y, TensorConstant{0}), (x / y), TensorConstant{0})"),
     Case("local_useless_cast", lambda: elemwise_op(cast_scalar_op("float64"))(x), "x"),
     Case("local_cast_cast", lambda: T.cast(T.cast(i, "int64"), "float64"), "Cast{float64}(i)"),
     Case("local_cast_cast", lambda: T.cast(T.cast(x, "float32"), "float64"),  # lossy: kept

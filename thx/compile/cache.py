@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Constant, Variable, io_toposort
+from thx.graph.fg import FunctionGraph
 
 __all__ = ["graph_key", "lookup", "store", "clear", "info", "MAX_ENTRIES"]
 
@@ -65,7 +66,6 @@ def _value_key(data: Any) -> Any:
 def _op_key(op: Any) -> Any:
     """The op itself (ops compare by their props), or, for an op holding an inner graph, a
     tuple with that graph's structural key in its place (inner graphs compare by identity)."""
-    from thx.graph.fg import FunctionGraph
     props = getattr(op, "__props__", ())
     values = [getattr(op, p, None) for p in props]
     if not any(isinstance(v, FunctionGraph) for v in values):
@@ -102,16 +102,23 @@ def _graph_key(inputs, outputs) -> tuple:
     for v in inputs:
         index[v] = len(index)
         items.append(("i", type(v), v.type, v.name))
+    op_keys: dict[int, Any] = {}  # graphs share op instances: key each once
     for node in io_toposort(inputs, outputs):
-        ins = tuple(ref(v) for v in node.inputs)
-        for o in node.outputs:
+        op = node.op
+        ok = op_keys.get(id(op))
+        if ok is None:
+            ok = op_keys[id(op)] = _op_key(op)
+        ins = tuple([ref(v) for v in node.inputs])
+        outs = node.outputs
+        for o in outs:
             index[o] = len(index)
-        items.append((_op_key(node.op), ins, tuple((o.type, o.name) for o in node.outputs)))
+        items.append((ok, ins, outs[0].type if len(outs) == 1 and outs[0].name is None
+                      else tuple((o.type, o.name) for o in outs)))
     items.append(("o", tuple(ref(v) for v in outputs)))
     return tuple(items)
 
 
-def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any) -> tuple | None:
+def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any) -> Any:
     """The structural key of the graph from ``inputs`` to ``outputs`` compiled in ``mode``.
 
     Returns None when the graph holds something that cannot be keyed (it is
@@ -119,11 +126,25 @@ def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any) -> tup
     """
     from thx.config import config
     try:
-        key = (_graph_key(inputs, outputs), mode, tuple((n, v) for n, v, _ in config.items()))
-        hash(key)
+        return _Key((_graph_key(inputs, outputs), mode, tuple((n, v) for n, v, _ in config.items())))
     except (_Unkeyable, TypeError):
         return None
-    return key
+
+
+class _Key:
+    """A graph key that hashes once (a tuple rehashes all its items at every dict lookup)."""
+
+    __slots__ = ("items", "hash")
+
+    def __init__(self, items: tuple) -> None:
+        self.items = items
+        self.hash = hash(items)
+
+    def __hash__(self) -> int:
+        return self.hash
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Key) and self.hash == other.hash and self.items == other.items
 
 
 def lookup(key: Any) -> Any:

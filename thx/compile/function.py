@@ -126,6 +126,11 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
             raise ValueError(f"this shared variable already has an update expression: {var}")
         seen.add(var)
         expr = as_tensor_variable(expr)
+        if isinstance(expr, Constant) and expr.type != var.type:  # (s, 0.0): as Theano, a
+            try:                                                 # literal takes s's type
+                expr = Constant(var.type, var.type.filter(expr.data))
+            except TypeError:
+                pass
         if expr.type != var.type:
             if (getattr(expr.type, "dtype", None) == var.type.dtype
                     and expr.type.ndim == var.type.ndim):
@@ -417,6 +422,23 @@ class Function:
     def __repr__(self) -> str:
         return f"<thx.compile.function.Function {self.name or ''}>"
 
+    # ------------------------------------------------------------------ pickling
+    def __getstate__(self) -> dict:
+        """What rebuilds this function: its spec (the graph, updates, givens, mode ...).
+
+        The jitted JAX function does not pickle; loading runs ``function(**spec)``
+        again (rewrites, then lowering).  Shared variables pickled together with
+        the function come back as the same objects, with the values they had.
+        """
+        return {"spec": self._spec, "trust_input": self.trust_input,
+                "containers": {k: np.asarray(v) for k, v in self._containers.items()}}
+
+    def __setstate__(self, state: dict) -> None:
+        f = function(**state["spec"])
+        self.__dict__.update(f.__dict__)
+        self._containers.update(state["containers"])
+        self.trust_input = state["trust_input"]
+
 
 class _Container:
     def __init__(self, value):
@@ -437,7 +459,10 @@ def _fmt_name(name: str | None) -> str:
 
 
 def _lower_first(s: str) -> str:
-    return s[:1].lower() + s[1:] if s else s
+    word = s.split(" ", 1)[0]
+    if not word[1:].islower():  # a name such as TensorType(...) keeps its capital
+        return s
+    return s[:1].lower() + s[1:]
 
 
 def _runtime_error(f: Function, e: Exception, args: list) -> Exception:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import threading
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -106,23 +107,52 @@ class Variable(Node):
         # near 200 levels.  The first variable of a graph that pickle meets lists every
         # variable it depends on in topological order instead; those are then pickled
         # one level deep each (their owner's inputs are already in pickle's memo).
-        shallow = _PICKLING.__dict__.setdefault("shallow", set())
-        if self in shallow or self.owner is None:
-            shallow.discard(self)
+        pending = _pending()
+        if self.owner is None or pending.pop(self, None) is not None:
             return object.__reduce_ex__(self, protocol)
-        order: list[Variable] = []
+        order: list[Any] = []
         for node in io_toposort((), [self]):
             order.extend(v for v in node.inputs + node.outputs if v.owner is not None)
-        shallow.update(order)
-        return _last, (order,)  # order ends with self: pickle's memo makes them one object
+        end = _EndOfGraph(order)
+        for v in order:
+            pending[v] = end
+        # order ends with self: pickle's memo makes the two one object
+        return _last, (order + [end],)
+
+
+def _pending():
+    """Variables a graph listing is about to pickle one level deep (this thread)."""
+    d = getattr(_PICKLING, "pending", None)
+    if d is None:
+        d = _PICKLING.pending = weakref.WeakKeyDictionary()
+    return d
+
+
+class _EndOfGraph:
+    """Last item of a graph listing: when pickle reaches it, the listing is done, and the
+    variables it did not need (already pickled earlier) stop being pending."""
+
+    def __init__(self, order: list) -> None:
+        self.order = order
+
+    def __reduce__(self):
+        pending = _pending()
+        for v in self.order:
+            if pending.get(v) is self:
+                del pending[v]
+        return _nothing, ()
+
+
+def _nothing() -> None:
+    return None
 
 
 _PICKLING = threading.local()
 
 
 def _last(variables: list) -> Variable:
-    """Unpickling helper: the last of a topologically ordered list of variables."""
-    return variables[-1]
+    """Unpickling helper: the variable a graph listing was made for."""
+    return variables[-2]
 
 
 class Constant(Variable):

@@ -45,6 +45,10 @@ class Op:
     def __repr__(self) -> str:  # follows subclasses' __str__ (Elemwise{add,no_inplace})
         return str(self)
 
+    def __getstate__(self) -> dict:
+        # attributes named _jax_* are caches of the lowering (jitted closures): not pickled
+        return {k: v for k, v in self.__dict__.items() if not k.startswith("_jax")}
+
     # ------------------------------------------------------------ building
     def make_node(self, *inputs: Any) -> Apply:
         """Build the Apply node of this op on ``inputs`` (checks and infers types)."""

@@ -50,18 +50,22 @@ def _inc_subtensor(op, node):
     entries = op.idx_list
     setting = op.set_instead_of_inc
     dtype = np.dtype(node.outputs[0].dtype)
+    # x[:] = y / x[:] += y: a plain broadcast, not a scatter (a full-range scatter followed
+    # by a reversed one also trips an XLA simplifier crash).
+    def whole(x, y):
+        if setting:
+            return jnp.broadcast_to(jnp.asarray(y, dtype=dtype), jnp.shape(x))
+        return (x + y).astype(dtype)
+
     if all(e == ("slice", None, None, None) for e in entries):
-        # x[:] = y / x[:] += y: a plain broadcast, not a scatter (a full-range scatter followed
-        # by a reversed one also trips an XLA simplifier crash).
-        def whole(x, y):
-            if setting:
-                return jnp.broadcast_to(jnp.asarray(y, dtype=dtype), jnp.shape(x))
-            return (x + y).astype(dtype)
         return whole
 
     def impl(x, y, *idx):
         index = _build_index(entries, [_index_value(i) for i in idx])
         _check_bounds(index, np.shape(x))
+        if all(isinstance(e, slice) and is_concrete(*[p for p in (e.start, e.stop, e.step) if p is not None])
+               and e.indices(n) == (0, n, 1) for e, n in zip(index, np.shape(x))):
+            return whole(x, y)  # x[0:] etc.: the whole array too (shapes are concrete here)
         ref = jnp.asarray(x).at[index]
         return ref.set(y) if setting else ref.add(y)
     return impl

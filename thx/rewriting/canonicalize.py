@@ -115,6 +115,45 @@ def local_useless_switch(fgraph, node):  # switch(1, a, b) -> a ; switch(c, a, a
     return [keep_shapes(a if c else b, [cond, b if c else a])]
 
 
+def _sink_into_switch(node, positions):
+    """``op(.., switch(c, 0, a), ..) -> switch(c, 0, op(.., a, ..))`` (and the mirror case).
+
+    Theano's switch sinks: the gradient of ``switch(x > 0, log(x), 0)`` holds
+    ``switch(x > 0, g, 0) / x``, which is ``0 / 0`` at ``x = 0``; with the division
+    inside the switch, the branch not taken is an exact 0 instead of a NaN.
+    """
+    for k in positions:
+        v = node.inputs[k]
+        if op_name(v) != "switch":
+            continue
+        cond, a, b = v.owner.inputs
+        for zero_first, other in ((True, b), (False, a)):
+            zero = a if zero_first else b
+            if scalar_value(zero) != 0 or const_value(zero) is None:
+                continue
+            ins = list(node.inputs)
+            ins[k] = other
+            inner = node.op(*ins)
+            out = E.switch(cond, zero, inner) if zero_first else E.switch(cond, inner, zero)
+            old = node.outputs[0]
+            if out.dtype != old.dtype:
+                out = E.cast(out, old.dtype)
+            if out.broadcastable != old.broadcastable:
+                return None
+            return [out]
+    return None
+
+
+@local_rewrite("mul", phase=CANON)
+def local_mul_switch_sink(fgraph, node):  # mul(switch(c, 0, a), b) -> switch(c, 0, mul(a, b))
+    return _sink_into_switch(node, range(len(node.inputs)))
+
+
+@local_rewrite("true_div", phase=CANON)
+def local_div_switch_sink(fgraph, node):  # switch(c, 0, a) / b -> switch(c, 0, a / b)
+    return _sink_into_switch(node, [0])
+
+
 # ------------------------------------------------------------------ casts
 
 
