@@ -102,6 +102,11 @@ class Variable(Node):
             d["tag"] = t
         return d
 
+    def __copy__(self) -> Variable:
+        cp = object.__new__(type(self))  # what copy.copy did before __reduce_ex__ below
+        cp.__dict__.update(self.__getstate__())
+        return cp
+
     def __reduce_ex__(self, protocol):
         # pickle recurses once per graph level (variable -> owner -> input -> ...) and dies
         # near 200 levels.  The first variable of a graph that pickle meets lists every
