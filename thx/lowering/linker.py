@@ -12,6 +12,7 @@ JAX code keeps whatever x64 setting they chose.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -29,8 +30,22 @@ load_families()
 x64 = jax.enable_x64
 
 
-def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
-    """A Python function of the graph's inputs returning the tuple of its outputs."""
+@dataclass
+class Plan:
+    """A graph as a straight-line program over numbered value slots.
+
+    ``initial`` holds the constants' NumPy values (None for other slots);
+    ``program`` is ``(fn, input_slots, output_slots, node)`` in topological order.
+    """
+
+    initial: list[Any]
+    in_slots: list[int]
+    program: list[tuple[Callable[..., Any], tuple[int, ...], tuple[int, ...], Any]]
+    out_slots: tuple[int, ...]
+
+
+def plan(fgraph: FunctionGraph) -> Plan:
+    """Run the lowering passes, then number the values and pick each node's implementation."""
     for lowering_pass in LOWERING_PASSES:
         fgraph = lowering_pass(fgraph)
     slot: dict[Variable, int] = {}
@@ -44,13 +59,16 @@ def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
         return s
 
     in_slots = [slot_of(v) for v in fgraph.inputs]
-    program = []
-    for node in fgraph.toposort():
-        fn = jax_impl(node.op, node)
-        ins = tuple(slot_of(v) for v in node.inputs)
-        outs = tuple(slot_of(v) for v in node.outputs)
-        program.append((fn, ins, outs))
-    out_slots = tuple(slot_of(v) for v in fgraph.outputs)
+    program = [(jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
+                tuple(slot_of(v) for v in node.outputs), node) for node in fgraph.toposort()]
+    return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs))
+
+
+def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
+    """A Python function of the graph's inputs returning the tuple of its outputs."""
+    p = plan(fgraph)
+    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
+    program = [(fn, ins, outs) for fn, ins, outs, _ in p.program]
     n_in = len(in_slots)
 
     def run(*args):

@@ -285,35 +285,20 @@ def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
     values it reads from earlier segments; a barrier node runs on its own with
     concrete inputs, so it may return arrays whose length it computed.
     """
-    from thx.graph.basic import Constant
-    from thx.lowering.linker import static_argnums
-    from thx.lowering.registry import LOWERING_PASSES, jax_impl
+    from thx.lowering.linker import plan, static_argnums
 
     statics_of_inputs = static_argnums(fgraph)
-    for lowering_pass in LOWERING_PASSES:
-        fgraph = lowering_pass(fgraph)
-    slot: dict = {}
-    initial: list[Any] = []
-
-    def slot_of(v) -> int:
-        s = slot.get(v)
-        if s is None:
-            s = slot[v] = len(initial)
-            initial.append(np.asarray(v.data) if isinstance(v, Constant) else None)
-        return s
-
-    in_slots = [slot_of(v) for v in fgraph.inputs]
+    p = plan(fgraph)
+    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
     static_slots = {in_slots[k] for k in statics_of_inputs}
     groups: list[tuple[bool, list]] = []
-    for node in fgraph.toposort():
-        item = (jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
-                tuple(slot_of(v) for v in node.outputs))
+    for fn, ins, outs, node in p.program:
+        item = (fn, ins, outs)
         barrier = bool(getattr(node.op, "host_barrier", False))
         if barrier or not groups or groups[-1][0]:
             groups.append((barrier, [item]))
         else:
             groups[-1][1].append(item)
-    out_slots = tuple(slot_of(v) for v in fgraph.outputs)
     const_slots = {s for s, v in enumerate(initial) if v is not None}
 
     segments = []
