@@ -80,6 +80,15 @@ def _is_null(v: Any) -> bool:
     return isinstance(getattr(v, "type", None), NullType)
 
 
+def _format_as(like: Any, results: Sequence[Any]) -> Any:
+    """Results in the form the argument came in: a list, a tuple, or a single value."""
+    if isinstance(like, list):
+        return list(results)
+    if isinstance(like, tuple):
+        return tuple(results)
+    return results[0]
+
+
 def _pattern(node: Apply) -> list[list[bool]]:
     return node.op.connection_pattern(node)
 
@@ -145,8 +154,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     if return_disconnected not in ("zero", "None", "Disconnected"):
         raise ValueError(f"Invalid value for keyword 'return_disconnected': {return_disconnected!r}; "
                          f"valid values are 'zero', 'None' and 'Disconnected'.")
-    using_list = isinstance(wrt, list)
-    using_tuple = isinstance(wrt, tuple)
+    like = wrt
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     for k, w in enumerate(wrt_list):
         if not isinstance(w, Variable):
@@ -208,11 +216,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
         if cost is not None and isinstance(g, Variable) and not (_is_null(g) or _is_disconnected(g)):
             g.tag.grad_of = (cost, w)  # config.check_gradients='jax' finds gradients by this tag
         rval.append(g)
-    if using_list:
-        return rval
-    if using_tuple:
-        return tuple(rval)
-    return rval[0]
+    return _format_as(like, rval)
 
 
 def _discrete():
@@ -391,16 +395,11 @@ def Lop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
             raise ValueError(f"Lop: element {k} of f and of eval_points have mismatched "
                              f"dimensionality: {fi.ndim} versus {ev.ndim}")
         known[fi] = ev
-    using_list = isinstance(wrt, list)
-    using_tuple = isinstance(wrt, tuple)
+    like = wrt
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     ret = grad(None, wrt_list, consider_constant=consider_constant, known_grads=known,
                disconnected_inputs=disconnected_inputs, return_disconnected="zero")
-    if using_list:
-        return ret
-    if using_tuple:
-        return tuple(ret)
-    return ret[0]
+    return _format_as(like, ret)
 
 
 def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
@@ -421,8 +420,7 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
     array([2., 2.])
     """
     T = _tensor()
-    using_list = isinstance(f, list)
-    using_tuple = isinstance(f, tuple)
+    like = f
     fs = list(f) if isinstance(f, (list, tuple)) else [f]
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
@@ -488,11 +486,7 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
             else:
                 r = DisconnectedType()()
         rval.append(r)
-    if using_list:
-        return rval
-    if using_tuple:
-        return tuple(rval)
-    return rval[0]
+    return _format_as(like, rval)
 
 
 # ------------------------------------------------------------------------ jacobian / hessian
@@ -533,8 +527,7 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
     from thx.scan import scan
     T = _tensor()
     expression = T.as_tensor_variable(expression)
-    using_list = isinstance(wrt, list)
-    using_tuple = isinstance(wrt, tuple)
+    like = wrt
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     for k, w in enumerate(wrt_list):
         if not isinstance(w, Variable):
@@ -557,11 +550,7 @@ def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
             out = [T.reshape(j, tuple(expression.shape[d] for d in range(expression.ndim))
                              + tuple(w.shape[d] for d in range(w.ndim)), ndim=expression.ndim + w.ndim)
                    for j, w in zip(out, wrt_list)]
-    if using_list:
-        return list(out)
-    if using_tuple:
-        return tuple(out)
-    return out[0]
+    return _format_as(like, out)
 
 
 def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
@@ -604,18 +593,13 @@ def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
     cost = T.as_tensor_variable(cost)
     if cost.ndim != 0:
         raise TypeError(f"hessian: cost must be a scalar, got {cost.type} ({cost})")
-    using_list = isinstance(wrt, list)
-    using_tuple = isinstance(wrt, tuple)
+    like = wrt
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
     out = []
     for w in wrt_list:
         g = grad(cost, w, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
         out.append(jacobian(g, w, consider_constant=consider_constant, disconnected_inputs="ignore"))
-    if using_list:
-        return out
-    if using_tuple:
-        return tuple(out)
-    return out[0]
+    return _format_as(like, out)
 
 
 # ------------------------------------------------------------------------ gradient-shaping ops
