@@ -33,7 +33,7 @@ import thx
 import thx.tensor as T
 
 FAMILIES = ("unary", "binary", "reduce", "dot", "shape", "index", "setinc", "switch", "join",
-            "cast", "scan")
+            "cast", "scan", "pattern")
 
 # ------------------------------------------------------------------------ choices
 
@@ -162,7 +162,60 @@ BINARY: dict[str, tuple[Any, Any, Any]] = {
 }
 REDUCE = {"sum": (T.sum, lambda xp: xp.sum), "prod": (T.prod, lambda xp: xp.prod),
           "max": (T.max, lambda xp: xp.max), "min": (T.min, lambda xp: xp.min),
-          "mean": (T.mean, lambda xp: xp.mean)}
+          "mean": (T.mean, lambda xp: xp.mean), "var": (T.var, lambda xp: xp.var),
+          "logsumexp": (T.logsumexp, lambda xp: _logsumexp(xp))}
+
+
+def _logsumexp(xp):
+    if xp is np:
+        def f(x, axis=None, keepdims=False):
+            m = np.max(x, axis=axis, keepdims=True)
+            out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+            return out if keepdims else np.squeeze(out, axis=axis) if axis is not None else out.reshape(())
+        return f
+    import jax.scipy.special as jss
+    return jss.logsumexp
+
+
+# Compositions the optimizer rewrites (stabilize/canonicalize/specialize): each is
+# (thx builder, NumPy/JAX builder on xp, domain predicate)
+PATTERNS: dict[str, tuple[Any, Any, Any]] = {
+    "log(1+x)": (lambda x: T.log(1 + x), lambda xp, x: xp.log(1 + x), _all(lambda v: v > -0.8)),
+    "log(sigmoid)": (lambda x: T.log(T.nnet.sigmoid(x)), lambda xp, x: -xp.logaddexp(0, -x),
+                     _all(lambda v: True)),
+    "log(1-sigmoid)": (lambda x: T.log(1 - T.nnet.sigmoid(x)), lambda xp, x: -xp.logaddexp(0, x),
+                       _all(lambda v: True)),
+    "exp(x)-1": (lambda x: T.exp(x) - 1, lambda xp, x: xp.expm1(x), _all(lambda v: v < 4)),
+    "x*1+0": (lambda x: x * 1 + 0, lambda xp, x: x, _all(lambda v: True)),
+    "(x*2)/2": (lambda x: (x * 2) / 2, lambda xp, x: x, _all(lambda v: True)),
+    "--x": (lambda x: -(-x), lambda xp, x: x, _all(lambda v: True)),
+    "x-x+x": (lambda x: x - x + x, lambda xp, x: x, _all(lambda v: True)),
+    "x**1+x**0": (lambda x: x ** 1 + x ** 0, lambda xp, x: x + 1, _all(lambda v: True)),
+    "x**2": (lambda x: x ** 2, lambda xp, x: x * x, _all(lambda v: True)),
+    "x**0.5": (lambda x: x ** 0.5, lambda xp, x: xp.sqrt(x), _all(lambda v: v > 0.05)),
+    "x**-1": (lambda x: x ** -1, lambda xp, x: 1 / x, _all(lambda v: np.abs(v) > 0.25)),
+    "exp(log(x))": (lambda x: T.exp(T.log(x)), lambda xp, x: x, _all(lambda v: v > 0.05)),
+    "log(exp(x))": (lambda x: T.log(T.exp(x)), lambda xp, x: x, _all(lambda v: v < 4)),
+    "sqr(sqrt(x))": (lambda x: T.sqr(T.sqrt(x)), lambda xp, x: x, _all(lambda v: v > 0.05)),
+    "x/y*y": (lambda x: x / (x * x + 1) * (x * x + 1), lambda xp, x: x, _all(lambda v: True)),
+    "fill": (lambda x: T.ones_like(x) * x + T.zeros_like(x), lambda xp, x: x, _all(lambda v: True)),
+    "softmax": (lambda x: T.nnet.softmax(x), lambda xp, x: _softmax(xp, x),
+                lambda v: np.ndim(v) >= 1),
+    "logsoftmax": (lambda x: T.log(T.nnet.softmax(x)),
+                   lambda xp, x: x - _logsumexp(xp)(x, axis=-1, keepdims=True),
+                   lambda v: np.ndim(v) >= 1),
+    "sum(x*2)": (lambda x: T.sum(x * 2, axis=-1), lambda xp, x: xp.sum(x * 2, axis=-1),
+                 lambda v: np.ndim(v) >= 1),
+    "relu": (lambda x: T.nnet.relu(x), lambda xp, x: xp.maximum(x, 0),
+             _all(lambda v: np.abs(v) > 1e-2)),
+    "clip": (lambda x: T.clip(x, -0.5, 0.75), lambda xp, x: xp.clip(x, -0.5, 0.75),
+             _all(lambda v: np.all(np.abs(v + 0.5) > 1e-2) and np.all(np.abs(v - 0.75) > 1e-2))),
+}
+
+
+def _softmax(xp, x):
+    e = xp.exp(x - xp.max(x, axis=-1, keepdims=True))
+    return e / xp.sum(e, axis=-1, keepdims=True)
 SCAN_FNS = ("tanh", "sin", "sigmoid", "arctan", "cos")
 
 
@@ -348,6 +401,11 @@ def apply_step(B: str, step: Step, args: list):
         return _cast(xp, args[0], p["dtype"])
     if op == "scan":
         return _scan_step(B, xp, p, args)
+    if op == "pattern":
+        if B == "thx":
+            return PATTERNS[p["name"]][0](args[0])
+        with np.errstate(all="ignore"):
+            return fin(PATTERNS[p["name"]][1](xp, _cast(xp, args[0], p["out"])))
     raise ValueError(f"unknown step {op}")
 
 
@@ -580,6 +638,8 @@ class _Builder:
             return None
         if name == "prod" and np.prod(np.abs(v)) > 1e4:
             return None
+        if name == "logsumexp" and np.max(v, initial=-np.inf) > 6:
+            return None
         keep = self.ch.coin(0.4)
         return self.add_step("reduce", [k], dict(name=name, axis=axis, keepdims=keep,
                                                  method=self.ch.coin(0.3), comp=None))
@@ -757,6 +817,11 @@ class _Builder:
         k = self.pick_primary()
         dt = "float32" if self.var[k].dtype == "float64" else "float64"
         return self.add_step("cast", [k], dict(dtype=dt))
+
+    def f_pattern(self):
+        k = self.pick_primary()
+        ok = [n for n, (_, _, pred) in PATTERNS.items() if pred(self.npv[k])]
+        return self.add_step("pattern", [k], dict(name=self.ch.choice(ok)))
 
     def f_scan(self):
         cands = [k for k in self.floats() if self.npv[k].ndim in (1, 2) and self.npv[k].shape[0] >= 1]
