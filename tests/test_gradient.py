@@ -76,6 +76,11 @@ def test_deep_chain_at_default_recursion_limit():
     for _ in range(5000):
         chain = T.sin(chain)
     assert thx.pp(chain).count("sin") == 5000  # printing walks the graph too
+    shared = x
+    for _ in range(60):
+        shared = T.sin(shared) * 0.5 + shared * 0.5  # pp's one-line form doubles at each level
+    with pytest.raises(ValueError, match="debugprint"):
+        thx.pp(shared)
     y = x
     for _ in range(5000):
         y = y + 0.001 * T.sin(y)

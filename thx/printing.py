@@ -127,7 +127,21 @@ def _pp_strings(outputs: Sequence[Variable], limit: int | None = None) -> dict[V
     return memo
 
 
+PP_MAX_CHARS = 20_000_000
+
+
 def _pp_var(out: Variable) -> str:
+    # pp repeats shared subexpressions, so its length can grow exponentially with depth
+    # (a gradient reuses the forward graph): estimate it first instead of exhausting memory.
+    size: dict[Variable, int] = {}
+    for node in io_toposort([], [out]):
+        n = 8 + sum(size.get(i, len(_leaf_str(i))) for i in node.inputs)
+        for o in node.outputs:
+            size[o] = n
+    if size.get(out, 0) > PP_MAX_CHARS:
+        raise ValueError(f"pp: the one-line form of this graph would be about {float(size[out]):.3g} "
+                         f"characters long (pp repeats shared subexpressions); use "
+                         f"thx.printing.debugprint, which prints each node once")
     memo = _pp_strings([out])
     return memo.get(out, _leaf_str(out))
 

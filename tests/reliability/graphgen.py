@@ -324,7 +324,7 @@ def apply_step(B: str, step: Step, args: list):
     if op == "reduce":
         axis, keep = p["axis"], p["keepdims"]
         if B == "thx":
-            if p["method"]:
+            if p["method"] and hasattr(args[0], p["name"]):
                 return getattr(args[0], p["name"])(axis=axis, keepdims=keep)
             return REDUCE[p["name"]][0](args[0], axis=axis, keepdims=keep)
         ax = tuple(axis) if isinstance(axis, list) else axis
@@ -898,8 +898,13 @@ def _factor(size: int, ch: Chooser) -> tuple:
     return tuple(dims)
 
 
-def generate(ch: Chooser, tag: str = "g", families=FAMILIES, max_steps: int = 6) -> Recipe:
-    """One random recipe whose output is a float tensor depending on a float input."""
+def generate(ch: Chooser, tag: str = "g", families=FAMILIES, max_steps: int = 6,
+             empty: bool = False) -> Recipe:
+    """One random recipe whose output is a float tensor depending on a float input.
+
+    ``empty``: the first input may have a zero-length dimension (an exploration mode:
+    reductions without identity and fixed indices then fail, as they should).
+    """
     seed = ch.integer(0, 2 ** 31 - 1)
     rng = np.random.RandomState(seed)
     b = _Builder(ch, rng, tag, families)
@@ -907,7 +912,7 @@ def generate(ch: Chooser, tag: str = "g", families=FAMILIES, max_steps: int = 6)
     b.r.dtype = dtype
     for _ in range(ch.integer(1, 2)):
         nd = ch.integer(0, 3)
-        b.new_input([ch.integer(1, 4) for _ in range(nd)], dtype)
+        b.new_input([ch.integer(0 if empty and nd and not b.npv else 1, 4) for _ in range(nd)], dtype)
     n = ch.integer(1, max_steps)
     made = 0
     tries = 0

@@ -47,6 +47,7 @@ f_reshape = thx.function([m], T.reshape(m, (5, 5)))
 f_index = thx.function([x], x[5])
 f_set = thx.function([x], T.set_subtensor(x[-4], 1.0))
 f_adv = thx.function([x], x[[0, 3]])
+f_max = thx.function([x], T.max(x))
 f_scan = thx.function([x], thx.scan(lambda a: a * 2, sequences=x, n_steps=5)[0])
 # a step with updates whose run fails (shapes) after nothing else is wrong
 f_upd_fail = thx.function([m, m2], T.dot(m, m2).sum(), updates=[(w, w * 2), (count, count + 100)])
@@ -109,6 +110,8 @@ ROWS = [
      r"IndexError: index -4 is out of bounds for axis 0 with size 3"),
     ("index list out of bounds", lambda: f_adv(np.ones(3)), ValueError,
      r"IndexError: index 3 is out of bounds for axis 0 with size 3"),
+    ("max of an empty array", lambda: f_max(np.zeros(0)), ValueError,
+     r"input shapes: x: \(0,\)\).*zero-size array to reduction operation max"),
     ("scan sequence too short", lambda: f_scan(np.ones(3)), ValueError,
      r"sequence 0 has 3 elements, fewer than the 5 steps requested"),
     ("failing call with updates", lambda: f_upd_fail(np.ones((3, 4)), np.ones((3, 4))), ValueError,

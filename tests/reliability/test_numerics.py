@@ -189,3 +189,23 @@ def test_float32_through_thx_flags_in_a_new_process():
     xv = np.array([1.0, 2.0, 3.0])
     t = np.tanh(0.5 * xv)
     np.testing.assert_allclose(got["g"], 2 * t * (1 - t ** 2) * 0.5, rtol=1e-5)
+
+
+def test_empty_arrays():
+    """Zero-length dimensions: reductions with an identity, dot, join, and a scan that runs
+    no step (with its gradient: jaxlib 0.10 aborted the process on the join of its rows)."""
+    x, m = T.dvector("x"), T.dmatrix("m")
+    rec, _ = thx.scan(lambda a, h: h + a, sequences=x, outputs_info=T.constant(np.float64(0.0)))
+    none, _ = thx.scan(lambda h: h * 2, outputs_info=x, n_steps=0)
+    outs = [T.sum(x), T.prod(x), T.dot(m, x), T.concatenate([x, x])[1:],
+            T.concatenate([x.dimshuffle("x", 0), m])[1:], rec, T.grad(T.sum(rec), x),
+            T.nnet.softmax(m.T)]
+    f = thx.function([x, m], outs)
+    got = f(np.zeros(0), np.zeros((2, 0)))
+    want = [0.0, 1.0, np.zeros(2), np.zeros(0), np.zeros((1, 0)), np.zeros(0), np.zeros(0),
+            np.zeros((0, 2))]
+    for a, w in zip(got, want):
+        assert np.shape(a) == np.shape(w)
+        np.testing.assert_array_equal(a, w)
+    g = thx.function([x], none)
+    assert g(np.ones(2)).shape == (0, 2)

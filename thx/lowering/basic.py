@@ -113,7 +113,10 @@ def _join(op, node):
     def impl(*xs):
         if is_concrete(*xs):
             return np.concatenate(xs, axis=op.axis).astype(dtype)
-        return jnp.concatenate([jnp.asarray(x, dtype=dtype) for x in xs], axis=op.axis)
+        # empty pieces add nothing; XLA (jaxlib 0.10) aborts on a slice of a concatenate
+        # holding an empty operand, e.g. the rows of a scan that ran no step
+        kept = [x for x in xs if np.shape(x)[op.axis] != 0] or list(xs[:1])
+        return jnp.concatenate([jnp.asarray(x, dtype=dtype) for x in kept], axis=op.axis)
     return impl
 
 

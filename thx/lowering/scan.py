@@ -180,8 +180,9 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
         return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
 
     def full_traces(inits, rows):
-        return [jnp.concatenate([rows[k], inits[k]] if reverse else [inits[k], rows[k]])
-                for k in range(nr)]
+        # no step ran: the initial rows alone (XLA aborts slicing a concatenate of an empty array)
+        return [(jnp.concatenate([rows[k], inits[k]] if reverse else [inits[k], rows[k]])
+                 if np.shape(rows[k])[0] else jnp.asarray(inits[k])) for k in range(nr)]
 
     def pack(outs):
         return outs[0] if len(outs) == 1 else tuple(outs)
