@@ -91,3 +91,15 @@ def numpy_eval(outputs, givens: dict):
         for o, s in zip(node.outputs, storage):
             values[o] = s[0]
     return [values[o] if o in values else np.asarray(o.data) for o in outputs]
+
+
+def scaled_allclose(actual, expected, rtol: float, atol: float) -> bool:
+    """Same shape and close, ``atol`` scaled by ``1 + max|expected|`` (NaN equals NaN).
+
+    For results of long random computations, where the absolute rounding error
+    grows with the magnitude of the values involved.
+    """
+    actual, expected = np.asarray(actual), np.asarray(expected)
+    scale = 1.0 + float(np.max(np.abs(expected[np.isfinite(expected)]), initial=0.0))
+    return actual.shape == expected.shape and bool(
+        np.allclose(actual, expected, rtol=rtol, atol=atol * scale, equal_nan=True))

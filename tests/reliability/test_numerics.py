@@ -202,10 +202,13 @@ def test_empty_arrays():
             T.nnet.softmax(m.T)]
     f = thx.function([x, m], outs)
     got = f(np.zeros(0), np.zeros((2, 0)))
-    want = [0.0, 1.0, np.zeros(2), np.zeros(0), np.zeros((1, 0)), np.zeros(0), np.zeros(0),
+    want = [0.0, 1.0, np.zeros(2), np.zeros(0), np.zeros((2, 0)), np.zeros(0), np.zeros(0),
             np.zeros((0, 2))]
     for a, w in zip(got, want):
         assert np.shape(a) == np.shape(w)
         np.testing.assert_array_equal(a, w)
     g = thx.function([x], none)
     assert g(np.ones(2)).shape == (0, 2)
+    a = T.dvector("a")
+    h = thx.function([a, m], T.concatenate([a.dimshuffle("x", 0), m])[1:])  # m has no row
+    assert h(np.ones(2), np.zeros((0, 2))).shape == (0, 2)
