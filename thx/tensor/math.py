@@ -100,20 +100,14 @@ class CAReduce(Op):
         return f"{self.name}({ins[0]}, axis={list(self.axis)})"
 
 
-class Sum(CAReduce):
-    """Sum over ``axis`` (integers accumulate in int64, as in Theano)."""
+class _AccumulatingReduce(CAReduce):
+    """Sum and Prod: an optional output dtype; integers accumulate in (u)int64, as in Theano."""
 
     __props__ = ("axis", "dtype")
-    name = "sum"
-    numpy = staticmethod(np.sum)
 
     def __init__(self, axis=None, dtype: str | None = None) -> None:
         super().__init__(axis)
         self.dtype = dtype
-
-    def __str__(self):
-        base = "Sum" if self.axis is None else f"Sum{{axis=[{', '.join(map(str, self.axis))}]}}"
-        return base
 
     def out_dtype(self, dtype):
         if self.dtype is not None:
@@ -123,6 +117,13 @@ class Sum(CAReduce):
         if dtype.startswith("uint"):
             return "uint64"
         return dtype
+
+
+class Sum(_AccumulatingReduce):
+    """Sum over ``axis``."""
+
+    name = "sum"
+    numpy = staticmethod(np.sum)
 
     def L_op(self, inputs, outputs, grads):
         (x,) = inputs
@@ -139,18 +140,11 @@ class Sum(CAReduce):
         return [self(eval_points[0])]
 
 
-class Prod(CAReduce):
+class Prod(_AccumulatingReduce):
     """Product over ``axis``; its gradient handles zeros exactly."""
 
-    __props__ = ("axis", "dtype")
     name = "prod"
     numpy = staticmethod(np.prod)
-
-    def __init__(self, axis=None, dtype: str | None = None) -> None:
-        super().__init__(axis)
-        self.dtype = dtype
-
-    out_dtype = Sum.out_dtype
 
     def L_op(self, inputs, outputs, grads):
         (x,) = inputs
