@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import threading
 
 import numpy as np
 
@@ -172,27 +171,16 @@ def check_batch(recipes: list[Recipe], lower: bool = True, compile_unoptimized: 
             pos += len(c.values)
         return res
 
-    oracle: dict = {}
-
-    def run_oracle():  # in a thread: XLA compiles it while this thread works on thx's side
-        t = time.perf_counter()
-        try:
-            with jax.enable_x64(True):
-                args = [np.asarray(v) for v in vals]
-                # no expensive LLVM passes: the oracle runs once, its compile time is the cost
-                ref = jax.jit(ref_all).lower(args).compile(FAST_COMPILE)(args)
-                ref = [[np.asarray(x) for x in rs] for rs in ref]
-            if not direct_oracle:
-                ref = [c.derive(rs) for c, rs in zip(cases, ref)]
-            oracle["ref"] = ref
-        except BaseException as e:  # noqa: BLE001 - re-raised in the calling thread
-            oracle["error"] = e
-        TIMES["jax"] += time.perf_counter() - t
-
-    worker = threading.Thread(target=run_oracle)
-    worker.start()
-    if os.environ.get("THX_FUZZ_SERIAL"):
-        worker.join()
+    t0 = time.perf_counter()
+    with jax.enable_x64(True):
+        args = [np.asarray(v) for v in vals]
+        # no expensive LLVM passes: the oracle runs once, its compile time is the cost (a
+        # thread compiling it while thx's side runs saved nothing: tracing holds the GIL)
+        ref = jax.jit(ref_all).lower(args).compile(FAST_COMPILE)(args)
+        ref = [[np.asarray(x) for x in rs] for rs in ref]
+    if not direct_oracle:
+        ref = [c.derive(rs) for c, rs in zip(cases, ref)]
+    TIMES["jax"] += time.perf_counter() - t0
 
     def split(flat):
         res, pos = [], 0
@@ -201,28 +189,21 @@ def check_batch(recipes: list[Recipe], lower: bool = True, compile_unoptimized: 
             pos += len(c.outputs)
         return res
 
-    results = []  # (where, flat outputs), compared once the oracle is there
-    try:
-        t0 = time.perf_counter()
-        f = thx.function(ins, outs, on_unused_input="ignore")  # rewrites here; XLA on first call
-        fg = f.maker.fgraph
-        results.append(("optimized graph, NumPy perform",
-                        numpy_eval(fg.outputs, dict(zip(fg.inputs, vals)))))
-        results.append(("unoptimized graph, NumPy perform", numpy_eval(outs, dict(zip(ins, vals)))))
-        TIMES["thx_graph"] += time.perf_counter() - t0
-        t0 = time.perf_counter()
-        if lower:
-            results.append(("optimized (FAST_RUN), lowered to jax.jit", f(*vals)))
-        if compile_unoptimized:
-            g = thx.function(ins, outs, on_unused_input="ignore", mode=thx.Mode(optimizer=None))
-            results.append(("unoptimized (Mode(optimizer=None)), lowered to jax.jit", g(*vals)))
-        TIMES["thx_lowered"] += time.perf_counter() - t0
-    finally:
-        worker.join()
-    if "error" in oracle:
-        raise oracle["error"]
-    ref = oracle["ref"]
-    for where, got in results:
+    def check(got, where):
         for gi, (c, g) in enumerate(zip(cases, split(got))):
             compare(c, g, ref[gi], where, gi)
+
+    t0 = time.perf_counter()
+    f = thx.function(ins, outs, on_unused_input="ignore")  # rewrites run here; XLA on first call
+    fg = f.maker.fgraph
+    check(numpy_eval(fg.outputs, dict(zip(fg.inputs, vals))), "optimized graph, NumPy perform")
+    check(numpy_eval(outs, dict(zip(ins, vals))), "unoptimized graph, NumPy perform")
+    TIMES["thx_graph"] += time.perf_counter() - t0
+    t0 = time.perf_counter()
+    if lower:
+        check(f(*vals), "optimized (FAST_RUN), lowered to jax.jit")
+    if compile_unoptimized:
+        g = thx.function(ins, outs, on_unused_input="ignore", mode=thx.Mode(optimizer=None))
+        check(g(*vals), "unoptimized (Mode(optimizer=None)), lowered to jax.jit")
+    TIMES["thx_lowered"] += time.perf_counter() - t0
     return len(cases)
