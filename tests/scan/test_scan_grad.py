@@ -14,14 +14,7 @@ from thx.scan.op import Scan
 RNG = np.random.RandomState(42)
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
-def close(a, b, tol=1e-9):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+from tests.scan.conftest import close  # noqa: E402,F401
 
 
 # ------------------------------------------------------------------ an RNN: sit-sot + sequence + weights

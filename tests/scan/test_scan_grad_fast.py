@@ -16,14 +16,7 @@ from thx.tensor.math import Dot
 RNG = np.random.RandomState(7)
 
 
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
-def close(a, b, tol=1e-9):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+from tests.scan.conftest import close  # noqa: E402,F401
 
 
 def data(steps=6, batch=3, d_in=4, d_h=5):

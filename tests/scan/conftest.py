@@ -1,0 +1,16 @@
+"""Shared by the scan gradient tests: the JAX references run in x64 mode."""
+
+import jax
+import numpy as np
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def x64():
+    """Run the hand-written JAX references in float64, as thx does."""
+    with jax.enable_x64(True):
+        yield
+
+
+def close(a, b, tol=1e-9):
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
