@@ -224,6 +224,27 @@ class Scan(Op):
         from thx.scan.derivatives import scan_rop
         return scan_rop(self, inputs, eval_points)
 
+    # ------------------------------------------------------------ printing
+    def pprint(self, node: Apply, ins: list[str]) -> str:
+        """``pp`` form: the loop's name applied to its outer inputs (``for{cpu,scan_fn}(n, xs, ...)``)."""
+        return f"{self}({', '.join(ins)})"
+
+    @property
+    def inner_graph(self) -> FunctionGraph:
+        """The step's graph: debugprint prints it under "Inner graphs of the scan ops:"."""
+        return self.fgraph
+
+    def inner_to_outer(self, node: Apply) -> dict[Variable, Variable]:
+        """Each inner input -> the outer input it reads: a sequence's slice -> the sequence,
+        every tap of a recurrent state -> its initial buffer, a non-sequence -> itself outside."""
+        _, seqs, inits, nonseqs = self.split_outer_inputs(node.inputs)
+        links: dict[Variable, Variable] = dict(zip(self.inner_seqs(), seqs))
+        for k in range(self.n_rec):
+            for inner in self.inner_taps(k):
+                links[inner] = inits[k]
+        links.update(zip(self.inner_nonseqs(), nonseqs))
+        return links
+
     # ------------------------------------------------------------ NumPy reference
     def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
         """Run the loop in NumPy, evaluating the inner graph with each op's ``perform``."""
