@@ -16,7 +16,14 @@ __all__ = ["is_shared"]
 
 
 def is_shared(v: Variable) -> bool:
-    """Is ``v`` a shared variable (drawn cyan)?  The printing package's one use of SharedVariable."""
+    """Is ``v`` a shared variable (drawn cyan)?  The printing package's one use of SharedVariable.
+
+    Examples
+    --------
+    >>> import numpy as np, thx, thx.tensor as T
+    >>> is_shared(thx.shared(np.zeros(2))), is_shared(T.dvector())
+    (True, False)
+    """
     return isinstance(v, SharedVariable)
 
 
