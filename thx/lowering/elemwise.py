@@ -21,7 +21,16 @@ JAX_NAMESPACES = SimpleNamespace(jnp=jnp, lax=lax, jsp=jax.scipy, jax=jax)
 
 
 def jax_function(so: ScalarOp) -> Callable[..., Any]:
-    """The JAX function of a table row (n-ary rows fold their binary function over the inputs)."""
+    """The JAX function of a table row (n-ary rows fold their binary function over the inputs).
+
+    Examples
+    --------
+    >>> from thx.tensor.elemwise import SCALAR_OPS
+    >>> jax_function(SCALAR_OPS['exp']) is jnp.exp
+    True
+    >>> float(jax_function(SCALAR_OPS['add'])(1.0, 2.0, 3.0))
+    6.0
+    """
     spec = so.jax
     if isinstance(spec, str):
         root, *path = spec.split(".")
