@@ -36,6 +36,9 @@ JAX_SCALAR: dict[str, object] = {
     "gt": jnp.greater, "le": jnp.less_equal, "ge": jnp.greater_equal, "eq": jnp.equal,
     "neq": jnp.not_equal, "isnan": jnp.isnan, "isinf": jnp.isinf, "and_": jnp.bitwise_and,
     "or_": jnp.bitwise_or, "xor": jnp.bitwise_xor, "invert": jnp.invert,
+    # thx/tensor/xlogx.py
+    "xlogx": lambda x: jnp.where(x == 0, 0, x * jnp.log(jnp.where(x == 0, 1, x))).astype(x.dtype),
+    "xlogy0": lambda x, y: jnp.where(x == 0, 0, x * jnp.log(jnp.where(x == 0, 1, y))),
 }
 
 
