@@ -184,6 +184,13 @@ def _hook_missing_names(module: types.ModuleType) -> None:
         if name.startswith("__"):
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
         sub = f"{module.__name__}.{name}"
+        spellings = ["theano" + module.__name__[3:]] + [t for t, target in RENAMES.items()
+                                                         if target == module.__name__]
+        renamed = next((RENAMES[f"{t}.{name}"] for t in spellings if f"{t}.{name}" in RENAMES), None)
+        if renamed is not None and renamed != sub:  # theano.gof -> thx.graph, T.raw_random ...
+            child = importlib.import_module(renamed)
+            _hook_missing_names(child)
+            return child
         if vars(module).get("__path__") and importlib.util.find_spec(sub) is not None:
             child = importlib.import_module(sub)  # theano.X.sub is importable as an attribute
             _hook_missing_names(child)
