@@ -16,7 +16,7 @@ def static_length(v: Variable) -> int | None:
     Examples
     --------
     >>> import thx.tensor as T
-    >>> from thx.tensor.static_length import static_length
+    >>> from thx.tensor._static_length import static_length
     >>> x = T.dtensor3('x')
     >>> static_length(x.shape[::-1]), static_length(T.lvector('n'))
     (3, None)
