@@ -52,6 +52,17 @@ def test_as_scalar_and_constant():
         scal.constant([1, 2])
 
 
+def test_scalar_ops_apply_and_build_elemwise():
+    a, b = scal.float64("a"), scal.float64("b")
+    f = thx.function([a, b], [scal.add(a, b), scal.exp(a), scal.abs_(b), scal.maximum(a, b)])
+    np.testing.assert_allclose(f(0.5, -2.0), [np.add(0.5, -2.0), np.exp(0.5), 2.0, 0.5], rtol=1e-15)
+    x = T.dvector("x")
+    e = T.Elemwise(scal.mul)(x, x)
+    assert e.owner.op == T.mul.op and thx.pp(e) == "(x * x)"
+    np.testing.assert_array_equal(e.eval({x: np.array([1.0, 3.0])}), [1.0, 9.0])
+    assert pickle.loads(pickle.dumps(scal.add)) == scal.add
+
+
 # ------------------------------------------------------------------ config.warn
 
 THEANO_1_WARN_FLAGS = ["ignore_bug_before", "argmax_pushdown_bug", "gpusum_01_011_0111_bug",

@@ -11,9 +11,11 @@ is true for every 0-d TensorType.
 from __future__ import annotations
 
 import builtins
+import copy
 from typing import Any
 
 from thx.graph.basic import Variable
+from thx.tensor.elemwise import SCALAR_OPS, ScalarOp, elemwise_op
 from thx.tensor.type import TensorType, upcast
 from thx.tensor.var import TensorConstant, TensorVariable, as_tensor_variable
 from thx.tensor.var import constant as _tensor_constant
@@ -22,7 +24,7 @@ __all__ = ["Scalar", "get_scalar_type", "upcast", "as_scalar", "constant", "Scal
            "ScalarConstant", "bool", "int8", "int16", "int32", "int64", "uint8", "uint16",
            "uint32", "uint64", "float16", "float32", "float64", "complex64", "complex128",
            "int_types", "uint_types", "integer_types", "float_types", "complex_types",
-           "discrete_types", "continuous_types", "all_types"]
+           "discrete_types", "continuous_types", "all_types", "abs_"]
 
 
 class _ScalarMeta(type):
@@ -133,3 +135,26 @@ complex_types = (complex64, complex128)
 discrete_types = (bool,) + integer_types
 continuous_types = float_types + complex_types
 all_types = discrete_types + continuous_types
+
+
+class _CallableScalarOp(ScalarOp):
+    """A row of the elementwise table that can also be applied directly (``scal.add(a, b)``).
+
+    It equals (and pickles as) its table row, so ``T.Elemwise(scal.add)`` is ``T.add``'s op.
+    """
+
+    def __call__(self, *args: Any) -> Variable:
+        return elemwise_op(SCALAR_OPS[self.name])(*args)
+
+
+def _scalar_op(row: ScalarOp) -> _CallableScalarOp:
+    op = copy.copy(row)
+    op.__class__ = _CallableScalarOp
+    return op
+
+
+# Theano's scalar ops (``theano.scalar.add``, ``exp`` ...): the rows of thx's elementwise table.
+_OPS = {name: _scalar_op(row) for name, row in SCALAR_OPS.items() if name not in __all__}
+globals().update(_OPS)
+abs_ = _OPS["abs"]
+__all__ += sorted(_OPS)
