@@ -13,7 +13,7 @@ import numpy as np
 from thx.graph.basic import Variable
 from thx.tensor.elemwise import SCALAR_OPS, ScalarOp, elemwise_op, float_out, log
 
-__all__ = ["xlogx", "xlogy0", "XlogX", "XlogY0"]
+__all__ = ["xlogx", "xlogy0", "XlogX", "XlogY0", "scalar_xlogx", "scalar_xlogy0"]
 
 
 def _xlogx_np(x):
@@ -35,6 +35,7 @@ XlogX = ScalarOp("xlogx", 1, None, float_out, _xlogx_np,
                  lambda i, o, g: [g * (1 + log(i[0]))])
 XlogY0 = ScalarOp("xlogy0", 2, None, float_out, _xlogy0_np,
                   lambda i, o, g: [g * log(i[1]), g * i[0] / i[1]])
+scalar_xlogx, scalar_xlogy0 = XlogX, XlogY0  # Theano's names of the scalar ops
 SCALAR_OPS.setdefault("xlogx", XlogX)
 SCALAR_OPS.setdefault("xlogy0", XlogY0)
 _xlogx_op = elemwise_op(XlogX)
