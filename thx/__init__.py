@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from thx.config import config
+from thx.config import change_flags, config
 from thx import compile, gradient, printing, tensor
 from thx.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out, Param, SharedVariable,
                          UnusedInputError, function, shared)
@@ -20,10 +20,16 @@ from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's nam
 from thx import ifelse, sandbox
 from thx.tensor import shared_randomstreams  # T.shared_randomstreams (needs thx.compile first)
 from thx.alias import install_theano_alias, uninstall_theano_alias
+from thx import scalar
+from thx.compile.dump import function_dump
+from thx.gradient import subgraph_grad
+from thx.graph.replace import clone
+from thx.tensor import dot
 
 __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint", "debugprint",
            "In", "Out", "Param", "Mode", "Function", "SharedVariable", "UnusedInputError",
            "MissingInputError", "FunctionGraph", "Apply", "Constant", "Variable", "tensor",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
-           "scan", "map", "reduce", "foldl", "foldr", "scan_module"]
+           "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
+           "function_dump", "subgraph_grad", "clone", "dot"]

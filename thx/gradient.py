@@ -24,7 +24,7 @@ from thx.graph.type import DisconnectedType, NullType
 __all__ = ["grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "numeric_grad",
            "DisconnectedInputError", "NullTypeGradError", "GradientError", "grad_undefined",
            "grad_not_implemented", "disconnected_grad", "zero_grad", "consider_constant",
-           "grad_clip", "grad_scale", "undefined_grad"]
+           "grad_clip", "grad_scale", "undefined_grad", "subgraph_grad"]
 
 
 class DisconnectedInputError(ValueError):
@@ -838,3 +838,4 @@ verify_grad.E_grad = GradientError  # type: ignore[attr-defined]
 
 
 from thx.check import GradientMismatchError, check_against_jax  # noqa: E402  (re-export)
+from thx.gradient_subgraph import subgraph_grad  # noqa: E402,F401  (Theano's gradient.subgraph_grad)

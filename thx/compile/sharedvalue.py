@@ -129,11 +129,11 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     else:
         try:
             arr = np.asarray(value)
-        except Exception as e:
-            raise TypeError(f"No suitable SharedVariable constructor could be found for {value!r}") from e
-        if arr.dtype.kind not in "biufc":
-            raise TypeError(f"No suitable SharedVariable constructor could be found for {value!r} "
-                            f"(dtype {arr.dtype} is not numeric)")
+        except Exception:  # ragged lists and other objects NumPy refuses
+            arr = None
+        if arr is None or arr.dtype.kind not in "biufc":  # any other object: Theano's generic
+            from thx.compile.generic_shared import generic_shared
+            return generic_shared(value, name, strict, allow_downcast, borrow)  # type: ignore[return-value]
     if broadcastable is None:
         broadcastable = (False,) * arr.ndim
     t = TensorType(str(arr.dtype), broadcastable)
