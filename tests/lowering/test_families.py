@@ -130,3 +130,21 @@ def test_scan_lowers_to_the_same_loop_as_numpy():
         s = s * 0.5 + v
         want.append(s)
     assert_close(f(VEC), np.array(want), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("name, np_fn", [
+    ("sigmoid", lambda a: 1 / (1 + np.exp(-a))), ("softplus", lambda a: np.logaddexp(0, a)),
+    ("exp", np.exp), ("tanh", np.tanh), ("log1p", np.log1p)])
+def test_float_ops_on_int8_compute_in_float32_like_theano(name, np_fn):
+    # Theano types a float op on int8 as float32; NumPy alone would compute it in float16
+    fn = getattr(T.nnet, name, None) or getattr(T, name)
+    b = T.bvector("b")
+    out = fn(b)
+    assert out.dtype == "float32"
+    bv = np.array([2, 3, 7], dtype="int8")
+    want = np_fn(bv.astype("float64"))
+    (performed,) = numpy_eval([out], {b: bv})
+    assert performed.dtype == np.float32
+    assert_close(performed, want.astype("float32"), rtol=1e-6, atol=0, what=f"{name} perform")
+    assert_close(thx.function([b], out)(bv), want.astype("float32"), rtol=1e-6, atol=0,
+                 what=f"{name} lowering")
