@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -16,7 +17,8 @@ import thx
 import thx.tensor as T
 from thx.ifelse import ifelse
 
-from tests.oracle import assert_close, check_against_numpy, numpy_eval, symbolic_like
+from tests.oracle import (assert_close, check_against_numpy, check_grad_against_jax, numpy_eval,
+                         symbolic_like)
 
 RNG = np.random.RandomState(42)
 VEC = RNG.uniform(-2, 2, 5)
@@ -148,3 +150,17 @@ def test_float_ops_on_int8_compute_in_float32_like_theano(name, np_fn):
     assert_close(performed, want.astype("float32"), rtol=1e-6, atol=0, what=f"{name} perform")
     assert_close(thx.function([b], out)(bv), want.astype("float32"), rtol=1e-6, atol=0,
                  what=f"{name} lowering")
+
+
+def test_gradients_through_each_family_match_jax_grad_of_plain_jax_numpy():
+    # elemwise, math (dot, softmax, sum), subtensor and basic (concatenate) in one cost
+    def thx_fn(a, m):
+        h = T.nnet.softmax(T.tanh(T.dot(m, a[:4])).dimshuffle("x", 0))[0]
+        return T.concatenate([h * a[1:4], T.exp(m[1, ::2])])
+
+    def jax_fn(a, m):
+        z = jnp.tanh(m @ a[:4])
+        h = jnp.exp(z - z.max()) / jnp.sum(jnp.exp(z - z.max()))
+        return jnp.concatenate([h * a[1:4], jnp.exp(m[1, ::2])])
+
+    check_grad_against_jax(thx_fn, jax_fn, (VEC, MAT), rtol=1e-10, atol=1e-12)
