@@ -16,7 +16,6 @@ from html.parser import HTMLParser
 from urllib.parse import quote
 
 import numpy as np
-import pytest
 
 import thx
 import thx.tensor as T
