@@ -345,6 +345,22 @@ def test_pydotprint_runs_dot_and_writes_file(monkeypatch, tmp_path, capsys):
     assert img.startswith(b"-Tpng\ndigraph G {")
 
 
+def test_pydotprint_with_real_graphviz_draws_every_node(graphviz_dot, tmp_path):
+    # Graphviz itself lays out the DOT text: the SVG it writes has one <g class="node"> per
+    # graph node (x, exp, mul, the constant 2, and the output) and a PNG starts with its magic.
+    x = T.dvector("x")
+    y = T.exp(x) * 2
+    out = tmp_path / "g.svg"
+    pydotprint(y, outfile=str(out), format="svg", print_output_file=False)
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    want, _ = _dot_nodes_edges(graph_to_dot(y))
+    assert svg.count('class="node"') == len(want)
+    assert "Elemwise{exp,no_inplace}" in svg
+    png = pydotprint(y, return_image=True)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # ------------------------------------------------------------ scan inner graphs
 
 def _polynomial():

@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Apply, Variable, ancestors, io_toposort
+from thx.graph.basic import Apply, Variable, ancestors
+from thx.graph.evaluate import evaluate
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 
@@ -328,7 +329,8 @@ class Scan(Op):
             for k, taps in enumerate(self.rec_taps):
                 L = self.lags[k]
                 args += [bufs[k][len(bufs[k]) - L + (L + tap)] for tap in taps]
-            outs = _numpy_eval(self.fgraph, args + list(nonseqs))
+            inner = dict(zip(self.fgraph.inputs, args + list(nonseqs)))
+            outs = evaluate(self.fgraph.outputs, inner)
             for k in range(self.n_rec):
                 val = np.asarray(outs[k], dtype=self.fgraph.outputs[k].type.dtype)
                 bufs[k].append(val)
@@ -363,30 +365,8 @@ def _empty_nit(op: Scan, j: int, seqs, nonseqs, otype) -> np.ndarray:
         for k, taps in enumerate(op.rec_taps):
             t = op.fgraph.outputs[k].type
             args += [np.zeros((), t.dtype)] * len(taps)
-        shape = np.shape(_numpy_eval(op.fgraph, args + list(nonseqs))[op.n_rec + j])
+        inner = dict(zip(op.fgraph.inputs, args + list(nonseqs)))
+        shape = np.shape(evaluate(op.fgraph.outputs, inner)[op.n_rec + j])
     except Exception:  # noqa: BLE001 - only the shape is wanted; fall back to unit dims
         shape = (0,) * otype.ndim
     return np.zeros((0,) + tuple(shape), dtype=otype.dtype)
-
-
-def _numpy_eval(fgraph: FunctionGraph, values: Sequence[Any]) -> list[Any]:
-    """Evaluate ``fgraph`` on ``values`` with each op's NumPy ``perform``."""
-    from thx.graph.basic import Constant
-    env: dict[Variable, Any] = dict(zip(fgraph.inputs, values))
-    for node in io_toposort(fgraph.inputs, fgraph.outputs):
-        ins = []
-        for v in node.inputs:
-            if v in env:
-                ins.append(env[v])
-            elif isinstance(v, Constant):
-                ins.append(v.data)
-            else:
-                raise ValueError(f"Scan.perform: no value for {v}")
-        storage: list[list[Any]] = [[None] for _ in node.outputs]
-        node.op.perform(node, ins, storage)
-        for o, cell in zip(node.outputs, storage):
-            env[o] = cell[0]
-    out = []
-    for o in fgraph.outputs:
-        out.append(env[o] if o in env else o.data)
-    return out

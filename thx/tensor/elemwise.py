@@ -122,13 +122,15 @@ class ScalarOp:
 
 def _sigmoid_np(x):
     x = np.asarray(x)
+    x = x.astype(float_out([str(x.dtype)]))  # int8 -> float32 as Theano types it (NumPy: float16)
     with np.errstate(over="ignore"):
-        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(
-            float_out([str(x.dtype)]))
+        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(x.dtype)
 
 
 def _softplus_np(x):
-    return np.logaddexp(0, x).astype(float_out([str(np.asarray(x).dtype)]))
+    x = np.asarray(x)
+    x = x.astype(float_out([str(x.dtype)]))  # int8 -> float32 as Theano types it (NumPy: float16)
+    return np.logaddexp(0, x)
 
 
 def _np_true_div(x, y):
