@@ -166,11 +166,12 @@ def np_correlate_grad_weights(img, top, k_sp, pads, strides, dil, groups):
     dtype = np.result_type(img.dtype, top.dtype)
     w = np.zeros((o, cg) + tuple(k_sp), dtype=dtype)
     out_sp = top.shape[2:]
+    summed = [0] + list(range(2, top.ndim))  # batch and output positions
     for g in range(groups):
         xg, tg = x[:, g * cg:(g + 1) * cg], top[:, g * og:(g + 1) * og]
         for off in np.ndindex(*k_sp):
             patch = xg[(slice(None), slice(None)) + _offset_slices(off, out_sp, strides, dil)]
-            w[(slice(g * og, (g + 1) * og), slice(None)) + off] = np.einsum("bo...,bc...->oc", tg, patch)
+            w[(slice(g * og, (g + 1) * og), slice(None)) + off] = np.tensordot(tg, patch, axes=(summed, summed))
     return w
 
 
@@ -505,10 +506,10 @@ def conv2d(input: Any, filters: Any, input_shape: Sequence[Any] | None = None,
     if kwargs:
         raise TypeError(f"conv2d() got unexpected keyword arguments {sorted(kwargs)}")
     if image_shape is not None:
-        warnings.warn("The image_shape parameter of conv2d is deprecated; use input_shape",
-                      DeprecationWarning, stacklevel=2)
         if input_shape is not None:
             raise ValueError("conv2d: give input_shape or image_shape (deprecated), not both")
+        warnings.warn("The image_shape parameter of conv2d is deprecated; use input_shape",
+                      DeprecationWarning, stacklevel=2)
         input_shape = image_shape
     return _conv(2, input, filters, input_shape, filter_shape, border_mode, subsample, filter_flip,
                  filter_dilation, num_groups)
