@@ -86,8 +86,8 @@ def crossentropy_softmax_argmax_1hot_with_bias(x: Any, b: Any, y_idx: Any) -> tu
     >>> import thx, thx.tensor as T
     >>> x, b, y = T.dmatrix('x'), T.dvector('b'), T.lvector('y')
     >>> nll, sm, am = T.nnet.crossentropy_softmax_argmax_1hot_with_bias(x, b, y)
-    >>> thx.function([x, b, y], am)([[0., 2.]], [0., 0.], [0])
-    array([1])
+    >>> thx.function([x, b, y], [nll, am])([[0., 2.]], [0., 0.], [0])
+    [array([2.12692801]), array([1])]
     """
     z = as_tensor_variable(x) + b
     y_idx = as_tensor_variable(y_idx)
@@ -116,8 +116,8 @@ def crossentropy_softmax_1hot(x: Any, y_idx: Any) -> tuple[Variable, Variable]:
     >>> import thx, thx.tensor as T
     >>> x, y = T.dmatrix('x'), T.lvector('y')
     >>> nll, sm = T.nnet.crossentropy_softmax_1hot(x, y)
-    >>> thx.function([x, y], nll)([[0., 0.], [1000., 0.]], [1, 0])
-    array([0.69314718, 0.        ])
+    >>> thx.function([x, y], nll)([[0., 0.], [1000., 0.]], [1, 1])
+    array([6.93147181e-01, 1.00000000e+03])
     """
     x = as_tensor_variable(x)
     return crossentropy_softmax_1hot_with_bias(x, zeros_like(x[0, :]), y_idx)
