@@ -154,13 +154,17 @@ def test_max_pool_gradient_goes_to_every_tied_maximum():
     assert_close(thx.function([x], g2)(xv2), ref_max_pool_grad(xv2, gz2, (3, 2), True, (2, 1), (1, 1)))
 
 
-@pytest.mark.parametrize("mode", ["max", "average_exc_pad"])
-def test_second_derivative_and_rop(mode):
+SECOND = [("max", (3, 2), True, (2, 1), (1, 1)), ("average_exc_pad", (3, 2), True, (2, 1), (1, 1)),
+          ("max", (2, 2), False, None, (0, 0))]  # the last: tiling windows, a partial one at the end
+
+
+@pytest.mark.parametrize("mode,ws,ib,st,pad", SECOND)
+def test_second_derivative_and_rop(mode, ws, ib, st, pad):
     rng = np.random.RandomState(0)
     xv, vv = rng.randn(1, 2, 7, 6), rng.randn(1, 2, 7, 6)
     x, v = T.dtensor4("x"), T.dtensor4("v")
-    kw = dict(ignore_border=True, stride=(2, 1), pad=(1, 1), mode=mode)
-    y = pool_2d(x, (3, 2), **kw)
+    kw = dict(ignore_border=ib, stride=st, pad=pad, mode=mode)
+    y = pool_2d(x, ws, **kw)
     g = T.grad(T.sum(T.tanh(y) ** 2), x)
     h = T.grad(T.sum(g * T.cos(x)), x)  # through MaxPoolGrad/AveragePoolGrad's gradients
     r = T.Rop(y, x, v)
@@ -168,7 +172,7 @@ def test_second_derivative_and_rop(mode):
     got = thx.function([x, v], [h, r, rg])(xv, vv)
     with jax.enable_x64(True):
         def jp(a):
-            return jax_pool(a, (3, 2), True, (2, 1), (1, 1), mode)
+            return jax_pool(a, ws, ib, st, pad, mode)
 
         def jg(a):
             return jax.grad(lambda b: jnp.sum(jnp.tanh(jp(b)) ** 2))(a)

@@ -51,6 +51,27 @@ class _Geometry:
                                          in zip(off, self.lengths, self.out, self.stride)]
         return lax.pad(values, jnp.asarray(0, values.dtype), cfg)
 
+    @property
+    def tiled(self) -> bool:
+        """Windows that tile the input (stride == ws): the gradients need no scatter."""
+        return self.stride == self.ws
+
+    def to_blocks(self, xp):
+        """Padded input -> ``lead + (o1, w1, o2, w2, ...)`` blocks (tiled windows only)."""
+        limit = xp.shape[:self.lead] + tuple(o * w for o, w in zip(self.out, self.ws))
+        xc = lax.slice(xp, (0,) * xp.ndim, limit)
+        return xc.reshape(xp.shape[:self.lead] + tuple(d for ow in zip(self.out, self.ws) for d in ow))
+
+    def per_block(self, v):
+        """An output-shaped array broadcast against :meth:`to_blocks` (a size-1 axis after each window axis)."""
+        return v.reshape(v.shape[:self.lead] + tuple(d for o in self.out for d in (o, 1)))
+
+    def from_blocks(self, b):
+        """The inverse of :meth:`to_blocks`, zero-filled to the padded extent."""
+        flat = b.reshape(b.shape[:self.lead] + tuple(o * w for o, w in zip(self.out, self.ws)))
+        cfg = [(0, 0, 0)] * self.lead + [(0, L - o * w, 0) for L, o, w in zip(self.lengths, self.out, self.ws)]
+        return lax.pad(flat, jnp.asarray(0, flat.dtype), cfg)
+
     def counts(self, with_pad: bool) -> np.ndarray:
         """Number of pixels averaged by each window (Theano's clipping rules)."""
         c = np.ones((), dtype="float64")
@@ -96,6 +117,9 @@ def _max_pool_grad(op, node):
             return jnp.zeros(x.shape, dtype)
         xp = g.pad(x, _lowest(x.dtype))
         zero = jnp.zeros((), dtype)
+        if g.tiled:  # one elementwise pass over the blocks
+            hit = g.to_blocks(xp) == g.per_block(jnp.asarray(maxout))
+            return g.crop(g.from_blocks(jnp.where(hit, g.per_block(gz), zero)))
         total = None
         for off in g.offsets():
             part = g.scatter(jnp.where(g.window_slice(xp, off) == maxout, gz, zero), off)
@@ -137,6 +161,10 @@ def _max_pool_grad_grad(op, node):
             return jnp.zeros(np.shape(maxout), dtype)
         xp, gp = g.pad(x, _lowest(x.dtype)), g.pad(ggx, 0)
         zero = jnp.zeros((), dtype)
+        if g.tiled:
+            hit = g.to_blocks(xp) == g.per_block(jnp.asarray(maxout))
+            window_axes = tuple(g.lead + 2 * i + 1 for i in range(op.ndim))
+            return jnp.where(hit, g.to_blocks(gp), zero).sum(axis=window_axes)
         total = None
         for off in g.offsets():
             part = jnp.where(g.window_slice(xp, off) == maxout, g.window_slice(gp, off), zero)
