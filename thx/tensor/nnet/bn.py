@@ -5,7 +5,6 @@ Gradients, ``R_op`` and the lowering come from the ops these are written in.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 from thx.graph.basic import Variable
