@@ -254,3 +254,16 @@ def test_float32_stays_float32():
     outs = thx.function([x, w], [y, gx, gw])(np.ones((1, 1, 3, 3), "float32"), np.ones((2, 1, 2, 2), "float32"))
     assert [o.dtype for o in outs] == ["float32"] * 3
     assert_close(outs[0], ref_conv(np.ones((1, 1, 3, 3)), np.ones((2, 1, 2, 2)), "full"), rtol=1e-6)
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[5], CASES[7], CASES[9]], ids=["full", "pads", "dilated", "grouped"])
+def test_infer_shape_of_the_three_ops(case):
+    img, kern, x, w, y, kw = _setup(case)
+    gx, gw = T.grad(y.sum(), [x, w])
+    for out, ins in ((y, [x, w]), (gx, None), (gw, None)):
+        node = out.owner
+        shapes = [tuple(T.shape(i)[k] for k in range(i.ndim)) for i in node.inputs]
+        (sym,) = node.op.infer_shape(None, node, shapes)
+        got = numpy_eval([T.stack([T.cast(s, "int64") for s in sym])], {x: img, w: kern})[0]
+        want = numpy_eval([out], {x: img, w: kern})[0].shape
+        assert tuple(got) == want, (node.op, tuple(got), want)

@@ -256,3 +256,16 @@ def test_float32_and_ops_are_theanos():
     assert_close(out[1], np.full((1, 1, 4, 4), 0.25))
     ym = pool_2d(x, (2, 2), ignore_border=True)
     assert isinstance(T.grad(ym.sum(), x).owner.op, pool.MaxPoolGrad)
+
+
+@pytest.mark.parametrize("case", [CASES[1], CASES[3], CASES[8]], ids=["partial", "padded", "exc_pad"])
+def test_infer_shape(case):
+    x, y = _build(case)
+    xv = np.random.RandomState(0).randn(*case[0])
+    g = T.grad(y.sum(), x)
+    for out in (y, g):
+        node = out.owner
+        shapes = [tuple(T.shape(i)[k] for k in range(i.ndim)) for i in node.inputs]
+        (sym,) = node.op.infer_shape(None, node, shapes)
+        got = numpy_eval([T.stack([T.cast(s, "int64") for s in sym])], {x: xv})[0]
+        assert tuple(got) == numpy_eval([out], {x: xv})[0].shape
