@@ -269,3 +269,26 @@ def test_infer_shape(case):
         (sym,) = node.op.infer_shape(None, node, shapes)
         got = numpy_eval([T.stack([T.cast(s, "int64") for s in sym])], {x: xv})[0]
         assert tuple(got) == numpy_eval([out], {x: xv})[0].shape
+
+
+def test_old_downsample_module_and_signal_conv():
+    from thx.tensor.signal import conv, downsample
+    xv = np.random.RandomState(0).randn(2, 5, 5)
+    x = T.dtensor3("x")
+    with pytest.warns(DeprecationWarning, match="moved"):
+        y = downsample.max_pool_2d(x, (2, 2), ignore_border=False)
+    assert_close(thx.function([x], y)(xv), ref_pool(xv, (2, 2), False))
+    # signal.conv.conv2d: 2D/3D images and filters, a true (flipped) convolution
+    wv = np.random.RandomState(1).randn(3, 2, 2)
+    w, m = T.dtensor3("w"), T.dmatrix("m")
+    outs = thx.function([x, w, m], [conv.conv2d(x, w), conv.conv2d(m, w[0]), conv.conv2d(x, w[0], border_mode="full")])(
+        xv, wv, xv[0])
+    full = np.zeros((2, 3, 4, 4))
+    for b in range(2):
+        for k in range(3):
+            for r in range(4):
+                for c in range(4):
+                    full[b, k, r, c] = np.sum(xv[b, r:r + 2, c:c + 2] * wv[k, ::-1, ::-1])
+    assert_close(outs[0], full)
+    assert_close(outs[1], full[0, 0])
+    assert outs[2].shape == (2, 6, 6)

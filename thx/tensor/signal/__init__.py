@@ -1,5 +1,5 @@
-"""``thx.tensor.signal``: Theano's signal-processing ops (``theano.tensor.signal.pool``)."""
+"""``thx.tensor.signal``: Theano's signal-processing modules (``pool``, ``conv``, the old ``downsample``)."""
 
-from thx.tensor.signal import pool
+from thx.tensor.signal import conv, downsample, pool
 
-__all__ = ["pool"]
+__all__ = ["pool", "conv", "downsample"]
