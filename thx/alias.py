@@ -62,7 +62,7 @@ RENAMES = {
 # NotSupportedError, which also survives ``from module import name``.
 KNOWN_MISSING = {
     "thx.tensor.nnet": {
-        "conv3d2d", "neighbours", "images2neibs", "neibs2images", "ctc", "separable_conv2d",
+        "conv3d2d", "neighbours", "images2neibs", "neibs2images", "ctc",
         "graph_merge_softmax_with_crossentropy_softmax", "confusion_matrix", "SparseBlockGemv",
         "SparseBlockOuter", "sparse_block_dot",
     },

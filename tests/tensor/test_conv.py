@@ -267,3 +267,23 @@ def test_infer_shape_of_the_three_ops(case):
         got = numpy_eval([T.stack([T.cast(s, "int64") for s in sym])], {x: img, w: kern})[0]
         want = numpy_eval([out], {x: img, w: kern})[0].shape
         assert tuple(got) == want, (node.op, tuple(got), want)
+
+
+def test_separable_conv2d_is_depthwise_then_pointwise():
+    rng = np.random.RandomState(0)
+    img, dw, pw = rng.randn(2, 3, 6, 5), rng.randn(6, 1, 3, 2), rng.randn(4, 6, 1, 1)
+    x, d, p = T.dtensor4("x"), T.dtensor4("d"), T.dtensor4("p")
+    y = T.nnet.separable_conv2d(x, d, p, num_channels=3, border_mode="half", subsample=(2, 1))
+    got = thx.function([x, d, p], y)(img, dw, pw)
+    depth = ref_conv(img, dw, "half", (2, 1), groups=3)
+    assert_close(got, np.einsum("bchw,oc->bohw", depth, pw[:, :, 0, 0]))
+
+
+def test_check_against_jax_differentiates_the_lowered_conv_and_pool():
+    from thx.check import check_against_jax
+    from thx.tensor.signal.pool import pool_2d
+    x, w = T.dtensor4("x"), T.dtensor4("w")
+    y = T.tanh(pool_2d(T.nnet.conv2d(x, w, border_mode="half"), (2, 2), ignore_border=True))
+    rng = np.random.RandomState(0)
+    report = check_against_jax((y ** 2).sum(), [x, w], {x: rng.randn(2, 2, 6, 6), w: rng.randn(3, 2, 3, 3)})
+    assert report.passed and len(list(report)) == 2

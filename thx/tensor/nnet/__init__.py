@@ -8,7 +8,7 @@ from thx.tensor.nnet import abstract_conv, bn, conv
 from thx.tensor.nnet.abstract_conv import (AbstractConv2d, AbstractConv2d_gradInputs,
                                            AbstractConv2d_gradWeights, AbstractConv3d,
                                            AbstractConv3d_gradInputs, AbstractConv3d_gradWeights,
-                                           conv2d, conv2d_grad_wrt_inputs, conv3d)
+                                           conv2d, conv2d_grad_wrt_inputs, conv3d, separable_conv2d)
 from thx.tensor.nnet.activations import (crossentropy_categorical_1hot, crossentropy_softmax_1hot,
                                          crossentropy_softmax_1hot_with_bias,
                                          crossentropy_softmax_argmax_1hot_with_bias, h_softmax, selu,
@@ -46,7 +46,7 @@ __all__ = ["sigmoid", "softplus", "softmax", "logsoftmax", "log_softmax", "relu"
            "sigmoid_binary_crossentropy", "softsign", "softmax_op", "scalar_sigmoid",
            "softmax_with_bias", "crossentropy_categorical_1hot", "crossentropy_softmax_1hot",
            "crossentropy_softmax_1hot_with_bias", "crossentropy_softmax_argmax_1hot_with_bias",
-           "h_softmax", "conv2d", "conv3d", "conv2d_transpose", "batch_normalization",
+           "h_softmax", "conv2d", "conv3d", "separable_conv2d", "conv2d_transpose", "batch_normalization",
            "AbstractConv2d", "AbstractConv2d_gradWeights", "AbstractConv2d_gradInputs",
            "AbstractConv3d", "AbstractConv3d_gradWeights", "AbstractConv3d_gradInputs",
            "abstract_conv", "conv", "bn"]

@@ -28,7 +28,7 @@ from thx.tensor.basic import _disconnected, shape, stack
 from thx.tensor.type import TensorType, float_dtypes, upcast
 from thx.tensor.var import as_tensor_variable
 
-__all__ = ["conv2d", "conv3d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights",
+__all__ = ["conv2d", "conv3d", "separable_conv2d", "conv2d_grad_wrt_inputs", "conv2d_grad_wrt_weights",
            "conv3d_grad_wrt_inputs", "conv3d_grad_wrt_weights", "get_conv_output_shape",
            "get_conv_shape_1axis", "AbstractConv", "AbstractConv_gradWeights",
            "AbstractConv_gradInputs", "AbstractConv2d", "AbstractConv2d_gradWeights",
@@ -638,3 +638,29 @@ def conv3d_grad_wrt_weights(input: Any, output_grad: Any, filter_shape: Sequence
     """
     return _grad_weights(3, input, output_grad, filter_shape, input_shape, border_mode, subsample,
                          filter_flip, filter_dilation, num_groups)
+
+
+def separable_conv2d(input: Any, depthwise_filters: Any, pointwise_filters: Any, num_channels: int,
+                     input_shape: Sequence[Any] | None = None,
+                     depthwise_filter_shape: Sequence[Any] | None = None,
+                     pointwise_filter_shape: Sequence[Any] | None = None, border_mode: Any = "valid",
+                     subsample: Sequence[int] = (1, 1), filter_flip: bool = True,
+                     filter_dilation: Sequence[int] = (1, 1)) -> Variable:
+    """Depthwise convolution (one group per input channel) followed by a 1x1 pointwise convolution.
+
+    ``depthwise_filters`` is ``(depth_multiplier * num_channels, 1, kr, kc)``; ``pointwise_filters``
+    is ``(out_channels, depth_multiplier * num_channels, 1, 1)``.  ``border_mode``, ``subsample``
+    and ``filter_dilation`` apply to the depthwise step.
+
+    Examples
+    --------
+    >>> import numpy as np, thx, thx.tensor as T
+    >>> x, d, p = T.dtensor4('x'), T.dtensor4('d'), T.dtensor4('p')
+    >>> y = T.nnet.separable_conv2d(x, d, p, num_channels=2)
+    >>> thx.function([x, d, p], y)(np.ones((1, 2, 3, 3)), np.ones((2, 1, 2, 2)), np.ones((3, 2, 1, 1))).shape
+    (1, 3, 2, 2)
+    """
+    depthwise = conv2d(input, depthwise_filters, input_shape, depthwise_filter_shape, border_mode,
+                       subsample, filter_flip, filter_dilation=filter_dilation, num_groups=num_channels)
+    return conv2d(depthwise, pointwise_filters, None, pointwise_filter_shape, "valid", (1, 1),
+                  filter_flip)
