@@ -287,3 +287,49 @@ def test_check_against_jax_differentiates_the_lowered_conv_and_pool():
     rng = np.random.RandomState(0)
     report = check_against_jax((y ** 2).sum(), [x, w], {x: rng.randn(2, 2, 6, 6), w: rng.randn(3, 2, 3, 3)})
     assert report.passed and len(list(report)) == 2
+
+
+def test_lenet_style_training_matches_jax_step_by_step():
+    """The deeplearning.net LeNet pattern: shared data through givens, SGD updates.
+
+    (The tutorial's minibatch slice ``train_x[index * 4:(index + 1) * 4]`` needs the traced slice
+    starts of the dynamic-shapes work; here one call takes a shared array set per step.)
+    """
+    from thx.tensor.signal.pool import pool_2d
+    rng = np.random.RandomState(0)
+    data, labels = rng.rand(8, 1, 10, 10), rng.randint(0, 3, size=8)
+    init = [rng.randn(2, 1, 3, 3) / 3, np.zeros(2), rng.randn(8, 3) / 3, np.zeros(3)]
+    params = [thx.shared(p.copy()) for p in init]
+    W1, b1, W2, b2 = params
+    x, y = T.dmatrix("x"), T.lvector("y")
+    batch_x, batch_y = thx.shared(data[:4]), thx.shared(labels[:4].astype("int64"))
+    h = pool_2d(T.nnet.conv2d(x.reshape((4, 1, 10, 10)), W1, filter_shape=(2, 1, 3, 3)), ws=(2, 2),
+                ignore_border=True)
+    h = T.tanh(h + b1.dimshuffle("x", 0, "x", "x")).flatten(2)  # (4, 2 * 4 * 4)
+    h = T.tanh(T.dot(h, T.ones((32, 8)) / 32.0))
+    p = T.nnet.softmax(T.dot(h, W2) + b2)
+    cost = -T.mean(T.log(p)[T.arange(y.shape[0]), y])
+    grads = T.grad(cost, params)
+    train = thx.function([], cost, updates=[(v, v - 0.5 * g) for v, g in zip(params, grads)],
+                         givens={x: batch_x.reshape((4, 100)), y: batch_y})
+
+    with jax.enable_x64(True):
+        def jcost(ps, xb, yb):
+            w1, c1, w2, c2 = ps
+            z = jax_conv(xb, w1)
+            z = lax.reduce_window(z, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+            z = jnp.tanh(z + c1[None, :, None, None]).reshape(4, -1)
+            z = jnp.tanh(z @ (jnp.ones((32, 8)) / 32.0))
+            return -jnp.mean(jax.nn.log_softmax(z @ w2 + c2)[jnp.arange(4), yb])
+
+        ps = [jnp.asarray(p) for p in init]
+        for step in range(4):
+            i = step % 2
+            want, gs = jax.value_and_grad(jcost)(ps, data[i * 4:(i + 1) * 4], labels[i * 4:(i + 1) * 4])
+            batch_x.set_value(data[i * 4:(i + 1) * 4])
+            batch_y.set_value(labels[i * 4:(i + 1) * 4].astype("int64"))
+            got = train()
+            assert_close(got, want, rtol=1e-10, what=f"cost at step {step}")
+            ps = [p - 0.5 * g for p, g in zip(ps, gs)]
+        for v, p in zip(params, ps):
+            assert_close(v.get_value(), p, rtol=1e-9)
