@@ -388,9 +388,15 @@ class AbstractConv_gradInputs(BaseAbstractConv):
         return [(tshp[0], kshp[1] * self.num_groups) + tuple(shp[i] for i in range(self.convdim))]
 
 
+def _no_unshared(unshared: bool) -> None:
+    if unshared:
+        raise NotImplementedError("unshared (locally connected) convolutions are not supported by thx")
+
+
 def _dim_class(base, convdim):
     def __init__(self, imshp=None, kshp=None, border_mode="valid", subsample=(1,) * convdim,
-                 filter_flip=True, filter_dilation=(1,) * convdim, num_groups=1):
+                 filter_flip=True, filter_dilation=(1,) * convdim, num_groups=1, unshared=False):
+        _no_unshared(unshared)
         base.__init__(self, convdim, imshp, kshp, border_mode, subsample, filter_flip,
                       filter_dilation, num_groups)
 
@@ -469,7 +475,7 @@ def conv2d(input: Any, filters: Any, input_shape: Sequence[Any] | None = None,
            filter_shape: Sequence[Any] | None = None, border_mode: Any = "valid",
            subsample: Sequence[int] = (1, 1), filter_flip: bool = True,
            image_shape: Sequence[Any] | None = None, filter_dilation: Sequence[int] = (1, 1),
-           num_groups: int = 1, **kwargs: Any) -> Variable:
+           num_groups: int = 1, unshared: bool = False, **kwargs: Any) -> Variable:
     """2D convolution of a batch of images with a bank of filters (Theano 1.0's ``nnet.conv2d``).
 
     Parameters
@@ -488,6 +494,8 @@ def conv2d(input: Any, filters: Any, input_shape: Sequence[Any] | None = None,
         Spacing between filter taps.
     num_groups : int
         Split channels into this many independent groups.
+    unshared : bool
+        Theano 1.0.2's locally connected variant; only False is supported.
 
     Returns
     -------
@@ -505,6 +513,7 @@ def conv2d(input: Any, filters: Any, input_shape: Sequence[Any] | None = None,
     """
     if kwargs:
         raise TypeError(f"conv2d() got unexpected keyword arguments {sorted(kwargs)}")
+    _no_unshared(unshared)
     if image_shape is not None:
         if input_shape is not None:
             raise ValueError("conv2d: give input_shape or image_shape (deprecated), not both")
