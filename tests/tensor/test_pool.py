@@ -292,3 +292,22 @@ def test_old_downsample_module_and_signal_conv():
     assert_close(outs[0], full)
     assert_close(outs[1], full[0, 0])
     assert outs[2].shape == (2, 6, 6)
+
+
+def test_theano_1_0_op_calling_convention():
+    """Theano 1.0 builds ``Pool(ignore_border, mode)`` and gives ws/stride/pad to make_node."""
+    xv = np.random.RandomState(0).randn(1, 2, 7, 6)
+    x = T.dtensor4("x")
+    y = pool.Pool(True, mode="sum")(x, (3, 2), (2, 1), (1, 1))
+    assert y.owner.op == pool.Pool((3, 2), True, (2, 1), (1, 1), "sum")
+    maxout = pool.Pool(ignore_border=True)(x, ws=(2, 2))
+    g = pool.MaxPoolGrad(True)(x, maxout, maxout, (2, 2))
+    a = pool.AveragePoolGrad(True, "average_exc_pad")(x, maxout, (2, 2))
+    got = thx.function([x], [y, g, a])(xv)
+    assert_close(got[0], ref_pool(xv, (3, 2), True, (2, 1), (1, 1), "sum"))
+    m = ref_pool(xv, (2, 2))
+    assert_close(got[1], ref_max_pool_grad(xv, m, (2, 2)))
+    spread = np.repeat(np.repeat(m / 4, 2, axis=2), 2, axis=3)  # each window's gz / 4 over its 2x2
+    assert_close(got[2], np.pad(spread, [(0, 0), (0, 0), (0, 1), (0, 0)]))  # the 7th row is in no window
+    with pytest.raises(TypeError, match="give the window size"):
+        pool.Pool(True)(x)

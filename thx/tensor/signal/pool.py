@@ -68,17 +68,23 @@ class PoolBase(Op):
 
     __props__ = ("ws", "ignore_border", "stride", "pad", "mode", "ndim")
 
-    def __init__(self, ws: Sequence[int], ignore_border: bool = False, stride: Sequence[int] | None = None,
-                 pad: Sequence[int] | None = None, mode: str = "max", ndim: int = 2) -> None:
+    def __init__(self, ws: Sequence[int] | None = None, ignore_border: bool = False,
+                 stride: Sequence[int] | None = None, pad: Sequence[int] | None = None,
+                 mode: str = "max", ndim: int = 2, openmp: Any = None) -> None:
+        if isinstance(ws, bool):  # Theano 1.0's Pool(ignore_border, mode): the window comes with the inputs
+            ws, ignore_border, mode = None, ws, (ignore_border if isinstance(ignore_border, str) else mode)
         self.ndim = int(ndim)
-        self.ws = self._ints(ws, "ws")
-        self.stride = self.ws if stride is None else self._ints(stride, "stride")
-        self.pad = (0,) * self.ndim if pad is None else self._ints(pad, "pad")
         self.ignore_border = bool(ignore_border)
         if mode not in MODES:
             raise ValueError(f"Pool mode parameter only supports {', '.join(map(repr, MODES))}; "
                              f"got {mode!r}")
         self.mode = mode
+        if ws is None:  # Theano 1.0 style: ws, stride and pad are given to make_node
+            self.ws = self.stride = self.pad = None
+            return
+        self.ws = self._ints(ws, "ws")
+        self.stride = self.ws if stride is None else self._ints(stride, "stride")
+        self.pad = (0,) * self.ndim if pad is None else self._ints(pad, "pad")
         if any(self.pad) and not self.ignore_border:
             raise NotImplementedError("padding works only with ignore_border=True")
         if any(p >= w for p, w in zip(self.pad, self.ws)):
@@ -86,6 +92,22 @@ class PoolBase(Op):
         if min(self.ws) < 1 or min(self.stride) < 1 or min(self.pad) < 0:
             raise ValueError(f"Pool: ws {self.ws} and stride {self.stride} must be positive, "
                              f"pad {self.pad} non-negative")
+
+    def _with_window(self, ws: Any, stride: Any, pad: Any) -> PoolBase:
+        """This op, or (Theano 1.0's calling convention) a copy with the window given to make_node."""
+        if ws is None or (isinstance(ws, Variable) and ws.ndim != 1):  # 0.8's AveragePoolGrad dummy
+            if self.ws is None:
+                raise TypeError(f"{type(self).__name__}: give the window size ws")
+            return self
+        def const(v):
+            if isinstance(v, Variable):
+                if not hasattr(v, "data"):
+                    raise TypeError(f"{type(self).__name__}: thx needs constant window sizes, strides "
+                                    f"and pads (they set the output shape); got {v}")
+                v = np.asarray(v.data)
+            return None if v is None else tuple(int(a) for a in v)
+        return type(self)(ws=const(ws), ignore_border=self.ignore_border, stride=const(stride),
+                          pad=const(pad), mode=self.mode, ndim=self.ndim)
 
     def _ints(self, v, what):
         try:
@@ -158,7 +180,10 @@ class Pool(PoolBase):
             raise TypeError(f"imgshape must have at least {ndim} elements")
         return list(imgshape[:-ndim]) + op.out_spatial(imgshape[-ndim:])
 
-    def make_node(self, x):
+    def make_node(self, x, ws=None, stride=None, pad=None):
+        op = self._with_window(ws, stride, pad)
+        if op is not self:
+            return op.make_node(x)
         x = self._check_input(x, "input")
         bcast = x.broadcastable[:-self.ndim] + (False,) * self.ndim
         return Apply(self, [x], [TensorType(x.dtype, bcast)()])
@@ -209,12 +234,15 @@ class PoolGrad(PoolBase):
 class MaxPoolGrad(PoolGrad):
     """``MaxPoolGrad(x, maxout, gz)``: gradient of max pooling; every maximal input gets ``gz``."""
 
-    def __init__(self, ws, ignore_border=False, stride=None, pad=None, ndim=2, mode="max"):
+    def __init__(self, ws=None, ignore_border=False, stride=None, pad=None, ndim=2, mode="max", openmp=None):
         if mode != "max":
             raise ValueError(f"MaxPoolGrad is for mode 'max', got {mode!r}")
         super().__init__(ws, ignore_border, stride, pad, "max", ndim)
 
-    def make_node(self, x, maxout, gz):
+    def make_node(self, x, maxout, gz, ws=None, stride=None, pad=None):
+        op = self._with_window(ws, stride, pad)
+        if op is not self:
+            return op.make_node(x, maxout, gz)
         x = self._check_input(x, "x")
         maxout, gz = self._check_input(maxout, "maxout"), self._check_input(gz, "gz")
         return Apply(self, [x, maxout, gz], [x.type()])
@@ -245,12 +273,18 @@ class MaxPoolGrad(PoolGrad):
 class AveragePoolGrad(PoolGrad):
     """``AveragePoolGrad(x, gz)``: gradient of sum/average pooling (``gz`` spread over each window)."""
 
-    def __init__(self, ws, ignore_border=False, stride=None, pad=None, ndim=2, mode="average_inc_pad"):
+    def __init__(self, ws=None, ignore_border=False, stride=None, pad=None, ndim=2, mode="average_inc_pad",
+                 openmp=None):
+        if isinstance(ws, bool) and isinstance(ignore_border, str):  # Theano 1.0: (ignore_border, mode)
+            ws, ignore_border, mode = None, ws, ignore_border
         if mode == "max":
             raise ValueError("AveragePoolGrad is for modes 'sum', 'average_inc_pad', 'average_exc_pad'")
         super().__init__(ws, ignore_border, stride, pad, mode, ndim)
 
-    def make_node(self, x, gz, dummy=None):
+    def make_node(self, x, gz, ws=None, stride=None, pad=None):
+        op = self._with_window(ws, stride, pad)
+        if op is not self:
+            return op.make_node(x, gz)
         x, gz = self._check_input(x, "x"), self._check_input(gz, "gz")
         return Apply(self, [x, gz], [x.type()])
 
@@ -281,10 +315,13 @@ class DownsampleFactorMaxGradGrad(PoolBase):
     The gradient of :class:`MaxPoolGrad` w.r.t. its ``gz``, and Pool's ``R_op`` in max mode.
     """
 
-    def __init__(self, ws, ignore_border=False, stride=None, pad=None, ndim=2, mode="max"):
+    def __init__(self, ws=None, ignore_border=False, stride=None, pad=None, ndim=2, mode="max", openmp=None):
         super().__init__(ws, ignore_border, stride, pad, "max", ndim)
 
-    def make_node(self, x, maxout, ggx):
+    def make_node(self, x, maxout, ggx, ws=None, stride=None, pad=None):
+        op = self._with_window(ws, stride, pad)
+        if op is not self:
+            return op.make_node(x, maxout, ggx)
         x = self._check_input(x, "x")
         maxout, ggx = self._check_input(maxout, "maxout"), self._check_input(ggx, "ggx")
         return Apply(self, [x, maxout, ggx], [maxout.type()])
