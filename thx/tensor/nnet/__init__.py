@@ -1,5 +1,9 @@
 """``thx.tensor.nnet``: Theano's neural-network functions (``T.nnet.sigmoid``, ``conv2d``, ``bn`` ...)."""
 
+from collections.abc import Sequence
+from typing import Any
+
+from thx.graph.basic import Variable
 from thx.tensor.elemwise import sigmoid, softplus
 from thx.tensor.math import (binary_crossentropy, categorical_crossentropy, elu, hard_sigmoid,
                              logsoftmax, relu, sigmoid_binary_crossentropy, softmax,
@@ -20,8 +24,10 @@ log_softmax = logsoftmax
 scalar_sigmoid = sigmoid
 
 
-def conv2d_transpose(input, filters, output_shape, filter_shape=None, border_mode="valid",
-                     input_dilation=(1, 1), filter_flip=True, filter_dilation=(1, 1), num_groups=1):
+def conv2d_transpose(input: Any, filters: Any, output_shape: Sequence[Any],
+                     filter_shape: Sequence[Any] | None = None, border_mode: Any = "valid",
+                     input_dilation: Sequence[int] = (1, 1), filter_flip: bool = True,
+                     filter_dilation: Sequence[int] = (1, 1), num_groups: int = 1) -> Variable:
     """The transpose of :func:`conv2d` (a "deconvolution"): ``input`` upsampled to ``output_shape``.
 
     ``input_dilation`` is the ``subsample`` of the convolution being transposed.
