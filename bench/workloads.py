@@ -296,6 +296,70 @@ def rnn_data(size, rng):
             0.1 * rng.randn(d_h)]
 
 
+# ---------------------------------------------------------------- LeNet (conv + pool + tanh + fc + softmax)
+
+LENET_FULL = (64, 28, 20, 50, 500, 10)  # batch, image side, conv1 maps, conv2 maps, hidden, classes
+LENET_QUICK = (4, 12, 2, 3, 8, 5)
+
+
+def lenet_label(size):
+    return f"{size[1]}x{size[1]} images, {size[2]}-{size[3]} maps, fc {size[4]}, batch {size[0]}"
+
+
+def _lenet_flat(size):
+    side = ((size[1] - 4) // 2 - 4) // 2  # two valid 5x5 convolutions, each followed by 2x2 pooling
+    return size[3] * side * side
+
+
+def lenet_graph(th, T, size):
+    import importlib
+    pool = importlib.import_module(th.__name__ + ".tensor.signal.pool")
+    X, Y = T.dtensor4("X"), T.dmatrix("Y")
+    params = [T.dtensor4("W1"), T.dvector("b1"), T.dtensor4("W2"), T.dvector("b2"),
+              T.dmatrix("W3"), T.dvector("b3"), T.dmatrix("W4"), T.dvector("b4")]
+    W1, b1, W2, b2, W3, b3, W4, b4 = params
+    h = X
+    for W, b in ((W1, b1), (W2, b2)):
+        c = T.nnet.conv2d(h, W)
+        h = T.tanh(pool.pool_2d(c, (2, 2), ignore_border=True) + b.dimshuffle("x", 0, "x", "x"))
+    h3 = T.tanh(T.dot(h.flatten(2), W3) + b3)
+    p = T.nnet.softmax(T.dot(h3, W4) + b4)
+    loss = -T.mean(T.sum(Y * T.log(p), axis=1))
+    return [X, Y] + params, [loss] + th.grad(loss, params), None
+
+
+def lenet_jax(size):
+    jax, jnp, lax = _jax()
+
+    def loss(X, Y, W1, b1, W2, b2, W3, b3, W4, b4):
+        h = X
+        for W, b in ((W1, b1), (W2, b2)):
+            c = lax.conv_general_dilated(h, W[:, :, ::-1, ::-1], (1, 1), "VALID",
+                                         dimension_numbers=("NCHW", "OIHW", "NCHW"))
+            m = lax.reduce_window(c, -jnp.inf, lax.max, (1, 1, 2, 2), (1, 1, 2, 2), "VALID")
+            h = jnp.tanh(m + b[None, :, None, None])
+        h3 = jnp.tanh(jnp.dot(h.reshape(h.shape[0], -1), W3) + b3)
+        p = jax.nn.softmax(jnp.dot(h3, W4) + b4)
+        return -jnp.mean(jnp.sum(Y * jnp.log(p), axis=1))
+
+    vg = jax.value_and_grad(loss, argnums=tuple(range(2, 10)))
+
+    def f(*args):
+        value, grads = vg(*args)
+        return (value,) + tuple(grads)
+
+    return f
+
+
+def lenet_data(size, rng):
+    batch, side, m1, m2, hidden, classes = size
+    flat = _lenet_flat(size)
+    return [rng.rand(batch, 1, side, side), np.eye(classes)[rng.randint(0, classes, size=batch)],
+            rng.randn(m1, 1, 5, 5) / 5, 0.1 * rng.randn(m1), rng.randn(m2, m1, 5, 5) / (5 * np.sqrt(m1)),
+            0.1 * rng.randn(m2), rng.randn(flat, hidden) / np.sqrt(flat), 0.1 * rng.randn(hidden),
+            rng.randn(hidden, classes) / np.sqrt(hidden), 0.1 * rng.randn(classes)]
+
+
 # ---------------------------------------------------------------- elementwise chains (graph-side cost)
 
 CHAIN_WIDTH = 100  # length of the vectors flowing through the chain
@@ -356,6 +420,9 @@ WORKLOADS: list[Workload] = [
              rnn_graph, rnn_jax, rnn_data, rtol=1e-6, label=rnn_label),
     Workload("rnn_scan_grad", "its gradient wrt W, U, b (jax.grad of lax.scan)", [RNN_FULL],
              [RNN_QUICK], rnn_grad_graph, rnn_grad_jax, rnn_data, rtol=1e-6, label=rnn_label),
+    Workload("lenet_grad", "LeNet: conv2d + pool_2d + tanh, fully connected, softmax; loss and "
+             "gradient (jax.value_and_grad)", [LENET_FULL], [LENET_QUICK], lenet_graph, lenet_jax,
+             lenet_data, rtol=1e-6, pytensor=False, label=lenet_label),
     Workload("chain_grad", "grad of an elementwise chain of n nodes (jax.grad)", [100, 1000],
              CHAIN_QUICK_SIZES, chain_graph, chain_jax, chain_data, rtol=1e-6,
              label=lambda n: f"{n} nodes", pytensor_sizes=[100] + CHAIN_QUICK_SIZES),

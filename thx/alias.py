@@ -8,8 +8,8 @@ otherwise).  It only affects the running process; nothing is installed.
 
 Names Theano has and thx lacks fail with :class:`NotSupportedError` (an
 ``ImportError``) naming the Theano name, for modules
-(``import theano.tensor.signal.pool``) and for known Theano functions
-(``T.nnet.conv2d``, ``from theano.tensor.nnet import conv2d``).  Any other
+(``import theano.tensor.nlinalg``) and for known Theano functions
+(``T.nnet.images2neibs``, ``from theano.tensor.nnet import images2neibs``).  Any other
 missing attribute of a thx module raises :class:`TheanoAttributeError` (an
 ``AttributeError``) that says the same.
 """
@@ -62,15 +62,12 @@ RENAMES = {
 # NotSupportedError, which also survives ``from module import name``.
 KNOWN_MISSING = {
     "thx.tensor.nnet": {
-        "conv2d", "conv3d", "conv2d_transpose", "conv", "abstract_conv", "conv3d2d",
-        "neighbours", "images2neibs", "neibs2images", "batch_normalization", "bn", "ctc",
-        "separable_conv2d", "h_softmax", "crossentropy_softmax_1hot",
-        "crossentropy_softmax_argmax_1hot_with_bias", "crossentropy_softmax_1hot_with_bias",
-        "softmax_with_bias", "crossentropy_categorical_1hot", "graph_merge_softmax_with_crossentropy_softmax",
-        "confusion_matrix", "SparseBlockGemv", "SparseBlockOuter", "sparse_block_dot",
+        "conv3d2d", "neighbours", "images2neibs", "neibs2images", "ctc",
+        "graph_merge_softmax_with_crossentropy_softmax", "confusion_matrix", "SparseBlockGemv",
+        "SparseBlockOuter", "sparse_block_dot",
     },
     "thx.tensor": {
-        "signal", "nlinalg", "slinalg", "fft", "fourier", "io", "blas", "sort", "argsort",
+        "nlinalg", "slinalg", "fft", "fourier", "io", "blas", "sort", "argsort",
         "extra_ops", "cumsum", "cumprod", "diff", "bincount", "squeeze", "fill_diagonal",
         "unravel_index", "ravel_multi_index", "searchsorted", "CpuContiguous", "nonzero_values",
         "tensordot_grad", "mgrid", "ogrid", "choose", "sparse_grad",
@@ -225,10 +222,10 @@ def install_theano_alias() -> TheanoAliasFinder:
     >>> import theano, theano.tensor as T
     >>> theano is thx, T is thx.tensor
     (True, True)
-    >>> T.nnet.conv2d
+    >>> T.nnet.images2neibs
     Traceback (most recent call last):
     ...
-    thx.alias.NotSupportedError: theano.tensor.nnet.conv2d is not supported by thx yet ...
+    thx.alias.NotSupportedError: theano.tensor.nnet.images2neibs is not supported by thx yet ...
     >>> thx.uninstall_theano_alias()
     """
     real = sys.modules.get("theano")

@@ -8,7 +8,8 @@ lists the modules imported before any graph is lowered.
 
 import importlib
 
-FAMILIES = ["basic", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan", "printing"]
+FAMILIES = ["basic", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan", "printing",
+            "conv", "pool"]
 
 
 def load_families() -> None:

@@ -1,6 +1,6 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
-from thx.tensor import nnet, printing
+from thx.tensor import nnet, printing, signal
 from thx.tensor.basic import (Alloc, ARange, Eye, Flatten, Join, MakeVector, NotScalarConstantError,
                               Rebroadcast, Reshape, Shape, SpecifyShape, Split, addbroadcast, alloc,
                               arange, concatenate, eye, flatten, full, full_like,

@@ -571,6 +571,13 @@ class Softmax(_LastAxisOp):
 
     def L_op(self, inputs, outputs, grads):
         (sm,), (gz,) = outputs, grads
+        owner = gz.owner
+        if (owner is not None and getattr(getattr(owner.op, "scalar_op", None), "name", None) == "true_div"
+                and owner.inputs[1] is sm):
+            # gz = g / sm comes from log(softmax(x)): (g/sm - sum(g))*sm -> g - sum(g)*sm, finite
+            # where sm underflows to 0 (Theano's local_log_softmax gradient rewrite)
+            g = owner.inputs[0]
+            return [g - sum(g, axis=-1, keepdims=True) * sm]
         return [(gz - sum(gz * sm, axis=-1, keepdims=True)) * sm]
 
     @staticmethod
