@@ -20,6 +20,15 @@ from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's nam
 from thx import ifelse, sandbox
 from thx.tensor import shared_randomstreams  # T.shared_randomstreams (needs thx.compile first)
 from thx.alias import install_theano_alias, uninstall_theano_alias
+from thx import check
+
+# Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (and
+# T.verify_grad).  They compile functions, so they live in thx/check.py, above thx.compile; the
+# top level publishes them under the Theano names (thx.gradient itself imports nothing above it).
+for _name in ("verify_grad", "numeric_grad", "check_against_jax", "GradientMismatchError"):
+    setattr(gradient, _name, getattr(check, _name))
+tensor.verify_grad = check.verify_grad
+del _name
 
 __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint", "debugprint",
            "In", "Out", "Param", "Mode", "Function", "SharedVariable", "UnusedInputError",

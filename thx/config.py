@@ -12,6 +12,7 @@ import configparser
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -67,6 +68,33 @@ def _use_compilation_cache(path: str) -> None:
         compilation_cache.reset_cache()
     except (ImportError, AttributeError):  # pragma: no cover - older/newer JAX
         pass
+
+
+
+# ---------------------------------------------------------------- raise / warn / ignore
+POLICIES = ("raise", "warn", "ignore")
+
+
+def check_policy(keyword: str, value: str) -> None:
+    """Raise ValueError naming ``keyword`` unless ``value`` is 'raise', 'warn' or 'ignore'."""
+    if value not in POLICIES:
+        raise ValueError(f"Invalid value for keyword {keyword!r}: {keyword} must be 'raise', 'warn' "
+                         f"or 'ignore', got {value!r}")
+
+
+def apply_policy(policy: str, error: type[Exception], msg: str, stacklevel: int = 1) -> None:
+    """Do what ``policy`` says about a problem: raise ``error(msg)``, warn ``msg``, or nothing.
+
+    ``stacklevel`` counts from the caller, as ``warnings.warn``'s does.
+
+    Examples
+    --------
+    >>> apply_policy("ignore", ValueError, "unused input")
+    """
+    if policy == "raise":
+        raise error(msg)
+    if policy == "warn":
+        warnings.warn(msg, stacklevel=stacklevel + 1)
 
 
 _FLAGS = [

@@ -768,7 +768,7 @@ def graph_to_dot(fct: Any, compact: bool = True, with_ids: bool = False, high_co
             vlabel, vid = var_name(var)
             param = {"label": str(idx)} if len(node.inputs) > 1 else {}
             if var.owner is None:
-                from thx.compile.sharedvalue import SharedVariable
+                from thx.tensor.sharedvar import SharedVariable
                 color = "cyan" if isinstance(var, SharedVariable) else "green"
                 node_line(vid, fill({"label": vlabel, "shape": "box"}, color))
                 edge_line(vid, aid, param)
@@ -977,7 +977,7 @@ def _layers(nodes: list[dict], edges: list[dict]) -> None:
 def _html_model(fct: Any, max_label_size: int = 70, pp_limit: int = 400) -> dict:
     """The graph as plain data for the HTML viewer (nodes, edges, layers)."""
     import numpy as np
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
 
     g = _Graph(fct)
     strs = _pp_strings(g.outputs, limit=pp_limit)

@@ -84,7 +84,7 @@ def _is_outputs(e: Any) -> bool:
 
 def _is_updates(e: Any) -> bool:
     """A dict, or a list of ``(shared_variable, expression)`` pairs (empty counts)."""
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
     if isinstance(e, dict):
         return True
     return isinstance(e, (list, tuple)) and builtins.all(
@@ -241,7 +241,7 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
     array([ 0.,  1.,  4.,  9., 16., 25., 36., 49., 64., 81.])
     """
     T = _T()
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
     from thx.scan.op import Scan
 
     if not callable(fn):

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from thx.config import config
-from thx.graph.basic import Constant, Variable
+from thx.graph.basic import Constant, Variable, _as_variable_hook, constant_text
 from thx.tensor.type import TensorType
 
 
@@ -108,6 +108,14 @@ class _TensorMethods:
     def astype(self, dtype):
         return _E.cast(self, dtype)
 
+    def zeros_like(self, dtype=None):
+        """``T.zeros_like(self, dtype)``: the gradient core builds its zeros with this."""
+        return _B.zeros_like(self, dtype=dtype)
+
+    def ones_like(self, dtype=None):
+        """``T.ones_like(self, dtype)``: the gradient core builds its seed with this."""
+        return _B.ones_like(self, dtype=dtype)
+
     def __getitem__(self, idx):
         return _S.getitem(self, idx)
 
@@ -200,11 +208,7 @@ class TensorConstant(_TensorMethods, Constant):
         return self.data
 
 
-def _constant_text(data: np.ndarray) -> str:
-    s = str(data)
-    if len(s) > 20:
-        s = s[:10].strip() + " ... " + s[-5:].strip()
-    return s
+_constant_text = constant_text  # printing and older callers use this name
 
 
 TensorType.variable_type = TensorVariable
@@ -329,6 +333,7 @@ class _LazyModule:
         return getattr(importlib.import_module(self._name), attr)
 
 
+_as_variable_hook.append(as_tensor_variable)  # literals in the gradient core (graph.basic.as_variable)
 _B = _LazyModule("thx.tensor.basic")
 _E = _LazyModule("thx.tensor.elemwise")
 _M = _LazyModule("thx.tensor.math")
