@@ -85,6 +85,7 @@ class Variable(Node):
         >>> (x + 1).eval({x: 2.0})
         array(3.)
         """
+        # the graph layer's one upward import: eval() compiles its graph (Theano's Variable.eval)
         from thx.compile.function import function
 
         inputs_to_values = inputs_to_values or {}

@@ -15,8 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import os
+
 import jax
 
+from thx.config import config
 from thx.graph.fg import FunctionGraph
 # Every op family's implementations, registered in registry.JAX_IMPLS as their modules load.
 from thx.lowering import (basic, elemwise, gradient, ifelse, math, printing, random,  # noqa: F401
@@ -25,6 +28,29 @@ from thx.lowering.program import Plan, build_closure, plan, static_argnums  # no
 from thx.lowering.scan import segmented_jit
 
 x64 = jax.enable_x64
+
+
+def use_compilation_cache(path: str) -> None:
+    """Point JAX's persistent compilation cache at ``path`` ('' leaves JAX's setting alone).
+
+    Every compiled function is cached (no minimum compile time or size), so a
+    second process running the same functions loads them instead of compiling.
+    """
+    if not path:
+        return
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:  # JAX reads the directory once, at its first compilation: make it read it again
+        from jax._src import compilation_cache
+        compilation_cache.reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - older/newer JAX
+        pass
+
+
+config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
