@@ -23,7 +23,7 @@ from thx.config import config
 from thx.graph.fg import FunctionGraph
 # Every op family's implementations, registered in registry.JAX_IMPLS as their modules load.
 from thx.lowering import (basic, elemwise, gradient, ifelse, math, printing, random,  # noqa: F401
-                          scan, subtensor)
+                          scan, shape, subtensor)
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
 

@@ -20,7 +20,7 @@ import numpy as np
 from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
 from thx.lowering.registry import LOWERING_PASSES, jax_impl, static_inputs
-from thx.tensor.basic import Shape
+from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
 
 Step = tuple[Callable[..., Any], Sequence[int], Sequence[int]]
