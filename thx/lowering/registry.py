@@ -29,7 +29,7 @@ ImplFactory = Callable[[Op, Apply], Impl]
 
 JAX_IMPLS: dict[type[Op], ImplFactory] = {}
 STATIC_INPUTS: dict[type[Op], Callable[[Apply], tuple[int, ...]]] = {}
-# Passes run by the linker on each graph before lowering it; each returns a graph (a copy if it
+# Passes run by program.plan on each graph before lowering it; each returns a graph (a copy if it
 # changes anything), e.g. moving work only one ifelse branch needs into it (lowering/ifelse.py).
 LOWERING_PASSES: list[Callable[[Any], Any]] = []
 
