@@ -108,6 +108,10 @@ class _TensorMethods:
     def astype(self, dtype):
         return _E.cast(self, dtype)
 
+    def patternbroadcast(self, broadcastable):
+        """``T.patternbroadcast(self, broadcastable)`` (used by ``TensorType.convert_variable``)."""
+        return _SH.patternbroadcast(self, broadcastable)
+
     def zeros_like(self, dtype=None):
         """``T.zeros_like(self, dtype)``: the gradient core builds its zeros with this."""
         return _B.zeros_like(self, dtype=dtype)
@@ -171,6 +175,10 @@ class _TensorMethods:
 
     def all(self, axis=None, keepdims=False):
         return _M.all(self, axis=axis, keepdims=keepdims)
+
+    def patternbroadcast(self, broadcastable):
+        """``T.patternbroadcast(self, broadcastable)`` (used by ``TensorType.convert_variable``)."""
+        return _SH.patternbroadcast(self, broadcastable)
 
     def zeros_like(self, dtype=None):
         return _B.zeros_like(self, dtype=dtype)
@@ -335,6 +343,7 @@ class _LazyModule:
 
 _as_variable_hook.append(as_tensor_variable)  # literals in the gradient core (graph.basic.as_variable)
 _B = _LazyModule("thx.tensor.basic")
+_SH = _LazyModule("thx.tensor.shape")
 _E = _LazyModule("thx.tensor.elemwise")
 _M = _LazyModule("thx.tensor.math")
 _S = _LazyModule("thx.tensor.subtensor")
