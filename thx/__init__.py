@@ -18,7 +18,7 @@ from thx.printing import debugprint, pp, pprint
 from thx import scan_module  # imports the thx.scan package first; `thx.scan` is then the function
 from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
 from thx import ifelse, sandbox
-from thx.tensor import shared_randomstreams  # T.shared_randomstreams (needs thx.compile first)
+from thx.tensor import shared_randomstreams  # T.shared_randomstreams
 from thx.alias import install_theano_alias, uninstall_theano_alias
 from thx import check
 

@@ -1,4 +1,4 @@
-"""Symbolic differentiation: grad, Lop, Rop, jacobian, hessian, verify_grad.
+"""Symbolic differentiation's core: grad, Lop, Rop, the gradient errors and gradient-shaping ops.
 
 ``grad`` follows Theano's algorithm: map every variable between the cost
 and ``wrt`` to the nodes that use it (in the order a depth-first walk from
@@ -6,14 +6,18 @@ the cost meets them, so sums of gradient terms come out in Theano's order),
 keep the part connected to ``wrt``, then pull gradients back through each
 node's ``L_op``.  Every walk uses an explicit stack: graphs tens of
 thousands of nodes deep work at Python's default recursion limit.
+
+This module imports no tensor module (it sits below ``thx/tensor/``).
+``jacobian``/``hessian`` (built with scan) live in ``thx/scan/jacobian.py``
+and load on first access; ``verify_grad``/``numeric_grad``/``check_against_jax``
+(which compile) live in ``thx/check.py`` and ``thx/__init__.py`` publishes
+them here under Theano's names.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-import numpy as np
 
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Apply, Constant, Variable, as_variable, gc_paused, io_toposort
