@@ -92,6 +92,17 @@ def _existing(name: str, modules: set[str]) -> str:
     return name
 
 
+def _lazy_target(call: ast.Call) -> str | None:
+    """The module named by ``import_module("thx...")`` / ``_LazyModule("thx...")``, else None."""
+    f = call.func
+    name = f.attr if isinstance(f, ast.Attribute) else getattr(f, "id", None)
+    if name in ("import_module", "_LazyModule", "__import__") and call.args:
+        arg = call.args[0]
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value.startswith("thx"):
+            return arg.value
+    return None
+
+
 def collect() -> dict[str, list[tuple[str, int, bool]]]:
     """module -> [(imported thx module or external top name, line, at module level)]."""
     files = sorted(ROOT.rglob("*.py"))
@@ -113,7 +124,10 @@ def collect() -> dict[str, list[tuple[str, int, bool]]]:
             if id(n) in type_only:
                 continue
             names: list[str] = []
-            if isinstance(n, ast.Import):
+            if isinstance(n, ast.Call) and _lazy_target(n):
+                # importlib.import_module("thx.x") and var.py's _LazyModule("thx.x") import too
+                names = [_lazy_target(n)]
+            elif isinstance(n, ast.Import):
                 names = [a.name for a in n.names]
             elif isinstance(n, ast.ImportFrom):
                 base = _resolve(mod, is_pkg, n)
