@@ -1,9 +1,8 @@
 """FunctionGraph -> one ``jax.jit`` function (the closure comes from ``program.py``).
 
-This module is the lowering side's entry point: importing it registers every
-op family's implementations, and ``jit`` wraps the slot program of
-``program.build_closure`` in ``jax.jit`` (or, for graphs with host barriers,
-``scan.segmented_jit``).
+``jit`` wraps the slot program of ``program.build_closure`` in ``jax.jit``
+(or, for graphs with host barriers, ``scan.segmented_jit``); the op families
+register themselves on the registry's first lookup.
 
 float64 needs JAX's x64 mode.  thx enables it only around its own tracing
 and calls (``jax.enable_x64(True)``, a scoped context), so a user's own
@@ -21,9 +20,6 @@ import jax
 
 from thx.config import config
 from thx.graph.fg import FunctionGraph
-# Every op family's implementations, registered in registry.JAX_IMPLS as their modules load.
-from thx.lowering import (basic, elemwise, gradient, ifelse, math, printing, random,  # noqa: F401
-                          scan, shape, subtensor)
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
 

@@ -19,7 +19,7 @@ import numpy as np
 
 from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
-from thx.lowering.registry import LOWERING_PASSES, jax_impl, static_inputs
+from thx.lowering.registry import LOWERING_PASSES, ensure_loaded, jax_impl, static_inputs
 from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
 
@@ -57,6 +57,7 @@ class Plan:
 
 def plan(fgraph: FunctionGraph) -> Plan:
     """Run the lowering passes, then number the values and pick each node's implementation."""
+    ensure_loaded()  # the families register the implementations and the passes
     for lowering_pass in LOWERING_PASSES:
         fgraph = lowering_pass(fgraph)
     slot: dict[Variable, int] = {}
