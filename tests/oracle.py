@@ -1,20 +1,26 @@
 """The one checker every test uses: compare thx against an independent oracle.
 
-* values against NumPy,
-* gradients against ``jax.grad`` of the same math written in ``jax.numpy``,
+* values against NumPy: a plain NumPy formula, or the graph run by
+  ``thx.graph.evaluate`` (each op's NumPy ``perform``, no JAX involved),
+* gradients against ``jax.grad`` of the same math written in plain ``jax.numpy``,
 * gradients against central finite differences of the NumPy reference,
-* R/L operators against ``jax.jvp`` / ``jax.vjp``.
+* R/L operators against ``jax.jvp`` / ``jax.vjp``,
+* rewrites: the rewritten graph against NumPy (``check_rewrite``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import jax
 import numpy as np
 
 import thx
 import thx.tensor as T
+from thx.graph.evaluate import evaluate
+from thx.graph.fg import FunctionGraph
+from thx.rewriting import optimize
 
 
 def symbolic_like(values: Sequence[np.ndarray], names: str = "abcdefgh") -> list:
@@ -80,17 +86,86 @@ def assert_close(actual, expected, rtol: float = 1e-6, atol: float = 1e-8, what:
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=atol, err_msg=what)
 
 
-def numpy_eval(outputs, givens: dict):
-    """Evaluate a graph with the ops' NumPy ``perform`` (an oracle independent of JAX)."""
-    from thx.graph.basic import Constant, io_toposort
-    values = dict(givens)
-    for node in io_toposort(list(givens), outputs):
-        ins = [values[i] if i in values else np.asarray(i.data) for i in node.inputs]
-        storage = [[None] for _ in node.outputs]
-        node.op.perform(node, ins, storage)
-        for o, s in zip(node.outputs, storage):
-            values[o] = s[0]
-    return [values[o] if o in values else np.asarray(o.data) for o in outputs]
+def numpy_eval(outputs: Sequence, givens: dict) -> list:
+    """Evaluate a graph with the ops' NumPy ``perform`` (``thx.graph.evaluate``), JAX-free.
+
+    Given values are cast to their variable's dtype; floating-point warnings are silenced
+    (random graphs divide by zero on purpose).
+    """
+    givens = {k: np.asarray(v, dtype=k.dtype) for k, v in givens.items()}
+    with np.errstate(all="ignore"):
+        return evaluate(list(outputs), givens)
+
+
+def optimized(inputs: Sequence, outputs: Sequence, mode: Any = "FAST_RUN",
+              on_error: str = "raise") -> FunctionGraph:
+    """A FunctionGraph of ``outputs`` rewritten by ``mode`` (errors in rewrites raise).
+
+    ``fg.applied`` holds how many times each rewrite applied.
+    """
+    fg = FunctionGraph(list(inputs), list(outputs))
+    fg.applied = optimize(fg, mode, on_error=on_error)
+    return fg
+
+
+def check_rewrite(inputs: Sequence, outputs: Sequence, values: Sequence, mode: Any = "FAST_RUN",
+                  reference: Callable | None = None, rtol: float = 1e-7,
+                  atol: float = 1e-12) -> FunctionGraph:
+    """Rewrite ``outputs`` with ``mode`` and check the rewritten graph against NumPy; return it.
+
+    ``reference(*values)`` is a plain NumPy formula giving the expected output(s); when it is
+    omitted the reference is the unrewritten graph run by its ops' NumPy ``perform``.  The
+    rewritten graph must give the same dtype and shape, and close values.
+    """
+    fg = optimized(inputs, outputs, mode)
+    got = numpy_eval(fg.outputs, dict(zip(fg.inputs, values)))
+    if reference is not None:
+        with np.errstate(all="ignore"):
+            want = reference(*values)
+        want = list(want) if isinstance(want, (list, tuple)) else [want]
+    else:
+        want = numpy_eval(outputs, dict(zip(inputs, values)))
+    assert len(want) == len(got)
+    for w, g, o in zip(want, got, outputs):
+        w = np.asarray(w, dtype=o.dtype) if reference is not None else np.asarray(w)
+        g = np.asarray(g)
+        assert g.dtype == w.dtype, (o, g.dtype, w.dtype)
+        assert g.shape == w.shape, (o, g.shape, w.shape)
+        np.testing.assert_allclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    return fg
+
+
+def check_against_numpy(build: Callable, np_fn: Callable, values: Sequence[np.ndarray],
+                        mode: Any = None, rtol: float = 1e-7, atol: float = 1e-12) -> None:
+    """Compile ``build(*vars)`` with thx and compare its value with ``np_fn(*values)``."""
+    xs = symbolic_like(values)
+    f = thx.function(xs, build(*xs), mode=mode, on_unused_input="ignore")
+    got = f(*values)
+    with np.errstate(all="ignore"):
+        want = np_fn(*values)
+    if isinstance(got, list):
+        for k, (g, w) in enumerate(zip(got, want, strict=True)):
+            assert_close(g, w, rtol=rtol, atol=atol, what=f"output {k}")
+    else:
+        assert_close(got, want, rtol=rtol, atol=atol, what="output")
+
+
+def check_grad_against_jax(build: Callable, jax_fn: Callable, values: Sequence[np.ndarray],
+                           argnums: Sequence[int] | None = None, mode: Any = None,
+                           rtol: float = 1e-7, atol: float = 1e-10) -> None:
+    """thx's value and gradient of ``build`` against ``jax_fn`` and ``jax.grad`` of it.
+
+    ``jax_fn`` is the same math written in plain ``jax.numpy`` (never thx's own lowering);
+    both outputs are projected to a scalar cost by the same fixed random ``projection``.
+    """
+    argnums = list(range(len(values))) if argnums is None else list(argnums)
+    value, grads = thx_value_and_grads(build, values, argnums, mode=mode)
+    with jax.enable_x64(True):
+        want = np.asarray(jax_fn(*[jax.numpy.asarray(v) for v in values]))
+    assert_close(value, want, rtol=rtol, atol=atol, what="value")
+    proj = projection(np.shape(value))
+    for k, g, w in zip(argnums, grads, jax_grads(jax_fn, values, proj, argnums)):
+        assert_close(g, w, rtol=rtol, atol=atol, what=f"gradient w.r.t. argument {k}")
 
 
 def scaled_allclose(actual, expected, rtol: float, atol: float) -> bool:

@@ -1,5 +1,6 @@
 """check_against_jax and config.check_gradients='jax': thx's gradients against jax.grad."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -11,6 +12,8 @@ from thx.gradient import GradientError, GradientMismatchError, check_against_jax
 from thx.graph.basic import Apply
 from thx.graph.op import Op
 from thx.lowering.registry import register
+
+from tests.oracle import assert_close
 
 
 class WrongSquare(Op):
@@ -42,6 +45,18 @@ def test_correct_gradients_pass_with_small_errors():
     assert [r.shape for r in report] == [(2,), (2, 2), (2,)]  # h is intermediate: cut there
     assert all(r.max_abs_err < 1e-12 and r.max_rel_err < 1e-12 for r in report)
     assert "max abs err" in str(report) and "yes" in str(report)
+    # what passed is right: jax.grad of the same cost written in plain jax.numpy (not thx's lowering)
+    xv = np.array([0.3, -0.8])
+
+    def jax_cost(xj, Wj):
+        hj = jnp.tanh(Wj @ xj)
+        return jnp.sum(hj ** 2) + jnp.log(jnp.sum(jnp.exp(xj)))
+
+    with jax.enable_x64(True):
+        want = jax.grad(jax_cost, argnums=(0, 1))(jnp.asarray(xv), jnp.asarray(W.get_value()))
+    got = thx.function([x], T.grad(cost, [x, W]))(xv)
+    for g, w, what in zip(got, want, ["x", "W"]):
+        assert_close(g, np.asarray(w), rtol=1e-12, atol=1e-14, what=f"d cost / d {what}")
 
 
 def test_a_wrong_gradient_is_reported():

@@ -3,37 +3,27 @@
 Chromium loads the written file, runs the page's JavaScript (which draws the
 graph as SVG) and dumps the resulting DOM; the test then checks that the SVG
 holds one element per graph node, with the expected kinds and labels.
-Chromium is a test requirement (``apt-get install -y chromium``).
+Chromium comes from the ``chromium`` fixture (tests/conftest.py): skipped when it is
+not installed, unless ``THX_REQUIRE_BROWSER=1``.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from html.parser import HTMLParser
 from urllib.parse import quote
 
 import numpy as np
-import pytest
 
 import thx
 import thx.tensor as T
 from thx.printing import _html_model, to_html
 
 
-def _chromium() -> str:
-    for cand in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser"),
-                 shutil.which("google-chrome")):
-        if cand and os.path.exists(cand):
-            return cand
-    pytest.fail("tests/test_html_viewer.py needs Chromium to run the viewer's JavaScript, and no "
-                "chromium binary was found (/usr/bin/chromium). Install it: apt-get install -y chromium")
-
-
-def _dump_dom(path: str, profile: str, fragment: str = "") -> str:
-    cmd = [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+def _dump_dom(chromium: str, path: str, profile: str, fragment: str = "") -> str:
+    cmd = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
            "--no-first-run", "--disable-background-networking", "--disable-component-update",
            "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=2000",
            "--dump-dom", "file://" + os.path.abspath(path) + fragment]
@@ -81,15 +71,15 @@ class _SvgNodes(HTMLParser):
             self.nodes[self._in_text]["label"] += data
 
 
-def _drawn(path, tmp_path, fragment: str = "") -> _SvgNodes:
-    dom = _dump_dom(str(path), str(tmp_path / "chromium-profile"), fragment)
+def _drawn(chromium, path, tmp_path, fragment: str = "") -> _SvgNodes:
+    dom = _dump_dom(chromium, str(path), str(tmp_path / "chromium-profile"), fragment)
     p = _SvgNodes()
     p.feed(dom)
     p.dom = dom
     return p
 
 
-def test_html_viewer_draws_every_node_of_a_function_with_updates(tmp_path):
+def test_html_viewer_draws_every_node_of_a_function_with_updates(chromium, tmp_path):
     rng = np.random.RandomState(0)
     x = T.dmatrix("x")
     y = T.dvector("y")
@@ -107,7 +97,7 @@ def test_html_viewer_draws_every_node_of_a_function_with_updates(tmp_path):
     assert not re.search(r"(src|href)\s*=", page)
     assert "http" not in page.replace("http://www.w3.org/2000/svg", "")
 
-    drawn = _drawn(out, tmp_path)
+    drawn = _drawn(chromium, out, tmp_path)
     topo = train.maker.fgraph.toposort()
     kinds = [n["kind"] for n in drawn.nodes.values()]
     assert kinds.count("apply") == len(topo)
@@ -126,19 +116,19 @@ def test_html_viewer_draws_every_node_of_a_function_with_updates(tmp_path):
     assert sorted(drawn.nodes[t]["label"] for _, t in upd) == ["b", "w"]
 
 
-def test_html_viewer_of_a_variable_shows_constants_and_layers(tmp_path):
+def test_html_viewer_of_a_variable_shows_constants_and_layers(chromium, tmp_path):
     x = T.dvector("x")
     z = (T.exp(x) * 2).sum()
     out = tmp_path / "z.html"
     to_html(z, str(out))
-    drawn = _drawn(out, tmp_path)
+    drawn = _drawn(chromium, out, tmp_path)
     labels = sorted((n["kind"], n["label"]) for n in drawn.nodes.values())
     assert labels == sorted([("input", "x"), ("constant", "2"), ("apply", "DimShuffle{x}"),
                              ("apply", "Elemwise{exp,no_inplace}"), ("apply", "Elemwise{mul,no_inplace}"),
                              ("apply", str(z.owner.op)), ("output", "out[0]")])
     # '#select=<label>' selects a node as a click does: its type and pp form are shown
     assert 'id="info"></div>' in drawn.dom  # nothing selected without the fragment
-    sel = _drawn(out, tmp_path, "#select=" + quote("Elemwise{exp,no_inplace}"))
+    sel = _drawn(chromium, out, tmp_path, "#select=" + quote("Elemwise{exp,no_inplace}"))
     info = re.search(r'<div id="info">(.*?)</div>', sel.dom, re.S).group(1)
     assert "type: <code>TensorType(float64, vector)</code>" in info
     assert "<pre>exp(x)</pre>" in info and "toposort position" in info

@@ -20,7 +20,9 @@ LAYERS: list[tuple[str, int]] = [
     ("thx.config", 0),
     ("thx.graph", 1),
     ("thx.gradient", 2),
+    ("thx.gradient_subgraph", 2),
     ("thx.tensor", 3),
+    ("thx.scalar", 3),
     ("thx.scan", 4),
     ("thx.ifelse", 4),
     ("thx.scan_module", 4),
@@ -42,13 +44,6 @@ ALLOWED_UPWARD: set[tuple[str, str]] = {
     # jacobian/hessian loop over the cost's entries with scan (a layer above gradient's core).
     ("thx.gradient", "thx.scan"),
 }
-
-# Transitional, inert once thx/tensor/printing.py exists: until the Print op moves there (the
-# printing/ package split of issue 10, a parallel change), its lowering imports it from thx.printing.
-TRANSITIONAL: set[tuple[str, str]] = set()
-if not (ROOT / "tensor" / "printing.py").exists():
-    TRANSITIONAL.add(("thx.lowering.printing", "thx.printing"))
-ALLOWED_UPWARD |= TRANSITIONAL
 
 LOWEST_JAX_LAYER = 6  # thx.lowering
 
@@ -169,7 +164,7 @@ def test_no_upward_imports():
                     continue
                 bad.append(f"{mod}:{line} imports {target} (layer {layer_of(mod)} -> {layer_of(target)})")
     assert not bad, "upward imports:\n" + "\n".join(bad)
-    assert len(ALLOWED_UPWARD - TRANSITIONAL) <= 2
+    assert len(ALLOWED_UPWARD) <= 2
     assert used == ALLOWED_UPWARD, f"stale allowlist entries: {ALLOWED_UPWARD - used}"
 
 
@@ -185,8 +180,6 @@ def test_upward_imports_are_commented():
     for mod, edges in IMPORTS.items():
         for target, line, _ in edges:
             if target.startswith("thx") and layer_of(target) > layer_of(mod):
-                if (mod, _existing_pkg(target)) in TRANSITIONAL:
-                    continue
                 path = ROOT.parent / (mod.replace(".", "/") + ".py")
                 if not path.exists():
                     path = ROOT.parent / mod.replace(".", "/") / "__init__.py"
@@ -279,9 +272,7 @@ def test_no_jax_below_lowering():
     assert not bad, f"JAX imported below thx/lowering: {bad}"
 
 
-# thx/printing.py (one module, being split into the thx/printing/ package by a parallel change of
-# issue 10) is left out until that lands.
-_SOURCES = [p for p in sorted(ROOT.rglob("*.py")) if p != ROOT / "printing.py"]
+_SOURCES = sorted(ROOT.rglob("*.py"))
 
 
 @pytest.mark.parametrize("path", _SOURCES, ids=lambda p: str(p.relative_to(ROOT)))

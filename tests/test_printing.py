@@ -345,6 +345,22 @@ def test_pydotprint_runs_dot_and_writes_file(monkeypatch, tmp_path, capsys):
     assert img.startswith(b"-Tpng\ndigraph G {")
 
 
+def test_pydotprint_with_real_graphviz_draws_every_node(graphviz_dot, tmp_path):
+    # Graphviz itself lays out the DOT text: the SVG it writes has one <g class="node"> per
+    # graph node (x, exp, mul, the constant 2, and the output) and a PNG starts with its magic.
+    x = T.dvector("x")
+    y = T.exp(x) * 2
+    out = tmp_path / "g.svg"
+    pydotprint(y, outfile=str(out), format="svg", print_output_file=False)
+    svg = out.read_text()
+    assert svg.lstrip().startswith("<?xml") and "<svg" in svg
+    want, _ = _dot_nodes_edges(graph_to_dot(y))
+    assert svg.count('class="node"') == len(want)
+    assert "Elemwise{exp,no_inplace}" in svg
+    png = pydotprint(y, return_image=True)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 # ------------------------------------------------------------ scan inner graphs
 
 def _polynomial():
@@ -413,3 +429,49 @@ def test_print_op_prints_values_when_the_function_runs(capsys):
     assert np.array_equal(val, [1.0, 4.0]) and np.array_equal(grad, [2.0, 4.0])  # identity for grad
     assert pp(shown) == "(x ** TensorConstant{2})"
     assert Print("a") == Print("a") and Print("a") != Print("b")
+
+
+def test_print_op_runs_inside_a_jitted_scan(capsys):
+    thx.install_theano_alias()
+    try:
+        import theano.printing
+        assert theano.printing.Print is thx.tensor.printing.Print
+    finally:
+        thx.uninstall_theano_alias()
+    x = T.dvector("x")
+    doubled, _ = thx.scan(lambda v: theano.printing.Print("v")(v) * 2, sequences=[x])
+    f = thx.function([x], doubled)
+    assert capsys.readouterr().out == ""
+    assert np.array_equal(f([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]) * 2)  # NumPy oracle
+    assert capsys.readouterr().out == "v __str__ = 1.0\nv __str__ = 2.0\nv __str__ = 3.0\n"
+
+
+# ------------------------------------------------------------ the printing protocol of ops
+
+def test_ops_tell_printing_about_their_inner_graphs():
+    x = T.dvector("x")
+    assert T.exp(x).owner.op.inner_graph is None and T.exp(x).owner.op.inner_outputs == []
+    assert T.exp(x).owner.op.inner_to_outer(T.exp(x).owner) == {}
+    coefficients, x, polynomial = _polynomial()
+    node = next(n for n in thx.graph.io_toposort([], [polynomial]) if "scan_fn" in str(n.op))
+    op = node.op
+    assert op.inner_graph is op.fgraph
+    assert op.inner_inputs == list(op.fgraph.inputs) and op.inner_outputs == list(op.fgraph.outputs)
+    links = op.inner_to_outer(node)
+    c_slice, power, free = op.fgraph.inputs
+    assert links[free] is x and links[c_slice] is node.inputs[1] and links[power] is node.inputs[2]
+    assert pp(node.outputs[0]).startswith("for{cpu,scan_fn}(")
+
+
+def test_cond_highlight_clusters_every_value_of_each_branch():
+    from thx.ifelse import ifelse
+    c, a, b = T.dscalars("c", "a", "b")
+    then2, else2 = T.exp(a), T.log(b)
+    outs = ifelse(T.gt(c, 0), [T.sin(a), then2], [T.cos(b), else2], name="pick")
+    text = graph_to_dot(outs, cond_highlight="pick")
+    nodes, _ = _dot_nodes_edges(text)
+    clusters = dict(re.findall(r'subgraph "cluster_(\w+)" \{\n    label="\w+";\n((?:    "\w+";\n)*)', text))
+    members = {k: sorted(nodes[i] for i in re.findall(r'"(\w+)"', v)) for k, v in clusters.items()}
+    assert members["Left"] == ["Elemwise{exp,no_inplace}", "Elemwise{sin,no_inplace}"]
+    assert members["Right"] == ["Elemwise{cos,no_inplace}", "Elemwise{log,no_inplace}"]
+    assert members["Middle"] == []

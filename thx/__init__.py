@@ -7,7 +7,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from thx.config import config
+from thx.config import change_flags, config
 from thx import compile, gradient, printing, tensor
 from thx.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out, Param, SharedVariable,
                          UnusedInputError, function, shared)
@@ -20,6 +20,11 @@ from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's nam
 from thx import ifelse, sandbox
 from thx.tensor import shared_randomstreams  # T.shared_randomstreams
 from thx.alias import install_theano_alias, uninstall_theano_alias
+from thx import scalar
+from thx.compile.dump import function_dump
+from thx.gradient_subgraph import subgraph_grad
+from thx.graph.replace import clone
+from thx.tensor import dot
 from thx import check
 
 # Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (and
@@ -27,6 +32,7 @@ from thx import check
 # top level publishes them under the Theano names (thx.gradient itself imports nothing above it).
 for _name in ("verify_grad", "numeric_grad", "check_against_jax", "GradientMismatchError"):
     setattr(gradient, _name, getattr(check, _name))
+gradient.subgraph_grad = subgraph_grad  # built on grad, in thx/gradient_subgraph.py
 tensor.verify_grad = check.verify_grad
 del _name
 
@@ -35,4 +41,5 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "MissingInputError", "FunctionGraph", "Apply", "Constant", "Variable", "tensor",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
-           "scan", "map", "reduce", "foldl", "foldr", "scan_module"]
+           "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
+           "function_dump", "subgraph_grad", "clone", "dot"]

@@ -70,7 +70,7 @@ KNOWN_MISSING = {
         "confusion_matrix", "SparseBlockGemv", "SparseBlockOuter", "sparse_block_dot",
     },
     "thx.tensor": {
-        "signal", "nlinalg", "slinalg", "fft", "fourier", "io", "blas", "xlogx", "sort", "argsort",
+        "signal", "nlinalg", "slinalg", "fft", "fourier", "io", "blas", "sort", "argsort",
         "extra_ops", "cumsum", "cumprod", "diff", "bincount", "squeeze", "fill_diagonal",
         "unravel_index", "ravel_multi_index", "searchsorted", "CpuContiguous", "nonzero_values",
         "tensordot_grad", "mgrid", "ogrid", "choose", "sparse_grad",
@@ -78,7 +78,7 @@ KNOWN_MISSING = {
     "thx": {"gpuarray", "sparse", "d3viz", "misc", "typed_list", "OpFromGraph", "ProfileStats"},
     "thx.printing": {"pydotprint", "pydot_imported", "Print", "PatternPrinter", "OperatorPrinter",
                      "var_descriptor", "hex_digest", "position_independent_str"},
-    "thx.gradient": {"subgraph_grad", "hessian_times_vector"},
+    "thx.gradient": {"hessian_times_vector"},
 }
 
 _ORIGINAL_GETATTR = "_thx_original_getattr"
@@ -184,6 +184,13 @@ def _hook_missing_names(module: types.ModuleType) -> None:
         if name.startswith("__"):
             raise AttributeError(f"module {module.__name__!r} has no attribute {name!r}")
         sub = f"{module.__name__}.{name}"
+        spellings = ["theano" + module.__name__[3:]] + [t for t, target in RENAMES.items()
+                                                         if target == module.__name__]
+        renamed = next((RENAMES[f"{t}.{name}"] for t in spellings if f"{t}.{name}" in RENAMES), None)
+        if renamed is not None and renamed != sub:  # theano.gof -> thx.graph, T.raw_random ...
+            child = importlib.import_module(renamed)
+            _hook_missing_names(child)
+            return child
         if vars(module).get("__path__") and importlib.util.find_spec(sub) is not None:
             child = importlib.import_module(sub)  # theano.X.sub is importable as an attribute
             _hook_missing_names(child)

@@ -119,6 +119,51 @@ _FLAGS = [
     _Flag("nvcc__fastmath", "accepted for compatibility", False, None, _bool),
 ]
 
+# Theano 1.0's [warn] flags: warnings about results older Theano versions got wrong.  thx never
+# had those bugs, so it never warns; the flags exist so that Theano code and .theanorc files that
+# set them work.  Defaults follow Theano's rule: warn about bugs fixed after ignore_bug_before,
+# comparing version strings as Theano does.
+_IGNORE_BUG_BEFORE = "0.8"
+_WARN_FLAGS = [  # name, version that fixed the bug (None: off by default), what it was
+    ("argmax_pushdown_bug", "0.3", "the local_argmax_pushdown optimization (fixed May 2010)"),
+    ("gpusum_01_011_0111_bug", "0.3", "GpuSum patterns 01, 011, 0111 on dimensions > 4096"),
+    ("sum_sum_bug", "0.3", "two consecutive sums generated bad code (fixed August 2010)"),
+    ("sum_div_dimshuffle_bug", "0.3", "sum of a division of dimshuffled tensors (fixed August 2010)"),
+    ("subtensor_merge_bug", "0.5", "indexing a subtensor with negative stride (x[a:b:-1][c])"),
+    ("gpu_set_subtensor1", "0.6", "set_subtensor(x[int vector], v) moved to the GPU"),
+    ("vm_gc_bug", None, "a garbage-collection bug of the vm linker in an unreleased version"),
+    ("signal_conv2d_interface", "0.7", "the interface change of signal.conv2d (June 2014)"),
+    ("reduce_join", "0.7", "Reduce(Join(axis=0, a, b)) rewritten without checking the axis"),
+    ("inc_set_subtensor1", "0.7", "inc/set_subtensor with advanced indexing by an int vector/matrix"),
+    ("round", "0.9", "round() changed its default mode to half_to_even"),
+    ("inc_subtensor1_opt", "0.10", "inc_subtensor(zeros[idx], x)[idx] optimised wrongly"),
+]
+_FLAGS.append(_Flag("warn__ignore_bug_before", "warn about bugs fixed after this Theano version "
+                    "('None': all, 'all': none)", _IGNORE_BUG_BEFORE,
+                    ("None", "all", "0.3", "0.4", "0.4.1", "0.5", "0.6", "0.7", "0.8", "0.8.1",
+                     "0.8.2", "0.9", "0.10", "1.0")))
+_FLAGS.extend(_Flag(f"warn__{name}", f"accepted for compatibility (Theano warned about {what})",
+                    fixed is not None and not _IGNORE_BUG_BEFORE >= fixed, None, _bool)
+              for name, fixed, what in _WARN_FLAGS)
+
+
+class _Section:
+    """``config.warn``, ``config.blas`` ...: the flags ``section__*`` read and set as attributes."""
+
+    def __init__(self, config: "Config", prefix: str) -> None:
+        object.__setattr__(self, "_config", config)
+        object.__setattr__(self, "_prefix", prefix)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._config, f"{self._prefix}__{name}")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        self._config.set(f"{self._prefix}__{name}", value, "code")
+
+    def __dir__(self):
+        return [k[len(self._prefix) + 2:] for k in self._config._flags
+                if k.startswith(self._prefix + "__")]
+
 
 class Config:
     """The flag registry; read and set flags as attributes.
@@ -152,6 +197,8 @@ class Config:
         try:
             return self._values[self._canonical(name)]
         except ConfigError as e:
+            if any(k.startswith(name + "__") for k in self._flags):
+                return _Section(self, name)  # config.warn.round, config.blas.ldflags
             raise AttributeError(str(e)) from None
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -229,6 +276,33 @@ class Config:
             self.set(name, value, source)
         except ConfigError as e:
             raise ConfigError(f"{source}: {e}") from None
+
+
+def change_flags(args: Any = (), **kwargs: Any):
+    """Set flags temporarily: a context manager, and a decorator (Theano's ``theano.change_flags``).
+
+    Parameters
+    ----------
+    args : dict, optional
+        ``{flag: value}``, for flag names that are not Python identifiers (``'warn.round'``).
+    **kwargs
+        ``flag=value``.
+
+    Examples
+    --------
+    >>> import thx
+    >>> with thx.change_flags(floatX='float32'):
+    ...     print(thx.config.floatX)
+    float32
+    >>> @thx.change_flags(print_constants='short')
+    ... def show():
+    ...     return thx.config.print_constants
+    >>> show()
+    'short'
+    """
+    flags = dict(args or {})
+    flags.update(kwargs)
+    return config.change_flags(**flags)
 
 
 def parse_flags(text: str, where: str = "THX_FLAGS") -> list[tuple[str, str]]:

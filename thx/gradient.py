@@ -27,7 +27,7 @@ from thx.graph.type import DisconnectedType, NullType
 __all__ = ["grad", "Lop", "Rop", "jacobian", "hessian", "verify_grad", "numeric_grad",
            "DisconnectedInputError", "NullTypeGradError", "GradientError", "grad_undefined",
            "grad_not_implemented", "disconnected_grad", "zero_grad", "consider_constant",
-           "grad_clip", "grad_scale", "undefined_grad"]
+           "grad_clip", "grad_scale", "undefined_grad", "subgraph_grad"]
 
 
 class DisconnectedInputError(ValueError):

@@ -80,6 +80,11 @@ class IfElse(Op):
                                 f"type {f.type} on the else branch")
         return Apply(self, [c] + args, [t.type() for t in ts])
 
+    def branches(self, node: Apply) -> tuple[list[Variable], list[Variable]]:
+        """``(then_values, else_values)`` of ``node`` (pydotprint's ``cond_highlight`` clusters them)."""
+        n = self.n_outs
+        return list(node.inputs[1: 1 + n]), list(node.inputs[1 + n:])
+
     def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list) -> None:
         n = self.n_outs
         chosen = inputs[1: 1 + n] if inputs[0] != 0 else inputs[1 + n:]

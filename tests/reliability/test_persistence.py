@@ -54,6 +54,10 @@ def test_deep_graph_and_its_gradient_pickle():
     f2 = thx.function([x2], [y2, g2])
     for a, b in zip(f2(0.7), f(0.7)):
         np.testing.assert_allclose(a, b, rtol=1e-12)
+    v, d = 0.7, 1.0  # and both are right: the loop and its chain rule in NumPy
+    for _ in range(3000):
+        v, d = np.sin(v) * 1.0001, d * np.cos(v) * 1.0001
+    np.testing.assert_allclose(f2(0.7), [v, d], rtol=1e-10)
 
 
 def test_every_op_family_roundtrips():

@@ -21,7 +21,7 @@ from thx.rewriting.patterns import _compile_pattern, match
 from thx.tensor.basic import Alloc, Rebroadcast
 from thx.tensor.elemwise import DimShuffle, Elemwise
 
-from tests.rewriting.npeval import evaluate, optimized
+from tests.oracle import numpy_eval, optimized
 
 
 def n_ops(fg, name):
@@ -316,7 +316,7 @@ def test_local_rewrite_object():
     rw = LocalRewrite(lambda fg, node: None, ["exp", Alloc], "local_nothing", tags=["mine"])
     assert rw.keys == (("elemwise", "exp"), Alloc) and {"local_nothing", "mine"} <= rw.tags
     x = T.dvector("x")
-    assert evaluate([x * 2], {x: [1.0, 2.0]})[0].tolist() == [2.0, 4.0]
+    assert numpy_eval([x * 2], {x: [1.0, 2.0]})[0].tolist() == [2.0, 4.0]
     warnings.simplefilter("ignore")
 
 

@@ -4,6 +4,8 @@ import jax
 import numpy as np
 import pytest
 
+from tests.oracle import assert_close
+
 
 @pytest.fixture(autouse=True)
 def x64():
@@ -13,4 +15,5 @@ def x64():
 
 
 def close(a, b, tol=1e-9):
-    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)
+    """The scan tests' tolerance on the one checker, ``tests.oracle.assert_close``."""
+    assert_close(np.asarray(a), np.asarray(b), rtol=tol, atol=tol)

@@ -8,6 +8,7 @@ import pytest
 import thx as theano
 import thx.tensor as T
 from thx.gradient import DisconnectedInputError
+from thx.graph.evaluate import evaluate
 from thx.scan.op import Scan
 
 RNG = np.random.RandomState(1234)
@@ -231,11 +232,8 @@ def test_map_lowering_vmap_and_scan_agree_and_numpy_perform():
     np.testing.assert_allclose(f_scan(val), expected)
     assert [n.op.is_map() for n in scan_nodes(f_vmap)] == [True]
     # the Scan op's NumPy reference (used for constant folding) agrees too
-    node = next(n for n in theano.graph.basic.toposort([J]) if isinstance(n.op, Scan))
-    inputs = theano.function([x], node.inputs, on_unused_input="ignore")(val)
-    store = [[None] for _ in node.outputs]
-    node.op.perform(node, inputs, store)
-    np.testing.assert_allclose(store[0][0], expected)
+    (performed,) = evaluate([J], {x: val})
+    np.testing.assert_allclose(performed, expected)
 
 
 def test_per_step_index_increments_under_vmap():
@@ -254,16 +252,19 @@ def test_per_step_index_increments_under_vmap():
         np.testing.assert_allclose(theano.function([idx, M], out)(ii, m), ref)
 
 
-def test_recurrent_scan_numpy_perform_matches_lowering():
+def test_recurrent_scan_numpy_perform_and_lowering_match_a_numpy_loop():
     v, h0 = T.dvector("v"), T.dscalar("h0")
     out, _ = theano.scan(lambda x, a, b: a * 0.5 + b * x, sequences=v, n_steps=4,
                          outputs_info=[dict(initial=T.stack([h0, h0 + 1]), taps=[-2, -1])])
-    node = next(n for n in theano.graph.basic.toposort([out]) if isinstance(n.op, Scan))
-    f = theano.function([v, h0], [out] + node.inputs, on_unused_input="ignore")
-    got, *inputs = f(RNG.randn(5), 0.3)
-    store = [[None]]
-    node.op.perform(node, inputs, store)
-    np.testing.assert_allclose(store[0][0][2:], got)
+    vv, h = RNG.randn(5), 0.3
+    hist = [h, h + 1]
+    for t in range(4):  # taps -2 and -1: the two previous values
+        hist.append(hist[t] * 0.5 + hist[t + 1] * vv[t])
+    want = np.array(hist[2:])
+    np.testing.assert_allclose(theano.function([v, h0], out)(vv, h), want, rtol=1e-14)
+    # Scan.perform, the NumPy reference used by constant folding, run through graph/evaluate
+    (performed,) = evaluate([out], {v: vv, h0: np.float64(h)})
+    np.testing.assert_allclose(performed, want, rtol=1e-14)
 
 
 # ------------------------------------------------------------------ errors

@@ -12,6 +12,8 @@ updates, return NumPy arrays.
 
 from __future__ import annotations
 
+import copy
+
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -84,7 +86,27 @@ class In:
         return f"In({self.variable}, name={self.name!r}, value={self.value!r})"
 
 
-Param = In  # Theano's older name
+class Param(In):
+    """Theano's older spelling of ``In``: ``Param(variable, default=...)``.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> x, y = T.dscalars('x', 'y')
+    >>> f = thx.function([x, thx.Param(y, default=1.0)], x + y)
+    >>> f(2.0), f(2.0, 3.0)
+    (array(3.), array(5.))
+    """
+
+    def __init__(self, variable: Variable, default: Any = None, name: str | None = None,
+                 mutable: bool = False, strict: bool = False, allow_downcast: bool | None = None,
+                 implicit: bool | None = None, borrow: bool | None = None) -> None:
+        super().__init__(variable, name=name, value=default, mutable=mutable, strict=strict,
+                         allow_downcast=allow_downcast, implicit=implicit, borrow=borrow)
+
+    @property
+    def default(self) -> Any:
+        return self.value
 
 
 class Out:
@@ -547,6 +569,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
                 return_device_arrays=return_device_arrays)
     ins: list[In] = []
     seen: set[Variable] = set()
+    cuts: dict[Variable, Variable] = {}  # intermediate input -> the fresh variable replacing it
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
@@ -567,10 +590,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
                              f"and {k}. This would result in values provided for it being ignored. "
                              f"Please do not duplicate variables in the inputs list.")
         seen.add(spec_in.variable)
-        if spec_in.variable.owner is not None:
-            raise TypeError(f"Input {k} ({spec_in.variable}) of thx.function is computed by "
-                            f"{spec_in.variable.owner.op}; inputs must be free variables. Use givens "
-                            f"to replace an intermediate expression.")
+        if spec_in.variable.owner is not None:  # an intermediate: Theano cuts the graph there
+            spec_in = copy.copy(spec_in)
+            cuts[spec_in.variable] = spec_in.variable.type(spec_in.variable.name)
+            spec_in.variable = cuts[spec_in.variable]
         ins.append(spec_in)
 
     unpack = False
@@ -596,6 +619,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
 
     upd = _normalize_updates(updates)
     giv = _normalize_givens(givens)
+    giv.update((v, r) for v, r in cuts.items() if v not in giv)
     if not no_default_updates:
         targets = {v for v, _ in upd}
         for v in ancestors(out_vars + [u for _, u in upd]):

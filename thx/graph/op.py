@@ -3,16 +3,21 @@
 An Op keeps its whole story together: ``make_node`` (types and static
 shapes), ``perform`` (the NumPy reference, used for constant folding),
 ``grad``/``L_op`` (the backward rule), ``R_op`` (the forward rule),
-``infer_shape`` and its printed name.  Its JAX implementation lives in
+``infer_shape`` and its printed forms (``__str__``, ``pprint``, and for an
+op that runs an inner graph, ``inner_graph``/``inner_to_outer`` for
+debugprint and the drawings).  Its JAX implementation lives in
 ``thx/lowering/`` in the file named like the op's module.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from thx.graph.basic import Apply, Variable
+
+if TYPE_CHECKING:  # only for the annotation: fg imports this module
+    from thx.graph.fg import FunctionGraph
 
 
 class Op:
@@ -90,3 +95,33 @@ class Op:
     def infer_shape(self, fgraph, node: Apply, input_shapes: list) -> list:
         """Symbolic output shapes from input shapes (tuples of scalar variables)."""
         raise NotImplementedError(f"{type(self).__name__}.infer_shape")
+
+    # ------------------------------------------------------------ printing
+    def pprint(self, node: Apply, ins: list[str]) -> str:
+        """``pp``'s one-line form of ``node``, given the strings of its inputs."""
+        return f"{self}({', '.join(ins)})"
+
+    @property
+    def inner_graph(self) -> FunctionGraph | None:
+        """The graph this op runs inside itself (Scan's step), or None for an ordinary op.
+
+        debugprint prints it in an "Inner graphs" section, ``pydotprint(...,
+        scan_graphs=True)`` draws it and the HTML viewer lists its outputs.
+        """
+        return None
+
+    @property
+    def inner_inputs(self) -> list[Variable]:
+        """The inputs of ``inner_graph`` (empty without one)."""
+        g = self.inner_graph
+        return [] if g is None else list(g.inputs)
+
+    @property
+    def inner_outputs(self) -> list[Variable]:
+        """The outputs of ``inner_graph`` (empty without one)."""
+        g = self.inner_graph
+        return [] if g is None else list(g.outputs)
+
+    def inner_to_outer(self, node: Apply) -> dict[Variable, Variable]:
+        """Which outer input of ``node`` each inner input stands for (debugprint's ``->`` links)."""
+        return {}

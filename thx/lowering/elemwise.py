@@ -1,56 +1,53 @@
-"""JAX lowering of thx/tensor/elemwise.py: one jnp function per table row."""
+"""JAX lowering of thx/tensor/elemwise.py: resolve each table row's JAX function, apply it."""
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
 import jax
 import jax.numpy as jnp
+import jax.scipy.special  # the namespace "jsp.special.*" rows name
+from jax import lax
 import numpy as np
 
 from thx.lowering.registry import is_concrete, register
-from thx.tensor.elemwise import DimShuffle, Elemwise, check_broadcast
+from thx.tensor.elemwise import DimShuffle, Elemwise, ScalarOp, check_broadcast
+
+# the namespaces a row's ``jax`` entry is named in ("jnp.exp", "jsp.special.erf", "jax.nn.sigmoid")
+JAX_NAMESPACES = SimpleNamespace(jnp=jnp, lax=lax, jsp=jax.scipy, jax=jax)
 
 
-def _round_half_away(x):
-    return jnp.sign(x) * jnp.floor(jnp.abs(x) + 0.5)
+def jax_function(so: ScalarOp) -> Callable[..., Any]:
+    """The JAX function of a table row (n-ary rows fold their binary function over the inputs).
+
+    Examples
+    --------
+    >>> from thx.tensor.elemwise import SCALAR_OPS
+    >>> jax_function(SCALAR_OPS['exp']) is jnp.exp
+    True
+    >>> float(jax_function(SCALAR_OPS['add'])(1.0, 2.0, 3.0))
+    6.0
+    """
+    spec = so.jax
+    if isinstance(spec, str):
+        root, *path = spec.split(".")
+        fn = getattr(JAX_NAMESPACES, root)
+        for part in path:
+            fn = getattr(fn, part)
+    else:
+        fn = spec(JAX_NAMESPACES)
+    if so.nin == -1:
+        return _folded(fn)
+    return fn
 
 
-def _second(a, b):
-    return jnp.broadcast_to(b, jnp.broadcast_shapes(jnp.shape(a), jnp.shape(b)))
-
-
-# name -> jnp implementation (same keys as SCALAR_OPS)
-JAX_SCALAR: dict[str, object] = {
-    "add": lambda *a: _sum(a), "sub": jnp.subtract, "mul": lambda *a: _prod(a),
-    "true_div": jnp.true_divide, "int_div": jnp.floor_divide, "mod": jnp.mod, "pow": jnp.power,
-    "neg": jnp.negative, "abs": jnp.abs, "sgn": jnp.sign, "sqr": jnp.square, "sqrt": jnp.sqrt,
-    "exp": jnp.exp, "exp2": jnp.exp2, "expm1": jnp.expm1, "log": jnp.log, "log2": jnp.log2,
-    "log10": jnp.log10, "log1p": jnp.log1p, "sin": jnp.sin, "cos": jnp.cos, "tan": jnp.tan,
-    "arcsin": jnp.arcsin, "arccos": jnp.arccos, "arctan": jnp.arctan, "arctan2": jnp.arctan2,
-    "sinh": jnp.sinh, "cosh": jnp.cosh, "tanh": jnp.tanh, "arcsinh": jnp.arcsinh,
-    "arccosh": jnp.arccosh, "arctanh": jnp.arctanh, "erf": jax.scipy.special.erf,
-    "erfc": jax.scipy.special.erfc, "floor": jnp.floor, "ceil": jnp.ceil, "trunc": jnp.trunc,
-    "round_half_to_even": jnp.round, "round_half_away_from_zero": _round_half_away,
-    "sigmoid": jax.nn.sigmoid, "softplus": jax.nn.softplus, "maximum": jnp.maximum,
-    "minimum": jnp.minimum, "clip": lambda x, lo, hi: jnp.minimum(jnp.maximum(x, lo), hi),
-    "switch": jnp.where, "second": _second, "identity": lambda x: x, "lt": jnp.less,
-    "gt": jnp.greater, "le": jnp.less_equal, "ge": jnp.greater_equal, "eq": jnp.equal,
-    "neq": jnp.not_equal, "isnan": jnp.isnan, "isinf": jnp.isinf, "and_": jnp.bitwise_and,
-    "or_": jnp.bitwise_or, "xor": jnp.bitwise_xor, "invert": jnp.invert,
-}
-
-
-def _sum(a):
-    out = a[0]
-    for x in a[1:]:
-        out = out + x
-    return out
-
-
-def _prod(a):
-    out = a[0]
-    for x in a[1:]:
-        out = out * x
-    return out
+def _folded(binary: Callable[..., Any]) -> Callable[..., Any]:
+    def fold(*args):
+        return functools.reduce(binary, args[1:], args[0])
+    return fold
 
 
 def _input_casts(so, node):
@@ -78,13 +75,7 @@ def _elemwise(op, node):
     so = op.scalar_op
     dtype = np.dtype(node.outputs[0].dtype)
     np_fn = so.numpy
-    if so.name == "Cast":
-        def cast(x):
-            if is_concrete(x):
-                return np.asarray(x).astype(dtype)
-            return jnp.asarray(x).astype(dtype)
-        return cast
-    fn = JAX_SCALAR[so.name]
+    fn = jax_function(so)
     casts = _input_casts(so, node)
 
     def impl(*args):

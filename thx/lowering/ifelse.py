@@ -131,3 +131,11 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
 @register(BranchIfElse)
 def _branch_ifelse(op, node):
     return _cond(op, node, build_closure(op.then_fgraph), build_closure(op.else_fgraph))
+
+
+@register(IfElse)
+def _ifelse(op, node):
+    # An IfElse the lazy pass above did not rewrite (it rewrites all, so this is a fallback):
+    # both branches arrive computed, lax.cond only picks one.
+    n = op.n_outs
+    return _cond(op, node, lambda *vals: tuple(vals[:n]), lambda *vals: tuple(vals[n:]))

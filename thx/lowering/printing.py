@@ -1,4 +1,4 @@
-"""JAX lowering of thx/printing.py: ``Print`` -> ``jax.debug.callback`` (prints while the function runs)."""
+"""JAX lowering of thx/tensor/printing.py: ``Print`` -> ``jax.debug.callback`` (prints while the function runs)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import jax
 import numpy as np
 
 from thx.lowering.registry import register
-from thx.printing import Print
+from thx.tensor.printing import Print
 
 
 @register(Print)

@@ -56,6 +56,14 @@ def _multinomial(key, shape, dtype, n, pvals):
     return jax.nn.one_hot(picks, k, dtype="int64").sum(axis=0)
 
 
+def _permutation(key, shape, dtype):
+    # shape = size + (n,): one independent permutation of range(n) per entry of size
+    *batch, n = shape
+    keys = jax.random.split(key, int(np.prod(batch, dtype="int64")))
+    perms = jax.vmap(lambda k: jax.random.permutation(k, n))(keys)
+    return perms.reshape(shape)
+
+
 _SAMPLERS = {
     "uniform": _uniform,
     "normal": _normal,
@@ -66,6 +74,7 @@ _SAMPLERS = {
     "choice_without_replacement": _choice(False),
     "poisson": _poisson,
     "multinomial": _multinomial,
+    "permutation": _permutation,
 }
 
 

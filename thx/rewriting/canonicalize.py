@@ -14,6 +14,7 @@ Shapes, reshapes and indexing are in ``shape.py``.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -22,45 +23,11 @@ from thx.graph.basic import Apply, Variable
 from thx.rewriting.constants import const_value, scalar_value, tensor_constant
 from thx.rewriting.engine import local_rewrite
 from thx.rewriting.patterns import pattern
+from thx.rewriting.utils import ALL_PHASES, CANON, apply_op, keep_shapes, n_clients, op_name
 from thx.tensor import elemwise as E
 from thx.tensor.basic import Alloc
-from thx.tensor.elemwise import SCALAR_OPS, DimShuffle, Elemwise, elemwise_op
+from thx.tensor.elemwise import DimShuffle, Elemwise
 from thx.tensor.type import upcast
-
-CANON = "canonicalize"
-ALL_PHASES = ("canonicalize", "specialize")
-
-
-# ------------------------------------------------------------------ helpers
-
-
-def op_name(v: Variable) -> str | None:
-    """The scalar-op name of the Elemwise computing ``v`` (None otherwise)."""
-    n = v.owner
-    if n is not None and isinstance(n.op, Elemwise):
-        return n.op.scalar_op.name
-    return None
-
-
-def n_clients(fgraph, v: Variable) -> int:
-    return len(fgraph.clients.get(v, ()))
-
-
-def apply_op(name: str, *args: Variable) -> Variable:
-    return elemwise_op(SCALAR_OPS[name])(*args)
-
-
-def contributes_shape(model: Variable, v: Variable) -> bool:
-    """True if ``model`` has a non-broadcastable dim where ``v`` broadcasts."""
-    return any(vb and not mb for vb, mb in zip(v.broadcastable, model.broadcastable))
-
-
-def keep_shapes(result: Variable, models: Sequence[Variable]) -> Variable:
-    """``result`` filled to the shape of ``models`` wherever they give it a dimension."""
-    for m in models:
-        if contributes_shape(m, result):
-            result = E.second(m, result)
-    return result
 
 
 # ------------------------------------------------------------------ fills, allocs, identities
@@ -258,6 +225,58 @@ def _retype_constant(spec: tuple, dtype: str, ndim: int) -> tuple:
     return spec
 
 
+@dataclass(frozen=True)
+class Family:
+    """An operator family the canonicalizers flatten: ``combine`` (n-ary), its ``inverse``
+    (binary) and ``neg``, which flips the sign (products) or moves a term to the other side (sums)."""
+
+    combine: str
+    inverse: str
+    neg_flips_sign: bool
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.combine, self.inverse, "neg")
+
+
+MUL_FAMILY = Family("mul", "true_div", neg_flips_sign=True)   # a * b / c, -a
+ADD_FAMILY = Family("add", "sub", neg_flips_sign=False)       # a + b - c, -a
+
+
+def _flatten(fgraph, node: Apply, family: Family) -> tuple[list[Variable], list[Variable], int]:
+    """``(direct, inverse, sign)``: the terms of the nested ``family`` expression ``node``
+    computes, left to right (``a * b / (c * d)``: ``[a, b], [c, d]``; ``a - (b + c)``:
+    ``[a], [b, c]``), descending into same-dtype family nodes read only here."""
+    dtype = node.outputs[0].dtype
+    direct: list[Variable] = []
+    inverse: list[Variable] = []
+    sign = 1
+    stack: list[tuple[Variable, bool]] = []
+
+    def expand(n: Apply, inv: bool) -> None:
+        nonlocal sign
+        k = n.op.scalar_op.name
+        if k == family.combine:
+            stack.extend((i, inv) for i in reversed(n.inputs))
+        elif k == family.inverse:
+            stack.append((n.inputs[1], not inv))
+            stack.append((n.inputs[0], inv))
+        elif family.neg_flips_sign:
+            sign = -sign
+            stack.append((n.inputs[0], inv))
+        else:
+            stack.append((n.inputs[0], not inv))
+
+    expand(node, False)
+    while stack:
+        v, inv = stack.pop()
+        if _absorbable(fgraph, v, family.names, dtype):
+            expand(v.owner, inv)
+        else:
+            (inverse if inv else direct).append(v)
+    return direct, inverse, sign
+
+
 def _parent_absorbs(fgraph, node: Apply, family: tuple[str, ...]) -> bool:
     """The only client is a same-dtype op of ``family``: it will canonicalize this node with it."""
     out = node.outputs[0]
@@ -314,43 +333,15 @@ def _is_one_element(v: Variable) -> bool:
     return d is not None and np.size(d) == 1
 
 
-MUL_FAMILY = ("mul", "true_div", "neg")
-ADD_FAMILY = ("add", "sub", "neg")
-
-
 @local_rewrite("mul", "true_div", "neg", phase=CANON)
 def local_mul_canonizer(fgraph, node):  # (2 * (x * 3)) / (x * y) -> 6 / y
-    if _parent_absorbs(fgraph, node, MUL_FAMILY):
+    if _parent_absorbs(fgraph, node, MUL_FAMILY.names):
         return None
     out = node.outputs[0]
     dtype = out.dtype
     if dtype == "bool":
         return None
-    name = node.op.scalar_op.name
-    sign = 1
-    num: list[Variable] = []
-    den: list[Variable] = []
-    if name == "mul":
-        stack = [(v, False) for v in reversed(node.inputs)]
-    elif name == "true_div":
-        stack = [(node.inputs[1], True), (node.inputs[0], False)]
-    else:
-        stack, sign = [(node.inputs[0], False)], -1
-    while stack:
-        v, inv = stack.pop()
-        if _absorbable(fgraph, v, MUL_FAMILY, dtype):
-            n = v.owner
-            k = n.op.scalar_op.name
-            if k == "mul":
-                stack.extend((i, inv) for i in reversed(n.inputs))
-            elif k == "true_div":
-                stack.append((n.inputs[1], not inv))
-                stack.append((n.inputs[0], inv))
-            else:
-                sign = -sign
-                stack.append((n.inputs[0], inv))
-        else:
-            (den if inv else num).append(v)
+    num, den, sign = _flatten(fgraph, node, MUL_FAMILY)
     cn, num = _split_constants(num)
     cd, den = _split_constants(den)
     cancelled = _cancel(num, den)
@@ -393,35 +384,13 @@ def local_mul_canonizer(fgraph, node):  # (2 * (x * 3)) / (x * y) -> 6 / y
 
 @local_rewrite("add", "sub", "neg", phase=CANON)
 def local_add_canonizer(fgraph, node):  # (x + 1) - (2 - y) -> (-1 + x + y)
-    if _parent_absorbs(fgraph, node, ADD_FAMILY):
+    if _parent_absorbs(fgraph, node, ADD_FAMILY.names):
         return None
     out = node.outputs[0]
     dtype = out.dtype
     if dtype == "bool":
         return None
-    name = node.op.scalar_op.name
-    pos: list[Variable] = []
-    negs: list[Variable] = []
-    if name == "add":
-        stack = [(v, False) for v in reversed(node.inputs)]
-    elif name == "sub":
-        stack = [(node.inputs[1], True), (node.inputs[0], False)]
-    else:
-        stack = [(node.inputs[0], True)]
-    while stack:
-        v, neg = stack.pop()
-        if _absorbable(fgraph, v, ADD_FAMILY, dtype):
-            n = v.owner
-            k = n.op.scalar_op.name
-            if k == "add":
-                stack.extend((i, neg) for i in reversed(n.inputs))
-            elif k == "sub":
-                stack.append((n.inputs[1], not neg))
-                stack.append((n.inputs[0], neg))
-            else:
-                stack.append((n.inputs[0], not neg))
-        else:
-            (negs if neg else pos).append(v)
+    pos, negs, _ = _flatten(fgraph, node, ADD_FAMILY)
     cp, pos = _split_constants(pos)
     cm, negs = _split_constants(negs)
     cancelled = _cancel(pos, negs)

@@ -50,6 +50,7 @@ class Mode:
         return Mode(self.linker, self.optimizer, self._including, self._excluding + tags, self._requiring)
 
     def requiring(self, *tags: str) -> "Mode":
+        """A copy of this mode that keeps only rewrites tagged with all of ``tags``."""
         return Mode(self.linker, self.optimizer, self._including, self._excluding, self._requiring + tags)
 
     def __eq__(self, other: object) -> bool:
@@ -98,5 +99,18 @@ def get_mode(mode: Any) -> Mode:
     raise TypeError(f"mode must be a Mode or a mode name, got {mode!r}")
 
 
-FAST_RUN = "FAST_RUN"
-FAST_COMPILE = "FAST_COMPILE"
+def get_default_mode() -> Mode:
+    """The Mode used when ``function`` gets no ``mode`` (from ``config.mode``; Theano's name).
+
+    Examples
+    --------
+    >>> import thx
+    >>> thx.compile.mode.get_default_mode().optimizer
+    'fast_run'
+    """
+    return get_mode(None)
+
+
+# Theano's predefined Mode objects: ``mode=FAST_RUN.excluding('canonicalize')`` works.
+FAST_RUN = Mode(optimizer="fast_run")
+FAST_COMPILE = Mode(optimizer="fast_compile")

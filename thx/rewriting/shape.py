@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Constant, Variable
-from thx.rewriting.canonicalize import ALL_PHASES, CANON
 from thx.rewriting.constants import make_constant, scalar_value
 from thx.rewriting.engine import local_rewrite
+from thx.rewriting.utils import ALL_PHASES, CANON
 from thx.tensor.basic import Flatten, MakeVector, Rebroadcast, Reshape, Shape, patternbroadcast, shape
 from thx.tensor.subtensor import Subtensor, getitem
 from thx.tensor.var import constant

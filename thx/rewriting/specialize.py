@@ -8,10 +8,10 @@ scalar factor.
 
 from __future__ import annotations
 
-from thx.rewriting.canonicalize import apply_op, keep_shapes, n_clients, op_name
 from thx.rewriting.constants import scalar_value, tensor_constant
 from thx.rewriting.engine import local_rewrite
 from thx.rewriting.patterns import pattern
+from thx.rewriting.utils import apply_op, keep_shapes, n_clients, op_name
 from thx.tensor import elemwise as E
 from thx.tensor.basic import Alloc, shape
 from thx.tensor.elemwise import DimShuffle

@@ -8,10 +8,10 @@ categorical cross-entropy), ``exp(x) / sum(exp(x)) -> softmax(x)``.
 
 from __future__ import annotations
 
-from thx.rewriting.canonicalize import op_name
 from thx.rewriting.constants import scalar_value, tensor_constant
 from thx.rewriting.engine import local_rewrite
 from thx.rewriting.patterns import pattern
+from thx.rewriting.utils import op_name
 from thx.tensor import elemwise as E
 from thx.tensor.elemwise import DimShuffle
 from thx.tensor.math import LogSoftmax, Max, Softmax, Sum, _keep_dims

@@ -1,20 +1,24 @@
 """``thx.scan`` and its shortcuts ``map``, ``reduce``, ``foldl``, ``foldr``.
 
-How a call becomes a Scan node (Theano's algorithm):
+How a call becomes a Scan node (Theano's algorithm); ``scan()`` calls one
+function per phase, in this order:
 
-1. Normalise ``sequences`` / ``outputs_info`` / ``non_sequences`` into dicts
-   with taps; cut each sequence once per tap so that step ``t`` reads row
-   ``t`` of every cut (reversed first when ``go_backwards``).
-2. Call ``fn`` with fresh inner variables for the sequence slices and the
-   state taps, and with the *outer* non-sequence variables themselves.
-3. Parse what ``fn`` returned: outputs, updates of shared variables, and an
-   optional ``until`` stop condition.
-4. Clone the step graph, replacing the outer non-sequences (and the shared
-   variables being updated) by inner placeholders.  Every other outer
-   expression the step uses and that does not depend on an inner variable
-   (a shared variable, an input not listed in ``non_sequences``, ``y`` in the
-   tutorial's ``T.grad(y[i], x)``) becomes an implicit non-sequence: it is
-   computed once, outside the loop.
+1. ``_normalise_arguments``: the arguments as lists, ``n_steps`` as int64.
+2. ``_sequence_slices`` / ``_state_variables``: cut each sequence once per tap
+   so that step ``t`` reads row ``t`` of every cut (reversed first when
+   ``go_backwards``), with a fresh inner variable per slice; an initial buffer
+   and inner variables per state tap.
+3. ``_call_step`` / ``_shared_variable_updates``: call ``fn`` with the inner
+   variables and the *outer* non-sequence variables themselves; parse what it
+   returned: outputs, updates of shared variables, an optional ``until``.
+4. ``_inner_graph``: clone the step graph, replacing the outer non-sequences
+   (and the shared variables being updated) by inner placeholders.  Every
+   other outer expression the step uses and that does not depend on an inner
+   variable (a shared variable, an input not listed in ``non_sequences``,
+   ``y`` in the tutorial's ``T.grad(y[i], x)``) becomes an implicit
+   non-sequence: it is computed once, outside the loop.
+5. ``_scan_node``: the Scan op on the outer inputs.
+6. ``_unpack_outputs``: the outputs in the user's order, and the updates.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import builtins
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -240,18 +245,38 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
     >>> thx.function([A, k], result[-1], updates=updates)(range(10), 2)
     array([ 0.,  1.,  4.,  9., 16., 25., 36., 49., 64., 81.])
     """
-    T = _T()
-    from thx.tensor.sharedvar import SharedVariable
-    from thx.scan.op import Scan
+    _check_step_arguments(fn, truncate_gradient)
+    seqs_in, outs_in, non_seqs, n_steps_var = _normalise_arguments(
+        sequences, outputs_info, non_sequences, n_steps)
+    seq_outer, seq_inner = _sequence_slices(seqs_in, go_backwards)
+    actual_n_steps = _number_of_steps(n_steps_var, seq_outer)
+    infos = _state_variables(outs_in)
+    args, condition, outputs, updates, infos = _call_step(fn, seq_inner, infos, non_seqs, outs_in)
+    upd_pairs, shared_inner = _shared_variable_updates(outputs, updates, condition, args, non_seqs)
+    inner = _inner_graph(outputs, condition, infos, seq_inner, non_seqs, upd_pairs, shared_inner,
+                         strict)
+    op, outs = _scan_node(inner, seq_outer, infos, upd_pairs, actual_n_steps, truncate_gradient,
+                          name, mode)
+    return _unpack_outputs(op, outs, infos, inner.rec_idx, inner.nit_idx, upd_pairs, return_list)
 
+
+# ------------------------------------------------------------------------ the phases of scan()
+
+def _check_step_arguments(fn: Any, truncate_gradient: Any) -> None:
+    """``fn`` is callable and ``truncate_gradient`` is -1 or a positive int."""
     if not callable(fn):
         raise TypeError(f"scan: fn must be callable, got {type(fn).__name__}")
     if int(truncate_gradient) != truncate_gradient or (truncate_gradient < 1 and truncate_gradient != -1):
         raise ValueError(f"scan: truncate_gradient must be -1 or a positive int, got {truncate_gradient!r}")
+
+
+def _normalise_arguments(sequences: Any, outputs_info: Any, non_sequences: Any,
+                         n_steps: Any) -> tuple[list, list, list[Variable], Variable | None]:
+    """Phase 1: the arguments as lists, and ``n_steps`` as an int64 variable (None: not given)."""
+    T = _T()
     seqs_in = _wrap(sequences)
     outs_in = _wrap(outputs_info)
     non_seqs = [v if isinstance(v, Variable) else T.as_tensor_variable(v) for v in _wrap(non_sequences)]
-
     n_steps_var = None
     if not _is_missing(n_steps):
         n_steps_var = _check_int_scalar(n_steps)
@@ -260,8 +285,12 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
                 raise IndexError(f"scan was asked to run for a negative number of steps "
                                  f"({int(n_steps_var.data)}); use go_backwards=True to iterate from the end")
             n_steps_var = T.constant(int(n_steps_var.data), dtype="int64")
+    return seqs_in, outs_in, non_seqs, n_steps_var
 
-    # ---- 1. sequences: one outer cut and one inner slice per tap
+
+def _sequence_slices(seqs_in: list, go_backwards: bool) -> tuple[list[Variable], list[Variable]]:
+    """Phase 2a: one outer cut and one inner slice variable per sequence tap."""
+    T = _T()
     seq_outer: list[Variable] = []
     seq_inner: list[Variable] = []
     for i, s in enumerate(seqs_in):
@@ -293,18 +322,27 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
                 cut = cut[::-1]
             seq_outer.append(cut)
             seq_inner.append(T.TensorType(var.dtype, var.broadcastable[1:])(_slice_name(var.name, k)))
+    return seq_outer, seq_inner
 
-    if n_steps_var is None:
-        if not seq_outer:
-            raise ValueError(" No information about the number of steps provided. Either provide a "
-                             "value for n_steps argument of scan or provide an input sequence")
-        actual_n_steps = seq_outer[0].shape[0]
-        for s in seq_outer[1:]:
-            actual_n_steps = T.minimum(actual_n_steps, s.shape[0])
-    else:
-        actual_n_steps = n_steps_var
 
-    # ---- 2. outputs_info: initial buffers and inner state variables
+def _number_of_steps(n_steps_var: Variable | None, seq_outer: list[Variable]) -> Variable:
+    """``n_steps`` if given, else the length of the shortest sequence cut."""
+    T = _T()
+    if n_steps_var is not None:
+        return n_steps_var
+    if not seq_outer:
+        raise ValueError(" No information about the number of steps provided. Either provide a "
+                         "value for n_steps argument of scan or provide an input sequence")
+    actual_n_steps = seq_outer[0].shape[0]
+    for s in seq_outer[1:]:
+        actual_n_steps = T.minimum(actual_n_steps, s.shape[0])
+    return actual_n_steps
+
+
+def _state_variables(outs_in: list) -> list[dict]:
+    """Phase 2b: per ``outputs_info`` entry, its initial buffer and inner tap variables
+    (``{}`` for an output that is not fed back)."""
+    T = _T()
     infos: list[dict] = []
     for i, o in enumerate(outs_in):
         if o is None:
@@ -342,8 +380,14 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
             inner = [state_type(_slice_name(init.name, k)) for k in taps]
         infos.append({"init": init, "taps": taps, "state_type": state_type,
                       "outer_init": outer_init, "inner": inner})
+    return infos
 
-    # ---- 3. call the step
+
+def _call_step(fn: Callable[..., Any], seq_inner: list[Variable], infos: list[dict],
+               non_seqs: list[Variable], outs_in: list):
+    """Phase 3: call ``fn`` on the inner variables (and the outer non-sequences) and parse its
+    return: ``(args, condition, outputs, updates, infos)``."""
+    T = _T()
     args = list(seq_inner)
     for info in infos:
         args += info.get("inner", [])
@@ -361,10 +405,19 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
                          f"{len(outputs)} output(s) but outputs_info has {len(infos)} entries")
     if not outs_in:
         infos = [{} for _ in outputs]
+    return args, condition, outputs, updates, infos
 
-    # ---- 4. updates of shared variables become recurrent states (tap -1); as in Theano, a
-    # shared variable with a default update (a random stream's state) that the step reaches is
-    # updated at every step too, so each step draws new random numbers
+
+def _shared_variable_updates(outputs: list[Variable], updates: OrderedDict,
+                             condition: Variable | None, args: list[Variable],
+                             non_seqs: list[Variable]) -> tuple[list[tuple[Variable, Variable]], list[Variable]]:
+    """Phase 3b: the updated shared variables, each a recurrent state (tap -1) with its inner copy.
+
+    As in Theano, a shared variable with a default update (a random stream's state) that the
+    step reaches is updated at every step too, so each step draws new random numbers.
+    """
+    T = _T()
+    from thx.tensor.sharedvar import SharedVariable
     blockers = set(args) - {v for v in non_seqs if isinstance(v, SharedVariable)}
     while True:
         roots = outputs + list(updates.values()) + ([condition] if condition is not None else [])
@@ -388,8 +441,31 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
                                 f"but the variable has type {var.type}")
         upd_pairs.append((var, expr))
     shared_inner = [var.type(f"{var.name}_copy" if var.name else None) for var, _ in upd_pairs]
+    return upd_pairs, shared_inner
 
-    # ---- 5. inner graph: outer non-sequences and updated shared variables -> placeholders
+
+@dataclass
+class _InnerGraph:
+    """What phase 4 gives the Scan node: its inner graph's inputs and outputs, the outer
+    non-sequences (explicit, then implicit) and which user outputs are states or not."""
+
+    inputs: list[Variable]
+    outputs: list[Variable]
+    explicit_outer: list[Variable]
+    implicit_outer: list[Variable]
+    rec_idx: list[int]
+    nit_idx: list[int]
+    rec_taps: list[tuple[int, ...]]
+    as_while: bool
+
+
+def _inner_graph(outputs: list[Variable], condition: Variable | None, infos: list[dict],
+                 seq_inner: list[Variable], non_seqs: list[Variable],
+                 upd_pairs: list[tuple[Variable, Variable]], shared_inner: list[Variable],
+                 strict: bool) -> _InnerGraph:
+    """Phase 4: clone the step graph with outer non-sequences and updated shared variables
+    replaced by placeholders, and find the implicit non-sequences (loop invariants)."""
+    from thx.tensor.sharedvar import SharedVariable
     rec_idx = [i for i, info in enumerate(infos) if info]
     nit_idx = [i for i, info in enumerate(infos) if not info]
     rec_outs = []
@@ -433,19 +509,33 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
         inner_inputs += infos[i]["inner"]
     inner_inputs += shared_inner + explicit_inner + implicit_inner
     rec_taps = [tuple(infos[i]["taps"]) for i in rec_idx] + [(-1,)] * len(upd_pairs)
+    return _InnerGraph(inner_inputs, inner_outs, explicit_outer, implicit_outer, rec_idx, nit_idx,
+                       rec_taps, as_while=condition is not None)
 
-    fgraph = FunctionGraph(inner_inputs, inner_outs, clone=True)
-    op = Scan(fgraph, n_seqs=len(seq_inner), rec_taps=rec_taps, n_nit=len(nit_idx),
-              as_while=condition is not None, truncate_gradient=truncate_gradient, name=name,
-              mode=mode)
-    outer_inits = [infos[i]["outer_init"] for i in rec_idx]
+
+def _scan_node(inner: _InnerGraph, seq_outer: list[Variable], infos: list[dict],
+               upd_pairs: list[tuple[Variable, Variable]], actual_n_steps: Variable,
+               truncate_gradient: int, name: str | None, mode: Any) -> tuple[Any, list[Variable]]:
+    """Phase 5: the Scan op and its outer outputs."""
+    T = _T()
+    from thx.scan.op import Scan
+    fgraph = FunctionGraph(inner.inputs, inner.outputs, clone=True)
+    op = Scan(fgraph, n_seqs=len(seq_outer), rec_taps=inner.rec_taps, n_nit=len(inner.nit_idx),
+              as_while=inner.as_while, truncate_gradient=truncate_gradient, name=name, mode=mode)
+    outer_inits = [infos[i]["outer_init"] for i in inner.rec_idx]
     outer_inits += [T.unbroadcast(_padleft(var), 0) for var, _ in upd_pairs]
     outs = op(T.cast(actual_n_steps, "int64") if actual_n_steps.dtype != "int64" else actual_n_steps,
-              *seq_outer, *outer_inits, *explicit_outer, *implicit_outer)
+              *seq_outer, *outer_inits, *inner.explicit_outer, *inner.implicit_outer)
     if not isinstance(outs, list):
         outs = [outs]
+    return op, outs
 
-    # ---- 6. outputs in the user's order; shared updates from the last row
+
+def _unpack_outputs(op: Any, outs: list[Variable], infos: list[dict], rec_idx: list[int],
+                    nit_idx: list[int], upd_pairs: list[tuple[Variable, Variable]],
+                    return_list: bool) -> tuple[Any, OrderedDict]:
+    """Phase 6: outputs in the user's order (states without their initial rows); each shared
+    variable's update is the last row of its trace."""
     n_user_rec = len(rec_idx)
     results: list[Variable | None] = [None] * len(infos)
     for pos, i in enumerate(rec_idx):

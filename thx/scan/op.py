@@ -35,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Apply, Variable, ancestors, io_toposort
+from thx.graph.basic import Apply, Variable, ancestors
+from thx.graph.evaluate import evaluate
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.scan.derivatives import scan_grad, scan_rop
@@ -223,6 +224,86 @@ class Scan(Op):
     def R_op(self, inputs, eval_points):
         return scan_rop(self, inputs, eval_points)
 
+    # ------------------------------------------------------------ printing
+    def pprint(self, node: Apply, ins: list[str]) -> str:
+        """``pp`` form: the loop's name applied to its outer inputs (``for{cpu,scan_fn}(n, xs, ...)``)."""
+        return f"{self}({', '.join(ins)})"
+
+    @property
+    def inner_graph(self) -> FunctionGraph:
+        """The step's graph: debugprint prints it under "Inner graphs of the scan ops:"."""
+        return self.fgraph
+
+    def inner_to_outer(self, node: Apply) -> dict[Variable, Variable]:
+        """Each inner input -> the outer input it reads: a sequence's slice -> the sequence,
+        every tap of a recurrent state -> its initial buffer, a non-sequence -> itself outside."""
+        _, seqs, inits, nonseqs = self.split_outer_inputs(node.inputs)
+        links: dict[Variable, Variable] = dict(zip(self.inner_seqs(), seqs))
+        for k in range(self.n_rec):
+            for inner in self.inner_taps(k):
+                links[inner] = inits[k]
+        links.update(zip(self.inner_nonseqs(), nonseqs))
+        return links
+
+    # ------------------------------------------------------------ shapes
+    def infer_shape(self, fgraph, node: Apply, input_shapes: list) -> list:
+        """Output shapes without running the loop.
+
+        A recurrent state's trace has its initial rows plus ``n_steps`` rows of the
+        initial buffer's row shape; a nit output has ``n_steps`` rows of the shape
+        the inner graph's own ``infer_shape`` rules give its step output, written
+        on the outer inputs' shapes.  With a stop condition the number of rows is
+        known only at run time (NotImplementedError).
+        """
+        from thx.tensor.elemwise import cast  # make_node's reason: the tensor layer builds the dims
+        if self.as_while:
+            raise NotImplementedError(f"{self}: the number of steps is known only at run time")
+        n_steps = node.inputs[0]
+        if n_steps.dtype != "int64":
+            n_steps = cast(n_steps, "int64")
+        ns, nr = self.n_seqs, self.n_rec
+        seq_shapes = input_shapes[1: 1 + ns]
+        init_shapes = input_shapes[1 + ns: 1 + ns + nr]
+        out = [(init_shapes[k][0] + n_steps, *init_shapes[k][1:]) for k in range(nr)]
+        if self.n_nit:
+            inner_in = [tuple(s[1:]) for s in seq_shapes]
+            for k, taps in enumerate(self.rec_taps):
+                inner_in += [tuple(init_shapes[k][1:])] * len(taps)
+            inner_in += [tuple(s) for s in input_shapes[1 + ns + nr:]]
+            nit_shapes = self._inner_output_shapes(inner_in)[nr: nr + self.n_nit]
+            out += [(n_steps, *shp) for shp in nit_shapes]
+        return out
+
+    def _inner_output_shapes(self, inner_input_shapes: list[tuple]) -> list[tuple]:
+        """The inner outputs' shapes from its inputs' (outer) shapes, by each inner op's
+        ``infer_shape``; raises if a shape would need a value computed inside the loop."""
+        from thx.graph.basic import Constant
+        from thx.tensor.var import constant
+        fg = self.fgraph
+        shapes: dict[Variable, Sequence] = dict(zip(fg.inputs, inner_input_shapes))
+
+        def shape_of(v: Variable) -> Sequence:
+            if v not in shapes:
+                if not isinstance(v, Constant):
+                    raise NotImplementedError(f"{self}: no shape for inner variable {v}")
+                shapes[v] = tuple(constant(int(d), dtype="int64") for d in np.shape(v.data))
+            return shapes[v]
+
+        for n in io_toposort(fg.inputs, fg.outputs):
+            try:
+                outs = n.op.infer_shape(fg, n, [shape_of(i) for i in n.inputs])
+            except Exception:  # noqa: BLE001 - no rule, or one that cannot say: no shape
+                continue  # for its outputs (only reading one of them fails)
+            for o, shp in zip(n.outputs, outs):
+                shapes[o] = tuple(d if isinstance(d, Variable) else constant(int(d), dtype="int64")
+                                  for d in shp)
+        result = [shape_of(o) for o in fg.outputs]
+        inner_vars = set(fg.inputs) | {o for n in fg.apply_nodes for o in n.outputs}
+        dims = [d for shp in result for d in shp]
+        if any(v in inner_vars and not isinstance(v, Constant) for v in ancestors(dims)):
+            raise NotImplementedError(f"{self}: an output shape depends on values inside the loop")
+        return result
+
     # ------------------------------------------------------------ NumPy reference
     def perform(self, node: Apply, inputs: Sequence[Any], output_storage: list[list[Any]]) -> None:
         """Run the loop in NumPy, evaluating the inner graph with each op's ``perform``."""
@@ -247,7 +328,8 @@ class Scan(Op):
             for k, taps in enumerate(self.rec_taps):
                 L = self.lags[k]
                 args += [bufs[k][len(bufs[k]) - L + (L + tap)] for tap in taps]
-            outs = _numpy_eval(self.fgraph, args + list(nonseqs))
+            inner = dict(zip(self.fgraph.inputs, args + list(nonseqs)))
+            outs = evaluate(self.fgraph.outputs, inner)
             for k in range(self.n_rec):
                 val = np.asarray(outs[k], dtype=self.fgraph.outputs[k].type.dtype)
                 bufs[k].append(val)
@@ -282,30 +364,8 @@ def _empty_nit(op: Scan, j: int, seqs, nonseqs, otype) -> np.ndarray:
         for k, taps in enumerate(op.rec_taps):
             t = op.fgraph.outputs[k].type
             args += [np.zeros((), t.dtype)] * len(taps)
-        shape = np.shape(_numpy_eval(op.fgraph, args + list(nonseqs))[op.n_rec + j])
+        inner = dict(zip(op.fgraph.inputs, args + list(nonseqs)))
+        shape = np.shape(evaluate(op.fgraph.outputs, inner)[op.n_rec + j])
     except Exception:  # noqa: BLE001 - only the shape is wanted; fall back to unit dims
         shape = (0,) * otype.ndim
     return np.zeros((0,) + tuple(shape), dtype=otype.dtype)
-
-
-def _numpy_eval(fgraph: FunctionGraph, values: Sequence[Any]) -> list[Any]:
-    """Evaluate ``fgraph`` on ``values`` with each op's NumPy ``perform``."""
-    from thx.graph.basic import Constant
-    env: dict[Variable, Any] = dict(zip(fgraph.inputs, values))
-    for node in io_toposort(fgraph.inputs, fgraph.outputs):
-        ins = []
-        for v in node.inputs:
-            if v in env:
-                ins.append(env[v])
-            elif isinstance(v, Constant):
-                ins.append(v.data)
-            else:
-                raise ValueError(f"Scan.perform: no value for {v}")
-        storage: list[list[Any]] = [[None] for _ in node.outputs]
-        node.op.perform(node, ins, storage)
-        for o, cell in zip(node.outputs, storage):
-            env[o] = cell[0]
-    out = []
-    for o in fgraph.outputs:
-        out.append(env[o] if o in env else o.data)
-    return out

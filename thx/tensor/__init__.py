@@ -1,6 +1,6 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
-from thx.tensor import nnet
+from thx.tensor import nnet, printing
 from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, concatenate, eye, full,
                               full_like, identity_like, join, ones, ones_like, repeat, roll, split,
                               stack, tile, zeros, zeros_like)
@@ -23,12 +23,22 @@ from thx.tensor.math import (Argmax, Argmin, Dot, Max, Min, Prod, Sum, all, any,
                              min, outer, prod, softmax, std, sum, tensordot, var)
 from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
                                   Subtensor, inc_subtensor, set_subtensor, take)
-from thx.tensor.type import (TensorType, constructor_names, tensor, upcast)
+from thx.tensor.type import (TensorType, all_dtypes, complex_dtypes, constructor_names,
+                             continuous_dtypes, discrete_dtypes, float_dtypes, int_dtypes,
+                             tensor, uint_dtypes, upcast)
 from thx.tensor.type import _constructors as _ctors
 from thx.tensor.var import TensorConstant, TensorVariable, as_tensor_variable, constant
 
+from thx.tensor import xlogx  # Theano's module T.xlogx (xlogx.xlogx, xlogx.xlogy0)
+
 globals().update(_ctors)
 as_tensor = as_tensor_variable
+Tensor = TensorType  # Theano's old name
+# Theano's dtype lists (lists of dtype names, as in theano.tensor.basic)
+integer_dtypes = list(int_dtypes + uint_dtypes)
+(all_dtypes, complex_dtypes, continuous_dtypes, discrete_dtypes, float_dtypes, int_dtypes,
+ uint_dtypes) = map(list, (all_dtypes, complex_dtypes, continuous_dtypes, discrete_dtypes,
+                           float_dtypes, int_dtypes, uint_dtypes))
 mul_ = mul
 sqr_ = sqr
 
@@ -61,3 +71,9 @@ def hessian(*args, **kwargs):
     """``thx.gradient.hessian``."""
     from thx.gradient import hessian as _h
     return _h(*args, **kwargs)
+
+
+def verify_grad(*args, **kwargs):
+    """``thx.gradient.verify_grad`` (Theano's ``T.verify_grad``)."""
+    from thx.gradient import verify_grad as _v
+    return _v(*args, **kwargs)

@@ -1,10 +1,11 @@
 """Elementwise ops: ONE table of scalar operations, the Elemwise op, DimShuffle.
 
 Each row of ``SCALAR_OPS`` is a whole elementwise op: its name, arity, how
-``pp`` prints it, its output dtype rule, its NumPy reference and its
-gradient formula, written on tensors exactly as Theano builds it (so that
-``pp(T.grad(x ** 2, x))`` prints Theano's graph).  The JAX implementation
-of each row is in ``thx/lowering/elemwise.py`` under the same name.
+``pp`` prints it, its output dtype rule, its NumPy function (what ``perform``
+runs), its JAX function and its gradient formula, written on tensors exactly as
+Theano builds it (so that ``pp(T.grad(x ** 2, x))`` prints Theano's graph).
+The JAX function is *named* (``"jnp.exp"``), or built by a callable from the JAX
+namespaces, so this module imports no JAX; ``thx/lowering/elemwise.py`` resolves it.
 """
 
 from __future__ import annotations
@@ -74,7 +75,12 @@ class ScalarOp:
     out_dtype : callable
         Input dtypes -> output dtype.
     numpy : callable
-        The NumPy reference implementation.
+        The NumPy implementation (``Elemwise.perform`` runs it).
+    jax : str or callable
+        The JAX function: a dotted name in the namespaces ``jnp``, ``lax``, ``jsp``
+        (``jax.scipy``) and ``jax`` (``"jsp.special.erf"``), or a callable taking
+        those namespaces (attributes of one object) and returning the function.
+        For ``nin == -1`` it is binary and folded over the inputs.
     grad : callable or None
         ``grad(inputs, output, gz) -> list`` of gradient variables, written on
         tensors; None means the output is piecewise constant (zero gradient).
@@ -89,6 +95,7 @@ class ScalarOp:
     symbol: str | None
     out_dtype: Callable[[Sequence[str]], str]
     numpy: Callable[..., Any]
+    jax: str | Callable[[Any], Callable[..., Any]]
     grad: Callable[..., list] | None
     connected: tuple[bool, ...] | None = None
     params: tuple = field(default=())
@@ -115,13 +122,15 @@ class ScalarOp:
 
 def _sigmoid_np(x):
     x = np.asarray(x)
+    x = x.astype(float_out([str(x.dtype)]))  # int8 -> float32 as Theano types it (NumPy: float16)
     with np.errstate(over="ignore"):
-        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(
-            float_out([str(x.dtype)]))
+        return np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x))).astype(x.dtype)
 
 
 def _softplus_np(x):
-    return np.logaddexp(0, x).astype(float_out([str(np.asarray(x).dtype)]))
+    x = np.asarray(x)
+    x = x.astype(float_out([str(x.dtype)]))  # int8 -> float32 as Theano types it (NumPy: float16)
+    return np.logaddexp(0, x)
 
 
 def _np_true_div(x, y):
@@ -157,96 +166,106 @@ def _erfc_np(x):
     return np.vectorize(math.erfc, otypes=[float])(x)
 
 
+# JAX functions that are not one library function; ``j`` holds the namespaces jnp, lax, jsp, jax.
+def _jax_clip(j):
+    return lambda x, lo, hi: j.jnp.minimum(j.jnp.maximum(x, lo), hi)
+
+
+def _jax_second(j):
+    return lambda a, b: j.jnp.broadcast_to(b, j.jnp.broadcast_shapes(j.jnp.shape(a), j.jnp.shape(b)))
+
+
 # Gradient formulas (Theano's, on tensors).  i: inputs, o: output, g: output gradient.
 def _g_mul(i, o, g):
     return [mul(g, *[y for k, y in enumerate(i) if k != j]) for j in range(len(i))]
 
 
 _ROWS: list[ScalarOp] = [
-    # name, nin, symbol, dtype rule, numpy, grad
-    ScalarOp("add", -1, "+", same_out, _np_same(lambda *a: sum(a[1:], a[0])),
+    # name, nin, symbol, dtype rule, numpy, jax, grad
+    ScalarOp("add", -1, "+", same_out, _np_same(lambda *a: sum(a[1:], a[0])), "jnp.add",
              lambda i, o, g: [g for _ in i], commutative=True, associative=True),
-    ScalarOp("sub", 2, "-", same_out, _np_same(np.subtract), lambda i, o, g: [g, neg(g)]),
+    ScalarOp("sub", 2, "-", same_out, _np_same(np.subtract), "jnp.subtract", lambda i, o, g: [g, neg(g)]),
     ScalarOp("mul", -1, "*", same_out, _np_same(lambda *a: np.prod(np.broadcast_arrays(*a), axis=0)
-                                                 if len(a) > 1 else a[0]),
+                                                 if len(a) > 1 else a[0]), "jnp.multiply",
              _g_mul, commutative=True, associative=True),
-    ScalarOp("true_div", 2, "/", float_out, _np_true_div,
+    ScalarOp("true_div", 2, "/", float_out, _np_true_div, "jnp.true_divide",
              lambda i, o, g: [g / i[1], -(g * i[0]) / (i[1] * i[1])]),
-    ScalarOp("int_div", 2, "//", same_out, _np_same(np.floor_divide), None),
-    ScalarOp("mod", 2, "%", same_out, _np_same(np.mod), lambda i, o, g: [g, -(i[0] // i[1]) * g]),
-    ScalarOp("pow", 2, "**", same_out, _np_same(np.power),
+    ScalarOp("int_div", 2, "//", same_out, _np_same(np.floor_divide), "jnp.floor_divide", None),
+    ScalarOp("mod", 2, "%", same_out, _np_same(np.mod), "jnp.mod", lambda i, o, g: [g, -(i[0] // i[1]) * g]),
+    ScalarOp("pow", 2, "**", same_out, _np_same(np.power), "jnp.power",
              lambda i, o, g: [g * i[1] * i[0] ** (i[1] - 1), g * log(i[0]) * i[0] ** i[1]]),
-    ScalarOp("neg", 1, "-", same_out, _np_same(np.negative), lambda i, o, g: [-g]),
-    ScalarOp("abs", 1, "|{0}|", real_out, _np_same(np.abs), lambda i, o, g: [g * sgn(i[0])]),
-    ScalarOp("sgn", 1, None, same_out, _np_same(np.sign), None),
-    ScalarOp("sqr", 1, None, same_out, _np_same(np.square), lambda i, o, g: [g * i[0] * 2]),
-    ScalarOp("sqrt", 1, None, float_out, _np_float(np.sqrt), lambda i, o, g: [(g * 0.5) / sqrt(i[0])]),
-    ScalarOp("exp", 1, None, float_out, _np_float(np.exp), lambda i, o, g: [g * exp(i[0])]),
-    ScalarOp("exp2", 1, None, float_out, _np_float(np.exp2),
+    ScalarOp("neg", 1, "-", same_out, _np_same(np.negative), "jnp.negative", lambda i, o, g: [-g]),
+    ScalarOp("abs", 1, "|{0}|", real_out, _np_same(np.abs), "jnp.abs", lambda i, o, g: [g * sgn(i[0])]),
+    ScalarOp("sgn", 1, None, same_out, _np_same(np.sign), "jnp.sign", None),
+    ScalarOp("sqr", 1, None, same_out, _np_same(np.square), "jnp.square", lambda i, o, g: [g * i[0] * 2]),
+    ScalarOp("sqrt", 1, None, float_out, _np_float(np.sqrt), "jnp.sqrt", lambda i, o, g: [(g * 0.5) / sqrt(i[0])]),
+    ScalarOp("exp", 1, None, float_out, _np_float(np.exp), "jnp.exp", lambda i, o, g: [g * exp(i[0])]),
+    ScalarOp("exp2", 1, None, float_out, _np_float(np.exp2), "jnp.exp2",
              lambda i, o, g: [g * exp2(i[0]) * np.log(2.0).astype(i[0].dtype if i[0].dtype in float_dtypes else "float64")]),
-    ScalarOp("expm1", 1, None, float_out, _np_float(np.expm1), lambda i, o, g: [g * exp(i[0])]),
-    ScalarOp("log", 1, None, float_out, _np_float(np.log), lambda i, o, g: [g / i[0]]),
-    ScalarOp("log2", 1, None, float_out, _np_float(np.log2),
+    ScalarOp("expm1", 1, None, float_out, _np_float(np.expm1), "jnp.expm1", lambda i, o, g: [g * exp(i[0])]),
+    ScalarOp("log", 1, None, float_out, _np_float(np.log), "jnp.log", lambda i, o, g: [g / i[0]]),
+    ScalarOp("log2", 1, None, float_out, _np_float(np.log2), "jnp.log2",
              lambda i, o, g: [g / (i[0] * np.asarray(np.log(2.0), dtype=o.dtype))]),
-    ScalarOp("log10", 1, None, float_out, _np_float(np.log10),
+    ScalarOp("log10", 1, None, float_out, _np_float(np.log10), "jnp.log10",
              lambda i, o, g: [g / (i[0] * np.asarray(np.log(10.0), dtype=o.dtype))]),
-    ScalarOp("log1p", 1, None, float_out, _np_float(np.log1p), lambda i, o, g: [g / (1 + i[0])]),
-    ScalarOp("sin", 1, None, float_out, _np_float(np.sin), lambda i, o, g: [g * cos(i[0])]),
-    ScalarOp("cos", 1, None, float_out, _np_float(np.cos), lambda i, o, g: [-g * sin(i[0])]),
-    ScalarOp("tan", 1, None, float_out, _np_float(np.tan), lambda i, o, g: [g / sqr(cos(i[0]))]),
-    ScalarOp("arcsin", 1, None, float_out, _np_float(np.arcsin),
+    ScalarOp("log1p", 1, None, float_out, _np_float(np.log1p), "jnp.log1p", lambda i, o, g: [g / (1 + i[0])]),
+    ScalarOp("sin", 1, None, float_out, _np_float(np.sin), "jnp.sin", lambda i, o, g: [g * cos(i[0])]),
+    ScalarOp("cos", 1, None, float_out, _np_float(np.cos), "jnp.cos", lambda i, o, g: [-g * sin(i[0])]),
+    ScalarOp("tan", 1, None, float_out, _np_float(np.tan), "jnp.tan", lambda i, o, g: [g / sqr(cos(i[0]))]),
+    ScalarOp("arcsin", 1, None, float_out, _np_float(np.arcsin), "jnp.arcsin",
              lambda i, o, g: [g / sqrt(1 - sqr(i[0]))]),
-    ScalarOp("arccos", 1, None, float_out, _np_float(np.arccos),
+    ScalarOp("arccos", 1, None, float_out, _np_float(np.arccos), "jnp.arccos",
              lambda i, o, g: [-g / sqrt(1 - sqr(i[0]))]),
-    ScalarOp("arctan", 1, None, float_out, _np_float(np.arctan), lambda i, o, g: [g / (1 + sqr(i[0]))]),
-    ScalarOp("arctan2", 2, None, float_out, _np_float(np.arctan2),
+    ScalarOp("arctan", 1, None, float_out, _np_float(np.arctan), "jnp.arctan", lambda i, o, g: [g / (1 + sqr(i[0]))]),
+    ScalarOp("arctan2", 2, None, float_out, _np_float(np.arctan2), "jnp.arctan2",
              lambda i, o, g: [g * i[1] / (sqr(i[0]) + sqr(i[1])), -g * i[0] / (sqr(i[0]) + sqr(i[1]))]),
-    ScalarOp("sinh", 1, None, float_out, _np_float(np.sinh), lambda i, o, g: [g * cosh(i[0])]),
-    ScalarOp("cosh", 1, None, float_out, _np_float(np.cosh), lambda i, o, g: [g * sinh(i[0])]),
-    ScalarOp("tanh", 1, None, float_out, _np_float(np.tanh), lambda i, o, g: [g * (1 - sqr(tanh(i[0])))]),
-    ScalarOp("arcsinh", 1, None, float_out, _np_float(np.arcsinh),
+    ScalarOp("sinh", 1, None, float_out, _np_float(np.sinh), "jnp.sinh", lambda i, o, g: [g * cosh(i[0])]),
+    ScalarOp("cosh", 1, None, float_out, _np_float(np.cosh), "jnp.cosh", lambda i, o, g: [g * sinh(i[0])]),
+    ScalarOp("tanh", 1, None, float_out, _np_float(np.tanh), "jnp.tanh", lambda i, o, g: [g * (1 - sqr(tanh(i[0])))]),
+    ScalarOp("arcsinh", 1, None, float_out, _np_float(np.arcsinh), "jnp.arcsinh",
              lambda i, o, g: [g / sqrt(sqr(i[0]) + 1)]),
-    ScalarOp("arccosh", 1, None, float_out, _np_float(np.arccosh),
+    ScalarOp("arccosh", 1, None, float_out, _np_float(np.arccosh), "jnp.arccosh",
              lambda i, o, g: [g / sqrt(sqr(i[0]) - 1)]),
-    ScalarOp("arctanh", 1, None, float_out, _np_float(np.arctanh), lambda i, o, g: [g / (1 - sqr(i[0]))]),
-    ScalarOp("erf", 1, None, float_out, _np_float(_erf_np),
+    ScalarOp("arctanh", 1, None, float_out, _np_float(np.arctanh), "jnp.arctanh", lambda i, o, g: [g / (1 - sqr(i[0]))]),
+    ScalarOp("erf", 1, None, float_out, _np_float(_erf_np), "jsp.special.erf",
              lambda i, o, g: [g * np.asarray(2 / np.sqrt(np.pi), dtype=o.dtype) * exp(-sqr(i[0]))]),
-    ScalarOp("erfc", 1, None, float_out, _np_float(_erfc_np),
+    ScalarOp("erfc", 1, None, float_out, _np_float(_erfc_np), "jsp.special.erfc",
              lambda i, o, g: [-g * np.asarray(2 / np.sqrt(np.pi), dtype=o.dtype) * exp(-sqr(i[0]))]),
-    ScalarOp("floor", 1, None, float_out, _np_float(np.floor), None),
-    ScalarOp("ceil", 1, None, float_out, _np_float(np.ceil), None),
-    ScalarOp("trunc", 1, None, float_out, _np_float(np.trunc), None),
-    ScalarOp("round_half_to_even", 1, None, float_out, _np_float(np.round), None),
+    ScalarOp("floor", 1, None, float_out, _np_float(np.floor), "jnp.floor", None),
+    ScalarOp("ceil", 1, None, float_out, _np_float(np.ceil), "jnp.ceil", None),
+    ScalarOp("trunc", 1, None, float_out, _np_float(np.trunc), "jnp.trunc", None),
+    ScalarOp("round_half_to_even", 1, None, float_out, _np_float(np.round), "jnp.round", None),
     ScalarOp("round_half_away_from_zero", 1, None, float_out,
-             _np_float(lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)), None),
-    ScalarOp("sigmoid", 1, None, float_out, _sigmoid_np,
+             _np_float(lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
+             lambda j: lambda x: j.jnp.sign(x) * j.jnp.floor(j.jnp.abs(x) + 0.5), None),
+    ScalarOp("sigmoid", 1, None, float_out, _sigmoid_np, "jax.nn.sigmoid",
              lambda i, o, g: [g * sigmoid(i[0]) * (1.0 - sigmoid(i[0]))]),
-    ScalarOp("softplus", 1, None, float_out, _softplus_np, lambda i, o, g: [g * sigmoid(i[0])]),
-    ScalarOp("maximum", 2, None, same_out, _np_same(np.maximum),
+    ScalarOp("softplus", 1, None, float_out, _softplus_np, "jax.nn.softplus", lambda i, o, g: [g * sigmoid(i[0])]),
+    ScalarOp("maximum", 2, None, same_out, _np_same(np.maximum), "jnp.maximum",
              lambda i, o, g: [eq(o, i[0]) * g, eq(o, i[1]) * g], commutative=True, associative=True),
-    ScalarOp("minimum", 2, None, same_out, _np_same(np.minimum),
+    ScalarOp("minimum", 2, None, same_out, _np_same(np.minimum), "jnp.minimum",
              lambda i, o, g: [eq(o, i[0]) * g, eq(o, i[1]) * g], commutative=True, associative=True),
-    ScalarOp("clip", 3, None, same_out, _np_same(np.clip),
+    ScalarOp("clip", 3, None, same_out, _np_same(np.clip), _jax_clip,
              lambda i, o, g: [(ge(i[0], i[1]) & le(i[0], i[2])) * g, lt(i[0], i[1]) * g,
                               gt(i[0], i[2]) * g]),
     ScalarOp("switch", 3, None, switch_out, lambda c, a, b: np.where(c, a, b).astype(
-        switch_out(["bool", str(np.asarray(a).dtype), str(np.asarray(b).dtype)])),
+        switch_out(["bool", str(np.asarray(a).dtype), str(np.asarray(b).dtype)])), "jnp.where",
              lambda i, o, g: [None, switch(i[0], g, 0), switch(i[0], 0, g)], connected=(False, True, True)),
-    ScalarOp("second", 2, None, second_out, lambda a, b: np.broadcast_to(b, np.broadcast(a, b).shape).copy(),
+    ScalarOp("second", 2, None, second_out, lambda a, b: np.broadcast_to(b, np.broadcast(a, b).shape).copy(), _jax_second,
              lambda i, o, g: [None, g], connected=(False, True)),
-    ScalarOp("identity", 1, None, same_out, lambda x: np.array(x), lambda i, o, g: [g]),
-    ScalarOp("lt", 2, None, bool_out, np.less, None),
-    ScalarOp("gt", 2, None, bool_out, np.greater, None),
-    ScalarOp("le", 2, None, bool_out, np.less_equal, None),
-    ScalarOp("ge", 2, None, bool_out, np.greater_equal, None),
-    ScalarOp("eq", 2, None, bool_out, np.equal, None, commutative=True),
-    ScalarOp("neq", 2, None, bool_out, np.not_equal, None, commutative=True),
-    ScalarOp("isnan", 1, None, bool_out, np.isnan, None),
-    ScalarOp("isinf", 1, None, bool_out, np.isinf, None),
-    ScalarOp("and_", 2, None, bitwise_out, np.bitwise_and, None, commutative=True, associative=True),
-    ScalarOp("or_", 2, None, bitwise_out, np.bitwise_or, None, commutative=True, associative=True),
-    ScalarOp("xor", 2, None, bitwise_out, np.bitwise_xor, None, commutative=True),
-    ScalarOp("invert", 1, None, bitwise_out, np.invert, None),
+    ScalarOp("identity", 1, None, same_out, lambda x: np.array(x), lambda j: lambda x: x, lambda i, o, g: [g]),
+    ScalarOp("lt", 2, None, bool_out, np.less, "jnp.less", None),
+    ScalarOp("gt", 2, None, bool_out, np.greater, "jnp.greater", None),
+    ScalarOp("le", 2, None, bool_out, np.less_equal, "jnp.less_equal", None),
+    ScalarOp("ge", 2, None, bool_out, np.greater_equal, "jnp.greater_equal", None),
+    ScalarOp("eq", 2, None, bool_out, np.equal, "jnp.equal", None, commutative=True),
+    ScalarOp("neq", 2, None, bool_out, np.not_equal, "jnp.not_equal", None, commutative=True),
+    ScalarOp("isnan", 1, None, bool_out, np.isnan, "jnp.isnan", None),
+    ScalarOp("isinf", 1, None, bool_out, np.isinf, "jnp.isinf", None),
+    ScalarOp("and_", 2, None, bitwise_out, np.bitwise_and, "jnp.bitwise_and", None, commutative=True, associative=True),
+    ScalarOp("or_", 2, None, bitwise_out, np.bitwise_or, "jnp.bitwise_or", None, commutative=True, associative=True),
+    ScalarOp("xor", 2, None, bitwise_out, np.bitwise_xor, "jnp.bitwise_xor", None, commutative=True),
+    ScalarOp("invert", 1, None, bitwise_out, np.invert, "jnp.invert", None),
 ]
 SCALAR_OPS: dict[str, ScalarOp] = {r.name: r for r in _ROWS}
 
@@ -266,7 +285,7 @@ def cast_scalar_op(dtype: str) -> ScalarOp:
         return [None]
 
     return ScalarOp("Cast", 1, None, lambda dts: dtype, lambda x: np.asarray(x).astype(dtype),
-                    grad, params=(dtype,))
+                    lambda j: lambda x: j.jnp.asarray(x).astype(dtype), grad, params=(dtype,))
 
 
 # ------------------------------------------------------------------ Elemwise

@@ -13,7 +13,7 @@ from thx.graph.basic import Apply, Variable
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType
 from thx.tensor import elemwise as E
-from thx.tensor.basic import _disconnected, patternbroadcast, shape
+from thx.tensor.basic import _disconnected, patternbroadcast, reshape, shape
 from thx.tensor.elemwise import DimShuffle, _zero_grad
 from thx.tensor.type import TensorType, discrete_dtypes, float_dtypes, upcast
 from thx.tensor.var import as_tensor_variable
@@ -337,11 +337,15 @@ def _arg(cls, x, axis, keepdims):
         if keepdims:
             out = out.dimshuffle(["x"] * x.ndim)
         return out
-    (a,) = _norm_axis(axis, x.ndim) if not isinstance(axis, (list, tuple)) or len(axis) == 1 else (None,)
-    if a is None:
-        raise NotImplementedError("argmax/argmin over several axes")
-    out = cls(a)(x)
-    return _keep_dims(x, out, (a,)) if keepdims else out
+    axes = tuple(sorted(_norm_axis(axis, x.ndim)))
+    if len(axes) == 1:
+        out = cls(axes[0])(x)
+    else:  # Theano: the index into the reduced axes flattened together (C order)
+        keep = [d for d in range(x.ndim) if d not in axes]
+        moved = x.dimshuffle(keep + list(axes))
+        out = cls(None if not keep else len(keep))(
+            moved if not keep else reshape(moved, [x.shape[d] for d in keep] + [-1]))
+    return _keep_dims(x, out, axes) if keepdims else out
 
 
 def argmax(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:

@@ -236,9 +236,9 @@ def reshape(x: Any, newshape: Any, ndim: int | None = None) -> Variable:
             try:
                 ndim = int(get_scalar_constant_value(shape(shp)[0]))  # pragma: no cover
             except Exception:
-                if isinstance(shp, Constant):
-                    ndim = len(shp.data)
-                else:
+                from thx.tensor._static_length import static_length
+                ndim = static_length(shp)
+                if ndim is None:
                     raise ValueError("reshape: give ndim when the new shape is a symbolic vector") from None
     return Reshape(ndim)(x, shp)
 

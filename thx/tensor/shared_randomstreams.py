@@ -30,7 +30,7 @@ from thx.tensor.type import TensorType, upcast
 
 __all__ = ["RandomStreams", "RandomFunction", "RandomKey", "RandomStateSharedVariable",
            "random_state_type", "uniform", "normal", "binomial", "random_integers", "choice",
-           "poisson", "multinomial"]
+           "poisson", "multinomial", "permutation"]
 
 # JAX threefry2x32 key data; the lowering wraps it with that implementation explicitly.
 random_state_type = TensorType("uint32", (False,))
@@ -119,7 +119,7 @@ class RandomStateSharedVariable(SharedVariable):
 # ---------------------------------------------------------------------------- the op
 
 _DISTS = ("uniform", "normal", "truncated_normal", "binomial", "random_integers", "choice",
-          "choice_without_replacement", "poisson", "multinomial")
+          "choice_without_replacement", "poisson", "multinomial", "permutation")
 
 
 class RandomFunction(Op):
@@ -359,6 +359,37 @@ def multinomial(random_state: Variable, size: Any = None, n: Any = 1, pvals: Any
                  n, pvals)
 
 
+def permutation(random_state: Variable, size: Any = None, n: Any = 1, ndim: int | None = None,
+                dtype: str = "int64") -> list[Variable]:
+    """``[new_rng, sample]``: random permutations of ``range(n)``, one per entry of ``size``.
+
+    The sample has shape ``size + (n,)`` (``ndim + 1`` dimensions); without
+    ``size`` it is one permutation, a vector.  ``n`` must be known when the
+    function is compiled (it decides the shape).
+    """
+    import thx.tensor as T
+    if size is None or (isinstance(size, (tuple, list)) and len(size) == 0):
+        if ndim not in (None, 0, 1):
+            raise TypeError(f"permutation: one permutation was asked for (no size) but ndim={ndim}")
+        size, bcast = T.constant(np.zeros(0, dtype="int64")), ()
+    else:
+        _, size, bcast = _infer_ndim_bcast(ndim, size)
+    n = T.cast(T.as_tensor_variable(n), "int64")
+    if n.ndim != 0:
+        raise TypeError(f"permutation: n must be a scalar, got {n} with {n.ndim} dimension(s)")
+    full_size = T.join(0, size, n.dimshuffle("x"))  # n is the last dimension of the sample
+    return _draw("permutation", dtype, tuple(bcast) + (False,), random_state, full_size)
+
+
+def _permute_row_elements(x: Variable, perm: Variable) -> Variable:
+    """``out[..., j] = x[..., perm[..., j]]`` for ``perm`` shaped like ``x``."""
+    import thx.tensor as T
+    nd = x.ndim
+    idx = tuple(T.arange(x.shape[d]).dimshuffle(*["x" if k != d else 0 for k in range(nd)])
+                for d in range(nd - 1)) + (perm,)
+    return x[idx]
+
+
 # ---------------------------------------------------------------------------- the streams
 
 class RandomStreams:
@@ -462,3 +493,41 @@ class RandomStreams:
                     ndim: int | None = None, dtype: str = "int64") -> Variable:
         """Counts of ``n`` draws among ``len(pvals)`` outcomes (last axis)."""
         return self.gen(multinomial, size, n, pvals, ndim=ndim, dtype=dtype)
+
+    def permutation(self, size: Any = None, n: Any = 1, ndim: int | None = None,
+                    dtype: str = "int64") -> Variable:
+        """Random permutations of ``range(n)``: shape ``size + (n,)`` (one vector without size).
+
+        Examples
+        --------
+        >>> import numpy as np, thx
+        >>> srng = RandomStreams(seed=1)
+        >>> p = thx.function([], srng.permutation(size=(2,), n=4))()
+        >>> p.shape, np.sort(p, axis=1).tolist()
+        ((2, 4), [[0, 1, 2, 3], [0, 1, 2, 3]])
+        """
+        return self.gen(permutation, size, n, ndim=ndim, dtype=dtype)
+
+    def shuffle_row_elements(self, input: Any) -> Variable:
+        """``input`` with the elements of each row (last axis) shuffled independently.
+
+        The permutation used is the result's ``.permutation`` attribute.
+
+        Examples
+        --------
+        >>> import numpy as np, thx, thx.tensor as T
+        >>> srng = RandomStreams(seed=1)
+        >>> m = T.dmatrix('m')
+        >>> out = thx.function([m], srng.shuffle_row_elements(m))(np.arange(6.).reshape(2, 3))
+        >>> np.sort(out, axis=1)
+        array([[0., 1., 2.],
+               [3., 4., 5.]])
+        """
+        import thx.tensor as T
+        input = T.as_tensor_variable(input)
+        if input.ndim < 1:
+            raise TypeError(f"shuffle_row_elements: {input} is a scalar; it has no rows")
+        perm = self.permutation(size=input.shape[:-1], n=input.shape[-1], ndim=input.ndim - 1)
+        shuffled = _permute_row_elements(input, perm)
+        shuffled.permutation = perm
+        return shuffled

@@ -436,11 +436,31 @@ def set_subtensor(x: Variable, y: Any, inplace: bool = False, tolerate_inplace_a
     return inc_subtensor(x, y, set_instead_of_inc=True)
 
 
-def take(a: Any, indices: Any, axis: int | None = None) -> Variable:
-    """``numpy.take``: elements of ``a`` at ``indices`` along ``axis``."""
+def take(a: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> Variable:
+    """``numpy.take``: elements of ``a`` at ``indices`` along ``axis`` (Theano's signature).
+
+    ``mode`` is ``'raise'`` (out-of-range indices are an error), ``'wrap'``
+    (indices taken modulo the length) or ``'clip'`` (clipped to the range).
+
+    Examples
+    --------
+    >>> import numpy as np, thx.tensor as T
+    >>> T.take(T.constant(np.array([[1, 2], [3, 4]])), [1, -1], axis=1).eval()
+    array([[2, 2],
+           [4, 4]])
+    """
     a = as_tensor_variable(a)
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"take: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
     if axis is None:
-        return getitem(a.flatten(), indices)
+        a, axis = a.flatten(), 0
+    if axis < 0:
+        axis += a.ndim
+    if mode != "raise":
+        from thx.tensor import elemwise as E
+        n = a.shape[axis]
+        indices = as_tensor_variable(indices)
+        indices = E.mod(indices, n) if mode == "wrap" else E.clip(indices, 0, n - 1)
     idx: list[Any] = [slice(None)] * a.ndim
     idx[axis] = indices
     return getitem(a, tuple(idx))

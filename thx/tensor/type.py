@@ -233,13 +233,21 @@ def _make_constructor(kind: str, dtype: str | None):
 
 
 def _make_plural(single):
-    def ctors(*names: str, **kw):
-        if len(names) == 1 and isinstance(names[0], int):
-            return [single(None, **kw) for _ in range(names[0])]
-        if len(names) == 1 and isinstance(names[0], str) and "," in names[0]:
-            names = tuple(n.strip() for n in names[0].split(","))
+    def ctors(*names: Any, **kw):
+        # Theano 1.0's rules: an int n gives a list of n unnamed variables; a single
+        # argument is iterated (T.vectors('abc') names three vectors a, b, c), and a
+        # single one-letter name gives the variable itself, not a list.
+        if names and isinstance(names[0], (int, np.integer)) and not isinstance(names[0], bool):
+            return [single(None, **kw) for _ in range(int(names[0]))]
+        if len(names) == 1:
+            names = names[0]
+        if len(names) == 1:
+            return single(names if isinstance(names, str) else names[0], **kw)
         return [single(n, **kw) for n in names]
-    ctors.__doc__ = f"Several variables at once, one per name (like ``{getattr(single, '__name__', single)}``)."
+    name = getattr(single, "__name__", str(single))
+    ctors.__doc__ = (f"Several variables like ``{name}``, one per name (Theano's rules).\n\n"
+                     f"``f('x', 'y')`` and ``f('xy')`` give ``[x, y]``; ``f('x')`` gives the variable x\n"
+                     f"itself; ``f(3)`` gives three unnamed variables.\n")
     return ctors
 
 

@@ -186,6 +186,14 @@ class _TensorMethods:
     def ones_like(self, dtype=None):
         return _B.ones_like(self, dtype=dtype)
 
+    def fill(self, value):
+        """``fill(self, value)``: ``value`` broadcast to this variable's shape (Theano's method)."""
+        return _E.fill(self, value)
+
+    def take(self, indices, axis=None, mode="raise"):
+        """``numpy.take``: elements at ``indices`` along ``axis`` (flattened if None)."""
+        return _S.take(self, indices, axis=axis, mode=mode)
+
     def exp(self): return _E.exp(self)
     def log(self): return _E.log(self)
     def sqrt(self): return _E.sqrt(self)
