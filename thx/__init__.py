@@ -27,13 +27,12 @@ from thx.graph.replace import clone
 from thx.tensor import dot
 from thx import check
 
-# Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (and
-# T.verify_grad).  They compile functions, so they live in thx/check.py, above thx.compile; the
+# Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (T.verify_grad
+# forwards there).  They compile functions, so they live in thx/check.py, above thx.compile; the
 # top level publishes them under the Theano names (thx.gradient itself imports nothing above it).
 for _name in ("verify_grad", "numeric_grad", "check_against_jax", "GradientMismatchError"):
     setattr(gradient, _name, getattr(check, _name))
 gradient.subgraph_grad = subgraph_grad  # built on grad, in thx/gradient_subgraph.py
-tensor.verify_grad = check.verify_grad
 del _name
 
 __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint", "debugprint",
