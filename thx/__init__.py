@@ -18,13 +18,22 @@ from thx.printing import debugprint, pp, pprint
 from thx import scan_module  # imports the thx.scan package first; `thx.scan` is then the function
 from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
 from thx import ifelse, sandbox
-from thx.tensor import shared_randomstreams  # T.shared_randomstreams (needs thx.compile first)
+from thx.tensor import shared_randomstreams  # T.shared_randomstreams
 from thx.alias import install_theano_alias, uninstall_theano_alias
 from thx import scalar
 from thx.compile.dump import function_dump
-from thx.gradient import subgraph_grad
+from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
 from thx.tensor import dot
+from thx import check
+
+# Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (T.verify_grad
+# forwards there).  They compile functions, so they live in thx/check.py, above thx.compile; the
+# top level publishes them under the Theano names (thx.gradient itself imports nothing above it).
+for _name in ("verify_grad", "numeric_grad", "check_against_jax", "GradientMismatchError"):
+    setattr(gradient, _name, getattr(check, _name))
+gradient.subgraph_grad = subgraph_grad  # built on grad, in thx/gradient_subgraph.py
+del _name
 
 __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint", "debugprint",
            "In", "Out", "Param", "Mode", "Function", "SharedVariable", "UnusedInputError",

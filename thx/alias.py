@@ -50,7 +50,7 @@ RENAMES = {
     "theano.compile.mode": "thx.compile.mode",
     "theano.compile.io": "thx.compile.function",
     "theano.compile.ops": "thx.compile",
-    "theano.tensor.sharedvar": "thx.compile.sharedvalue",
+    "theano.tensor.sharedvar": "thx.tensor.sharedvar",
     "theano.tensor.raw_random": "thx.tensor.shared_randomstreams",
     "theano.tensor.nnet.nnet": "thx.tensor.nnet",
     "theano.tensor.nnet.sigm": "thx.tensor.nnet",

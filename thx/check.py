@@ -11,6 +11,10 @@ outputs or updates contain a gradient (a variable ``thx.grad`` returned,
 tagged ``tag.grad_of = (cost, wrt)``) runs this check once, on its first
 call, at the values of that call.  ``thx check script.py`` turns the flag
 on for a script and prints :data:`CHECKED` at the end.
+
+:func:`verify_grad` (Theano's ``theano.gradient.verify_grad``) and
+:class:`numeric_grad` compare a gradient with central finite differences
+instead; they compile functions, so they live here, above ``thx.compile``.
 """
 
 from __future__ import annotations
@@ -21,13 +25,15 @@ from typing import Any
 
 import numpy as np
 
-from thx.compile.function import Function
+import thx.tensor as T
+from thx.compile.function import COMPILE_HOOKS, Function, function
+from thx.config import config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, graph_inputs
 from thx.graph.fg import MissingInputError
 from thx.gradient import GradientError, grad
 
 __all__ = ["check_against_jax", "GradientMismatchError", "GradientCheckReport", "GradientCheck",
-           "CHECKED"]
+           "CHECKED", "verify_grad", "numeric_grad"]
 
 # Every report made by the first-call checks (config.check_gradients = 'jax'), in order.
 CHECKED: list[GradientCheckReport] = []
@@ -193,7 +199,7 @@ def check_against_jax(cost: Variable, wrt: Variable | Sequence[Variable], values
     """
     import jax
 
-    from thx.compile.mode import get_mode
+    from thx.rewriting.mode import get_mode
     from thx.graph.fg import FunctionGraph
     from thx.lowering.linker import build_closure, x64
     from thx.rewriting import optimize
@@ -273,6 +279,14 @@ def check_on_first_call(f: Any, exprs: Sequence[Variable]) -> None:
         f.__class__ = _CheckingFunction
 
 
+def _check_hook(f: Any, exprs: Sequence[Variable]) -> None:
+    if config.check_gradients != "off":  # verify gradients once, on the first call
+        check_on_first_call(f, exprs)
+
+
+COMPILE_HOOKS.append(_check_hook)
+
+
 def _checking_call(self, *args: Any, **kwargs: Any) -> Any:
     self.__class__ = Function  # check once, whatever happens
     values = _argument_values(self, args, kwargs)
@@ -324,3 +338,115 @@ def _argument_values(f: Any, args: tuple, kwargs: dict) -> dict[Variable, Any]:
             continue  # the call itself reports the missing argument
         values[spec.variable] = f._check(k, v)
     return values
+
+
+# ------------------------------------------------------------------------ finite differences
+
+class numeric_grad:
+    """Central finite-difference gradient of a function of NumPy arrays (Theano's helper).
+
+    Parameters
+    ----------
+    f : callable
+        Takes ``len(pt)`` arrays, returns a scalar.
+    pt : list of ndarray
+    eps : float, optional
+    """
+
+    type_eps = {"float64": 1e-7, "float32": 3e-4, "float16": 1e-1}
+
+    def __init__(self, f, pt, eps: float | None = None, out_type=None) -> None:
+        pt = [np.array(p, dtype=p.dtype if hasattr(p, "dtype") else "float64") for p in pt]
+        self.gf = []
+        for k, p in enumerate(pt):
+            e = eps or self.type_eps.get(str(p.dtype), 1e-7)
+            g = np.zeros_like(p, dtype="float64")
+            flat = p.reshape(-1)
+            gflat = g.reshape(-1)
+            for j in range(flat.size):
+                orig = flat[j]
+                flat[j] = orig + e
+                fp = float(np.asarray(f(*pt)))
+                flat[j] = orig - e
+                fm = float(np.asarray(f(*pt)))
+                flat[j] = orig
+                gflat[j] = (fp - fm) / (2 * e)
+            self.gf.append(g)
+
+    @staticmethod
+    def abs_rel_err(a, b):
+        abs_err = np.abs(a - b)
+        rel_err = abs_err / np.maximum(np.abs(a) + np.abs(b), 1e-8)
+        return abs_err, rel_err
+
+    def max_err(self, g_pt, abs_tol: float, rel_tol: float):
+        """``(arg, position, abs_err, rel_err)`` of the worst element."""
+        worst = (0, 0, 0.0, 0.0)
+        worst_score = -np.inf
+        for k, (a, b) in enumerate(zip(g_pt, self.gf)):
+            a = np.asarray(a, dtype="float64")
+            if a.shape != b.shape:
+                raise ValueError(f"argument {k}: analytic gradient shape {a.shape} != numeric {b.shape}")
+            ae, re = self.abs_rel_err(a, b)
+            score = np.minimum(ae / abs_tol, re / rel_tol)
+            if score.size:
+                pos = int(np.argmax(score))
+                if score.flat[pos] > worst_score:
+                    worst_score = score.flat[pos]
+                    worst = (k, pos, float(ae.flat[pos]), float(re.flat[pos]))
+        return worst + (worst_score,)
+
+
+def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: float | None = None, out_type=None,
+                abs_tol: float | None = None, rel_tol: float | None = None, mode=None,
+                cast_to_output_type: bool = False, no_debug_ref: bool = True) -> None:
+    """Check ``grad`` of ``fun`` against finite differences at ``pt`` (Theano's signature).
+
+    ``fun`` takes symbolic tensors (one per element of ``pt``) and returns a
+    tensor; a random projection of it gives the scalar cost.
+
+    Raises
+    ------
+    GradientError
+        When the symbolic and numeric gradients differ beyond tolerance.
+
+    Examples
+    --------
+    >>> import numpy as np, thx.tensor as T
+    >>> from thx.gradient import verify_grad
+    >>> verify_grad(lambda x: T.tanh(x) * x, [np.array([0.3, -1.2])], rng=np.random.RandomState(0))
+    """
+    rng = rng if rng is not None else np.random.RandomState(42)
+    pt = [np.array(p) for p in pt]
+    for k, p in enumerate(pt):
+        if p.dtype.kind != "f":
+            raise TypeError(f"verify_grad can work only with floating point inputs; argument {k} has "
+                            f"dtype {p.dtype}")
+    tensor_pt = [T.TensorType(str(p.dtype), (False,) * p.ndim)(f"input {k}") for k, p in enumerate(pt)]
+    o = fun(*tensor_pt)
+    if isinstance(o, (list, tuple)):
+        raise TypeError("verify_grad: fun must return a single tensor")
+    o = T.as_tensor_variable(o)
+    f_o = function(tensor_pt, o, on_unused_input="ignore")
+    o_val = np.asarray(f_o(*pt))
+    dtype = o.dtype if o.dtype in ("float32", "float64") else "float64"
+    big = dtype == "float64"
+    abs_tol = abs_tol if abs_tol is not None else (1e-4 if big else 1e-2)
+    rel_tol = rel_tol if rel_tol is not None else (1e-4 if big else 1e-2)
+    for _ in range(n_tests):
+        proj = rng.rand(*o_val.shape).astype(dtype) + 0.5
+        t_r = T.constant(proj)
+        cost = T.sum(t_r * o)
+        f_cost = function(tensor_pt, cost, on_unused_input="ignore")
+        g = grad(cost, tensor_pt, disconnected_inputs="ignore")
+        f_g = function(tensor_pt, g, on_unused_input="ignore")
+        analytic = f_g(*pt)
+        num = numeric_grad(f_cost, pt, eps)
+        k, pos, ae, re, score = num.max_err(analytic, abs_tol, rel_tol)
+        if score > 1:
+            raise GradientError(k, pos, pt[k].shape, float(np.asarray(analytic[k]).flat[pos]),
+                                float(num.gf[k].flat[pos]), ae, re, abs_tol, rel_tol)
+
+
+verify_grad.E_grad = GradientError  # type: ignore[attr-defined]
+

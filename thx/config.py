@@ -12,6 +12,7 @@ import configparser
 import contextlib
 import os
 import sys
+import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,25 +49,32 @@ def _tags(s: Any) -> tuple[str, ...]:
     return tuple(t for t in str(s).replace(":", " ").split() if t)
 
 
-def _use_compilation_cache(path: str) -> None:
-    """Point JAX's persistent compilation cache at ``path`` ('' leaves JAX's setting alone).
 
-    Every compiled function is cached (no minimum compile time or size), so a
-    second process running the same functions loads them instead of compiling.
+
+# ---------------------------------------------------------------- raise / warn / ignore
+POLICIES = ("raise", "warn", "ignore")
+
+
+def check_policy(keyword: str, value: str) -> None:
+    """Raise ValueError naming ``keyword`` unless ``value`` is 'raise', 'warn' or 'ignore'."""
+    if value not in POLICIES:
+        raise ValueError(f"Invalid value for keyword {keyword!r}: {keyword} must be 'raise', 'warn' "
+                         f"or 'ignore', got {value!r}")
+
+
+def apply_policy(policy: str, error: type[Exception], msg: str, stacklevel: int = 1) -> None:
+    """Do what ``policy`` says about a problem: raise ``error(msg)``, warn ``msg``, or nothing.
+
+    ``stacklevel`` counts from the caller, as ``warnings.warn``'s does.
+
+    Examples
+    --------
+    >>> apply_policy("ignore", ValueError, "unused input")
     """
-    if not path:
-        return
-    import jax
-    path = os.path.abspath(os.path.expanduser(path))
-    os.makedirs(path, exist_ok=True)
-    jax.config.update("jax_compilation_cache_dir", path)
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
-    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
-    try:  # JAX reads the directory once, at its first compilation: make it read it again
-        from jax._src import compilation_cache
-        compilation_cache.reset_cache()
-    except (ImportError, AttributeError):  # pragma: no cover - older/newer JAX
-        pass
+    if policy == "raise":
+        raise error(msg)
+    if policy == "warn":
+        warnings.warn(msg, stacklevel=stacklevel + 1)
 
 
 _FLAGS = [
@@ -93,8 +101,8 @@ _FLAGS = [
           "auto", ("auto", "scan")),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
-    _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str,
-          _use_compilation_cache),
+    # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
+    _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
     _Flag("exception_verbosity", "detail of error messages", "low", ("low", "high")),
@@ -214,6 +222,16 @@ class Config:
         self._sources[key] = source
         if flag.on_set is not None:
             flag.on_set(value)
+
+    def watch(self, name: str, on_set: Callable[[Any], None]) -> None:
+        """Call ``on_set(value)`` now and whenever flag ``name`` is set.
+
+        How a higher layer applies a flag it owns (the lowering layer points
+        JAX's compilation cache at ``compiledir``) without config importing it.
+        """
+        key = self._canonical(name)
+        self._flags[key].on_set = on_set
+        on_set(self._values[key])
 
     def source(self, name: str) -> str:
         """Where the current value of ``name`` came from."""

@@ -1,4 +1,4 @@
-"""Symbolic differentiation: grad, Lop, Rop, jacobian, hessian, verify_grad.
+"""Symbolic differentiation's core: grad, Lop, Rop, the gradient errors and gradient-shaping ops.
 
 ``grad`` follows Theano's algorithm: map every variable between the cost
 and ``wrt`` to the nodes that use it (in the order a depth-first walk from
@@ -6,18 +6,21 @@ the cost meets them, so sums of gradient terms come out in Theano's order),
 keep the part connected to ``wrt``, then pull gradients back through each
 node's ``L_op``.  Every walk uses an explicit stack: graphs tens of
 thousands of nodes deep work at Python's default recursion limit.
+
+This module imports no tensor module (it sits below ``thx/tensor/``).
+``jacobian``/``hessian`` (built with scan) live in ``thx/scan/jacobian.py``
+and load on first access; ``verify_grad``/``numeric_grad``/``check_against_jax``
+(which compile) live in ``thx/check.py`` and ``thx/__init__.py`` publishes
+them here under Theano's names.
 """
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
-from thx.config import config
-from thx.graph.basic import Apply, Constant, Variable, gc_paused
+from thx.config import apply_policy, check_policy, config
+from thx.graph.basic import Apply, Constant, Variable, as_variable, gc_paused, io_toposort
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType, NullType
 
@@ -54,22 +57,21 @@ class GradientError(Exception):
                 f"            rel. error = {self.rel_err:f},  rel. tolerance = {self.rel_tol:f}")
 
 
-def _tensor():
-    import thx.tensor as T
-    return T
+# Plain dtype names: the gradient core knows no tensor module.  Seeds and zeros are built by the
+# variables' own methods (``x.ones_like()``), literals by ``as_variable`` (thx/graph/basic.py).
+FLOAT_DTYPES = ("float16", "float32", "float64")
+DISCRETE_DTYPES = ("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64")
 
 
 def _float_ones_like(x: Variable) -> Variable:
     """The seed: ``fill(x, 1.0)`` of a float dtype (Theano's ``_float_ones_like``)."""
-    from thx.tensor.type import float_dtypes
-    dtype = x.dtype if x.dtype in float_dtypes else config.floatX
-    return _tensor().ones_like(x, dtype=dtype)
+    dtype = x.dtype if x.dtype in FLOAT_DTYPES else config.floatX
+    return x.ones_like(dtype=dtype)
 
 
 def _float_zeros_like(x: Variable) -> Variable:
-    from thx.tensor.type import float_dtypes
-    dtype = x.dtype if x.dtype in float_dtypes else config.floatX
-    return _tensor().zeros_like(x, dtype=dtype)
+    dtype = x.dtype if x.dtype in FLOAT_DTYPES else config.floatX
+    return x.zeros_like(dtype=dtype)
 
 
 def _is_disconnected(v: Any) -> bool:
@@ -138,7 +140,6 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
     >>> pp(T.grad(x ** 2, x))
     '((fill((x ** TensorConstant{2}), TensorConstant{1.0}) * TensorConstant{2}) * (x ** (TensorConstant{2} - TensorConstant{1})))'
     """
-    T = _tensor()
     if cost is None and not known_grads:
         raise AssertionError("grad: cost is None and known_grads is empty: nothing to differentiate")
     if cost is not None:
@@ -148,9 +149,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             raise TypeError(f"cost must be a scalar: got a variable of type {cost.type} "
                             f"({cost.type.ndim} dimensions). Sum or index it first, or use "
                             f"thx.gradient.jacobian.")
-    if disconnected_inputs not in ("raise", "warn", "ignore"):
-        raise ValueError(f"Invalid value for keyword 'disconnected_inputs', valid values are "
-                         f"'ignore', 'warn' and 'raise', got {disconnected_inputs!r}.")
+    check_policy("disconnected_inputs", disconnected_inputs)
     if return_disconnected not in ("zero", "None", "Disconnected"):
         raise ValueError(f"Invalid value for keyword 'return_disconnected': {return_disconnected!r}; "
                          f"valid values are 'zero', 'None' and 'Disconnected'.")
@@ -169,7 +168,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
         for var, g in known_grads.items():
             if not isinstance(var, Variable):
                 raise TypeError(f"known_grads keys must be Variables, got {var!r}")
-            g = T.as_tensor_variable(g) if not isinstance(g, Variable) else g
+            g = as_variable(g) if not isinstance(g, Variable) else g
             if not _is_disconnected(g) and not _is_null(g) and getattr(g, "ndim", None) != var.ndim:
                 raise ValueError(f"known_grads: the gradient given for {var} has {g.ndim} dimensions, "
                                  f"the variable has {var.ndim}")
@@ -194,10 +193,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             msg = ("grad method was asked to compute the gradient with respect to a variable that "
                    "is not part of the computational graph of the cost, or is used only by a "
                    f"non-differentiable operator: {w}")
-            if disconnected_inputs == "raise":
-                raise DisconnectedInputError(msg)
-            if disconnected_inputs == "warn":
-                warnings.warn(msg, stacklevel=2)
+            apply_policy(disconnected_inputs, DisconnectedInputError, msg, stacklevel=2)
             if return_disconnected == "zero":
                 g = _float_zeros_like(w)
             elif return_disconnected == "None":
@@ -208,7 +204,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             if null_gradients == "raise":
                 raise NullTypeGradError(f"grad encountered a NaN/undefined gradient for {w}: "
                                         f"{g.type.why_null}")
-        elif getattr(w, "dtype", None) in _discrete():
+        elif getattr(w, "dtype", None) in DISCRETE_DTYPES:
             g = _float_zeros_like(w)
         if add_names and g is not None and getattr(g, "name", None) is None and w.name:
             if cost is not None and cost.name:
@@ -217,11 +213,6 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             g.tag.grad_of = (cost, w)  # config.check_gradients='jax' finds gradients by this tag
         rval.append(g)
     return _format_as(like, rval)
-
-
-def _discrete():
-    from thx.tensor.type import discrete_dtypes
-    return discrete_dtypes
 
 
 def _clients_towards(outputs: Sequence[Variable], consider: set) -> dict[Variable, dict[Apply, list[int]]]:
@@ -359,7 +350,7 @@ def _node_input_grads(node: Apply, grad_dict: dict) -> list[Variable]:
             result.append(DisconnectedType()())
             continue
         if not isinstance(g, Variable):
-            g = _tensor().as_tensor_variable(g)
+            g = as_variable(g)
         if not _is_disconnected(g) and not _is_null(g) and getattr(g, "ndim", None) != getattr(inp, "ndim", None):
             raise ValueError(f"{node.op}.grad returned a gradient of {g.ndim} dimensions for an input "
                              f"of {inp.ndim} dimensions ({inp})")
@@ -383,14 +374,13 @@ def Lop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
     array([[0., 0.],
            [2., 2.]])
     """
-    T = _tensor()
     fs = list(f) if isinstance(f, (list, tuple)) else [f]
     evs = list(eval_points) if isinstance(eval_points, (list, tuple)) else [eval_points]
     if len(fs) != len(evs):
         raise ValueError(f"Lop: f has {len(fs)} elements but eval_points has {len(evs)}")
     known = {}
     for k, (fi, ev) in enumerate(zip(fs, evs)):
-        ev = T.as_tensor_variable(ev)
+        ev = as_variable(ev)
         if ev.ndim != fi.ndim:
             raise ValueError(f"Lop: element {k} of f and of eval_points have mismatched "
                              f"dimensionality: {fi.ndim} versus {ev.ndim}")
@@ -419,7 +409,6 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
     >>> f([[1., 1.], [1., 1.]], [[2., 2.], [2., 2.]], [0., 1.])
     array([2., 2.])
     """
-    T = _tensor()
     like = f
     fs = list(f) if isinstance(f, (list, tuple)) else [f]
     wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
@@ -428,14 +417,13 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
         raise ValueError(f"Rop: `wrt` has {len(wrt_list)} elements but `eval_points` has {len(evs)}")
     ev_of: dict[Variable, Variable | None] = {}
     for k, (w, ev) in enumerate(zip(wrt_list, evs)):
-        ev = T.as_tensor_variable(ev)
+        ev = as_variable(ev)
         if w.type.ndim != ev.type.ndim:
             raise ValueError(f"Element {k} of wrt/eval_point have mismatched dimensionality: "
                              f"{w.type.ndim} versus {ev.type.ndim}")
         if ev.dtype != w.dtype:
-            ev = T.cast(ev, w.dtype)
+            ev = ev.astype(w.dtype)
         ev_of[w] = ev
-    from thx.graph.basic import io_toposort
     results: dict[Variable, Variable | None] = {}
     for node in io_toposort(list(ev_of), fs):
         local = []
@@ -445,7 +433,7 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
             elif inp in results:
                 local.append(results[inp])
             elif inp.owner is None and not isinstance(inp, Constant):
-                z = T.zeros_like(inp) if hasattr(inp, "ndim") else None
+                z = inp.zeros_like() if hasattr(inp, "ndim") else None
                 if z is not None:
                     z.tag.zero_eval_point = True
                 results[inp] = z
@@ -461,7 +449,7 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
                                  f"{len(node.outputs)} outputs")
         for o, r in zip(node.outputs, outs):
             if r is not None and not isinstance(r, Variable):
-                r = T.as_tensor_variable(r)
+                r = as_variable(r)
             results[o] = r
     rval = []
     for out in fs:
@@ -473,14 +461,10 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
             msg = ("Rop method was asked to compute the gradient with respect to a variable that "
                    "is not part of the computational graph of variables in wrt, or is used only by a "
                    f"non-differentiable operator: {out}")
-            if disconnected_outputs == "raise":
-                raise DisconnectedInputError(msg)
-            if disconnected_outputs == "warn":
-                warnings.warn(msg, stacklevel=2)
-            elif disconnected_outputs != "ignore":
-                raise ValueError(f"Invalid value for keyword 'disconnected_outputs': {disconnected_outputs!r}")
+            check_policy("disconnected_outputs", disconnected_outputs)
+            apply_policy(disconnected_outputs, DisconnectedInputError, msg, stacklevel=2)
             if return_disconnected == "zero":
-                r = T.zeros_like(out)
+                r = out.zeros_like()
             elif return_disconnected == "None":
                 r = None
             else:
@@ -489,127 +473,13 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
     return _format_as(like, rval)
 
 
-# ------------------------------------------------------------------------ jacobian / hessian
-
-def jacobian(expression: Variable, wrt: Variable | Sequence[Variable],
-             consider_constant: Sequence[Variable] | None = None,
-             disconnected_inputs: str = "raise") -> Any:
-    """Jacobian of ``expression`` w.r.t. ``wrt``, built with ``scan`` as in Theano.
-
-    The expression is flattened to a vector ``y``; a scan over
-    ``arange(y.shape[0])`` computes ``grad(y[i], wrt)`` (the tutorial's
-    recipe). That scan is a map, so it runs as one ``jax.vmap`` pass.
-
-    Parameters
-    ----------
-    expression : Variable
-        Any number of dimensions (a scalar gives its gradient).
-    wrt : Variable or list of Variable
-        A list (or tuple) in gives a list (or tuple) out.
-    consider_constant : list of Variable, optional
-    disconnected_inputs : {'raise', 'warn', 'ignore'}
-
-    Returns
-    -------
-    Variable or list of Variable
-        For each ``wrt``, shape ``expression.shape + wrt.shape`` (for a vector
-        expression this is Theano's ``(len(y),) + wrt.shape``).
-
-    Examples
-    --------
-    >>> import thx, thx.tensor as T
-    >>> x = T.dvector('x')
-    >>> J = thx.gradient.jacobian(x ** 2, x)
-    >>> thx.function([x], J)([4., 4.])
-    array([[8., 0.],
-           [0., 8.]])
-    """
-    from thx.scan import scan
-    T = _tensor()
-    expression = T.as_tensor_variable(expression)
-    like = wrt
-    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
-    for k, w in enumerate(wrt_list):
-        if not isinstance(w, Variable):
-            raise TypeError(f"jacobian: wrt[{k}] must be a Variable, got {type(w).__name__}: {w!r}")
-    if expression.ndim == 0:
-        out = grad(expression, wrt_list, consider_constant=consider_constant,
-                   disconnected_inputs=disconnected_inputs)
-    else:
-        flat = expression.flatten() if expression.ndim > 1 else expression
-
-        def inner(i, y, *ws):
-            return grad(y[i], list(ws), consider_constant=consider_constant,
-                        disconnected_inputs=disconnected_inputs)
-
-        jac, updates = scan(inner, sequences=T.arange(flat.shape[0]),
-                            non_sequences=[flat] + wrt_list, return_list=True)
-        assert not updates, "scan returned updates while computing a jacobian"
-        out = list(jac)
-        if expression.ndim > 1:
-            out = [T.reshape(j, tuple(expression.shape[d] for d in range(expression.ndim))
-                             + tuple(w.shape[d] for d in range(w.ndim)), ndim=expression.ndim + w.ndim)
-                   for j, w in zip(out, wrt_list)]
-    return _format_as(like, out)
-
-
-def hessian(cost: Variable, wrt: Variable | Sequence[Variable],
-            consider_constant: Sequence[Variable] | None = None,
-            disconnected_inputs: str = "raise") -> Any:
-    """Hessian of the scalar ``cost`` w.r.t. each element of ``wrt`` (via ``scan``, as Theano).
-
-    For each ``w``: the jacobian of ``grad(cost, w)`` w.r.t. ``w``. As in
-    Theano, the inner gradients use ``disconnected_inputs='ignore'`` (a cost
-    linear in ``w`` has a zero Hessian); ``disconnected_inputs`` applies to
-    ``grad(cost, w)``.
-
-    Parameters
-    ----------
-    cost : scalar Variable
-    wrt : Variable or list of Variable
-        Vectors in Theano; any number of dimensions here.
-    consider_constant : list of Variable, optional
-    disconnected_inputs : {'raise', 'warn', 'ignore'}
-
-    Returns
-    -------
-    Variable or list of Variable
-        For each ``w``, shape ``w.shape + w.shape``.
-
-    Raises
-    ------
-    TypeError
-        If ``cost`` is not a scalar.
-
-    Examples
-    --------
-    >>> import thx, thx.tensor as T
-    >>> x = T.dvector('x')
-    >>> thx.function([x], thx.gradient.hessian(T.sum(x ** 2), x))([4., 4.])
-    array([[2., 0.],
-           [0., 2.]])
-    """
-    T = _tensor()
-    cost = T.as_tensor_variable(cost)
-    if cost.ndim != 0:
-        raise TypeError(f"hessian: cost must be a scalar, got {cost.type} ({cost})")
-    like = wrt
-    wrt_list = list(wrt) if isinstance(wrt, (list, tuple)) else [wrt]
-    out = []
-    for w in wrt_list:
-        g = grad(cost, w, consider_constant=consider_constant, disconnected_inputs=disconnected_inputs)
-        out.append(jacobian(g, w, consider_constant=consider_constant, disconnected_inputs="ignore"))
-    return _format_as(like, out)
-
-
 # ------------------------------------------------------------------------ gradient-shaping ops
 
 class _ViewOp(Op):
     """Identity in the forward pass; subclasses change the gradient."""
 
     def make_node(self, x):
-        T = _tensor()
-        x = T.as_tensor_variable(x)
+        x = as_variable(x)
         return Apply(self, [x], [x.type()])
 
     def perform(self, node, inputs, out):
@@ -642,7 +512,7 @@ class ZeroGrad(_ViewOp):
         return [_float_zeros_like(inputs[0])]
 
     def R_op(self, inputs, eval_points):
-        return [None if eval_points[0] is None else _tensor().zeros_like(eval_points[0])]
+        return [None if eval_points[0] is None else eval_points[0].zeros_like()]
 
 
 class UndefinedGrad(_ViewOp):
@@ -664,7 +534,7 @@ class GradClip(_ViewOp):
         self.clip_upper_bound = clip_upper_bound
 
     def L_op(self, inputs, outputs, grads):
-        return [_tensor().clip(grads[0], self.clip_lower_bound, self.clip_upper_bound)]
+        return [grads[0].clip(self.clip_lower_bound, self.clip_upper_bound)]
 
 
 class GradScale(_ViewOp):
@@ -724,118 +594,10 @@ def grad_not_implemented(op: Op, x_pos: int, x: Variable, comment: str = "") -> 
                     f"{op} op is not implemented. {comment}")()
 
 
-# ------------------------------------------------------------------------ finite differences
-
-class numeric_grad:
-    """Central finite-difference gradient of a function of NumPy arrays (Theano's helper).
-
-    Parameters
-    ----------
-    f : callable
-        Takes ``len(pt)`` arrays, returns a scalar.
-    pt : list of ndarray
-    eps : float, optional
-    """
-
-    type_eps = {"float64": 1e-7, "float32": 3e-4, "float16": 1e-1}
-
-    def __init__(self, f, pt, eps: float | None = None, out_type=None) -> None:
-        pt = [np.array(p, dtype=p.dtype if hasattr(p, "dtype") else "float64") for p in pt]
-        self.gf = []
-        for k, p in enumerate(pt):
-            e = eps or self.type_eps.get(str(p.dtype), 1e-7)
-            g = np.zeros_like(p, dtype="float64")
-            flat = p.reshape(-1)
-            gflat = g.reshape(-1)
-            for j in range(flat.size):
-                orig = flat[j]
-                flat[j] = orig + e
-                fp = float(np.asarray(f(*pt)))
-                flat[j] = orig - e
-                fm = float(np.asarray(f(*pt)))
-                flat[j] = orig
-                gflat[j] = (fp - fm) / (2 * e)
-            self.gf.append(g)
-
-    @staticmethod
-    def abs_rel_err(a, b):
-        abs_err = np.abs(a - b)
-        rel_err = abs_err / np.maximum(np.abs(a) + np.abs(b), 1e-8)
-        return abs_err, rel_err
-
-    def max_err(self, g_pt, abs_tol: float, rel_tol: float):
-        """``(arg, position, abs_err, rel_err)`` of the worst element."""
-        worst = (0, 0, 0.0, 0.0)
-        worst_score = -np.inf
-        for k, (a, b) in enumerate(zip(g_pt, self.gf)):
-            a = np.asarray(a, dtype="float64")
-            if a.shape != b.shape:
-                raise ValueError(f"argument {k}: analytic gradient shape {a.shape} != numeric {b.shape}")
-            ae, re = self.abs_rel_err(a, b)
-            score = np.minimum(ae / abs_tol, re / rel_tol)
-            if score.size:
-                pos = int(np.argmax(score))
-                if score.flat[pos] > worst_score:
-                    worst_score = score.flat[pos]
-                    worst = (k, pos, float(ae.flat[pos]), float(re.flat[pos]))
-        return worst + (worst_score,)
-
-
-def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: float | None = None, out_type=None,
-                abs_tol: float | None = None, rel_tol: float | None = None, mode=None,
-                cast_to_output_type: bool = False, no_debug_ref: bool = True) -> None:
-    """Check ``grad`` of ``fun`` against finite differences at ``pt`` (Theano's signature).
-
-    ``fun`` takes symbolic tensors (one per element of ``pt``) and returns a
-    tensor; a random projection of it gives the scalar cost.
-
-    Raises
-    ------
-    GradientError
-        When the symbolic and numeric gradients differ beyond tolerance.
-
-    Examples
-    --------
-    >>> import numpy as np, thx.tensor as T
-    >>> from thx.gradient import verify_grad
-    >>> verify_grad(lambda x: T.tanh(x) * x, [np.array([0.3, -1.2])], rng=np.random.RandomState(0))
-    """
-    from thx.compile.function import function
-    T = _tensor()
-    rng = rng if rng is not None else np.random.RandomState(42)
-    pt = [np.array(p) for p in pt]
-    for k, p in enumerate(pt):
-        if p.dtype.kind != "f":
-            raise TypeError(f"verify_grad can work only with floating point inputs; argument {k} has "
-                            f"dtype {p.dtype}")
-    tensor_pt = [T.TensorType(str(p.dtype), (False,) * p.ndim)(f"input {k}") for k, p in enumerate(pt)]
-    o = fun(*tensor_pt)
-    if isinstance(o, (list, tuple)):
-        raise TypeError("verify_grad: fun must return a single tensor")
-    o = T.as_tensor_variable(o)
-    f_o = function(tensor_pt, o, on_unused_input="ignore")
-    o_val = np.asarray(f_o(*pt))
-    dtype = o.dtype if o.dtype in ("float32", "float64") else "float64"
-    big = dtype == "float64"
-    abs_tol = abs_tol if abs_tol is not None else (1e-4 if big else 1e-2)
-    rel_tol = rel_tol if rel_tol is not None else (1e-4 if big else 1e-2)
-    for _ in range(n_tests):
-        proj = rng.rand(*o_val.shape).astype(dtype) + 0.5
-        t_r = T.constant(proj)
-        cost = T.sum(t_r * o)
-        f_cost = function(tensor_pt, cost, on_unused_input="ignore")
-        g = grad(cost, tensor_pt, disconnected_inputs="ignore")
-        f_g = function(tensor_pt, g, on_unused_input="ignore")
-        analytic = f_g(*pt)
-        num = numeric_grad(f_cost, pt, eps)
-        k, pos, ae, re, score = num.max_err(analytic, abs_tol, rel_tol)
-        if score > 1:
-            raise GradientError(k, pos, pt[k].shape, float(np.asarray(analytic[k]).flat[pos]),
-                                float(num.gf[k].flat[pos]), ae, re, abs_tol, rel_tol)
-
-
-verify_grad.E_grad = GradientError  # type: ignore[attr-defined]
-
-
-from thx.check import GradientMismatchError, check_against_jax  # noqa: E402  (re-export)
-from thx.gradient_subgraph import subgraph_grad  # noqa: E402,F401  (Theano's gradient.subgraph_grad)
+def __getattr__(name: str) -> Any:
+    """``jacobian`` and ``hessian`` (Theano's ``theano.gradient`` names), loaded on first use."""
+    if name in ("jacobian", "hessian"):
+        # the one upward import of the gradient core: jacobian/hessian loop with scan (layer above)
+        from thx.scan import jacobian as _jacobian_module
+        return getattr(_jacobian_module, name)
+    raise AttributeError(f"module 'thx.gradient' has no attribute {name!r}")

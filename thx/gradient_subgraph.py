@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from thx.gradient import grad
 from thx.graph.basic import Variable
 
 __all__ = ["subgraph_grad"]
@@ -54,7 +55,6 @@ def subgraph_grad(wrt: Sequence[Variable], end: Sequence[Variable], start: dict 
     >>> bool(np.isclose(a, b))
     True
     """
-    from thx.gradient import grad
     if cost is None and start is None:
         raise ValueError("subgraph_grad: give a cost, a start dict of known gradients, or both")
     if not isinstance(wrt, (list, tuple)) or not isinstance(end, (list, tuple)):

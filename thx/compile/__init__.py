@@ -1,8 +1,8 @@
 """``thx.compile``: function, Function, In/Out, shared variables, modes."""
 
 from thx.compile.function import Function, FunctionMaker, In, Out, Param, UnusedInputError, function
-from thx.compile.mode import FAST_COMPILE, FAST_RUN, Mode, get_default_mode, get_mode
-from thx.compile.sharedvalue import SharedVariable, TensorSharedVariable, shared
+from thx.rewriting.mode import FAST_COMPILE, FAST_RUN, Mode, get_default_mode, get_mode
+from thx.tensor.sharedvar import SharedVariable, TensorSharedVariable, shared
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Param", "UnusedInputError",
            "Mode", "get_mode", "get_default_mode", "FAST_RUN", "FAST_COMPILE", "shared", "SharedVariable",

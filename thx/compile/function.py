@@ -16,14 +16,14 @@ import copy
 
 import warnings
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from thx.compile.mode import Mode, get_mode
-from thx.compile.sharedvalue import SharedVariable
-from thx.config import config
+from thx.rewriting.mode import Mode, get_mode
+from thx.tensor.sharedvar import SharedVariable
+from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
 
@@ -218,10 +218,7 @@ class FunctionMaker:
                        f"To make this error into a warning, you can pass the parameter "
                        f"on_unused_input='warn' to thx.function. To disable it completely, use "
                        f"on_unused_input='ignore'.")
-                if on_unused_input == "raise":
-                    raise UnusedInputError(msg)
-                if on_unused_input == "warn":
-                    warnings.warn(msg, stacklevel=4)
+                apply_policy(on_unused_input, UnusedInputError, msg, stacklevel=4)
         explicit_set = set(explicit)
         shared_vars = [v for v in anc if isinstance(v, SharedVariable) and v not in explicit_set]
         for upd_var, _ in updates:
@@ -513,6 +510,12 @@ def _backend() -> str | None:
 
 # --------------------------------------------------------------------------- function()
 
+# Called as ``hook(f, exprs)`` with each new Function and the expressions it computes (outputs,
+# then update values).  Layers above compile register here instead of compile importing them:
+# thx/check.py adds the first-call gradient check of ``config.check_gradients = 'jax'``.
+COMPILE_HOOKS: list[Callable[[Function, list[Variable]], None]] = []
+
+
 def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any = None,
              updates: Any = None, givens: Any = None, no_default_updates: bool = False,
              accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
@@ -559,8 +562,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
                         "there is a single input.")
     if on_unused_input is None:
         on_unused_input = config.on_unused_input
-    if on_unused_input not in ("raise", "warn", "ignore"):
-        raise ValueError(f"on_unused_input must be 'raise', 'warn' or 'ignore', got {on_unused_input!r}")
+    check_policy("on_unused_input", on_unused_input)
     spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
                 no_default_updates=no_default_updates, name=name,
                 allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input,
@@ -638,7 +640,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     with gc_paused():  # many graph objects, few cycles (see thx.graph.basic.gc_paused)
         maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name)
         f = Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
-    if config.check_gradients != "off":  # verify gradients once, on the first call
-        from thx.check import check_on_first_call
-        check_on_first_call(f, out_vars + [u for _, u in upd])
+    if COMPILE_HOOKS:
+        exprs = out_vars + [u for _, u in upd]
+        for hook in COMPILE_HOOKS:
+            hook(f, exprs)
     return f

@@ -14,6 +14,8 @@ import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from thx.config import config
+
 
 class Node:
     """Base of graph nodes (Apply and Variable), as in Theano."""
@@ -83,6 +85,7 @@ class Variable(Node):
         >>> (x + 1).eval({x: 2.0})
         array(3.)
         """
+        # the graph layer's one upward import: eval() compiles its graph (Theano's Variable.eval)
         from thx.compile.function import function
 
         inputs_to_values = inputs_to_values or {}
@@ -423,3 +426,58 @@ def clone(ins: Sequence[Variable], outs: Sequence[Variable]) -> tuple[list[Varia
             n.name = o.name
             memo_all[o] = n
     return [memo[i] for i in ins], [memo_all.get(o, o) for o in outs]
+
+
+# ------------------------------------------------------------ literals
+# How a plain value (a number, an array, a list) becomes a graph variable.  The graph layer has no
+# array type of its own: thx/tensor/var.py installs ``as_tensor_variable`` here when it loads, so
+# layers below tensor (the gradient core) can accept literals without importing tensor.
+_as_variable_hook: list = []
+
+
+def as_variable(x: Any) -> Variable:
+    """``x`` as a graph variable: variables pass through the installed converter, literals become
+    constants (``thx.tensor.as_tensor_variable`` once ``thx.tensor`` is loaded)."""
+    if _as_variable_hook:
+        return _as_variable_hook[0](x)
+    if isinstance(x, Variable):
+        return x
+    raise TypeError(f"cannot turn {type(x).__name__} {x!r} into a graph variable: no converter "
+                    f"installed (import thx.tensor)")
+
+
+# ------------------------------------------------------------ short printed forms
+# The printers (thx/printing/) build on these; the graph layer uses them for its own messages.
+
+# Theano's LeafPrinter prints these variable names as TeX symbols.
+GREEK = dict(alpha="\\alpha", beta="\\beta", gamma="\\gamma", delta="\\delta", epsilon="\\epsilon")
+
+
+def constant_text(data: Any) -> str:
+    """A constant's value as printed, long values shortened (``'[0 1 2 ... 9]'``)."""
+    s = str(data)
+    if len(s) > 20:
+        s = s[:10].strip() + " ... " + s[-5:].strip()
+    return s
+
+
+def leaf_str(v: Variable) -> str:
+    """How ``pp`` prints a graph leaf: a constant's value, a name, or ``<type>``."""
+    if isinstance(v, Constant):
+        if config.print_constants == "short" and v.name is None and hasattr(v, "data"):
+            return constant_text(v.data)
+        return str(v)
+    if v.name is not None:
+        return GREEK.get(v.name, v.name)
+    return f"<{v.type}>"
+
+
+def describe(v: Variable) -> str:
+    """A one-level printed form of ``v``: its op's ``pprint`` of its inputs' short forms."""
+    node = v.owner
+    if node is None:
+        return leaf_str(v)
+    ins = [leaf_str(i) if i.owner is None else str(i) for i in node.inputs]
+    printer = getattr(node.op, "pprint", None)
+    s = printer(node, ins) if printer is not None else f"{node.op}({', '.join(ins)})"
+    return s if len(node.outputs) == 1 else f"{s}[{v.index}]"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from thx.graph.basic import Apply, Constant, Variable, clone, io_toposort
+from thx.graph.basic import Apply, Constant, Variable, clone, describe, io_toposort
 
 
 class InconsistencyError(Exception):
@@ -180,8 +180,7 @@ class FunctionGraph:
         return io_toposort(self.inputs, self.outputs)
 
     def __str__(self) -> str:
-        from thx.printing import pp
-        return "FunctionGraph(" + ", ".join(pp(o) for o in self.outputs) + ")"
+        return "FunctionGraph(" + ", ".join(describe(o) for o in self.outputs) + ")"
 
     def clone(self) -> FunctionGraph:
         return FunctionGraph(self.inputs, self.outputs, clone=True)

@@ -3,13 +3,16 @@
 Each op family's JAX implementations live in the module named like the op's
 module (``thx/tensor/elemwise.py`` <-> ``thx/lowering/elemwise.py``) and
 register themselves in ``registry.JAX_IMPLS`` when imported.  ``FAMILIES``
-lists the modules imported before any graph is lowered.
+names them; the registry imports them all on its first lookup
+(``registry.ensure_loaded``), so importing a lowering module has no other
+side effect.  ``program.py`` is the slot interpreter every lowered graph (a
+whole function, a scan step, an ifelse branch) runs through.
 """
 
 import importlib
 
-FAMILIES = ["basic", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan", "printing",
-            "conv", "pool"]
+FAMILIES = ["basic", "shape", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan",
+            "printing", "conv", "pool"]
 
 
 def load_families() -> None:

@@ -1,4 +1,4 @@
-"""JAX lowering of thx/tensor/basic.py: shapes are computed in NumPy while tracing."""
+"""JAX lowering of thx/tensor/basic.py (alloc, arange, eye, join/split): sizes are NumPy while tracing."""
 
 from __future__ import annotations
 
@@ -6,72 +6,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from thx.lowering.registry import as_int, is_concrete, register
-from thx.tensor.basic import (Alloc, ARange, Eye, Flatten, Join, MakeVector, Rebroadcast, Reshape,
-                              Shape, SpecifyShape, Split)
-
-
-@register(Shape)
-def _shape(op, node):
-    return lambda x: np.asarray(np.shape(x), dtype="int64")
-
-
-@register(MakeVector)
-def _make_vector(op, node):
-    dtype = np.dtype(op.dtype)
-
-    def impl(*xs):
-        if is_concrete(*xs):
-            return np.asarray(xs, dtype=dtype).reshape(len(xs))
-        return jnp.stack([jnp.asarray(x, dtype=dtype) for x in xs])
-
-    return impl
-
-
-def _shape_tuple(shp, what):
-    if not is_concrete(shp):
-        raise TypeError(f"{what}: the target shape depends on a value only known at run time; "
-                        f"thx needs shapes known at compile time (make the input that sets it a "
-                        f"static integer input)")
-    return tuple(int(s) for s in np.asarray(shp).reshape(-1))
-
-
-@register(Reshape, static_inputs=(1,))
-def _reshape(op, node):
-    def impl(x, shp):
-        shape = _shape_tuple(shp, "reshape")
-        xp = np if is_concrete(x) else jnp
-        return xp.reshape(x, shape)
-    return impl
-
-
-@register(Flatten)
-def _flatten(op, node):
-    k = op.outdim
-
-    def impl(x):
-        xp = np if is_concrete(x) else jnp
-        return xp.reshape(x, tuple(np.shape(x)[: k - 1]) + (-1,))
-    return impl
-
-
-@register(SpecifyShape, static_inputs=(1,))
-def _specify_shape(op, node):
-    def impl(x, shp):
-        want = _shape_tuple(shp, "specify_shape")
-        if tuple(np.shape(x)) != want:
-            raise AssertionError(f"SpecifyShape: got shape {tuple(np.shape(x))}, expected {want}")
-        return x
-    return impl
-
-
-@register(Rebroadcast)
-def _rebroadcast(op, node):
-    def impl(x):
-        for a, b in op.axis:
-            if b and np.shape(x)[a] != 1:
-                raise ValueError(f"Rebroadcast: dimension {a} has length {np.shape(x)[a]}, expected 1")
-        return x
-    return impl
+from thx.lowering.shape import shape_tuple
+from thx.tensor.basic import Alloc, ARange, Eye, Join, Split
 
 
 @register(Alloc, static_inputs=lambda node: tuple(range(1, len(node.inputs))))
@@ -123,7 +59,7 @@ def _join(op, node):
 @register(Split, static_inputs=(1,))
 def _split(op, node):
     def impl(x, splits):
-        sizes = _shape_tuple(splits, "split")
+        sizes = shape_tuple(splits, "split")
         if sum(sizes) != np.shape(x)[op.axis]:
             raise ValueError(f"Split: sizes {list(sizes)} do not add up to {np.shape(x)[op.axis]}")
         idx = np.cumsum(sizes)[:-1].tolist()

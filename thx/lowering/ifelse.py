@@ -2,7 +2,7 @@
 
 In the graph, an ``IfElse`` node takes already-computed branch values.  To
 make it lazy, a lowering pass (registered in ``registry.LOWERING_PASSES``,
-run by the linker on every graph it lowers) moves the nodes that only one
+run by ``program.plan`` on every graph it lowers) moves the nodes that only one
 branch needs into that branch: each ``IfElse`` becomes a ``BranchIfElse``
 node holding one small FunctionGraph per branch, whose inputs (the
 *frontier*) are the values computed outside.  Its implementation calls the
@@ -24,6 +24,7 @@ from thx.graph.basic import Apply, Constant, Variable, clone_replace, io_toposor
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.ifelse import IfElse
+from thx.lowering.program import build_closure
 from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
 
 
@@ -129,7 +130,6 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
 
 @register(BranchIfElse)
 def _branch_ifelse(op, node):
-    from thx.lowering.linker import build_closure
     return _cond(op, node, build_closure(op.then_fgraph), build_closure(op.else_fgraph))
 
 

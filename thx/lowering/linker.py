@@ -1,8 +1,8 @@
-"""FunctionGraph -> one straight-line Python closure -> one ``jax.jit`` function.
+"""FunctionGraph -> one ``jax.jit`` function (the closure comes from ``program.py``).
 
-The closure holds a flat list of value slots; each node's implementation
-reads its input slots and writes its output slots, in topological order.
-Constants are NumPy values (so shape arithmetic on them stays concrete).
+``jit`` wraps the slot program of ``program.build_closure`` in ``jax.jit``
+(or, for graphs with host barriers, ``scan.segmented_jit``); the op families
+register themselves on the registry's first lookup.
 
 float64 needs JAX's x64 mode.  thx enables it only around its own tracing
 and calls (``jax.enable_x64(True)``, a scoped context), so a user's own
@@ -12,119 +12,47 @@ JAX code keeps whatever x64 setting they chose.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+import os
+
 import jax
-import numpy as np
 
-from thx.graph.basic import Constant, Variable
+from thx.config import config
 from thx.graph.fg import FunctionGraph
-from thx.lowering.registry import LOWERING_PASSES, jax_impl, static_inputs
-from thx.tensor.type import discrete_dtypes
-
-from thx.lowering import load_families
-
-load_families()
+from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
+from thx.lowering.scan import segmented_jit
 
 x64 = jax.enable_x64
 
 
-@dataclass
-class Plan:
-    """A graph as a straight-line program over numbered value slots.
+def use_compilation_cache(path: str) -> None:
+    """Point JAX's persistent compilation cache at ``path`` ('' leaves JAX's setting alone).
 
-    ``initial`` holds the constants' NumPy values (None for other slots);
-    ``program`` is ``(fn, input_slots, output_slots, node)`` in topological order.
+    Every compiled function is cached (no minimum compile time or size), so a
+    second process running the same functions loads them instead of compiling.
     """
-
-    initial: list[Any]
-    in_slots: list[int]
-    program: list[tuple[Callable[..., Any], tuple[int, ...], tuple[int, ...], Any]]
-    out_slots: tuple[int, ...]
-
-
-def plan(fgraph: FunctionGraph) -> Plan:
-    """Run the lowering passes, then number the values and pick each node's implementation."""
-    for lowering_pass in LOWERING_PASSES:
-        fgraph = lowering_pass(fgraph)
-    slot: dict[Variable, int] = {}
-    initial: list[Any] = []
-
-    def slot_of(v: Variable) -> int:
-        s = slot.get(v)
-        if s is None:
-            s = slot[v] = len(initial)
-            initial.append(np.asarray(v.data) if isinstance(v, Constant) else None)
-        return s
-
-    in_slots = [slot_of(v) for v in fgraph.inputs]
-    program = [(jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
-                tuple(slot_of(v) for v in node.outputs), node) for node in fgraph.toposort()]
-    return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs))
+    if not path:
+        return
+    path = os.path.abspath(os.path.expanduser(path))
+    os.makedirs(path, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", path)
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+    jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+    try:  # JAX reads the directory once, at its first compilation: make it read it again
+        from jax._src import compilation_cache
+        compilation_cache.reset_cache()
+    except (ImportError, AttributeError):  # pragma: no cover - older/newer JAX
+        pass
 
 
-def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
-    """A Python function of the graph's inputs returning the tuple of its outputs."""
-    p = plan(fgraph)
-    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
-    program = [(fn, ins, outs) for fn, ins, outs, _ in p.program]
-    n_in = len(in_slots)
-
-    def run(*args):
-        env = list(initial)
-        for k in range(n_in):
-            env[in_slots[k]] = args[k]
-        for fn, ins, outs in program:
-            r = fn(*[env[i] for i in ins])
-            if len(outs) == 1:
-                env[outs[0]] = r
-            else:
-                for o, v in zip(outs, r):
-                    env[o] = v
-        return tuple(env[o] for o in out_slots)
-
-    return run
-
-
-def static_argnums(fgraph: FunctionGraph) -> tuple[int, ...]:
-    """Positions of integer scalar inputs whose value sets a shape or a size.
-
-    A value flowing into a node's ``static_inputs`` must be known while
-    tracing; if it comes from a graph input (through shape arithmetic), that
-    input becomes a static argument of ``jax.jit``.
-    """
-    need: list[Variable] = []
-    for node in fgraph.apply_nodes:
-        for k in static_inputs(node):
-            need.append(node.inputs[k])
-    if not need:
-        return ()
-    inputs = {v: i for i, v in enumerate(fgraph.inputs)}
-    seen: set[Variable] = set()
-    result: set[int] = set()
-    stack = list(need)
-    while stack:
-        v = stack.pop()
-        if v in seen:
-            continue
-        seen.add(v)
-        if v in inputs:
-            if getattr(v.type, "ndim", None) == 0 and v.dtype in discrete_dtypes:
-                result.add(inputs[v])
-            continue
-        if v.owner is not None:
-            from thx.tensor.basic import Shape
-            if isinstance(v.owner.op, Shape):
-                continue  # shapes are concrete while tracing
-            stack.extend(v.owner.inputs)
-    return tuple(sorted(result))
+config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
-        from thx.lowering.scan import segmented_jit  # until-scans: jitted segments around them
+        # until-scans: jitted segments around them
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
     run = build_closure(fgraph)
     statics = static_argnums(fgraph)

@@ -29,7 +29,7 @@ ImplFactory = Callable[[Op, Apply], Impl]
 
 JAX_IMPLS: dict[type[Op], ImplFactory] = {}
 STATIC_INPUTS: dict[type[Op], Callable[[Apply], tuple[int, ...]]] = {}
-# Passes run by the linker on each graph before lowering it; each returns a graph (a copy if it
+# Passes run by program.plan on each graph before lowering it; each returns a graph (a copy if it
 # changes anything), e.g. moving work only one ifelse branch needs into it (lowering/ifelse.py).
 LOWERING_PASSES: list[Callable[[Any], Any]] = []
 
@@ -54,6 +54,22 @@ def register(*op_types: type[Op], static_inputs: Callable[[Apply], tuple[int, ..
     return deco
 
 
+_loaded = False
+
+
+def ensure_loaded() -> None:
+    """Import the op families (``thx.lowering.FAMILIES``) once, before the first lookup.
+
+    The registry knows the families by name only (a plugin list): they import
+    the registry to register, not the other way round.
+    """
+    global _loaded
+    if not _loaded:
+        from thx.lowering import load_families
+        load_families()
+        _loaded = True
+
+
 def _lookup(table: dict, op: Op):
     for cls in type(op).__mro__:
         if cls in table:
@@ -63,6 +79,7 @@ def _lookup(table: dict, op: Op):
 
 def jax_impl(op: Op, node: Apply) -> Impl:
     """The JAX function computing ``node`` (raises NotImplementedError naming the op)."""
+    ensure_loaded()
     factory = _lookup(JAX_IMPLS, op)
     if factory is None:
         raise NotImplementedError(f"No JAX lowering registered for op {op} ({type(op).__name__}); "
@@ -71,6 +88,7 @@ def jax_impl(op: Op, node: Apply) -> Impl:
 
 
 def static_inputs(node: Apply) -> tuple[int, ...]:
+    ensure_loaded()
     f = _lookup(STATIC_INPUTS, node.op)
     return f(node) if f is not None else ()
 

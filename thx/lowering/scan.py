@@ -17,8 +17,8 @@
   the trimmed shapes (JAX caches one compilation per distinct length).
 
 The step is lowered with the same machinery as a whole function: the inner
-FunctionGraph is rewritten by ``thx.rewriting.optimize`` and turned into a
-closure by ``thx.lowering.linker.build_closure``.  Non-sequences are closed
+FunctionGraph is rewritten by ``thx.rewriting.scan.optimize_inner`` and turned
+into a closure by ``thx.lowering.program.build_closure``.  Non-sequences are closed
 over, not passed through the loop, so values known while tracing (shapes,
 static integers) stay known inside the step.
 """
@@ -34,7 +34,9 @@ import numpy as np
 from jax import lax
 
 from thx.config import config
+from thx.lowering.program import build_closure, execute, plan, static_argnums
 from thx.lowering.registry import as_int, is_concrete, register
+from thx.rewriting.scan import optimize_inner
 from thx.scan.op import Scan
 
 
@@ -43,61 +45,13 @@ def _inner(op: Scan) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     cache = op.__dict__.setdefault("_jax_inner", {})
     vmapped = _uses_vmap(op)
     if vmapped not in cache:
-        from thx.compile.mode import get_mode
-        from thx.lowering.linker import build_closure, static_argnums
-        from thx.rewriting import optimize
-        fg = op.fgraph.clone()
-        optimize(fg, get_mode(op.mode))
-        if vmapped:
-            _onehot_increments(fg, fg.inputs[: op.n_seqs])
+        fg = optimize_inner(op, vmapped)
         cache[vmapped] = (build_closure(fg), static_argnums(fg))
     return cache[vmapped]
 
 
 def _uses_vmap(op: Scan) -> bool:
     return op.is_map() and op.n_seqs > 0 and config.scan_map_lowering == "auto"
-
-
-def _onehot_increments(fg, batched) -> None:
-    """``inc_subtensor(x[i], y)`` at a per-step index ``i`` -> an elementwise select.
-
-    Under ``jax.vmap`` a scatter at a batched index becomes a loop of scatters
-    (2x slower than ``jax.jacrev`` for the tutorial's Jacobian, whose
-    ``grad(y[i], x)`` is such an increment); comparing ``arange(n)`` with
-    ``i`` and selecting fuses with the surrounding elementwise work.
-    Before -> after (``m`` = ``eq(arange(x.shape[0]), i mod n)``, broadcast)::
-
-        inc_subtensor(x[i], y) -> x + switch(m, y, 0)
-        set_subtensor(x[i], y) -> switch(m, y, x)
-    """
-    import thx.tensor as T
-    from thx.tensor.subtensor import IncSubtensor
-    full = ("slice", None, None, None)
-    dep = set(batched)
-    for node in fg.toposort():
-        if any(v in dep for v in node.inputs):
-            dep.update(node.outputs)
-    for node in fg.toposort():
-        if type(node.op) is not IncSubtensor or len(node.inputs) != 3:
-            continue
-        entries = node.op.idx_list
-        if not entries or entries[0] != "?" or any(e != full for e in entries[1:]):
-            continue
-        x, y, i = node.inputs
-        if i not in dep:
-            continue
-        n = x.shape[0]
-        mask = T.eq(T.arange(n), T.switch(T.lt(i, 0), i + n, i))
-        if x.ndim > 1:
-            mask = mask.dimshuffle([0] + ["x"] * (x.ndim - 1))
-        yb = T.shape_padleft(y, x.ndim - y.ndim)
-        if node.op.set_instead_of_inc:
-            new = T.switch(mask, yb, x)
-        else:
-            new = x + T.switch(mask, yb, T.constant(0, dtype=x.dtype))
-        new = T.cast(new, x.dtype) if new.dtype != x.dtype else new
-        fg.replace(node.outputs[0], T.patternbroadcast(new, x.broadcastable),
-                   reason="scan_vmap_onehot_increment")
 
 
 def _static_outer(node) -> tuple[int, ...]:
@@ -286,8 +240,6 @@ def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
     values it reads from earlier segments; a barrier node runs on its own with
     concrete inputs, so it may return arrays whose length it computed.
     """
-    from thx.lowering.linker import plan, static_argnums
-
     statics_of_inputs = static_argnums(fgraph)
     p = plan(fgraph)
     initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
@@ -319,39 +271,30 @@ def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
 
     def make_segment(items, seg_in, seg_out):
         def seg(*vals):
-            env = dict(zip(seg_in, vals))
-            for fn, ins, outs in items:
-                r = fn(*[env[s] if s in env else initial[s] for s in ins])
-                if len(outs) == 1:
-                    env[outs[0]] = r
-                else:
-                    for o, v in zip(outs, r):
-                        env[o] = v
+            env = list(initial)
+            for s, v in zip(seg_in, vals):
+                env[s] = v
+            execute(items, env)
             return tuple(env[o] for o in seg_out)
         statics = tuple(k for k, s in enumerate(seg_in) if s in static_slots)
         kwargs = {"backend": backend} if backend is not None else {}
-        return jax.jit(seg, static_argnums=statics, **kwargs)
+        jitted = jax.jit(seg, static_argnums=statics, **kwargs)
+        # a step of the outer program: one output slot takes the value itself (see execute)
+        return (lambda *vals: jitted(*vals)[0]) if len(seg_out) == 1 else jitted
 
     program = []
     for barrier, items, seg_in, seg_out in segments:
         if barrier:
-            fn, ins, outs = items[0]
-            program.append((True, fn, ins, outs))
+            program.append(items[0])
         else:
-            program.append((False, make_segment(items, seg_in, seg_out), seg_in, seg_out))
+            program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
     n_in = len(in_slots)
 
     def run(*args):
         env = list(initial)
         for k in range(n_in):
             env[in_slots[k]] = args[k]
-        for barrier, fn, ins, outs in program:
-            r = fn(*[env[s] for s in ins])
-            if barrier and len(outs) == 1:
-                env[outs[0]] = r
-            else:
-                for o, v in zip(outs, r):
-                    env[o] = v
+        execute(program, env)
         return tuple(env[o] for o in out_slots)
 
     return run

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from thx.compile.sharedvalue import SharedVariable
+from thx.tensor.sharedvar import SharedVariable
 from thx.graph.basic import Apply, Constant, Variable, ancestors, io_toposort
 
 __all__ = ["is_shared"]

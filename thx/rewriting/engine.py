@@ -34,10 +34,11 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from thx.config import config
-from thx.graph.basic import Apply, Constant, Variable
+from thx.graph.basic import Apply, Constant, Variable, describe
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.rewriting.constants import fold
+from thx.rewriting.mode import Mode, get_mode
 
 Replacement = Sequence[Variable | None] | dict[Variable, Variable] | None
 
@@ -204,18 +205,6 @@ def fit(old: Variable, new: Variable) -> Variable | None:
         from thx.tensor.basic import patternbroadcast
         new = patternbroadcast(new, old.broadcastable)
     return new
-
-
-def describe(v: Variable) -> str:
-    """A one-level printed form of ``v`` (cheap, for verbose logs)."""
-    from thx.printing import _leaf_str
-    node = v.owner
-    if node is None:
-        return _leaf_str(v)
-    ins = [_leaf_str(i) if i.owner is None else str(i) for i in node.inputs]
-    printer = getattr(node.op, "pprint", None)
-    s = printer(node, ins) if printer is not None else f"{node.op}({', '.join(ins)})"
-    return s if len(node.outputs) == 1 else f"{s}[{v.index}]"
 
 
 # ============================================================== the driver
@@ -448,7 +437,6 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
     >>> fg.outputs[0] is fg.inputs[0]
     True
     """
-    from thx.compile.mode import Mode, get_mode
     if isinstance(mode, str) and mode in BASE_TAGS:  # an optimizer name: 'fast_run', 'merge' ...
         mode = Mode(optimizer=mode)
     m = get_mode(mode)

@@ -101,7 +101,7 @@ def _inner_copy(op):
     return x_ph, tap_ph, w_ph, outs
 
 
-def _derived_scan(n_steps, seqs, states, nonseqs, outputs, n_nit, **info):
+def _derived_scan(scan_class, n_steps, seqs, states, nonseqs, outputs, n_nit, **info):
     """Apply a new Scan, keeping only the sequences and non-sequences its step uses.
 
     ``seqs`` and ``nonseqs`` are ``(inner placeholder, outer variable)`` pairs
@@ -110,14 +110,13 @@ def _derived_scan(n_steps, seqs, states, nonseqs, outputs, n_nit, **info):
     Returns the outer outputs (always a list).
     """
     from thx.graph.basic import ancestors
-    from thx.scan.op import Scan
     used = set(ancestors(outputs))
     seqs = [(i, o) for i, o in seqs if i in used]
     nonseqs = [(i, o) for i, o in nonseqs if i in used]
     inner = ([i for i, _ in seqs] + [v for taps, _, _ in states for v in taps]
              + [i for i, _ in nonseqs])
     fg = FunctionGraph(inner, outputs, clone=True)
-    op = Scan(fg, n_seqs=len(seqs), rec_taps=[taps for _, _, taps in states], n_nit=n_nit, **info)
+    op = scan_class(fg, n_seqs=len(seqs), rec_taps=[taps for _, _, taps in states], n_nit=n_nit, **info)
     outer = ([o() if callable(o) else o for _, o in seqs] + [init for _, init, _ in states]
              + [o() if callable(o) else o for _, o in nonseqs])
     outs = op(n_steps, *outer)
@@ -336,7 +335,7 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
             hoist_d.append(d)
     b_nit += hoist_d
     reverse = not op.reverse
-    b_outs = _derived_scan(K, b_seqs, b_states, list(zip(w_ph, nonseqs)), b_out + b_nit, len(b_nit),
+    b_outs = _derived_scan(type(op), K, b_seqs, b_states, list(zip(w_ph, nonseqs)), b_out + b_nit, len(b_nit),
                            reverse=reverse, truncate_gradient=op.truncate_gradient,
                            name=f"grad_of_{op.name}", mode=op.mode)
 
@@ -444,7 +443,7 @@ def scan_rop(op, inputs: Sequence[Variable], eval_points: Sequence[Variable | No
                        op.rec_taps[k]))
     ns_pairs = list(zip(w_ph, nonseqs)) + [(dw_ph[j], _as_type(ev_ns[j], nonseqs[j].type)) for j in t_ns]
     outs = fwd[:n_rec] + tan_rec + tan_nit + ([fwd[-1]] if op.as_while else [])
-    o = _derived_scan(n_steps, seq_pairs, states, ns_pairs, outs, len(t_nit), as_while=op.as_while,
+    o = _derived_scan(type(op), n_steps, seq_pairs, states, ns_pairs, outs, len(t_nit), as_while=op.as_while,
                       reverse=op.reverse, truncate_gradient=op.truncate_gradient,
                       name=f"rop_of_{op.name}", mode=op.mode)
     result: list[Variable | None] = [None] * (n_rec + n_nit)

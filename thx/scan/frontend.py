@@ -89,7 +89,7 @@ def _is_outputs(e: Any) -> bool:
 
 def _is_updates(e: Any) -> bool:
     """A dict, or a list of ``(shared_variable, expression)`` pairs (empty counts)."""
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
     if isinstance(e, dict):
         return True
     return isinstance(e, (list, tuple)) and builtins.all(
@@ -417,7 +417,7 @@ def _shared_variable_updates(outputs: list[Variable], updates: OrderedDict,
     step reaches is updated at every step too, so each step draws new random numbers.
     """
     T = _T()
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
     blockers = set(args) - {v for v in non_seqs if isinstance(v, SharedVariable)}
     while True:
         roots = outputs + list(updates.values()) + ([condition] if condition is not None else [])
@@ -465,7 +465,7 @@ def _inner_graph(outputs: list[Variable], condition: Variable | None, infos: lis
                  strict: bool) -> _InnerGraph:
     """Phase 4: clone the step graph with outer non-sequences and updated shared variables
     replaced by placeholders, and find the implicit non-sequences (loop invariants)."""
-    from thx.compile.sharedvalue import SharedVariable
+    from thx.tensor.sharedvar import SharedVariable
     rec_idx = [i for i, info in enumerate(infos) if info]
     nit_idx = [i for i, info in enumerate(infos) if not info]
     rec_outs = []

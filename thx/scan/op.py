@@ -39,6 +39,7 @@ from thx.graph.basic import Apply, Variable, ancestors
 from thx.graph.evaluate import evaluate
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
+from thx.scan.derivatives import scan_grad, scan_rop
 
 
 PERFORM_LIMIT = 200_000  # steps x inner nodes that Scan.perform agrees to run in Python
@@ -218,11 +219,9 @@ class Scan(Op):
         return pattern
 
     def L_op(self, inputs, outputs, output_grads):
-        from thx.scan.derivatives import scan_grad
         return scan_grad(self, inputs, outputs, output_grads)
 
     def R_op(self, inputs, eval_points):
-        from thx.scan.derivatives import scan_rop
         return scan_rop(self, inputs, eval_points)
 
     # ------------------------------------------------------------ printing

@@ -1,13 +1,13 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
 from thx.tensor import nnet, printing, signal
-from thx.tensor.basic import (Alloc, ARange, Eye, Flatten, Join, MakeVector, NotScalarConstantError,
-                              Rebroadcast, Reshape, Shape, SpecifyShape, Split, addbroadcast, alloc,
-                              arange, concatenate, eye, flatten, full, full_like,
-                              get_scalar_constant_value, identity_like, join, ones, ones_like,
-                              patternbroadcast, repeat, reshape, roll, shape, shape_padaxis,
-                              shape_padleft, shape_padright, specify_shape, split, stack, tile,
-                              transpose, unbroadcast, zeros, zeros_like)
+from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, concatenate, eye, full,
+                              full_like, identity_like, join, ones, ones_like, repeat, roll, split,
+                              stack, tile, zeros, zeros_like)
+from thx.tensor.shape import (Flatten, MakeVector, NotScalarConstantError, Rebroadcast, Reshape, Shape,
+                              SpecifyShape, addbroadcast, flatten, get_scalar_constant_value,
+                              patternbroadcast, reshape, shape, shape_padaxis, shape_padleft,
+                              shape_padright, specify_shape, transpose, unbroadcast)
 from thx.tensor.elemwise import (DimShuffle, Elemwise, ScalarOp, abs, abs_, add, and_, arccos,
                                  arccosh, arcsin, arcsinh, arctan, arctan2, arctanh, bitwise_and,
                                  bitwise_not, bitwise_or, bitwise_xor, cast, ceil, clip, cos, cosh,

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.compile.sharedvalue import SharedVariable
+from thx.tensor.sharedvar import SharedVariable
 from thx.config import config
 from thx.graph.basic import Apply, Variable
 from thx.graph.op import Op

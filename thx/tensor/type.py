@@ -111,8 +111,7 @@ class TensorType(Type):
             return var  # more specific broadcastable pattern: still a valid value
         if (isinstance(var.type, TensorType) and var.type.dtype == self.dtype
                 and var.type.ndim == self.ndim):
-            from thx.tensor.basic import patternbroadcast
-            return patternbroadcast(var, self.broadcastable)
+            return var.patternbroadcast(self.broadcastable)
         return None
 
     # ---------------------------------------------------------------- values
@@ -185,10 +184,6 @@ class TensorType(Type):
 
     def values_eq_approx(self, a: Any, b: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
         return a.shape == b.shape and bool(np.allclose(a, b, rtol=rtol, atol=atol, equal_nan=True))
-
-    def make_variable(self, name: str | None = None):
-        from thx.tensor.var import TensorVariable
-        return TensorVariable(self, None, None, name)
 
     def get_shape_info(self, obj):
         return obj.shape

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from thx.config import config
-from thx.graph.basic import Constant, Variable
+from thx.graph.basic import Constant, Variable, _as_variable_hook, constant_text
 from thx.tensor.type import TensorType
 
 
@@ -108,6 +108,18 @@ class _TensorMethods:
     def astype(self, dtype):
         return _E.cast(self, dtype)
 
+    def patternbroadcast(self, broadcastable):
+        """``T.patternbroadcast(self, broadcastable)`` (used by ``TensorType.convert_variable``)."""
+        return _SH.patternbroadcast(self, broadcastable)
+
+    def zeros_like(self, dtype=None):
+        """``T.zeros_like(self, dtype)``: the gradient core builds its zeros with this."""
+        return _B.zeros_like(self, dtype=dtype)
+
+    def ones_like(self, dtype=None):
+        """``T.ones_like(self, dtype)``: the gradient core builds its seed with this."""
+        return _B.ones_like(self, dtype=dtype)
+
     def __getitem__(self, idx):
         return _S.getitem(self, idx)
 
@@ -164,6 +176,10 @@ class _TensorMethods:
     def all(self, axis=None, keepdims=False):
         return _M.all(self, axis=axis, keepdims=keepdims)
 
+    def patternbroadcast(self, broadcastable):
+        """``T.patternbroadcast(self, broadcastable)`` (used by ``TensorType.convert_variable``)."""
+        return _SH.patternbroadcast(self, broadcastable)
+
     def zeros_like(self, dtype=None):
         return _B.zeros_like(self, dtype=dtype)
 
@@ -208,11 +224,7 @@ class TensorConstant(_TensorMethods, Constant):
         return self.data
 
 
-def _constant_text(data: np.ndarray) -> str:
-    s = str(data)
-    if len(s) > 20:
-        s = s[:10].strip() + " ... " + s[-5:].strip()
-    return s
+_constant_text = constant_text  # printing and older callers use this name
 
 
 TensorType.variable_type = TensorVariable
@@ -337,7 +349,9 @@ class _LazyModule:
         return getattr(importlib.import_module(self._name), attr)
 
 
+_as_variable_hook.append(as_tensor_variable)  # literals in the gradient core (graph.basic.as_variable)
 _B = _LazyModule("thx.tensor.basic")
+_SH = _LazyModule("thx.tensor.shape")
 _E = _LazyModule("thx.tensor.elemwise")
 _M = _LazyModule("thx.tensor.math")
 _S = _LazyModule("thx.tensor.subtensor")
