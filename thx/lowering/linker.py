@@ -20,6 +20,7 @@ import jax
 
 from thx.config import config
 from thx.graph.fg import FunctionGraph
+from thx.lowering.compiles import counted
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
 
@@ -56,10 +57,13 @@ def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[...
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
     run = build_closure(fgraph)
     statics = static_argnums(fgraph)
+    run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
     kwargs: dict[str, Any] = {}
     if backend is not None:
         kwargs["backend"] = backend
-    return jax.jit(run, static_argnums=statics, **kwargs), statics
+    jitted = jax.jit(run, static_argnums=statics, **kwargs)
+    jitted.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
+    return jitted, statics
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:
