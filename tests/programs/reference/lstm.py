@@ -108,7 +108,7 @@ def minibatches(n, size, rng=None):
     return out
 
 
-def run(got=None, dim_proj=5, patience=3, max_epochs=5, decay_c=1e-3, n_words=12, batch_size=6,
+def run(got=None, dim_proj=5, patience=3, max_epochs=5, decay_c=1e-3, n_words=12, batch_size=4,
         valid_batch_size=5, seed=123):
     seqs, labels = synthetic.sentiment(seed=0, n=40, vocab=n_words, min_len=2, max_len=5)
     train, valid = (seqs[:30], labels[:30]), (seqs[30:], labels[30:])

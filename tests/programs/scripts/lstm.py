@@ -170,7 +170,7 @@ def pred_error(f_pred, prepare_data, data, iterator):
 
 
 def train_lstm(dim_proj=5, patience=3, max_epochs=5, decay_c=1e-3, lrate=0.0001, n_words=12,
-               batch_size=6, valid_batch_size=5):
+               batch_size=4, valid_batch_size=5):
     model_options = locals().copy()
     seqs, labels = sentiment(seed=0, n=40, vocab=n_words, min_len=2, max_len=5)
     train = (seqs[:30], labels[:30])
