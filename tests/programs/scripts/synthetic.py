@@ -85,3 +85,18 @@ def save_results(results):
             f.write(text)
     else:
         print(text)
+
+
+def piano_rolls(seed=0, n_sequences=3, length=12, n_notes=8):
+    """Binary (time, note) sequences: a few rising arpeggios with random dropped notes."""
+    rng = numpy.random.RandomState(seed)
+    out = []
+    for _ in range(n_sequences):
+        roll = numpy.zeros((length, n_notes))
+        start = rng.randint(n_notes)
+        for t in range(length):
+            for chord in (0, 2, 4):
+                if rng.rand() > 0.15:
+                    roll[t, (start + t + chord) % n_notes] = 1.0
+        out.append(roll)
+    return out
