@@ -20,7 +20,8 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
-PROGRAMS = ['logreg', 'mlp', 'dae', 'cae', 'rbm', 'lenet', 'elman', 'lstm', 'hmc', 'rnnrbm']
+PROGRAMS = ['logreg', 'mlp', 'dae', 'cae', 'rbm', 'lenet', 'elman', 'lstm', 'hmc', 'rnnrbm',
+            'linesearch']
 RTOL = 1e-8
 
 

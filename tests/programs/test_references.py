@@ -4,7 +4,8 @@ their building blocks against independent oracles, so a program test that fails 
 import numpy as np
 import pytest
 
-from tests.programs.reference import cae, common, dae, elman, lenet, lstm, mlp, rbm, rnnrbm
+from tests.programs.reference import (cae, common, dae, elman, lenet, linesearch, lstm, mlp, rbm,
+                                      rnnrbm)
 
 
 def numeric_grad(f, P, eps=1e-6):
@@ -138,3 +139,11 @@ def BernoulliTally_from(p_claimed, p_true):
     t = rbm.BernoulliTally()
     t.add((np.random.RandomState(0).rand(p_true.size) < p_true) * 1.0, p_claimed)
     return t
+
+
+def test_linesearch_gradient():
+    P = {'w': RNG.randn(4), 'b': np.array(0.3)}
+    x, y = RNG.randn(6, 4), RNG.randint(2, size=6)
+    _, gw, gb = linesearch.cost_and_grads(P['w'], P['b'], x, y, 0.1)
+    assert_grads(lambda D: linesearch.cost_and_grads(D['w'], D['b'], x, y, 0.1)[0],
+                 {'w': gw, 'b': np.asarray(gb)}, P)
