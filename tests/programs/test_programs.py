@@ -1,4 +1,4 @@
-"""Classic Theano 1.0 programs run unchanged through ``thx run``, checked epoch by epoch against NumPy.
+"""Classic Theano 1.0 programs run unchanged by ``thx run``, checked epoch by epoch against NumPy.
 
 Each ``scripts/<name>.py`` is a plain Theano script (``import theano``); it writes its per-epoch
 costs/errors as JSON to ``argv[1]``.  ``reference/<name>.py`` re-implements the same algorithm in
@@ -26,7 +26,7 @@ RTOL = 1e-8
 
 
 def run_script(name, tmp_path):
-    """Run ``scripts/<name>.py`` through ``python -m thx run`` (a fresh process); return its JSON."""
+    """Run ``scripts/<name>.py`` by ``python -m thx run`` in a fresh process; return its JSON."""
     out = tmp_path / f'{name}.json'
     env = {k: v for k, v in os.environ.items() if k not in ('THX_FLAGS', 'THEANO_FLAGS', 'THXRC')}
     env['PYTHONPATH'] = str(ROOT) + os.pathsep + env.get('PYTHONPATH', '')

@@ -1,4 +1,4 @@
-"""NumPy building blocks shared by the reference implementations (forward and hand-derived backward)."""
+"""NumPy building blocks of the reference implementations (forward and hand-derived backward)."""
 
 import os
 import sys

@@ -55,7 +55,8 @@ def run(got, learning_rate=0.1, training_epochs=4, batch_size=10, n_chains=3, k=
         for i in range(data.shape[0] // batch_size):
             x = data[i * batch_size:(i + 1) * batch_size]
             chain_start, nv_samples, nh_samples = (np.asarray(c) for c in chains[i])
-            assert nv_samples.shape == (k, batch_size, 16) and nh_samples.shape == (k, batch_size, 6)
+            assert nv_samples.shape == (k, batch_size, 16)
+            assert nh_samples.shape == (k, batch_size, 6)
             tally.add(chain_start, sigmoid(x.dot(W) + hbias))
             h = chain_start
             for j in range(k):

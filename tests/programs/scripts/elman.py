@@ -76,7 +76,8 @@ def main(param=None):
     if not param:
         param = {'lr': 0.5, 'decay': True, 'win': 3, 'nhidden': 6, 'seed': 345, 'emb_dimension': 4,
                  'nepochs': 5}
-    sents, labels = word_sentences(seed=0, n_sentences=12, vocab=15, n_labels=4, min_len=4, max_len=6)
+    sents, labels = word_sentences(seed=0, n_sentences=12, vocab=15, n_labels=4,
+                                   min_len=4, max_len=6)
     labels = [y.astype('int32') for y in labels]
     train_lex, train_y = sents[:8], labels[:8]
     valid_lex, valid_y = sents[8:], labels[8:]
@@ -93,8 +94,9 @@ def main(param=None):
         costs = []
         for i in order:
             costs.append(float(rnn.train(train_lex[i], train_y[i], param['win'], param['clr'])))
-        predictions_valid = [rnn.classify(numpy.asarray(contextwin(x, param['win'])).astype('int32'))
-                             for x in valid_lex]
+        predictions_valid = [
+            rnn.classify(numpy.asarray(contextwin(x, param['win'])).astype('int32'))
+            for x in valid_lex]
         errors = float(numpy.mean(numpy.concatenate(
             [p != numpy.asarray(y) for p, y in zip(predictions_valid, valid_y)])))
         history.append({'epoch': e, 'costs': costs, 'valid_error': errors, 'clr': param['clr']})

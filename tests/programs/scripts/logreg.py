@@ -1,4 +1,5 @@
-"""Logistic regression trained by minibatch SGD with early stopping (deeplearning.net logistic_sgd.py)."""
+"""Logistic regression trained by minibatch SGD with early stopping
+(deeplearning.net logistic_sgd.py)."""
 
 import numpy
 

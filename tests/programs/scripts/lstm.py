@@ -215,7 +215,8 @@ def train_lstm(dim_proj=5, patience=3, max_epochs=5, decay_c=1e-3, lrate=0.0001,
         history_errs.append(valid_err)
         if valid_err <= numpy.array(history_errs).min():
             bad_count = 0
-        if len(history_errs) > patience and valid_err >= numpy.array(history_errs)[:-patience].min():
+        if (len(history_errs) > patience and
+                valid_err >= numpy.array(history_errs)[:-patience].min()):
             bad_count += 1
             if bad_count > patience:
                 estop = True

@@ -141,8 +141,8 @@ def test_rbm(learning_rate=0.1, training_epochs=4, batch_size=10, n_chains=3, n_
             c, chain_start, nv_samples, nh_samples = train_rbm(batch_index)
             mean_cost.append(float(c))
             chains.append([chain_start.tolist(), nv_samples.tolist(), nh_samples.tolist()])
-        history.append({'epoch': epoch, 'costs': mean_cost, 'mean_cost': float(numpy.mean(mean_cost)),
-                        'chains': chains})
+        history.append({'epoch': epoch, 'costs': mean_cost,
+                        'mean_cost': float(numpy.mean(mean_cost)), 'chains': chains})
 
     # sampling from the trained RBM, persistent chains started at test examples
     number_of_test_samples = test_set_x.get_value(borrow=True).shape[0]
