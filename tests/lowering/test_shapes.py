@@ -14,9 +14,7 @@ import thx
 import thx.tensor as T
 from thx.lowering.compiles import RecompileWarning
 
-# the runtime bound check raises IndexError (thx/lowering/checks.py); until that module is merged
-# the interim host callback's error reaches the caller wrapped in the function's ValueError
-BOUND_ERRORS = (IndexError, ValueError)
+BOUND_ERRORS = IndexError
 
 
 def traces() -> int:

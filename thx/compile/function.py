@@ -318,6 +318,7 @@ class Function:
                              for k, (t, strict) in enumerate(zip(self._types, self._strict))]
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
+        self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -365,7 +366,11 @@ class Function:
             with _x64(True):
                 outs = self.jax_fn(*vals)
         except Exception as e:
+            if getattr(e, "thx_runtime_check", False):  # a check failed while tracing
+                raise
             raise _runtime_error(self, e, vals[:n]) from e
+        if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
+            outs = _split_status(outs, self._n_fg_out)
         n_out = self._n_out
         if self._has_updates:
             n_upd = len(self._update_targets)
@@ -511,6 +516,12 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
+
+
+def _split_status(outs: tuple, n: int) -> tuple:
+    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
+    from thx.lowering.checks import split_status
+    return split_status(outs, n)
 
 
 def _backend() -> str | None:

@@ -20,6 +20,7 @@ import jax
 
 from thx.config import config
 from thx.graph.fg import FunctionGraph
+from thx.lowering.checks import checked
 from thx.lowering.compiles import counted
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
@@ -51,11 +52,16 @@ config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
-    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
+    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
+
+    The jitted function returns the graph's outputs, followed by a run-time
+    check status ``(code, value)`` when its program makes checks
+    (``checks.split_status`` raises a failed one).
+    """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
-    run = build_closure(fgraph)
+    run = checked(build_closure(fgraph))  # + (code, value) when it makes run-time checks
     statics = static_argnums(fgraph)
     run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
     kwargs: dict[str, Any] = {}

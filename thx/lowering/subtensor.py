@@ -15,7 +15,9 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from thx.config import config
 from thx.graph.basic import Variable
+from thx.lowering.checks import runtime_check
 from thx.lowering.registry import ConcretizationError, is_concrete, register
 from thx.tensor.intform import constant_difference, expr_str
 from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
@@ -29,38 +31,28 @@ def _index_value(v):
     return v
 
 
-def _check_bounds(index, shape):
-    """Integer indices known while tracing must be in range: XLA would clamp them silently."""
+def _check_bounds(index, shape, traced: bool = True):
+    """Integer indices must be in range (-n..n-1), as NumPy's: XLA would clamp them silently.
+
+    Indices known while tracing raise IndexError at once; traced ones (when
+    ``traced``, i.e. ``config.check_index``) become run-time checks reporting
+    the largest index if it is too large, else the smallest.
+    """
     d = 0
     for e in index:
         if e is None:
             continue
-        if d < len(shape) and not isinstance(e, slice) and is_concrete(e):
-            a = np.asarray(e)
-            n = shape[d]
-            if a.size and (a.max() >= n or a.min() < -n):
-                bad = int(a.max()) if a.max() >= n else int(a.min())
-                raise IndexError(f"index {bad} is out of bounds for axis {d} with size {n}")
+        if d < len(shape) and not isinstance(e, slice):
+            concrete = is_concrete(e)
+            if (concrete or traced) and np.size(e) and jnp.asarray(e).dtype != bool:
+                n = shape[d]
+                xp = np if concrete else jnp
+                a = e if concrete else jnp.asarray(e)
+                hi, lo = (a, a) if np.ndim(a) == 0 else (xp.max(a), xp.min(a))
+                runtime_check((hi >= n) | (lo < -n), IndexError,
+                              f"index {{}} is out of bounds for axis {d} with size {n}",
+                              xp.where(hi >= n, hi, lo))
         d += 1
-
-
-def runtime_check(bad, exc_type, message):
-    """helper H's ``thx.lowering.checks.runtime_check`` (raises now if ``bad`` is concrete True)."""
-    try:
-        from thx.lowering.checks import runtime_check as check
-    except ImportError:  # interim until branch `checks` lands: raise from a host callback
-        if is_concrete(bad):
-            if bool(np.asarray(bad)):
-                raise exc_type(message) from None
-            return None
-        import jax
-
-        def raise_if(b):
-            if b:
-                raise exc_type(message)
-        jax.debug.callback(raise_if, bad)
-        return None
-    return check(bad, exc_type, message)
 
 
 # ------------------------------------------------------------------ classifying slice bounds
@@ -170,8 +162,8 @@ def _windowed(node, kinds, x_shape, idx_values):
         real = jnp.maximum(0, (t - s + step - 1) // step)
         runtime_check(real != length, IndexError,
                       f"the slice {where} must have {length} elements along axis {d} (its stop minus "
-                      f"its start is constant), but its bounds give a different length on an axis "
-                      f"of size {n} (a start past the end, or a negative bound)")
+                      f"its start is constant), but on an axis of size {n} its bounds give {{}} (a "
+                      f"start past the end, or a negative bound)", real)
         starts[d], sizes[d] = s, span
         replaced[entry_no] = slice(None, None, step)
     return starts, sizes, replaced
@@ -200,6 +192,7 @@ def _inner_index(node, kinds, idx_values, replaced):
 @register(Subtensor, AdvancedSubtensor, static_inputs=_static_positions)
 def _subtensor(op, node):
     entries = op.idx_list
+    traced_check = config.check_index
     kinds = slice_kinds(node)
     statics = _static_positions(node)
 
@@ -209,10 +202,10 @@ def _subtensor(op, node):
         if win is not None:
             starts, sizes, replaced = win
             index = _inner_index(node, kinds, idx, replaced)
-            _check_bounds(index, sizes)
+            _check_bounds(index, sizes, traced_check)
             return lax.dynamic_slice(jnp.asarray(x), starts, sizes)[index]
         index = _build_index(entries, [_index_value(i) for i in idx])
-        _check_bounds(index, np.shape(x))
+        _check_bounds(index, np.shape(x), traced_check)
         if is_concrete(x, *idx):
             return np.asarray(np.asarray(x)[index])
         return jnp.asarray(x)[index]
@@ -223,6 +216,7 @@ def _subtensor(op, node):
 def _inc_subtensor(op, node):
     entries = op.idx_list
     setting = op.set_instead_of_inc
+    traced_check = config.check_index
     dtype = np.dtype(node.outputs[0].dtype)
     kinds = slice_kinds(node)
     statics = _static_positions(node)
@@ -245,11 +239,11 @@ def _inc_subtensor(op, node):
         if win is not None:
             starts, sizes, replaced = win
             index = _inner_index(node, kinds, idx, replaced)
-            _check_bounds(index, sizes)
+            _check_bounds(index, sizes, traced_check)
             region = lax.dynamic_slice(jnp.asarray(x), starts, sizes)
             return lax.dynamic_update_slice(jnp.asarray(x), update(region.at[index], y), starts)
         index = _build_index(entries, [_index_value(i) for i in idx])
-        _check_bounds(index, np.shape(x))
+        _check_bounds(index, np.shape(x), traced_check)
         if all(isinstance(e, slice) and is_concrete(*[p for p in (e.start, e.stop, e.step) if p is not None])
                and e.indices(n) == (0, n, 1) for e, n in zip(index, np.shape(x))):
             return whole(x, y)  # x[0:] etc.: the whole array too (shapes are concrete here)
