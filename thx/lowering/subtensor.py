@@ -155,9 +155,9 @@ def _windowed(node, kinds, x_shape, idx_values):
         start, stop = [vals[next(it)] if p == "?" else p for p in e[1:3]]
         where = _where(node)
         span = (length - 1) * step + 1 if length else 0
-        if span > n:
-            raise IndexError(f"the slice {where} always has {length} elements along axis {d}, but "
-                             f"that axis has only {n}")
+        if span > n:  # NumPy would give fewer elements for every start: never the static length
+            runtime_check(np.True_, IndexError, f"the slice {where} must have {length} elements along "
+                          f"axis {d} (its stop minus its start is constant), but that axis has only {n}")
         s, t = _normalise(start, n, 0), _normalise(stop, n, n)
         real = jnp.maximum(0, (t - s + step - 1) // step)
         runtime_check(real != length, IndexError,
