@@ -51,8 +51,12 @@ def use_compilation_cache(path: str) -> None:
 config.watch("compiledir", use_compilation_cache)
 
 
-def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+def jit(fgraph: FunctionGraph, backend: str | None = None, static: Sequence[int] = ()
+        ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
+
+    ``static``: input positions to specialise on besides those that decide a
+    shape (``function(..., static_argnames=...)``).
 
     The jitted function returns the graph's outputs, followed by a run-time
     check status ``(code, value)`` when its program makes checks
@@ -62,7 +66,7 @@ def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[...
         # until-scans: jitted segments around them
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
     run = checked(build_closure(fgraph))  # + (code, value) when it makes run-time checks
-    statics = static_argnums(fgraph)
+    statics = tuple(sorted(set(static_argnums(fgraph)) | set(static)))
     run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
     kwargs: dict[str, Any] = {}
     if backend is not None:
