@@ -276,3 +276,17 @@ def test_flag_off_in_scan_steps():
     f(V, [0, 7])
     with pytest.raises(IndexError):
         g(V, [0, 7])
+
+
+def test_keep_on_failure_returns_the_argument_when_a_check_fails():
+    def run(w, i):
+        checks.runtime_check(i > 0, IndexError, "bad {}", i)
+        return (w + 1,)
+    g = jax.jit(checks.checked(run, keep_on_failure=[(0, 0)]))
+    with x64(True):
+        w = np.arange(3.0)
+        np.testing.assert_array_equal(g(w, 0)[0], w + 1)
+        out = g(w, 4)
+        np.testing.assert_array_equal(out[0], w)  # a donated buffer would keep its old value
+        with pytest.raises(IndexError, match="bad 4"):
+            checks.split_status(out, 1)

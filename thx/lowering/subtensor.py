@@ -6,7 +6,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thx.config import config
-from thx.lowering.checks import runtime_check
+from thx.lowering.checks import active, runtime_check
 from thx.lowering.registry import is_concrete, register
 from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
                                   _build_index)
@@ -35,7 +35,7 @@ def _check_bounds(index, shape, traced: bool = True):
             continue
         if d < len(shape) and not isinstance(e, slice):
             concrete = is_concrete(e)
-            if (concrete or traced) and np.size(e) and np.dtype(getattr(e, "dtype", int)) != bool:
+            if (concrete or (traced and active())) and np.size(e) and np.dtype(getattr(e, "dtype", int)) != bool:
                 n = shape[d]
                 xp = np if concrete else jnp
                 shifted = (xp.asarray(e).astype(np.int64) + n).astype(np.uint64)
