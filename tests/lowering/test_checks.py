@@ -247,6 +247,12 @@ def test_failed_call_keeps_shared_values_and_in_containers():
     f(0)
     np.testing.assert_array_equal(s.get_value(), V + 2)
     assert float(f._containers[1]) == V[1] + V[0] + 1
+    # the jitted function itself returns the old values as updates when a check fails, so an
+    # update whose input buffer is donated keeps its value too
+    with x64(True):
+        outs = f.jax_fn(np.int64(5), np.float64(7.0), s.get_value())
+    np.testing.assert_array_equal(outs[1], V + 2)
+    assert float(outs[2]) == 7.0
 
 
 # ------------------------------------------------------------------ the flag
