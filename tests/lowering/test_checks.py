@@ -296,3 +296,22 @@ def test_keep_on_failure_returns_the_argument_when_a_check_fails():
         np.testing.assert_array_equal(out[0], w)  # a donated buffer would keep its old value
         with pytest.raises(IndexError, match="bad 4"):
             checks.split_status(out, 1)
+
+
+def test_two_index_vectors_and_a_matrix_of_indices():
+    x, l, m = T.dmatrix("x"), T.lvector("l"), T.lvector("m")
+    f = thx.function([x, l, m], x[l, m])
+    np.testing.assert_array_equal(f(M, [0, 1], [2, -3]), M[[0, 1], [2, -3]])
+    raises_like_numpy(lambda: f(M, [0, 1], [2, 3]), lambda: M[[0, 1], [2, 3]])
+    k = T.lmatrix("k")
+    g = thx.function([x, k], x[k])
+    np.testing.assert_array_equal(g(M, [[0, 1], [1, 1]]), M[np.array([[0, 1], [1, 1]])])
+    raises_like_numpy(lambda: g(M, [[0, 1], [2, 1]]), lambda: M[np.array([[0, 1], [2, 1]])])
+
+
+def test_take_raise_mode_checks_and_wrap_mode_does_not_need_to():
+    v, l = T.dvector("v"), T.lvector("l")
+    f = thx.function([v, l], T.take(v, l))
+    raises_like_numpy(lambda: f(V, [1, 3]), lambda: np.take(V, [1, 3]))
+    g = thx.function([v, l], T.take(v, l, mode="wrap"))
+    np.testing.assert_array_equal(g(V, [1, 3, -5]), np.take(V, [1, 3, -5], mode="wrap"))
