@@ -51,7 +51,8 @@ def use_compilation_cache(path: str) -> None:
 config.watch("compiledir", use_compilation_cache)
 
 
-def jit(fgraph: FunctionGraph, backend: str | None = None, static: Sequence[int] = ()
+def jit(fgraph: FunctionGraph, backend: str | None = None,
+        keep_on_failure: Sequence[tuple[int, int]] = (), static: Sequence[int] = ()
         ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
 
@@ -60,12 +61,14 @@ def jit(fgraph: FunctionGraph, backend: str | None = None, static: Sequence[int]
 
     The jitted function returns the graph's outputs, followed by a run-time
     check status ``(code, value)`` when its program makes checks
-    (``checks.split_status`` raises a failed one).
+    (``checks.split_status`` raises a failed one).  ``keep_on_failure``
+    pairs ``(output, input)`` positions: a failed check returns that input
+    unchanged as the output (an update whose input buffer is donated).
     """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
-    run = checked(build_closure(fgraph))  # + (code, value) when it makes run-time checks
+    run = checked(build_closure(fgraph), keep_on_failure)  # + (code, value) if it makes checks
     statics = tuple(sorted(set(static_argnums(fgraph)) | set(static)))
     run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
     kwargs: dict[str, Any] = {}
