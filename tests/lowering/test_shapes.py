@@ -12,9 +12,16 @@ import pytest
 
 import thx
 import thx.tensor as T
+from thx.compile import cache
 from thx.lowering.compiles import RecompileWarning
 
 BOUND_ERRORS = IndexError
+
+
+@pytest.fixture(autouse=True)
+def _fresh_compile_cache():
+    """Compile counts start at 0: no jitted function reused from another test's identical graph."""
+    cache.clear()
 
 
 def traces() -> int:
