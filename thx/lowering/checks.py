@@ -61,7 +61,8 @@ _CHECKS: list[tuple[type[BaseException], str] | None] = [None]
 _CODE_OF: dict[tuple[type[BaseException], str], int] = {}
 _LOCAL = threading.local()
 
-# Set on exceptions raised by a check, so callers that wrap run-time errors let them through.
+# Set on exceptions raised by a check (to the message), so callers that wrap run-time errors let
+# them through, re-raised with the message alone (JAX appends a note to errors raised in tracing).
 RUNTIME_CHECK_ATTR = "thx_runtime_check"
 
 
@@ -80,7 +81,7 @@ def _format(message: str, value: Any) -> str:
 
 def _raise(exc_type: type[BaseException], message: str) -> None:
     exc = exc_type(message)
-    setattr(exc, RUNTIME_CHECK_ATTR, True)
+    setattr(exc, RUNTIME_CHECK_ATTR, message)
     raise exc
 
 
