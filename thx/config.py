@@ -49,6 +49,16 @@ def _tags(s: Any) -> tuple[str, ...]:
     return tuple(t for t in str(s).replace(":", " ").split() if t)
 
 
+def _buckets(s: Any) -> str | tuple[int, ...]:
+    """``shape_buckets``: 'pow2', 'off', or increasing sizes (a list, or '8,16,64')."""
+    if isinstance(s, str) and s.strip().lower() in ("pow2", "off"):
+        return s.strip().lower()
+    sizes = [int(v) for v in (s.replace(",", " ").split() if isinstance(s, str) else s)]
+    if not sizes or any(b <= 0 for b in sizes):
+        raise ValueError(f"shape_buckets must be 'pow2', 'off' or positive sizes, got {s!r}")
+    return tuple(sorted(sizes))
+
+
 
 
 # ---------------------------------------------------------------- raise / warn / ignore
@@ -99,6 +109,8 @@ _FLAGS = [
     _Flag("cast_policy", "how Python literals get their dtype", "custom", ("custom", "numpy+floatX")),
     _Flag("scan_map_lowering", "lower map-like scans to jax.vmap ('auto') or lax.scan ('scan')",
           "auto", ("auto", "scan")),
+    _Flag("shape_buckets", "pad varying input axes to buckets ('pow2', 'off', or sizes), see "
+          "docs/shapes.md", "pow2", None, _buckets),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX

@@ -293,11 +293,14 @@ class Function:
         cached = getattr(maker, "_cached", None)
         if cached is not None:
             self.jax_fn, self._statics = cached[1], cached[2]
+            self._bucket = cached[3] if len(cached) > 3 else None
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
             self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
-            cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
+            self._bucket = _bucketed_jit(maker, len(ins))
+            cache.store(getattr(maker, "_cache_key", None),
+                        (maker.fgraph, self.jax_fn, self._statics, self._bucket))
         self._static_set = set(self._statics)
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
@@ -329,6 +332,8 @@ class Function:
         n = self._n_in
         if kwargs or len(args) != n:
             args = self._fill(args, kwargs)
+        if self._bucket is not None:
+            return self._call_bucketed(args)
         vals = []
         k = 0
         for v, spec in zip(args, self._fast_dtypes):
@@ -364,6 +369,53 @@ class Function:
         if self.return_device_arrays:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
+
+    def _call_bucketed(self, args) -> Any:
+        """``__call__`` for a function with shape buckets (see thx/compile/buckets.py): pad the
+        bucketed axes, pass their true lengths, cut the outputs back."""
+        from thx.compile.buckets import bucket_size
+        plan, fn, statics = self._bucket
+        vals = [self._check(k, v) for k, v in enumerate(args)]
+        vals = [int(v) if k in statics else np.asarray(v) for k, v in enumerate(vals)]
+        lengths = []
+        for members in plan.classes:
+            ns = {vals[k].shape[a] for k, a in members}
+            if len(ns) > 1:
+                where = ", ".join(f"{self._names[k] or k} axis {a}: {vals[k].shape[a]}" for k, a in members)
+                raise ValueError(f"Error while running thx function{_fmt_name(self.name)}: these input "
+                                 f"axes must have the same length ({where})")
+            n_true = ns.pop()
+            size = bucket_size(n_true)
+            for k, a in members:
+                vals[k] = _pad_axis(vals[k], a, size)
+            lengths.append(np.int64(n_true))
+        n = self._n_in
+        allvals = vals + lengths + [s._value for s in self._shared]
+        try:
+            with _x64(True):
+                outs = fn(*allvals)
+        except Exception as e:
+            raise _runtime_error(self, e, vals[:n]) from e
+        n_out = self._n_out
+        if self._has_updates:
+            n_upd = len(self._update_targets)
+            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
+                var._set_internal(v)
+            n_all = len(outs) - plan.n_extra
+            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:n_all]):
+                self._containers[k] = v
+        extra = outs[len(outs) - plan.n_extra:]
+        res = []
+        for k in range(n_out):
+            r = outs[k]
+            for axis, j in plan.cuts.get(k, ()):
+                index = [slice(None)] * np.ndim(r)
+                index[axis] = slice(0, int(extra[j]))
+                r = r[tuple(index)]
+            res.append(r if self.return_device_arrays else np.asarray(r))
+        if self._unpack:
+            return res[0]
+        return res
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
@@ -489,6 +541,32 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
+
+
+def _pad_axis(v: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """``v`` padded along ``axis`` to ``size`` by repeating its last row (zeros if it has none)."""
+    n = v.shape[axis]
+    if n == size:
+        return v
+    width = [(0, 0)] * v.ndim
+    width[axis] = (0, size - n)
+    return np.pad(v, width, mode="edge" if n else "constant")
+
+
+def _bucketed_jit(maker: FunctionMaker, n_explicit: int):
+    """``(plan, jitted, static_argnums)`` for the shape buckets of ``maker``'s graph, or None."""
+    from thx.compile.buckets import plan
+    if config.shape_buckets == "off" or not n_explicit:
+        return None
+    p = plan(maker.fgraph, n_explicit, maker.n_outputs)
+    if p is None:
+        return None
+    from thx.lowering.linker import jit
+    fn, statics = jit(p.fgraph, backend=_backend())
+    n_len = len(p.classes)
+    if any(n_explicit <= k < n_explicit + n_len for k in statics):
+        return None  # a true length would be a static argument: no gain
+    return p, fn, statics
 
 
 def _backend() -> str | None:

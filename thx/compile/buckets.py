@@ -1,0 +1,608 @@
+"""Shape buckets: one compilation serves many lengths of a varying input axis.
+
+``jax.jit`` compiles once per input shape.  For each (input, axis) pair the
+analysis below tries to prove that padding the axis with junk rows cannot
+change the results; the axes it proves safe are padded on the host up to a
+bucket (``config.shape_buckets``), and their true lengths enter the graph as
+traced int64 scalars.  The graph is rewritten so that
+
+* a shape read from a padded axis gives the true length;
+* a scan over a padded sequence becomes a ``MaskedScan`` (padded steps hold
+  the state; see ``thx/scan/masked.py``);
+* a sum or a matrix product over a padded axis masks the padding out;
+* a negative constant index on a padded axis counts from the true end;
+* outputs with a padded axis are cut back to the true length on the host.
+
+Every other use of a padded axis ("poison") removes that axis from the
+candidates, and the function compiles per shape for it as before.  Padded
+axes that meet in an elementwise op (or as sequences of one scan) must have
+the same length; they form one *class* with one length input.
+
+Values per original variable, while rewriting (``_Rewriter``):
+
+* ``new[v]``: its value in the rewritten graph (an array padded on its
+  labelled axes; for a length-derived integer scalar, its *true* value);
+* ``lab[v]``: per axis, ``None`` or ``(class, true length variable)``;
+* ``dep[v]``: the classes a length-derived integer scalar depends on, and
+  ``pad[v]``: its value computed from the padded shapes (known while tracing,
+  used where a shape or a step count is needed).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from thx.config import config
+from thx.graph.basic import Constant, Variable
+from thx.graph.fg import FunctionGraph
+
+__all__ = ["bucket_size", "BucketPlan", "plan"]
+
+_DEBUG = False  # print why each candidate axis was rejected
+
+
+class _Poison(Exception):
+    def __init__(self, classes) -> None:
+        super().__init__()
+        self.classes = set(classes)
+
+
+class _Merge(Exception):
+    def __init__(self, a, b) -> None:
+        super().__init__()
+        self.a, self.b = a, b
+
+
+def bucket_size(n: int, spec: Any = None) -> int:
+    """The padded length for a true length ``n`` under ``config.shape_buckets``.
+
+    ``'pow2'``: the next power of two (at least 1); a list of sizes: the
+    smallest one >= ``n`` (``n`` itself past the largest).
+
+    Examples
+    --------
+    >>> bucket_size(5, 'pow2'), bucket_size(8, 'pow2'), bucket_size(5, [4, 10, 20])
+    (8, 8, 10)
+    """
+    spec = config.shape_buckets if spec is None else spec
+    if isinstance(spec, str):
+        return 1 << max(int(n) - 1, 0).bit_length()
+    for b in spec:
+        if b >= n:
+            return int(b)
+    return int(n)
+
+
+class BucketPlan:
+    """The rewritten graph and what ``Function.__call__`` does around it.
+
+    ``classes``: per length class, its (input position, axis) members;
+    ``fgraph``: inputs = explicit inputs, one int64 length per class, shared
+    variables; outputs = the original ones, then the true lengths the cuts read;
+    ``cuts``: per output position, ``[(axis, extra output index), ...]``.
+    """
+
+    def __init__(self, classes, fgraph, cuts, n_extra) -> None:
+        self.classes = classes
+        self.fgraph = fgraph
+        self.cuts = cuts
+        self.n_extra = n_extra
+
+    def describe(self, names) -> str:
+        return "; ".join(", ".join(f"{names[k] or k} axis {a}" for k, a in members)
+                         for members in self.classes)
+
+
+def plan(fg: FunctionGraph, n_explicit: int, n_results: int) -> BucketPlan | None:
+    """Find the bucketable axes of ``fg``'s first ``n_explicit`` inputs; None if there are none.
+
+    ``n_results``: how many leading outputs are function results (cut back on
+    the host); the outputs after them (updates) may not carry a padded axis.
+    """
+    if config.shape_buckets == "off":
+        return None
+    cands = []
+    for k, v in enumerate(fg.inputs[:n_explicit]):
+        t = v.type
+        if getattr(t, "ndim", 0) and getattr(t, "dtype", None) not in (None, "object"):
+            cands += [(k, a) for a in range(t.ndim) if not t.broadcastable[a]]
+    rep = {c: c for c in cands}
+
+    def find(c):
+        while rep[c] != c:
+            c = rep[c]
+        return c
+
+    alive = set(cands)
+    for _ in range(4 * len(cands) + 4):
+        if not alive:
+            return None
+        groups: dict = {}
+        for c in sorted(alive):
+            groups.setdefault(find(c), []).append(c)
+        try:
+            return _Rewriter(fg, n_explicit, n_results, groups).run()
+        except _Poison as p:
+            if _DEBUG:
+                import traceback
+                print("buckets: poison", p.classes, traceback.format_exc().splitlines()[-4:])
+            alive -= {c for c in alive if find(c) in p.classes}
+        except _Merge as m:
+            rep[find(m.b)] = find(m.a)
+    return None
+
+
+def _T():
+    import thx.tensor as T
+    return T
+
+
+class _Rewriter:
+    def __init__(self, fg, n_explicit, n_results, groups) -> None:
+        T = _T()
+        self.fg, self.n_explicit, self.n_results = fg, n_explicit, n_results
+        self.groups = groups
+        self.length = {c: T.lscalar(f"len_{fg.inputs[c[0]].name or c[0]}_{c[1]}") for c in groups}
+        self.new: dict = {}
+        self.lab: dict = {}
+        self.dep: dict = {}
+        self.pad: dict = {}
+        self.vec: dict = {}  # Shape / MakeVector outputs: per entry None or (class, true length)
+
+    # ---------------------------------------------------------------- helpers
+    def N(self, v):
+        return self.new.get(v, v)
+
+    def P(self, v):
+        return self.pad.get(v, self.N(v))
+
+    def labels(self, v):
+        return self.lab.get(v) or (None,) * getattr(v.type, "ndim", 0)
+
+    def classes_of(self, v) -> set:
+        out = {e[0] for e in self.labels(v) if e is not None} | set(self.dep.get(v, ()))
+        out |= {e[0] for e in self.vec.get(v, ()) if e is not None}
+        return out
+
+    def poison(self, *vs):
+        cs = set()
+        for v in vs:
+            cs |= self.classes_of(v)
+        raise _Poison(cs)
+
+    def same(self, a, b):
+        """Two labels on one axis: the same class (merging them if needed)."""
+        if a[0] != b[0]:
+            raise _Merge(a[0], b[0])
+
+    def mask(self, v, axis, true_len, fill=0):
+        """``v`` with the entries at or past ``true_len`` along ``axis`` set to ``fill``."""
+        T = _T()
+        keep = T.lt(T.arange(v.shape[axis]), true_len)
+        pattern = ["x"] * v.ndim
+        pattern[axis] = 0
+        keep = keep.dimshuffle(pattern)
+        return T.switch(keep, v, T.cast(fill, v.dtype))
+
+    def sub(self, true_len, k: int):
+        return true_len if k == 0 else true_len - np.int64(k)
+
+    # ---------------------------------------------------------------- driver
+    def run(self) -> BucketPlan:
+        fg = self.fg
+        for c, members in self.groups.items():
+            for k, a in members:
+                v = fg.inputs[k]
+                labs = list(self.labels(v))
+                labs[a] = (c, self.length[c])
+                self.lab[v] = tuple(labs)
+        for node in fg.toposort():
+            self.visit(node)
+        outs, cuts, extra, extra_idx = [], {}, [], {}
+        for k, o in enumerate(fg.outputs):
+            if o in self.vec:
+                self.poison(o)
+            labs = self.labels(o)
+            if any(labs):
+                if k >= self.n_results:
+                    self.poison(o)
+                for a, e in enumerate(labs):
+                    if e is not None:
+                        if e[1] not in extra_idx:
+                            extra_idx[e[1]] = len(extra)
+                            extra.append(e[1])
+                        cuts.setdefault(k, []).append((a, extra_idx[e[1]]))
+            outs.append(self.N(o))
+        n_in = self.n_explicit
+        classes = list(self.groups)
+        inputs = list(fg.inputs[:n_in]) + [self.length[c] for c in classes] + list(fg.inputs[n_in:])
+        T = _T()
+        extra = [T.cast(e, "int64") for e in extra]
+        new_fg = FunctionGraph(inputs, outs + extra, clone=True)
+        return BucketPlan([sorted(self.groups[c]) for c in classes], new_fg, cuts, len(extra))
+
+    def visit(self, node) -> None:
+        ins = node.inputs
+        touched = [i for i in ins if i in self.dep or i in self.vec or any(self.labels(i))]
+        if not touched:
+            new_ins = [self.N(i) for i in ins]
+            if all(a is b for a, b in zip(new_ins, ins)):
+                return
+            self.emit(node, node.op.make_node(*new_ins).outputs)
+            return
+        handler = _HANDLERS.get(type(node.op).__name__)
+        if handler is None:
+            for cls in type(node.op).__mro__:
+                handler = _HANDLERS.get(cls.__name__)
+                if handler is not None:
+                    break
+        if handler is None:
+            self.poison(*touched)
+        handler(self, node)
+
+    def emit(self, node, new_outs, labels=None) -> None:
+        for k, (o, n) in enumerate(zip(node.outputs, new_outs)):
+            if n.type != o.type:
+                conv = o.type.convert_variable(n) if hasattr(o.type, "convert_variable") else None
+                n = conv if conv is not None else _T().patternbroadcast(n, o.type.broadcastable)
+            self.new[o] = n
+            if labels is not None and labels[k] is not None and any(labels[k]):
+                self.lab[o] = tuple(labels[k])
+
+
+# -------------------------------------------------------------------- op rules
+
+_HANDLERS: dict = {}
+
+
+def _rule(*names):
+    def deco(f):
+        for n in names:
+            _HANDLERS[n] = f
+        return f
+    return deco
+
+
+@_rule("Shape")
+def _shape(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    r.emit(node, node.op.make_node(r.N(x)).outputs)
+    r.vec[node.outputs[0]] = r.labels(x)
+
+
+@_rule("MakeVector")
+def _make_vector(r: _Rewriter, node) -> None:
+    if any(i in r.vec or any(r.labels(i)) for i in node.inputs):
+        r.poison(*node.inputs)
+    out = node.outputs[0]
+    r.emit(node, node.op.make_node(*[r.N(i) for i in node.inputs]).outputs)
+    r.pad[out] = node.op.make_node(*[r.P(i) for i in node.inputs]).outputs[0]
+    entries = []
+    for i in node.inputs:
+        cs = r.dep.get(i)
+        if cs and len(cs) > 1:
+            r.poison(i)
+        entries.append((next(iter(cs)), r.N(i)) if cs else None)
+    r.vec[out] = tuple(entries)
+    r.dep[out] = set().union(*[r.dep.get(i, set()) for i in node.inputs])
+
+
+def _index_parts(entries, inputs):
+    """Each entry of an idx_list with the input variables it reads."""
+    it = iter(inputs)
+    out = []
+    for e in entries:
+        if isinstance(e, tuple):
+            out.append((e, [next(it) if p == "?" else p for p in e[1:]]))
+        elif e == "?" or e == "a":
+            out.append((e, next(it)))
+        else:
+            out.append((e, e))
+    return out
+
+
+def _rewrite_index(r: _Rewriter, x, entries, idx_inputs):
+    """(new entries, new index inputs, labels of the indexed region's axes) for ``x[...]``."""
+    labs = r.labels(x)
+    new_entries, new_inputs, region = [], [], []
+    d = 0
+    for e, val in _index_parts(entries, idx_inputs):
+        if e is None:
+            new_entries.append(None)
+            region.append(None)
+            continue
+        lab = labs[d] if d < len(labs) else None
+        if isinstance(e, tuple):
+            start, stop, step = val
+            if lab is None:
+                if any(isinstance(p, Variable) and (p in r.dep) for p in val):
+                    r.poison(*[p for p in val if isinstance(p, Variable)])
+                new_entries.append(e)
+                new_inputs += [r.N(p) for p in val if isinstance(p, Variable)]
+                region.append(None)
+            else:
+                c, true_len = lab
+                if (isinstance(step, Variable) or step not in (None, 1)
+                        or isinstance(start, Variable) or (start or 0) < 0):
+                    raise _Poison({c})
+                lo = start or 0
+                if stop is None:
+                    region.append((c, r.sub(true_len, lo)))
+                elif isinstance(stop, Variable):
+                    if stop not in r.dep:
+                        raise _Poison({c})
+                    new_inputs.append(r.P(stop))
+                    region.append((c, r.sub(_T().cast(r.N(stop), "int64"), lo)))
+                elif stop < 0:
+                    region.append((c, r.sub(true_len, lo - stop)))
+                else:
+                    region.append(None)  # a fixed-size prefix
+                new_entries.append(e)
+            d += 1
+            continue
+        if e == "a":
+            r.poison(x, val)
+        if e == "?":
+            new_entries.append("?")
+            new_inputs.append(r.N(val))  # an index value: the true one
+        elif lab is not None and e < 0:
+            new_entries.append("?")  # count from the true end
+            new_inputs.append(r.sub(lab[1], -e))
+        else:
+            new_entries.append(e)
+        d += 1
+    region += list(labs[d:])
+    return tuple(new_entries), new_inputs, region
+
+
+@_rule("Subtensor")
+def _subtensor(r: _Rewriter, node) -> None:
+    x, *idx = node.inputs
+    out = node.outputs[0]
+    if x in r.vec:
+        e = node.op.idx_list
+        if len(e) != 1 or not isinstance(e[0], int) or idx:
+            r.poison(x)
+        entry = r.vec[x][e[0]]
+        r.emit(node, node.op.make_node(r.N(x)).outputs)
+        if entry is not None:
+            r.pad[out] = r.new[out]
+            r.new[out] = _T().cast(entry[1], out.dtype)
+            r.dep[out] = {entry[0]}
+        return
+    entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
+    op = type(node.op)(entries)
+    r.emit(node, op.make_node(r.N(x), *new_inputs).outputs, [region])
+
+
+@_rule("IncSubtensor")
+def _inc_subtensor(r: _Rewriter, node) -> None:
+    x, y, *idx = node.inputs
+    if x in r.vec or y in r.dep:
+        r.poison(x, y)
+    entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
+    kept = [e for e in region]
+    ylabs = r.labels(y)
+    off = len(kept) - len(ylabs)
+    for j, yl in enumerate(ylabs):
+        rl = kept[off + j] if off + j >= 0 else None
+        if yl is None and rl is not None and not y.broadcastable[j]:
+            raise _Poison({rl[0]})
+        if yl is not None and rl is None:
+            raise _Poison({yl[0]})
+        if yl is not None:
+            r.same(rl, yl)
+    op = type(node.op)(entries, node.op.set_instead_of_inc)
+    r.emit(node, op.make_node(r.N(x), r.N(y), *new_inputs).outputs, [r.labels(x)])
+
+
+@_rule("Elemwise")
+def _elemwise(r: _Rewriter, node) -> None:
+    ins = node.inputs
+    if all(getattr(i.type, "ndim", 0) == 0 for i in ins):
+        outs = node.op.make_node(*[r.N(i) for i in ins]).outputs
+        pads = node.op.make_node(*[r.P(i) for i in ins]).outputs
+        r.emit(node, outs)
+        cs = set().union(*[r.dep.get(i, set()) for i in ins])
+        for o, p in zip(node.outputs, pads):
+            r.pad[o] = p
+            r.dep[o] = cs
+        return
+    if any(i in r.vec for i in ins):
+        r.poison(*ins)
+    nd = node.outputs[0].ndim
+    out_labs = []
+    for a in range(nd):
+        found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
+        if found:
+            for i in ins:
+                if r.labels(i)[a] is None and not i.broadcastable[a]:
+                    raise _Poison({found[0][0]})
+            for f in found[1:]:
+                r.same(found[0], f)
+        out_labs.append(found[0] if found else None)
+    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs] * len(node.outputs))
+
+
+@_rule("DimShuffle")
+def _dimshuffle(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    out = node.outputs[0]
+    if x in r.vec:
+        r.poison(x)
+    r.emit(node, node.op.make_node(r.N(x)).outputs)
+    if x in r.dep and out.ndim == 0:
+        r.pad[out] = node.op.make_node(r.P(x)).outputs[0]
+        r.dep[out] = r.dep[x]
+        return
+    labs = r.labels(x)
+    r.lab[out] = tuple(None if e == "x" else labs[e] for e in node.op.new_order)
+
+
+@_rule("Rebroadcast")
+def _rebroadcast(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    if x in r.vec or x in r.dep:
+        r.poison(x)
+    r.emit(node, node.op.make_node(r.N(x)).outputs, [r.labels(x)])
+
+
+@_rule("Sum", "Prod", "CAReduce")
+def _reduce(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    if x in r.vec or x in r.dep:
+        r.poison(x)
+    labs = r.labels(x)
+    axes = node.op._axes(x.ndim)
+    v = r.N(x)
+    name = type(node.op).__name__
+    for a in axes:
+        if labs[a] is not None:
+            if name not in ("Sum", "Prod"):
+                raise _Poison({labs[a][0]})
+            v = r.mask(v, a, labs[a][1], 0 if name == "Sum" else 1)
+    kept = [labs[a] for a in range(x.ndim) if a not in axes]
+    r.emit(node, node.op.make_node(v).outputs, [kept])
+
+
+@_rule("Dot")
+def _dot(r: _Rewriter, node) -> None:
+    a, b = node.inputs
+    if any(i in r.vec or i in r.dep for i in (a, b)):
+        r.poison(a, b)
+    la, lb = r.labels(a), r.labels(b)
+    ka, kb = la[-1], lb[0]
+    va, vb = r.N(a), r.N(b)
+    if ka is not None or kb is not None:
+        if ka is None or kb is None:
+            raise _Poison({(ka or kb)[0]})
+        r.same(ka, kb)
+        va = r.mask(va, a.ndim - 1, ka[1])
+        vb = r.mask(vb, 0, ka[1])
+    r.emit(node, node.op.make_node(va, vb).outputs, [list(la[:-1]) + list(lb[1:])])
+
+
+@_rule("Reshape")
+def _reshape(r: _Rewriter, node) -> None:
+    x, shp = node.inputs
+    labs = r.labels(x)
+    entries = r.vec.get(shp)
+    ok = (entries is not None and shp.owner is not None and type(shp.owner.op).__name__ == "MakeVector"
+          and labs and labs[0] is not None and entries[0] is not None and not any(entries[1:]))
+    if any(labs[1:]):  # only a leading padded axis keeps the true rows first
+        raise _Poison({e[0] for e in labs[1:] if e is not None})
+    if not ok:
+        r.poison(x, shp)
+    r.same(labs[0], entries[0])
+    out_labs = [(labs[0][0], _T().cast(entries[0][1], "int64"))] + [None] * (node.outputs[0].ndim - 1)
+    r.emit(node, node.op.make_node(r.N(x), r.P(shp)).outputs, [out_labs])
+
+
+@_rule("Alloc")
+def _alloc(r: _Rewriter, node) -> None:
+    value, *dims = node.inputs
+    if value in r.vec or any(r.labels(value)) or any(d in r.vec for d in dims):
+        r.poison(value, *dims)
+    nd = node.outputs[0].ndim
+    out_labs = [None] * nd
+    for j, d in enumerate(dims):
+        cs = r.dep.get(d)
+        if cs:
+            if len(cs) > 1:
+                r.poison(d)
+            out_labs[nd - len(dims) + j] = (next(iter(cs)), _T().cast(r.N(d), "int64"))
+    r.emit(node, node.op.make_node(r.N(value), *[r.P(d) for d in dims]).outputs, [out_labs])
+
+
+@_rule("ARange")
+def _arange(r: _Rewriter, node) -> None:
+    start, stop, step = node.inputs
+    cs = r.dep.get(stop)
+    if (start in r.dep or step in r.dep or not cs or len(cs) > 1
+            or not (isinstance(start, Constant) and int(start.data) == 0)
+            or not (isinstance(step, Constant) and int(step.data) == 1)):
+        r.poison(start, stop, step)
+    r.emit(node, node.op.make_node(r.N(start), r.P(stop), r.N(step)).outputs,
+           [[(next(iter(cs)), _T().cast(r.N(stop), "int64"))]])
+
+
+@_rule("Join")
+def _join(r: _Rewriter, node) -> None:
+    ins = node.inputs
+    if any(i in r.vec or i in r.dep for i in ins):
+        r.poison(*ins)
+    nd = node.outputs[0].ndim
+    axis = node.op.axis % nd
+    out_labs = []
+    for a in range(nd):
+        found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
+        if a == axis:
+            if found and not (r.labels(ins[0])[a] is not None and all(_empty_along(i, a) for i in ins[1:])):
+                raise _Poison({found[0][0]})
+        elif found:
+            for i in ins:
+                if r.labels(i)[a] is None and not i.broadcastable[a]:
+                    raise _Poison({found[0][0]})
+            for f in found[1:]:
+                r.same(found[0], f)
+        out_labs.append(found[0] if found else None)
+    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs])
+
+
+def _empty_along(v, axis) -> bool:
+    """``v`` is an Alloc with a constant 0 length along ``axis``."""
+    n = v.owner
+    if n is None or type(n.op).__name__ != "Alloc":
+        return False
+    dims = n.inputs[1:]
+    d = dims[axis - (v.ndim - len(dims))] if axis >= v.ndim - len(dims) else None
+    return isinstance(d, Constant) and int(np.asarray(d.data)) == 0
+
+
+@_rule("Softmax", "LogSoftmax")
+def _last_axis(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    labs = r.labels(x)
+    if x in r.vec or x in r.dep or labs[-1] is not None:
+        r.poison(x)
+    r.emit(node, node.op.make_node(r.N(x)).outputs, [labs])
+
+
+@_rule("Scan")
+def _scan(r: _Rewriter, node) -> None:
+    op = node.op
+    n_steps, seqs, inits, nonseqs = op.split_outer_inputs(node.inputs)
+    bad = [v for v in inits + nonseqs if v in r.vec or v in r.dep or any(r.labels(v))]
+    if bad or op.as_while or n_steps in r.vec:
+        r.poison(*(bad or node.inputs))
+    seq_class = None
+    for s in seqs:
+        labs = r.labels(s)
+        if any(labs[1:]):  # a padded axis inside each step
+            raise _Poison({e[0] for e in labs[1:] if e is not None})
+        if labs[0] is not None:
+            if seq_class is not None:
+                r.same(seq_class, labs[0])
+            seq_class = labs[0]
+    cs = r.dep.get(n_steps)
+    if not cs:  # a fixed number of steps reads only true rows
+        r.emit(node, op.make_node(r.N(n_steps), *[r.N(v) for v in node.inputs[1:]]).outputs)
+        return
+    c = next(iter(cs))
+    if len(cs) > 1 or (seq_class is not None and seq_class[0] != c) or any(
+            labs[0] is None for labs in map(r.labels, seqs)):
+        r.poison(n_steps, *seqs)
+    if op.reverse and any(lag > 1 for lag in op.lags):
+        r.poison(n_steps)
+    from thx.scan.masked import MaskedScan
+    T = _T()
+    active = T.cast(r.N(n_steps), "int64")
+    outs = MaskedScan(op).make_node(active, r.P(n_steps), *[r.N(v) for v in node.inputs[1:]]).outputs
+    labels = []
+    for k in range(op.n_rec):
+        labels.append([(c, active + np.int64(op.lags[k]))] + [None] * (node.outputs[k].ndim - 1))
+    for j in range(op.n_nit):
+        labels.append([(c, active)] + [None] * (node.outputs[op.n_rec + j].ndim - 1))
+    r.emit(node, outs, labels)
