@@ -239,6 +239,8 @@ class _Rewriter:
                 if handler is not None:
                     break
         if handler is None:
+            if _DEBUG:
+                print("buckets: no rule for", node.op)
             self.poison(*touched)
         handler(self, node)
 
@@ -489,8 +491,8 @@ def _reshape(r: _Rewriter, node) -> None:
     x, shp = node.inputs
     labs = r.labels(x)
     entries = r.vec.get(shp)
-    ok = (entries is not None and shp.owner is not None and type(shp.owner.op).__name__ == "MakeVector"
-          and labs and labs[0] is not None and entries[0] is not None and not any(entries[1:]))
+    ok = (entries is not None and shp.owner is not None
+          and type(shp.owner.op).__name__ in ("MakeVector", "Shape") and labs and labs[0] is not None and entries[0] is not None and not any(entries[1:]))
     if any(labs[1:]):  # only a leading padded axis keeps the true rows first
         raise _Poison({e[0] for e in labs[1:] if e is not None})
     if not ok:
@@ -536,11 +538,27 @@ def _join(r: _Rewriter, node) -> None:
     nd = node.outputs[0].ndim
     axis = node.op.axis % nd
     out_labs = []
+    first = r.N(ins[0])
     for a in range(nd):
         found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
         if a == axis:
-            if found and not (r.labels(ins[0])[a] is not None and all(_empty_along(i, a) for i in ins[1:])):
-                raise _Poison({found[0][0]})
+            if found:
+                # rows, then zeros: with the first part's padding zeroed too, the true result
+                # (true rows, then the true number of zeros) is a prefix of the padded one
+                if not all(_zeros_alloc(i) for i in ins[1:]):
+                    raise _Poison({found[0][0]})
+                c = found[0][0]
+                for f in found[1:]:
+                    r.same(found[0], f)
+                lab0 = r.labels(ins[0])[a]
+                total = lab0[1] if lab0 is not None else r.N(ins[0]).shape[a]
+                if lab0 is not None:
+                    first = r.mask(first, a, lab0[1])
+                for i in ins[1:]:
+                    li = r.labels(i)[a]
+                    total = total + (li[1] if li is not None else r.N(i).shape[a])
+                out_labs.append((c, _T().cast(total, "int64")))
+                continue
         elif found:
             for i in ins:
                 if r.labels(i)[a] is None and not i.broadcastable[a]:
@@ -548,17 +566,16 @@ def _join(r: _Rewriter, node) -> None:
             for f in found[1:]:
                 r.same(found[0], f)
         out_labs.append(found[0] if found else None)
-    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs])
+    r.emit(node, node.op.make_node(first, *[r.N(i) for i in ins[1:]]).outputs, [out_labs])
 
 
-def _empty_along(v, axis) -> bool:
-    """``v`` is an Alloc with a constant 0 length along ``axis``."""
+def _zeros_alloc(v) -> bool:
+    """``v`` is an Alloc of the constant 0."""
     n = v.owner
     if n is None or type(n.op).__name__ != "Alloc":
         return False
-    dims = n.inputs[1:]
-    d = dims[axis - (v.ndim - len(dims))] if axis >= v.ndim - len(dims) else None
-    return isinstance(d, Constant) and int(np.asarray(d.data)) == 0
+    fill = n.inputs[0]
+    return isinstance(fill, Constant) and np.all(np.asarray(fill.data) == 0)
 
 
 @_rule("Softmax", "LogSoftmax")
@@ -606,3 +623,70 @@ def _scan(r: _Rewriter, node) -> None:
     for j in range(op.n_nit):
         labels.append([(c, active)] + [None] * (node.outputs[op.n_rec + j].ndim - 1))
     r.emit(node, outs, labels)
+
+
+@_rule("Flatten")
+def _flatten(r: _Rewriter, node) -> None:
+    (x,) = node.inputs
+    if x in r.vec or x in r.dep:
+        r.poison(x)
+    labs = r.labels(x)
+    k = node.op.outdim - 1
+    group = labs[k:]
+    if any(group[1:]):  # a padded axis must lead the merged group to keep true rows first
+        raise _Poison({e[0] for e in group[1:] if e is not None})
+    out_labs = list(labs[:k])
+    if group[0] is not None:
+        c, true_len = group[0]
+        v = r.N(x)
+        for j in range(k + 1, x.ndim):
+            true_len = true_len * v.shape[j]
+        out_labs.append((c, true_len))
+    else:
+        out_labs.append(None)
+    r.emit(node, node.op.make_node(r.N(x)).outputs, [out_labs])
+
+
+def _gather_index(r: _Rewriter, node, x, idx):
+    """``x[i]`` with one integer array ``i`` first and full slices after: the labels of ``i``."""
+    entries = node.op.idx_list
+    ok = (len(idx) == 1 and entries and entries[0] == "a"
+          and all(e == ("slice", None, None, None) for e in entries[1:]))
+    if not ok or any(r.labels(x)[:1]) or x in r.vec or idx[0] in r.dep:
+        r.poison(x, *idx)
+    return list(r.labels(idx[0]))
+
+
+@_rule("AdvancedSubtensor")
+def _advanced_subtensor(r: _Rewriter, node) -> None:
+    x, *idx = node.inputs
+    out_labs = _gather_index(r, node, x, idx) + list(r.labels(x)[1:])
+    r.emit(node, node.op.make_node(r.N(x), *[r.N(i) for i in idx]).outputs, [out_labs])
+
+
+@_rule("AdvancedIncSubtensor")
+def _advanced_inc_subtensor(r: _Rewriter, node) -> None:
+    x, y, *idx = node.inputs
+    ilabs = _gather_index(r, node, x, idx)
+    if node.op.set_instead_of_inc and any(ilabs):
+        r.poison(*idx)
+    if y in r.vec or y in r.dep:
+        r.poison(y)
+    region = ilabs + list(r.labels(x)[1:])
+    ylabs = r.labels(y)
+    off = len(region) - len(ylabs)
+    v = r.N(y)
+    for j, yl in enumerate(ylabs):
+        rl = region[off + j] if off + j >= 0 else None
+        if yl is not None and rl is None:
+            raise _Poison({yl[0]})
+        if rl is not None:
+            if yl is None and not y.broadcastable[j]:
+                raise _Poison({rl[0]})
+            if yl is not None:
+                r.same(rl, yl)
+            if off + j < len(ilabs):  # padded index rows add nothing
+                v = r.mask(v, j, rl[1]) if not y.broadcastable[j] else v
+    if any(ilabs) and any(y.broadcastable[j] for j in range(max(0, -off), min(y.ndim, len(ilabs) - off))):
+        r.poison(*idx)  # a broadcast y would be added at the padded indices too
+    r.emit(node, node.op.make_node(r.N(x), v, *[r.N(i) for i in idx]).outputs, [r.labels(x)])
