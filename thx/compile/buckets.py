@@ -167,6 +167,9 @@ class _Rewriter:
         return out
 
     def poison(self, *vs):
+        if _DEBUG:
+            print("buckets: poison at", [str(v.owner.op) if v.owner else str(v) for v in vs][:4],
+                  [v in self.vec for v in vs][:4])
         cs = set()
         for v in vs:
             cs |= self.classes_of(v)
@@ -202,8 +205,6 @@ class _Rewriter:
             self.visit(node)
         outs, cuts, extra, extra_idx = [], {}, [], {}
         for k, o in enumerate(fg.outputs):
-            if o in self.vec:
-                self.poison(o)
             labs = self.labels(o)
             if any(labs):
                 if k >= self.n_results:
@@ -270,8 +271,18 @@ def _rule(*names):
 @_rule("Shape")
 def _shape(r: _Rewriter, node) -> None:
     (x,) = node.inputs
-    r.emit(node, node.op.make_node(r.N(x)).outputs)
-    r.vec[node.outputs[0]] = r.labels(x)
+    out = node.outputs[0]
+    labs = r.labels(x)
+    padded = node.op.make_node(r.N(x)).outputs[0]
+    if not any(labs):
+        r.emit(node, [padded])
+        return
+    T = _T()
+    true = T.stack([T.cast(e[1], "int64") if e is not None else padded[a] for a, e in enumerate(labs)])
+    r.emit(node, [true])
+    r.pad[out] = padded
+    r.vec[out] = labs
+    r.dep[out] = {e[0] for e in labs if e is not None}
 
 
 @_rule("MakeVector")
@@ -363,20 +374,70 @@ def _rewrite_index(r: _Rewriter, x, entries, idx_inputs):
 def _subtensor(r: _Rewriter, node) -> None:
     x, *idx = node.inputs
     out = node.outputs[0]
-    if x in r.vec:
-        e = node.op.idx_list
-        if len(e) != 1 or not isinstance(e[0], int) or idx:
-            r.poison(x)
+    e = node.op.idx_list
+    if x in r.vec and len(e) == 1 and isinstance(e[0], int) and not idx:  # one entry of a shape
         entry = r.vec[x][e[0]]
+        if entry is None:  # an axis that is not padded: its padded length is the true one
+            r.emit(node, node.op.make_node(r.P(x)).outputs)
+            return
         r.emit(node, node.op.make_node(r.N(x)).outputs)
-        if entry is not None:
-            r.pad[out] = r.new[out]
-            r.new[out] = _T().cast(entry[1], out.dtype)
-            r.dep[out] = {entry[0]}
+        r.pad[out] = node.op.make_node(r.P(x)).outputs[0]
+        r.dep[out] = {entry[0]}
+        return
+    if x in r.dep:  # shape arithmetic: the true value, and the padded one
+        r.emit(node, node.op.make_node(r.N(x), *[r.N(i) for i in idx]).outputs)
+        r.pad[out] = node.op.make_node(r.P(x), *[r.P(i) for i in idx]).outputs[0]
+        r.dep[out] = set(r.dep[x]) | set().union(*[r.dep.get(i, set()) for i in idx])
+        return
+    rev = _reversal(r, x, node.op.idx_list, idx)
+    if rev is not None:  # x[::-1] along a padded axis: the true rows reversed come first
+        a, perm = rev
+        r.emit(node, [r.N(x)[(slice(None),) * a + (perm,)]], [r.labels(x)])
+        return
+    tail = _tail(r, x, node.op.idx_list, idx)
+    if tail is not None:  # x[-k:] along a padded axis: the last k true rows, gathered
+        a, rows = tail
+        labs = list(r.labels(x))
+        labs[a] = None
+        r.emit(node, [r.N(x)[(slice(None),) * a + (rows,)]], [labs])
         return
     entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
     op = type(node.op)(entries)
     r.emit(node, op.make_node(r.N(x), *new_inputs).outputs, [region])
+
+
+def _tail(r: _Rewriter, x, entries, idx):
+    """``(axis, row indices)`` when ``entries`` are ``[-k:]`` on one padded axis of ``x``."""
+    full = ("slice", None, None, None)
+    labs = r.labels(x)
+    if idx or len(entries) > x.ndim or any(e is None for e in entries):
+        return None
+    tails = [a for a, e in enumerate(entries) if isinstance(e, tuple) and isinstance(e[1], int)
+             and e[1] < 0 and e[2] is None and e[3] in (None, 1)]
+    if len(tails) != 1 or labs[tails[0]] is None or any(e != full for a, e in enumerate(entries)
+                                                        if a != tails[0]):
+        return None
+    a = tails[0]
+    k = -entries[a][1]
+    return a, labs[a][1] - np.int64(k) + _T().arange(k)
+
+
+def _reversal(r: _Rewriter, x, entries, idx):
+    """``(axis, permutation)`` when ``entries`` only reverse one padded axis of ``x``."""
+    full = ("slice", None, None, None)
+    labs = r.labels(x)
+    if idx or len(entries) > x.ndim or any(e is None for e in entries):
+        return None
+    revs = [a for a, e in enumerate(entries) if e == ("slice", None, None, -1)]
+    if len(revs) != 1 or labs[revs[0]] is None or any(e != full for a, e in enumerate(entries)
+                                                        if a != revs[0]):
+        return None
+    a = revs[0]
+    T = _T()
+    size = r.N(x).shape[a]
+    # row i reads row n - 1 - i; the padding rows read the padding (a permutation)
+    perm = (labs[a][1] - np.int64(1) - T.arange(size)) % size
+    return a, perm
 
 
 @_rule("IncSubtensor")
@@ -384,6 +445,18 @@ def _inc_subtensor(r: _Rewriter, node) -> None:
     x, y, *idx = node.inputs
     if x in r.vec or y in r.dep:
         r.poison(x, y)
+    rev = _reversal(r, x, node.op.idx_list, idx)
+    if rev is not None:
+        a, perm = rev
+        ylabs = r.labels(y)
+        off = x.ndim - y.ndim
+        if y in r.vec or y in r.dep or y.ndim != x.ndim or ylabs[a] is None:
+            r.poison(x, y)
+        r.same(r.labels(x)[a], ylabs[a])
+        view = r.N(x)[(slice(None),) * a + (perm,)]
+        fn = T_set if node.op.set_instead_of_inc else T_inc
+        r.emit(node, [fn(view, r.N(y))], [r.labels(x)])
+        return
     entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
     kept = [e for e in region]
     ylabs = r.labels(y)
@@ -400,10 +473,18 @@ def _inc_subtensor(r: _Rewriter, node) -> None:
     r.emit(node, op.make_node(r.N(x), r.N(y), *new_inputs).outputs, [r.labels(x)])
 
 
+def T_inc(view, y):
+    return _T().inc_subtensor(view, y)
+
+
+def T_set(view, y):
+    return _T().set_subtensor(view, y)
+
+
 @_rule("Elemwise")
 def _elemwise(r: _Rewriter, node) -> None:
     ins = node.inputs
-    if all(getattr(i.type, "ndim", 0) == 0 for i in ins):
+    if not any(any(r.labels(i)) for i in ins):  # shape arithmetic
         outs = node.op.make_node(*[r.N(i) for i in ins]).outputs
         pads = node.op.make_node(*[r.P(i) for i in ins]).outputs
         r.emit(node, outs)
@@ -412,8 +493,6 @@ def _elemwise(r: _Rewriter, node) -> None:
             r.pad[o] = p
             r.dep[o] = cs
         return
-    if any(i in r.vec for i in ins):
-        r.poison(*ins)
     nd = node.outputs[0].ndim
     out_labs = []
     for a in range(nd):
@@ -432,10 +511,8 @@ def _elemwise(r: _Rewriter, node) -> None:
 def _dimshuffle(r: _Rewriter, node) -> None:
     (x,) = node.inputs
     out = node.outputs[0]
-    if x in r.vec:
-        r.poison(x)
     r.emit(node, node.op.make_node(r.N(x)).outputs)
-    if x in r.dep and out.ndim == 0:
+    if x in r.dep:
         r.pad[out] = node.op.make_node(r.P(x)).outputs[0]
         r.dep[out] = r.dep[x]
         return
