@@ -35,24 +35,12 @@ from typing import Any
 import numpy as np
 
 from thx.config import config
-from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
+from thx.compile.bucket_rules import _HANDLERS, _Merge, _Poison, _T
 
 __all__ = ["bucket_size", "BucketPlan", "plan"]
 
 _DEBUG = False  # print why each candidate axis was rejected
-
-
-class _Poison(Exception):
-    def __init__(self, classes) -> None:
-        super().__init__()
-        self.classes = set(classes)
-
-
-class _Merge(Exception):
-    def __init__(self, a, b) -> None:
-        super().__init__()
-        self.a, self.b = a, b
 
 
 def bucket_size(n: int, spec: Any = None) -> int:
@@ -132,11 +120,6 @@ def plan(fg: FunctionGraph, n_explicit: int, n_results: int) -> BucketPlan | Non
         except _Merge as m:
             rep[find(m.b)] = find(m.a)
     return None
-
-
-def _T():
-    import thx.tensor as T
-    return T
 
 
 class _Rewriter:
@@ -255,515 +238,57 @@ class _Rewriter:
                 self.lab[o] = tuple(labels[k])
 
 
-# -------------------------------------------------------------------- op rules
-
-_HANDLERS: dict = {}
 
 
-def _rule(*names):
-    def deco(f):
-        for n in names:
-            _HANDLERS[n] = f
-        return f
-    return deco
+# -------------------------------------------------------------------- calling
 
-
-@_rule("Shape")
-def _shape(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    out = node.outputs[0]
-    labs = r.labels(x)
-    padded = node.op.make_node(r.N(x)).outputs[0]
-    if not any(labs):
-        r.emit(node, [padded])
-        return
-    T = _T()
-    true = T.stack([T.cast(e[1], "int64") if e is not None else padded[a] for a, e in enumerate(labs)])
-    r.emit(node, [true])
-    r.pad[out] = padded
-    r.vec[out] = labs
-    r.dep[out] = {e[0] for e in labs if e is not None}
-
-
-@_rule("MakeVector")
-def _make_vector(r: _Rewriter, node) -> None:
-    if any(i in r.vec or any(r.labels(i)) for i in node.inputs):
-        r.poison(*node.inputs)
-    out = node.outputs[0]
-    r.emit(node, node.op.make_node(*[r.N(i) for i in node.inputs]).outputs)
-    r.pad[out] = node.op.make_node(*[r.P(i) for i in node.inputs]).outputs[0]
-    entries = []
-    for i in node.inputs:
-        cs = r.dep.get(i)
-        if cs and len(cs) > 1:
-            r.poison(i)
-        entries.append((next(iter(cs)), r.N(i)) if cs else None)
-    r.vec[out] = tuple(entries)
-    r.dep[out] = set().union(*[r.dep.get(i, set()) for i in node.inputs])
-
-
-def _index_parts(entries, inputs):
-    """Each entry of an idx_list with the input variables it reads."""
-    it = iter(inputs)
-    out = []
-    for e in entries:
-        if isinstance(e, tuple):
-            out.append((e, [next(it) if p == "?" else p for p in e[1:]]))
-        elif e == "?" or e == "a":
-            out.append((e, next(it)))
-        else:
-            out.append((e, e))
-    return out
-
-
-def _rewrite_index(r: _Rewriter, x, entries, idx_inputs):
-    """(new entries, new index inputs, labels of the indexed region's axes) for ``x[...]``."""
-    labs = r.labels(x)
-    new_entries, new_inputs, region = [], [], []
-    d = 0
-    for e, val in _index_parts(entries, idx_inputs):
-        if e is None:
-            new_entries.append(None)
-            region.append(None)
-            continue
-        lab = labs[d] if d < len(labs) else None
-        if isinstance(e, tuple):
-            start, stop, step = val
-            if lab is None:
-                if any(isinstance(p, Variable) and (p in r.dep) for p in val):
-                    r.poison(*[p for p in val if isinstance(p, Variable)])
-                new_entries.append(e)
-                new_inputs += [r.N(p) for p in val if isinstance(p, Variable)]
-                region.append(None)
-            else:
-                c, true_len = lab
-                if (isinstance(step, Variable) or step not in (None, 1)
-                        or isinstance(start, Variable) or (start or 0) < 0):
-                    raise _Poison({c})
-                lo = start or 0
-                if stop is None:
-                    region.append((c, r.sub(true_len, lo)))
-                elif isinstance(stop, Variable):
-                    if stop not in r.dep:
-                        raise _Poison({c})
-                    new_inputs.append(r.P(stop))
-                    region.append((c, r.sub(_T().cast(r.N(stop), "int64"), lo)))
-                elif stop < 0:
-                    region.append((c, r.sub(true_len, lo - stop)))
-                else:
-                    region.append(None)  # a fixed-size prefix
-                new_entries.append(e)
-            d += 1
-            continue
-        if e == "a":
-            r.poison(x, val)
-        if e == "?":
-            new_entries.append("?")
-            new_inputs.append(r.N(val))  # an index value: the true one
-        elif lab is not None and e < 0:
-            new_entries.append("?")  # count from the true end
-            new_inputs.append(r.sub(lab[1], -e))
-        else:
-            new_entries.append(e)
-        d += 1
-    region += list(labs[d:])
-    return tuple(new_entries), new_inputs, region
-
-
-@_rule("Subtensor")
-def _subtensor(r: _Rewriter, node) -> None:
-    x, *idx = node.inputs
-    out = node.outputs[0]
-    e = node.op.idx_list
-    if x in r.vec and len(e) == 1 and isinstance(e[0], int) and not idx:  # one entry of a shape
-        entry = r.vec[x][e[0]]
-        if entry is None:  # an axis that is not padded: its padded length is the true one
-            r.emit(node, node.op.make_node(r.P(x)).outputs)
-            return
-        r.emit(node, node.op.make_node(r.N(x)).outputs)
-        r.pad[out] = node.op.make_node(r.P(x)).outputs[0]
-        r.dep[out] = {entry[0]}
-        return
-    if x in r.dep:  # shape arithmetic: the true value, and the padded one
-        r.emit(node, node.op.make_node(r.N(x), *[r.N(i) for i in idx]).outputs)
-        r.pad[out] = node.op.make_node(r.P(x), *[r.P(i) for i in idx]).outputs[0]
-        r.dep[out] = set(r.dep[x]) | set().union(*[r.dep.get(i, set()) for i in idx])
-        return
-    rev = _reversal(r, x, node.op.idx_list, idx)
-    if rev is not None:  # x[::-1] along a padded axis: the true rows reversed come first
-        a, perm = rev
-        r.emit(node, [r.N(x)[(slice(None),) * a + (perm,)]], [r.labels(x)])
-        return
-    tail = _tail(r, x, node.op.idx_list, idx)
-    if tail is not None:  # x[-k:] along a padded axis: the last k true rows, gathered
-        a, rows = tail
-        labs = list(r.labels(x))
-        labs[a] = None
-        r.emit(node, [r.N(x)[(slice(None),) * a + (rows,)]], [labs])
-        return
-    entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
-    op = type(node.op)(entries)
-    r.emit(node, op.make_node(r.N(x), *new_inputs).outputs, [region])
-
-
-def _tail(r: _Rewriter, x, entries, idx):
-    """``(axis, row indices)`` when ``entries`` are ``[-k:]`` on one padded axis of ``x``."""
-    full = ("slice", None, None, None)
-    labs = r.labels(x)
-    if idx or len(entries) > x.ndim or any(e is None for e in entries):
+def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None):
+    """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis)."""
+    p = plan(fg, n_explicit, n_results)
+    if p is None:
         return None
-    tails = [a for a, e in enumerate(entries) if isinstance(e, tuple) and isinstance(e[1], int)
-             and e[1] < 0 and e[2] is None and e[3] in (None, 1)]
-    if len(tails) != 1 or labs[tails[0]] is None or any(e != full for a, e in enumerate(entries)
-                                                        if a != tails[0]):
-        return None
-    a = tails[0]
-    k = -entries[a][1]
-    return a, labs[a][1] - np.int64(k) + _T().arange(k)
+    from thx.lowering.linker import jit
+    fn, statics = jit(p.fgraph, backend=backend)
+    if any(n_explicit <= k < n_explicit + len(p.classes) for k in statics):
+        return None  # a true length would be a static argument: nothing gained
+    return p, fn, statics
 
 
-def _reversal(r: _Rewriter, x, entries, idx):
-    """``(axis, permutation)`` when ``entries`` only reverse one padded axis of ``x``."""
-    full = ("slice", None, None, None)
-    labs = r.labels(x)
-    if idx or len(entries) > x.ndim or any(e is None for e in entries):
-        return None
-    revs = [a for a, e in enumerate(entries) if e == ("slice", None, None, -1)]
-    if len(revs) != 1 or labs[revs[0]] is None or any(e != full for a, e in enumerate(entries)
-                                                        if a != revs[0]):
-        return None
-    a = revs[0]
-    T = _T()
-    size = r.N(x).shape[a]
-    # row i reads row n - 1 - i; the padding rows read the padding (a permutation)
-    perm = (labs[a][1] - np.int64(1) - T.arange(size)) % size
-    return a, perm
+def pad_axis(v: np.ndarray, axis: int, size: int) -> np.ndarray:
+    """``v`` padded along ``axis`` to ``size`` by repeating its last row (zeros if it has none)."""
+    n = v.shape[axis]
+    if n == size:
+        return v
+    width = [(0, 0)] * v.ndim
+    width[axis] = (0, size - n)
+    return np.pad(v, width, mode="edge" if n else "constant")
 
 
-@_rule("IncSubtensor")
-def _inc_subtensor(r: _Rewriter, node) -> None:
-    x, y, *idx = node.inputs
-    if x in r.vec or y in r.dep:
-        r.poison(x, y)
-    rev = _reversal(r, x, node.op.idx_list, idx)
-    if rev is not None:
-        a, perm = rev
-        ylabs = r.labels(y)
-        off = x.ndim - y.ndim
-        if y in r.vec or y in r.dep or y.ndim != x.ndim or ylabs[a] is None:
-            r.poison(x, y)
-        r.same(r.labels(x)[a], ylabs[a])
-        view = r.N(x)[(slice(None),) * a + (perm,)]
-        fn = T_set if node.op.set_instead_of_inc else T_inc
-        r.emit(node, [fn(view, r.N(y))], [r.labels(x)])
-        return
-    entries, new_inputs, region = _rewrite_index(r, x, node.op.idx_list, idx)
-    kept = [e for e in region]
-    ylabs = r.labels(y)
-    off = len(kept) - len(ylabs)
-    for j, yl in enumerate(ylabs):
-        rl = kept[off + j] if off + j >= 0 else None
-        if yl is None and rl is not None and not y.broadcastable[j]:
-            raise _Poison({rl[0]})
-        if yl is not None and rl is None:
-            raise _Poison({yl[0]})
-        if yl is not None:
-            r.same(rl, yl)
-    op = type(node.op)(entries, node.op.set_instead_of_inc)
-    r.emit(node, op.make_node(r.N(x), r.N(y), *new_inputs).outputs, [r.labels(x)])
+def pad_inputs(p: BucketPlan, vals: list, names, fname: str = "") -> tuple[list, list]:
+    """The arguments padded to their buckets, and the true length of each class."""
+    vals = list(vals)
+    lengths = []
+    for members in p.classes:
+        ns = {vals[k].shape[a] for k, a in members}
+        if len(ns) > 1:
+            where = ", ".join(f"{names[k] or k} axis {a}: {vals[k].shape[a]}" for k, a in members)
+            raise ValueError(f"Error while running thx function{fname}: these input axes must have "
+                             f"the same length ({where})")
+        n_true = ns.pop()
+        size = bucket_size(n_true)
+        for k, a in members:
+            vals[k] = pad_axis(vals[k], a, size)
+        lengths.append(np.int64(n_true))
+    return vals, lengths
 
 
-def T_inc(view, y):
-    return _T().inc_subtensor(view, y)
-
-
-def T_set(view, y):
-    return _T().set_subtensor(view, y)
-
-
-@_rule("Elemwise")
-def _elemwise(r: _Rewriter, node) -> None:
-    ins = node.inputs
-    if not any(any(r.labels(i)) for i in ins):  # shape arithmetic
-        outs = node.op.make_node(*[r.N(i) for i in ins]).outputs
-        pads = node.op.make_node(*[r.P(i) for i in ins]).outputs
-        r.emit(node, outs)
-        cs = set().union(*[r.dep.get(i, set()) for i in ins])
-        for o, p in zip(node.outputs, pads):
-            r.pad[o] = p
-            r.dep[o] = cs
-        return
-    nd = node.outputs[0].ndim
-    out_labs = []
-    for a in range(nd):
-        found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
-        if found:
-            for i in ins:
-                if r.labels(i)[a] is None and not i.broadcastable[a]:
-                    raise _Poison({found[0][0]})
-            for f in found[1:]:
-                r.same(found[0], f)
-        out_labs.append(found[0] if found else None)
-    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs] * len(node.outputs))
-
-
-@_rule("DimShuffle")
-def _dimshuffle(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    out = node.outputs[0]
-    r.emit(node, node.op.make_node(r.N(x)).outputs)
-    if x in r.dep:
-        r.pad[out] = node.op.make_node(r.P(x)).outputs[0]
-        r.dep[out] = r.dep[x]
-        return
-    labs = r.labels(x)
-    r.lab[out] = tuple(None if e == "x" else labs[e] for e in node.op.new_order)
-
-
-@_rule("Rebroadcast")
-def _rebroadcast(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    if x in r.vec or x in r.dep:
-        r.poison(x)
-    r.emit(node, node.op.make_node(r.N(x)).outputs, [r.labels(x)])
-
-
-@_rule("Sum", "Prod", "CAReduce")
-def _reduce(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    if x in r.vec or x in r.dep:
-        r.poison(x)
-    labs = r.labels(x)
-    axes = node.op._axes(x.ndim)
-    v = r.N(x)
-    name = type(node.op).__name__
-    for a in axes:
-        if labs[a] is not None:
-            if name not in ("Sum", "Prod"):
-                raise _Poison({labs[a][0]})
-            v = r.mask(v, a, labs[a][1], 0 if name == "Sum" else 1)
-    kept = [labs[a] for a in range(x.ndim) if a not in axes]
-    r.emit(node, node.op.make_node(v).outputs, [kept])
-
-
-@_rule("Dot")
-def _dot(r: _Rewriter, node) -> None:
-    a, b = node.inputs
-    if any(i in r.vec or i in r.dep for i in (a, b)):
-        r.poison(a, b)
-    la, lb = r.labels(a), r.labels(b)
-    ka, kb = la[-1], lb[0]
-    va, vb = r.N(a), r.N(b)
-    if ka is not None or kb is not None:
-        if ka is None or kb is None:
-            raise _Poison({(ka or kb)[0]})
-        r.same(ka, kb)
-        va = r.mask(va, a.ndim - 1, ka[1])
-        vb = r.mask(vb, 0, ka[1])
-    r.emit(node, node.op.make_node(va, vb).outputs, [list(la[:-1]) + list(lb[1:])])
-
-
-@_rule("Reshape")
-def _reshape(r: _Rewriter, node) -> None:
-    x, shp = node.inputs
-    labs = r.labels(x)
-    entries = r.vec.get(shp)
-    ok = (entries is not None and shp.owner is not None
-          and type(shp.owner.op).__name__ in ("MakeVector", "Shape") and labs and labs[0] is not None and entries[0] is not None and not any(entries[1:]))
-    if any(labs[1:]):  # only a leading padded axis keeps the true rows first
-        raise _Poison({e[0] for e in labs[1:] if e is not None})
-    if not ok:
-        r.poison(x, shp)
-    r.same(labs[0], entries[0])
-    out_labs = [(labs[0][0], _T().cast(entries[0][1], "int64"))] + [None] * (node.outputs[0].ndim - 1)
-    r.emit(node, node.op.make_node(r.N(x), r.P(shp)).outputs, [out_labs])
-
-
-@_rule("Alloc")
-def _alloc(r: _Rewriter, node) -> None:
-    value, *dims = node.inputs
-    if value in r.vec or any(r.labels(value)) or any(d in r.vec for d in dims):
-        r.poison(value, *dims)
-    nd = node.outputs[0].ndim
-    out_labs = [None] * nd
-    for j, d in enumerate(dims):
-        cs = r.dep.get(d)
-        if cs:
-            if len(cs) > 1:
-                r.poison(d)
-            out_labs[nd - len(dims) + j] = (next(iter(cs)), _T().cast(r.N(d), "int64"))
-    r.emit(node, node.op.make_node(r.N(value), *[r.P(d) for d in dims]).outputs, [out_labs])
-
-
-@_rule("ARange")
-def _arange(r: _Rewriter, node) -> None:
-    start, stop, step = node.inputs
-    cs = r.dep.get(stop)
-    if (start in r.dep or step in r.dep or not cs or len(cs) > 1
-            or not (isinstance(start, Constant) and int(start.data) == 0)
-            or not (isinstance(step, Constant) and int(step.data) == 1)):
-        r.poison(start, stop, step)
-    r.emit(node, node.op.make_node(r.N(start), r.P(stop), r.N(step)).outputs,
-           [[(next(iter(cs)), _T().cast(r.N(stop), "int64"))]])
-
-
-@_rule("Join")
-def _join(r: _Rewriter, node) -> None:
-    ins = node.inputs
-    if any(i in r.vec or i in r.dep for i in ins):
-        r.poison(*ins)
-    nd = node.outputs[0].ndim
-    axis = node.op.axis % nd
-    out_labs = []
-    first = r.N(ins[0])
-    for a in range(nd):
-        found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
-        if a == axis:
-            if found:
-                # rows, then zeros: with the first part's padding zeroed too, the true result
-                # (true rows, then the true number of zeros) is a prefix of the padded one
-                if not all(_zeros_alloc(i) for i in ins[1:]):
-                    raise _Poison({found[0][0]})
-                c = found[0][0]
-                for f in found[1:]:
-                    r.same(found[0], f)
-                lab0 = r.labels(ins[0])[a]
-                total = lab0[1] if lab0 is not None else r.N(ins[0]).shape[a]
-                if lab0 is not None:
-                    first = r.mask(first, a, lab0[1])
-                for i in ins[1:]:
-                    li = r.labels(i)[a]
-                    total = total + (li[1] if li is not None else r.N(i).shape[a])
-                out_labs.append((c, _T().cast(total, "int64")))
-                continue
-        elif found:
-            for i in ins:
-                if r.labels(i)[a] is None and not i.broadcastable[a]:
-                    raise _Poison({found[0][0]})
-            for f in found[1:]:
-                r.same(found[0], f)
-        out_labs.append(found[0] if found else None)
-    r.emit(node, node.op.make_node(first, *[r.N(i) for i in ins[1:]]).outputs, [out_labs])
-
-
-def _zeros_alloc(v) -> bool:
-    """``v`` is an Alloc of the constant 0."""
-    n = v.owner
-    if n is None or type(n.op).__name__ != "Alloc":
-        return False
-    fill = n.inputs[0]
-    return isinstance(fill, Constant) and np.all(np.asarray(fill.data) == 0)
-
-
-@_rule("Softmax", "LogSoftmax")
-def _last_axis(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    labs = r.labels(x)
-    if x in r.vec or x in r.dep or labs[-1] is not None:
-        r.poison(x)
-    r.emit(node, node.op.make_node(r.N(x)).outputs, [labs])
-
-
-@_rule("Scan")
-def _scan(r: _Rewriter, node) -> None:
-    op = node.op
-    n_steps, seqs, inits, nonseqs = op.split_outer_inputs(node.inputs)
-    bad = [v for v in inits + nonseqs if v in r.vec or v in r.dep or any(r.labels(v))]
-    if bad or op.as_while or n_steps in r.vec:
-        r.poison(*(bad or node.inputs))
-    seq_class = None
-    for s in seqs:
-        labs = r.labels(s)
-        if any(labs[1:]):  # a padded axis inside each step
-            raise _Poison({e[0] for e in labs[1:] if e is not None})
-        if labs[0] is not None:
-            if seq_class is not None:
-                r.same(seq_class, labs[0])
-            seq_class = labs[0]
-    cs = r.dep.get(n_steps)
-    if not cs:  # a fixed number of steps reads only true rows
-        r.emit(node, op.make_node(r.N(n_steps), *[r.N(v) for v in node.inputs[1:]]).outputs)
-        return
-    c = next(iter(cs))
-    if len(cs) > 1 or (seq_class is not None and seq_class[0] != c) or any(
-            labs[0] is None for labs in map(r.labels, seqs)):
-        r.poison(n_steps, *seqs)
-    if op.reverse and any(lag > 1 for lag in op.lags):
-        r.poison(n_steps)
-    from thx.scan.masked import MaskedScan
-    T = _T()
-    active = T.cast(r.N(n_steps), "int64")
-    outs = MaskedScan(op).make_node(active, r.P(n_steps), *[r.N(v) for v in node.inputs[1:]]).outputs
-    labels = []
-    for k in range(op.n_rec):
-        labels.append([(c, active + np.int64(op.lags[k]))] + [None] * (node.outputs[k].ndim - 1))
-    for j in range(op.n_nit):
-        labels.append([(c, active)] + [None] * (node.outputs[op.n_rec + j].ndim - 1))
-    r.emit(node, outs, labels)
-
-
-@_rule("Flatten")
-def _flatten(r: _Rewriter, node) -> None:
-    (x,) = node.inputs
-    if x in r.vec or x in r.dep:
-        r.poison(x)
-    labs = r.labels(x)
-    k = node.op.outdim - 1
-    group = labs[k:]
-    if any(group[1:]):  # a padded axis must lead the merged group to keep true rows first
-        raise _Poison({e[0] for e in group[1:] if e is not None})
-    out_labs = list(labs[:k])
-    if group[0] is not None:
-        c, true_len = group[0]
-        v = r.N(x)
-        for j in range(k + 1, x.ndim):
-            true_len = true_len * v.shape[j]
-        out_labs.append((c, true_len))
-    else:
-        out_labs.append(None)
-    r.emit(node, node.op.make_node(r.N(x)).outputs, [out_labs])
-
-
-def _gather_index(r: _Rewriter, node, x, idx):
-    """``x[i]`` with one integer array ``i`` first and full slices after: the labels of ``i``."""
-    entries = node.op.idx_list
-    ok = (len(idx) == 1 and entries and entries[0] == "a"
-          and all(e == ("slice", None, None, None) for e in entries[1:]))
-    if not ok or any(r.labels(x)[:1]) or x in r.vec or idx[0] in r.dep:
-        r.poison(x, *idx)
-    return list(r.labels(idx[0]))
-
-
-@_rule("AdvancedSubtensor")
-def _advanced_subtensor(r: _Rewriter, node) -> None:
-    x, *idx = node.inputs
-    out_labs = _gather_index(r, node, x, idx) + list(r.labels(x)[1:])
-    r.emit(node, node.op.make_node(r.N(x), *[r.N(i) for i in idx]).outputs, [out_labs])
-
-
-@_rule("AdvancedIncSubtensor")
-def _advanced_inc_subtensor(r: _Rewriter, node) -> None:
-    x, y, *idx = node.inputs
-    ilabs = _gather_index(r, node, x, idx)
-    if node.op.set_instead_of_inc and any(ilabs):
-        r.poison(*idx)
-    if y in r.vec or y in r.dep:
-        r.poison(y)
-    region = ilabs + list(r.labels(x)[1:])
-    ylabs = r.labels(y)
-    off = len(region) - len(ylabs)
-    v = r.N(y)
-    for j, yl in enumerate(ylabs):
-        rl = region[off + j] if off + j >= 0 else None
-        if yl is not None and rl is None:
-            raise _Poison({yl[0]})
-        if rl is not None:
-            if yl is None and not y.broadcastable[j]:
-                raise _Poison({rl[0]})
-            if yl is not None:
-                r.same(rl, yl)
-            if off + j < len(ilabs):  # padded index rows add nothing
-                v = r.mask(v, j, rl[1]) if not y.broadcastable[j] else v
-    if any(ilabs) and any(y.broadcastable[j] for j in range(max(0, -off), min(y.ndim, len(ilabs) - off))):
-        r.poison(*idx)  # a broadcast y would be added at the padded indices too
-    r.emit(node, node.op.make_node(r.N(x), v, *[r.N(i) for i in idx]).outputs, [r.labels(x)])
+def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:
+    """The results cut back to their true lengths (NumPy arrays unless ``device_arrays``)."""
+    res = []
+    for k, r in enumerate(outs):
+        for axis, j in p.cuts.get(k, ()):
+            index = [slice(None)] * np.ndim(r)
+            index[axis] = slice(0, int(extra[j]))
+            r = r[tuple(index)]
+        res.append(r if device_arrays else np.asarray(r))
+    return res

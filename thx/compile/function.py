@@ -373,49 +373,26 @@ class Function:
     def _call_bucketed(self, args) -> Any:
         """``__call__`` for a function with shape buckets (see thx/compile/buckets.py): pad the
         bucketed axes, pass their true lengths, cut the outputs back."""
-        from thx.compile.buckets import bucket_size
+        from thx.compile.buckets import cut_outputs, pad_inputs
         plan, fn, statics = self._bucket
         vals = [self._check(k, v) for k, v in enumerate(args)]
         vals = [int(v) if k in statics else np.asarray(v) for k, v in enumerate(vals)]
-        lengths = []
-        for members in plan.classes:
-            ns = {vals[k].shape[a] for k, a in members}
-            if len(ns) > 1:
-                where = ", ".join(f"{self._names[k] or k} axis {a}: {vals[k].shape[a]}" for k, a in members)
-                raise ValueError(f"Error while running thx function{_fmt_name(self.name)}: these input "
-                                 f"axes must have the same length ({where})")
-            n_true = ns.pop()
-            size = bucket_size(n_true)
-            for k, a in members:
-                vals[k] = _pad_axis(vals[k], a, size)
-            lengths.append(np.int64(n_true))
-        n = self._n_in
-        allvals = vals + lengths + [s._value for s in self._shared]
+        vals, lengths = pad_inputs(plan, vals, self._names, _fmt_name(self.name))
         try:
             with _x64(True):
-                outs = fn(*allvals)
+                outs = fn(*vals, *lengths, *[s._value for s in self._shared])
         except Exception as e:
-            raise _runtime_error(self, e, vals[:n]) from e
+            raise _runtime_error(self, e, vals) from e
+        outs, extra = outs[:len(outs) - plan.n_extra], outs[len(outs) - plan.n_extra:]
         n_out = self._n_out
         if self._has_updates:
             n_upd = len(self._update_targets)
             for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
                 var._set_internal(v)
-            n_all = len(outs) - plan.n_extra
-            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:n_all]):
+            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
                 self._containers[k] = v
-        extra = outs[len(outs) - plan.n_extra:]
-        res = []
-        for k in range(n_out):
-            r = outs[k]
-            for axis, j in plan.cuts.get(k, ()):
-                index = [slice(None)] * np.ndim(r)
-                index[axis] = slice(0, int(extra[j]))
-                r = r[tuple(index)]
-            res.append(r if self.return_device_arrays else np.asarray(r))
-        if self._unpack:
-            return res[0]
-        return res
+        res = cut_outputs(plan, outs[:n_out], extra, self.return_device_arrays)
+        return res[0] if self._unpack else res
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
@@ -543,30 +520,12 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
                       f"{type(e).__name__}: {msg}")
 
 
-def _pad_axis(v: np.ndarray, axis: int, size: int) -> np.ndarray:
-    """``v`` padded along ``axis`` to ``size`` by repeating its last row (zeros if it has none)."""
-    n = v.shape[axis]
-    if n == size:
-        return v
-    width = [(0, 0)] * v.ndim
-    width[axis] = (0, size - n)
-    return np.pad(v, width, mode="edge" if n else "constant")
-
-
 def _bucketed_jit(maker: FunctionMaker, n_explicit: int):
     """``(plan, jitted, static_argnums)`` for the shape buckets of ``maker``'s graph, or None."""
-    from thx.compile.buckets import plan
     if config.shape_buckets == "off" or not n_explicit:
         return None
-    p = plan(maker.fgraph, n_explicit, maker.n_outputs)
-    if p is None:
-        return None
-    from thx.lowering.linker import jit
-    fn, statics = jit(p.fgraph, backend=_backend())
-    n_len = len(p.classes)
-    if any(n_explicit <= k < n_explicit + n_len for k in statics):
-        return None  # a true length would be a static argument: no gain
-    return p, fn, statics
+    from thx.compile.buckets import compile_plan
+    return compile_plan(maker.fgraph, n_explicit, maker.n_outputs, _backend())
 
 
 def _backend() -> str | None:
