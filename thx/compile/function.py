@@ -293,14 +293,19 @@ class Function:
         cached = getattr(maker, "_cached", None)
         if cached is not None:
             self.jax_fn, self._statics = cached[1], cached[2]
-            self._bucket = cached[3] if len(cached) > 3 else None
+            self._buckets_found = cached[3] if len(cached) > 3 else {}
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
             self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
-            self._bucket = _bucketed_jit(maker, len(ins))
+            self._buckets_found = {}  # shared through the compile cache: {"plan": ... or None}
             cache.store(getattr(maker, "_cache_key", None),
-                        (maker.fgraph, self.jax_fn, self._statics, self._bucket))
+                        (maker.fgraph, self.jax_fn, self._statics, self._buckets_found))
+        # shape buckets start at the second distinct input shape (thx/compile/buckets.py)
+        self._bucket = self._buckets_found.get("plan")
+        self._watch = (None if self._bucket is not None or "plan" in self._buckets_found
+                       or config.shape_buckets == "off" or not any(
+                           getattr(t, "ndim", 0) for t in self._types) else True)
         self._static_set = set(self._statics)
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
@@ -350,6 +355,8 @@ class Function:
             v = self._check(k, v)
             vals.append(int(v) if k in self._static_set else v)
             k += 1
+        if self._watch is not None and self._watch_shapes(vals):
+            return self._call_bucketed(args)
         if self._shared:
             vals += [s._value for s in self._shared]
         try:
@@ -369,6 +376,21 @@ class Function:
         if self.return_device_arrays:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
+
+    def _watch_shapes(self, vals: list) -> bool:
+        """True when the input shapes differ from the first call's and buckets were found."""
+        shapes = tuple(np.shape(v) for v in vals)
+        if self._watch is True:
+            self._watch = shapes
+            return False
+        if shapes == self._watch:
+            return False
+        self._watch = None
+        found = self._buckets_found
+        if "plan" not in found:
+            found["plan"] = _bucketed_jit(self.maker, self._n_in)
+        self._bucket = found["plan"]
+        return self._bucket is not None
 
     def _call_bucketed(self, args) -> Any:
         """``__call__`` for a function with shape buckets (see thx/compile/buckets.py): pad the
