@@ -399,6 +399,92 @@ def chain_data(n_nodes, rng):
 
 # ---------------------------------------------------------------- the list
 
+# ---------------------------------------------------------------- LSTM epoch over variable lengths
+
+LSTM_EPOCH_FULL = (200, 50, 16, 32)  # sentences, distinct lengths (1..n), input width, hidden width
+LSTM_EPOCH_QUICK = (40, 12, 3, 4)
+
+
+def lstm_epoch_label(size):
+    return f"{size[0]} sentences, {size[1]} lengths, {size[2]}->{size[3]}"
+
+
+def lstm_epoch_data(size, rng):
+    """``(params, sentences, targets)``: every length 1..n appears, in a shuffled order."""
+    n_sent, n_len, d, h = size
+    lengths = rng.permutation(np.resize(np.arange(1, n_len + 1), n_sent))
+    sents = [rng.randn(int(n), d) for n in lengths]
+    targets = rng.randint(0, 2, size=n_sent).astype("float64")
+    params = [rng.randn(d, 4 * h) / np.sqrt(d), rng.randn(h, 4 * h) / np.sqrt(h), np.zeros(4 * h),
+              rng.randn(h) / np.sqrt(h)]
+    return params, sents, targets
+
+
+LSTM_LR = 0.1
+
+
+def lstm_epoch_thx(th, T, params, sents, targets):
+    """Build the SGD step with ``th`` (the compile is timed too) and run one epoch; the costs."""
+    W, U, b, v = (th.shared(p.copy()) for p in params)
+    x, y = T.dmatrix("x"), T.dscalar("y")
+    nh = params[1].shape[0]
+
+    def step(x_t, h, c):
+        z = T.dot(x_t, W) + T.dot(h, U) + b
+        i, f, o = (T.nnet.sigmoid(z[k * nh:(k + 1) * nh]) for k in range(3))
+        c = f * c + i * T.tanh(z[3 * nh:])
+        return o * T.tanh(c), c
+
+    zeros = T.zeros((nh,), dtype="float64")
+    (hs, _), _ = th.scan(step, sequences=[x], outputs_info=[zeros, zeros])
+    p = T.nnet.sigmoid(T.dot(hs[-1], v))
+    cost = -(y * T.log(p) + (1 - y) * T.log(1 - p))
+    ps = [W, U, b, v]
+    grads = T.grad(cost, ps)
+    train = th.function([x, y], cost, updates=[(q, q - LSTM_LR * g) for q, g in zip(ps, grads)])
+    return [float(train(s, t)) for s, t in zip(sents, targets)]
+
+
+def lstm_epoch_jax(params, sents, targets):
+    """The same epoch in hand-written JAX: each sentence padded to the next power of two, the
+    true length passed as a value, padded steps masked (one compile per bucket)."""
+    jax, jnp, lax = _jax()
+    nh = params[1].shape[0]
+
+    def cost(ps, x, n, y):
+        W, U, b, v = ps
+
+        def step(carry, xt_t):
+            h, c = carry
+            x_t, t = xt_t
+            z = x_t @ W + h @ U + b
+            i, f, o = (jax.nn.sigmoid(z[k * nh:(k + 1) * nh]) for k in range(3))
+            c2 = f * c + i * jnp.tanh(z[3 * nh:])
+            h2 = o * jnp.tanh(c2)
+            keep = t < n
+            return (jnp.where(keep, h2, h), jnp.where(keep, c2, c)), None
+
+        zeros = jnp.zeros(nh)
+        (h, _), _ = lax.scan(step, (zeros, zeros), (x, jnp.arange(x.shape[0])))
+        p = jax.nn.sigmoid(h @ v)
+        return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+
+    @jax.jit
+    def train(ps, x, n, y):
+        c, g = jax.value_and_grad(cost)(ps, x, n, y)
+        return [q - LSTM_LR * gq for q, gq in zip(ps, g)], c
+
+    ps = [jnp.asarray(p) for p in params]
+    out = []
+    for s, t in zip(sents, targets):
+        n = s.shape[0]
+        size = 1 << max(n - 1, 0).bit_length()
+        xp = np.pad(s, [(0, size - n), (0, 0)], mode="edge")
+        ps, c = train(ps, xp, np.int64(n), t)
+        out.append(float(c))
+    return out
+
+
 WORKLOADS: list[Workload] = [
     Workload("scalar_grad", "grad(x**2) on a dscalar: per-call overhead (jax.grad)", [1], [1],
              scalar_graph, scalar_jax, scalar_data, label=lambda s: "scalar"),
