@@ -424,7 +424,7 @@ LSTM_LR = 0.1
 
 
 def lstm_epoch_thx(th, T, params, sents, targets):
-    """Build the SGD step with ``th`` (the compile is timed too) and run one epoch; the costs."""
+    """Build the SGD step with ``th`` (the compile is timed too) and run one epoch: ``(costs, step)``."""
     W, U, b, v = (th.shared(p.copy()) for p in params)
     x, y = T.dmatrix("x"), T.dscalar("y")
     nh = params[1].shape[0]
@@ -442,7 +442,7 @@ def lstm_epoch_thx(th, T, params, sents, targets):
     ps = [W, U, b, v]
     grads = T.grad(cost, ps)
     train = th.function([x, y], cost, updates=[(q, q - LSTM_LR * g) for q, g in zip(ps, grads)])
-    return [float(train(s, t)) for s, t in zip(sents, targets)]
+    return [float(train(s, t)) for s, t in zip(sents, targets)], train
 
 
 def lstm_epoch_jax(params, sents, targets):

@@ -2,6 +2,8 @@
 bucket, and values, gradients and Rop equal the unpadded function's (NumPy oracle, or the same
 function compiled with ``shape_buckets='off'``)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -238,3 +240,15 @@ def test_mismatched_lengths_raise():
     assert plan(f) is not None and plan(f).classes == [[(0, 0), (1, 0)]]
     with pytest.raises(ValueError, match="same length"):
         f(np.ones(3), np.ones(4))
+
+
+def test_an_axis_without_bucket_is_named_once_in_a_warning():
+    x = T.dmatrix("x")
+    f = thx.function([x], x.max(axis=0), name="mx")
+    f(np.ones((3, 2)))
+    with pytest.warns(UserWarning, match=r"'mx' compiles once per length of input x axis 0 \(3 -> 4\): "
+                                         r"Max\{axis=\[0\]\}"):
+        f(np.ones((4, 2)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        np.testing.assert_allclose(f(np.arange(10.).reshape(5, 2)), [8, 9])

@@ -15,9 +15,10 @@ from thx.graph.basic import Constant, Variable
 
 
 class _Poison(Exception):
-    def __init__(self, classes) -> None:
+    def __init__(self, classes, where: str | None = None) -> None:
         super().__init__()
         self.classes = set(classes)
+        self.where = where
 
 
 class _Merge(Exception):

@@ -83,11 +83,13 @@ class BucketPlan:
                          for members in self.classes)
 
 
-def plan(fg: FunctionGraph, n_explicit: int, n_results: int) -> BucketPlan | None:
+def plan(fg: FunctionGraph, n_explicit: int, n_results: int,
+         reasons: dict | None = None) -> BucketPlan | None:
     """Find the bucketable axes of ``fg``'s first ``n_explicit`` inputs; None if there are none.
 
     ``n_results``: how many leading outputs are function results (cut back on
     the host); the outputs after them (updates) may not carry a padded axis.
+    ``reasons``, if given, receives ``{(input, axis): op that rejected it}``.
     """
     if config.shape_buckets == "off":
         return None
@@ -116,7 +118,10 @@ def plan(fg: FunctionGraph, n_explicit: int, n_results: int) -> BucketPlan | Non
             if _DEBUG:
                 import traceback
                 print("buckets: poison", p.classes, traceback.format_exc().splitlines()[-4:])
-            alive -= {c for c in alive if find(c) in p.classes}
+            gone = {c for c in alive if find(c) in p.classes}
+            if reasons is not None:
+                reasons.update((c, p.where) for c in gone)
+            alive -= gone
         except _Merge as m:
             rep[find(m.b)] = find(m.a)
     return None
@@ -225,8 +230,12 @@ class _Rewriter:
         if handler is None:
             if _DEBUG:
                 print("buckets: no rule for", node.op)
-            self.poison(*touched)
-        handler(self, node)
+            raise _Poison(set().union(*[self.classes_of(v) for v in touched]), str(node.op))
+        try:
+            handler(self, node)
+        except _Poison as p:
+            p.where = p.where or str(node.op)
+            raise
 
     def emit(self, node, new_outs, labels=None) -> None:
         for k, (o, n) in enumerate(zip(node.outputs, new_outs)):
@@ -242,9 +251,10 @@ class _Rewriter:
 
 # -------------------------------------------------------------------- calling
 
-def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None):
+def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None,
+                 reasons: dict | None = None):
     """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis)."""
-    p = plan(fg, n_explicit, n_results)
+    p = plan(fg, n_explicit, n_results, reasons)
     if p is None:
         return None
     from thx.lowering.linker import jit
@@ -292,3 +302,20 @@ def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:
             r = r[tuple(index)]
         res.append(r if device_arrays else np.asarray(r))
     return res
+
+
+def recompile_note(names, fname: str, old: tuple, new: tuple, p: BucketPlan | None,
+                   reasons: dict) -> str | None:
+    """The one-time warning for input axes whose length changed but that get no bucket."""
+    bucketed = {m for members in (p.classes if p is not None else ()) for m in members}
+    parts = []
+    for k, (a_old, a_new) in enumerate(zip(old, new)):
+        for axis, (u, v) in enumerate(zip(a_old, a_new)):
+            if u != v and (k, axis) not in bucketed:
+                why = reasons.get((k, axis))
+                parts.append(f"input {names[k] or k} axis {axis} ({u} -> {v})"
+                             + (f": {why} uses it in a way padding would change" if why else ""))
+    if not parts:
+        return None
+    return (f"thx function{fname} compiles once per length of " + "; ".join(parts)
+            + ". Those axes cannot be padded to a shape bucket (see docs/shapes.md, Buckets).")

@@ -385,11 +385,17 @@ class Function:
             return False
         if shapes == self._watch:
             return False
-        self._watch = None
+        first, self._watch = self._watch, None
         found = self._buckets_found
         if "plan" not in found:
-            found["plan"] = _bucketed_jit(self.maker, self._n_in)
+            found["reasons"] = {}
+            found["plan"] = _bucketed_jit(self.maker, self._n_in, found["reasons"])
         self._bucket = found["plan"]
+        from thx.compile.buckets import recompile_note
+        note = recompile_note(self._names, _fmt_name(self.name), first, shapes,
+                              self._bucket and self._bucket[0], found.get("reasons", {}))
+        if note:
+            warnings.warn(note, stacklevel=3)
         return self._bucket is not None
 
     def _call_bucketed(self, args) -> Any:
@@ -405,7 +411,8 @@ class Function:
                 outs = fn(*vals, *lengths, *[s._value for s in self._shared])
         except Exception as e:
             raise _runtime_error(self, e, vals) from e
-        outs, extra = outs[:len(outs) - plan.n_extra], outs[len(outs) - plan.n_extra:]
+        n_fg = len(plan.fgraph.outputs)  # (anything after them is not ours)
+        outs, extra = outs[:n_fg - plan.n_extra], outs[n_fg - plan.n_extra:n_fg]
         n_out = self._n_out
         if self._has_updates:
             n_upd = len(self._update_targets)
@@ -542,12 +549,12 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
                       f"{type(e).__name__}: {msg}")
 
 
-def _bucketed_jit(maker: FunctionMaker, n_explicit: int):
+def _bucketed_jit(maker: FunctionMaker, n_explicit: int, reasons: dict | None = None):
     """``(plan, jitted, static_argnums)`` for the shape buckets of ``maker``'s graph, or None."""
     if config.shape_buckets == "off" or not n_explicit:
         return None
     from thx.compile.buckets import compile_plan
-    return compile_plan(maker.fgraph, n_explicit, maker.n_outputs, _backend())
+    return compile_plan(maker.fgraph, n_explicit, maker.n_outputs, _backend(), reasons)
 
 
 def _backend() -> str | None:
