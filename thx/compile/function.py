@@ -377,6 +377,14 @@ class Function:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
 
+    @property
+    def bucketed_axes(self) -> list[list[tuple[str | int, int]]]:
+        """The input axes padded to shape buckets, as groups of ``(input name or index, axis)``
+        that share one length (empty until a second input shape was seen; docs/shapes.md)."""
+        if self._bucket is None:
+            return []
+        return [[(self._names[k] or k, a) for k, a in members] for members in self._bucket[0].classes]
+
     def _watch_shapes(self, vals: list) -> bool:
         """True when the input shapes differ from the first call's and buckets were found."""
         shapes = tuple(np.shape(v) for v in vals)
