@@ -28,8 +28,8 @@ def compiles(f):
 
 def plan(f):
     """``f``'s bucket plan, found now (a function looks for it at its second input shape)."""
-    from thx.compile.function import _bucketed_jit
-    f._bucket = _bucketed_jit(f.maker, f._n_in)
+    from thx.compile.buckets import compile_plan
+    f._bucket = compile_plan(f.maker.fgraph, f._n_in, f.maker.n_outputs, None)
     f._watch = None
     return f._bucket and f._bucket[0]
 

@@ -254,6 +254,8 @@ class _Rewriter:
 def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None,
                  reasons: dict | None = None):
     """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis)."""
+    if config.shape_buckets == "off" or not n_explicit:
+        return None
     p = plan(fg, n_explicit, n_results, reasons)
     if p is None:
         return None
@@ -319,3 +321,28 @@ def recompile_note(names, fname: str, old: tuple, new: tuple, p: BucketPlan | No
         return None
     return (f"thx function{fname} compiles once per length of " + "; ".join(parts)
             + ". Those axes cannot be padded to a shape bucket (see docs/shapes.md, Buckets).")
+
+
+def watch_shapes(f, vals: list, find) -> bool:
+    """``Function._watch_shapes``: remember the first call's input shapes; at the first call with
+    other shapes, find the buckets (``find(reasons)``), warn once about axes left without one,
+    and say whether this call goes through the buckets."""
+    import warnings
+    shapes = tuple(np.shape(v) for v in vals)
+    if f._watch is True:
+        f._watch = shapes
+        return False
+    if shapes == f._watch:
+        return False
+    first, f._watch = f._watch, None
+    found = f._buckets_found  # shared by the functions of one compile-cache entry
+    if "plan" not in found:
+        found["reasons"] = {}
+        found["plan"] = find(found["reasons"])
+    f._bucket = found["plan"]
+    fname = f" '{f.name}'" if f.name else ""
+    note = recompile_note(f._names, fname, first, shapes, f._bucket and f._bucket[0],
+                          found.get("reasons", {}))
+    if note:
+        warnings.warn(note, stacklevel=4)
+    return f._bucket is not None

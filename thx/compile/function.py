@@ -381,30 +381,15 @@ class Function:
     def bucketed_axes(self) -> list[list[tuple[str | int, int]]]:
         """The input axes padded to shape buckets, as groups of ``(input name or index, axis)``
         that share one length (empty until a second input shape was seen; docs/shapes.md)."""
-        if self._bucket is None:
-            return []
-        return [[(self._names[k] or k, a) for k, a in members] for members in self._bucket[0].classes]
+        p = self._bucket[0] if self._bucket is not None else None
+        return [[(self._names[k] or k, a) for k, a in m] for m in (p.classes if p else ())]
 
     def _watch_shapes(self, vals: list) -> bool:
         """True when the input shapes differ from the first call's and buckets were found."""
-        shapes = tuple(np.shape(v) for v in vals)
-        if self._watch is True:
-            self._watch = shapes
-            return False
-        if shapes == self._watch:
-            return False
-        first, self._watch = self._watch, None
-        found = self._buckets_found
-        if "plan" not in found:
-            found["reasons"] = {}
-            found["plan"] = _bucketed_jit(self.maker, self._n_in, found["reasons"])
-        self._bucket = found["plan"]
-        from thx.compile.buckets import recompile_note
-        note = recompile_note(self._names, _fmt_name(self.name), first, shapes,
-                              self._bucket and self._bucket[0], found.get("reasons", {}))
-        if note:
-            warnings.warn(note, stacklevel=3)
-        return self._bucket is not None
+        from thx.compile.buckets import compile_plan, watch_shapes
+        m = self.maker
+        return watch_shapes(self, vals, lambda why: compile_plan(m.fgraph, self._n_in, m.n_outputs,
+                                                                 _backend(), why))
 
     def _call_bucketed(self, args) -> Any:
         """``__call__`` for a function with shape buckets (see thx/compile/buckets.py): pad the
@@ -555,14 +540,6 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
-
-
-def _bucketed_jit(maker: FunctionMaker, n_explicit: int, reasons: dict | None = None):
-    """``(plan, jitted, static_argnums)`` for the shape buckets of ``maker``'s graph, or None."""
-    if config.shape_buckets == "off" or not n_explicit:
-        return None
-    from thx.compile.buckets import compile_plan
-    return compile_plan(maker.fgraph, n_explicit, maker.n_outputs, _backend(), reasons)
 
 
 def _backend() -> str | None:
