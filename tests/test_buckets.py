@@ -252,3 +252,18 @@ def test_an_axis_without_bucket_is_named_once_in_a_warning():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         np.testing.assert_allclose(f(np.arange(10.).reshape(5, 2)), [8, 9])
+
+
+def test_embedding_lookup_and_nll_by_arange_index():
+    rng = np.random.RandomState(7)
+    E = thx.shared(rng.randn(10, 3), "E")
+    V = thx.shared(rng.randn(3, 4), "V")
+    words, y = T.imatrix("words"), T.ivector("y")  # (time, window), (time,)
+    x = E[words].reshape((words.shape[0], 6))
+    p = T.nnet.softmax(T.dot(x[:, :3] + x[:, 3:], V))
+    nll = -T.mean(T.log(p)[T.arange(x.shape[0]), y])
+    f, g = both([words, y], [nll, T.argmax(p, axis=1)] + T.grad(nll, [E, V]))
+    assert plan(f) is not None and plan(f).classes == [[(0, 0), (1, 0)]]
+    for n in (1, 3, 4, 6):
+        args = (rng.randint(0, 10, size=(n, 2)).astype("int32"), rng.randint(0, 4, size=n).astype("int32"))
+        assert_all_close(f(*args), g(*args))

@@ -502,31 +502,46 @@ def _flatten(r, node) -> None:
 
 
 def _gather_index(r, node, x, idx):
-    """``x[i]`` with one integer array ``i`` first and full slices after: the labels of ``i``."""
+    """``x[i, j, ...]`` with integer arrays first and full slices after: the labels of the
+    broadcast index arrays.  The index values of true rows are the unpadded ones, and padded
+    rows hold copies of true indices (edge padding) or ``arange`` values: all in bounds."""
     entries = node.op.idx_list
-    ok = (len(idx) == 1 and entries and entries[0] == "a"
-          and all(e == ("slice", None, None, None) for e in entries[1:]))
-    if not ok or any(r.labels(x)[:1]) or x in r.vec or idx[0] in r.dep:
+    k = len(idx)
+    ok = (k >= 1 and all(e == "a" for e in entries[:k])
+          and all(e == ("slice", None, None, None) for e in entries[k:])
+          and len({i.ndim for i in idx}) == 1)
+    if not ok or x in r.vec or any(i in r.dep or i in r.vec for i in idx):
         r.poison(x, *idx)
-    return list(r.labels(idx[0]))
+    labs = []
+    for a in range(idx[0].ndim):
+        found = [r.labels(i)[a] for i in idx if r.labels(i)[a] is not None]
+        if found:
+            for i in idx:
+                if r.labels(i)[a] is None and not i.broadcastable[a]:
+                    raise _Poison({found[0][0]})
+            for f in found[1:]:
+                r.same(found[0], f)
+        labs.append(found[0] if found else None)
+    return labs, k
 
 
 @_rule("AdvancedSubtensor")
 def _advanced_subtensor(r, node) -> None:
     x, *idx = node.inputs
-    out_labs = _gather_index(r, node, x, idx) + list(r.labels(x)[1:])
+    labs, k = _gather_index(r, node, x, idx)
+    out_labs = labs + list(r.labels(x)[k:])
     r.emit(node, node.op.make_node(r.N(x), *[r.N(i) for i in idx]).outputs, [out_labs])
 
 
 @_rule("AdvancedIncSubtensor")
 def _advanced_inc_subtensor(r, node) -> None:
     x, y, *idx = node.inputs
-    ilabs = _gather_index(r, node, x, idx)
+    ilabs, k = _gather_index(r, node, x, idx)
     if node.op.set_instead_of_inc and any(ilabs):
         r.poison(*idx)
     if y in r.vec or y in r.dep:
         r.poison(y)
-    region = ilabs + list(r.labels(x)[1:])
+    region = ilabs + list(r.labels(x)[k:])
     ylabs = r.labels(y)
     off = len(region) - len(ylabs)
     v = r.N(y)
@@ -544,3 +559,13 @@ def _advanced_inc_subtensor(r, node) -> None:
     if any(ilabs) and any(y.broadcastable[j] for j in range(max(0, -off), min(y.ndim, len(ilabs) - off))):
         r.poison(*idx)  # a broadcast y would be added at the padded indices too
     r.emit(node, node.op.make_node(r.N(x), v, *[r.N(i) for i in idx]).outputs, [r.labels(x)])
+
+
+@_rule("Argmax", "Argmin")
+def _argmax(r, node) -> None:
+    (x,) = node.inputs
+    labs = r.labels(x)
+    axes = range(x.ndim) if node.op.axis is None else [node.op.axis % x.ndim]
+    if x in r.vec or x in r.dep or any(labs[a] is not None for a in axes):
+        r.poison(x)
+    r.emit(node, node.op.make_node(r.N(x)).outputs, [[labs[a] for a in range(x.ndim) if a not in axes]])
