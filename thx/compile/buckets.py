@@ -78,6 +78,11 @@ class BucketPlan:
         self.cuts = cuts
         self.n_extra = n_extra
 
+    @property
+    def masks_scan(self) -> bool:
+        """Whether a scan runs over a padded axis (a MaskedScan in the graph)."""
+        return any(type(n.op).__name__ == "MaskedScan" for n in self.fgraph.apply_nodes)
+
     def describe(self, names) -> str:
         return "; ".join(", ".join(f"{names[k] or k} axis {a}" for k, a in members)
                          for members in self.classes)
@@ -329,13 +334,22 @@ def watch_shapes(f, vals: list, find) -> bool:
     and say whether this call goes through the buckets."""
     import warnings
     shapes = tuple(np.shape(v) for v in vals)
+    found = f._buckets_found  # shared by the functions of one compile-cache entry
     if f._watch is True:
         f._watch = shapes
+        # a scan over an input's length (an RNN over sentences): lengths vary by design, so
+        # bucket from the first call instead of compiling the first length on its own
+        if any(type(n.op).__name__ == "Scan" for n in f.maker.fgraph.apply_nodes):
+            if "plan" not in found:
+                found["reasons"] = {}
+                found["plan"] = find(found["reasons"])
+            if found["plan"] is not None and found["plan"][0].masks_scan:
+                f._watch, f._bucket = None, found["plan"]
+                return True
         return False
     if shapes == f._watch:
         return False
     first, f._watch = f._watch, None
-    found = f._buckets_found  # shared by the functions of one compile-cache entry
     if "plan" not in found:
         found["reasons"] = {}
         found["plan"] = find(found["reasons"])

@@ -302,9 +302,8 @@ class Function:
             cache.store(getattr(maker, "_cache_key", None),
                         (maker.fgraph, self.jax_fn, self._statics, self._buckets_found))
         # shape buckets start at the second distinct input shape (thx/compile/buckets.py)
-        self._bucket = self._buckets_found.get("plan")
-        self._watch = (None if self._bucket is not None or "plan" in self._buckets_found
-                       or config.shape_buckets == "off" or not any(
+        self._bucket = None
+        self._watch = (None if config.shape_buckets == "off" or not any(
                            getattr(t, "ndim", 0) for t in self._types) else True)
         self._static_set = set(self._statics)
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
