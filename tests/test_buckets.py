@@ -267,3 +267,17 @@ def test_embedding_lookup_and_nll_by_arange_index():
     for n in (1, 3, 4, 6):
         args = (rng.randint(0, 10, size=(n, 2)).astype("int32"), rng.randint(0, 4, size=n).astype("int32"))
         assert_all_close(f(*args), g(*args))
+
+
+def test_a_failing_bucketed_graph_falls_back_to_exact_shapes():
+    x = T.dvector("x")
+    f = thx.function([x], (x ** 2).sum())
+    p = plan(f)
+
+    def broken(*args):
+        raise RuntimeError("a gap in the bucket rules")
+
+    f._bucket = (p, broken, ())
+    with pytest.warns(UserWarning, match="shape buckets failed.*a gap in the bucket rules"):
+        assert f(np.ones(3)) == 3
+    assert f._bucket is None and f(np.ones(5)) == 5

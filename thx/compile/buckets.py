@@ -77,6 +77,7 @@ class BucketPlan:
         self.fgraph = fgraph
         self.cuts = cuts
         self.n_extra = n_extra
+        self.ran = False  # set after the first call that ran the padded graph
 
     @property
     def masks_scan(self) -> bool:
@@ -360,3 +361,15 @@ def watch_shapes(f, vals: list, find) -> bool:
     if note:
         warnings.warn(note, stacklevel=4)
     return f._bucket is not None
+
+
+def give_up(f, args, error: Exception):
+    """The first call through the buckets failed: drop them for this graph, warn if the exact
+    shapes work (a gap in the bucket rules), and answer the call without padding."""
+    import warnings
+    f._bucket = f._buckets_found["plan"] = None
+    out = f(*args)  # raises the user's own error if the exact shapes fail too
+    warnings.warn(f"thx: shape buckets failed for this function ({type(error).__name__}: "
+                  f"{str(error).splitlines()[0][:200] if str(error) else ''}); it compiles once "
+                  f"per input shape instead", stacklevel=3)
+    return out

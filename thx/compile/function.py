@@ -383,26 +383,27 @@ class Function:
         p = self._bucket[0] if self._bucket is not None else None
         return [[(self._names[k] or k, a) for k, a in m] for m in (p.classes if p else ())]
 
-    def _watch_shapes(self, vals: list) -> bool:
-        """True when the input shapes differ from the first call's and buckets were found."""
+    def _watch_shapes(self, vals: list) -> bool:  # True: this call goes through the buckets
         from thx.compile.buckets import compile_plan, watch_shapes
         m = self.maker
         return watch_shapes(self, vals, lambda why: compile_plan(m.fgraph, self._n_in, m.n_outputs,
                                                                  _backend(), why))
 
     def _call_bucketed(self, args) -> Any:
-        """``__call__`` for a function with shape buckets (see thx/compile/buckets.py): pad the
-        bucketed axes, pass their true lengths, cut the outputs back."""
-        from thx.compile.buckets import cut_outputs, pad_inputs
+        """``__call__`` with shape buckets: pad, pass the true lengths, cut back (buckets.py)."""
+        from thx.compile.buckets import cut_outputs, give_up, pad_inputs
         plan, fn, statics = self._bucket
-        vals = [self._check(k, v) for k, v in enumerate(args)]
-        vals = [int(v) if k in statics else np.asarray(v) for k, v in enumerate(vals)]
+        vals = [int(v) if k in statics else np.asarray(v) for k, v in
+                enumerate(self._check(k, v) for k, v in enumerate(args))]
         vals, lengths = pad_inputs(plan, vals, self._names, _fmt_name(self.name))
         try:
             with _x64(True):
                 outs = fn(*vals, *lengths, *[s._value for s in self._shared])
         except Exception as e:
+            if not plan.ran:  # the padded graph never ran: warn, compile per shape from now on
+                return give_up(self, args, e)
             raise _runtime_error(self, e, vals) from e
+        plan.ran = True
         n_fg = len(plan.fgraph.outputs)  # (anything after them is not ours)
         outs, extra = outs[:n_fg - plan.n_extra], outs[n_fg - plan.n_extra:n_fg]
         n_out = self._n_out
