@@ -234,12 +234,13 @@ def test_flag_off_and_bucket_lists(buckets_off):
     assert compiles(f) == 2
 
 
-def test_mismatched_lengths_raise():
+def test_mismatched_lengths_raise_the_unpadded_error():
     x, y = T.dvectors("x", "y")
     f = thx.function([x, y], x + y)
     assert plan(f) is not None and plan(f).classes == [[(0, 0), (1, 0)]]
-    with pytest.raises(ValueError, match="same length"):
+    with pytest.raises(ValueError, match=r"input shapes: x: \(3,\), y: \(4,\)"):
         f(np.ones(3), np.ones(4))
+    assert f._bucket is not None and list(f(np.ones(3), np.ones(3))) == [2, 2, 2]
 
 
 def test_an_axis_without_bucket_is_named_once_in_a_warning():

@@ -282,22 +282,30 @@ def pad_axis(v: np.ndarray, axis: int, size: int) -> np.ndarray:
     return np.pad(v, width, mode="edge" if n else "constant")
 
 
-def pad_inputs(p: BucketPlan, vals: list, names, fname: str = "") -> tuple[list, list]:
-    """The arguments padded to their buckets, and the true length of each class."""
+def pad_inputs(p: BucketPlan, vals: list) -> tuple[list, list] | None:
+    """The arguments padded to their buckets and the true length of each class; None when the
+    lengths of one class differ (the unpadded function's own error is then the answer)."""
     vals = list(vals)
     lengths = []
     for members in p.classes:
         ns = {vals[k].shape[a] for k, a in members}
         if len(ns) > 1:
-            where = ", ".join(f"{names[k] or k} axis {a}: {vals[k].shape[a]}" for k, a in members)
-            raise ValueError(f"Error while running thx function{fname}: these input axes must have "
-                             f"the same length ({where})")
+            return None
         n_true = ns.pop()
         size = bucket_size(n_true)
         for k, a in members:
             vals[k] = pad_axis(vals[k], a, size)
         lengths.append(np.int64(n_true))
     return vals, lengths
+
+
+def exact_call(f, args):
+    """``f(*args)`` without its buckets (the exact shapes' compilation)."""
+    bucket, f._bucket = f._bucket, None
+    try:
+        return f(*args)
+    finally:
+        f._bucket = bucket
 
 
 def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:

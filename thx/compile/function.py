@@ -301,7 +301,6 @@ class Function:
             self._buckets_found = {}  # shared through the compile cache: {"plan": ... or None}
             cache.store(getattr(maker, "_cache_key", None),
                         (maker.fgraph, self.jax_fn, self._statics, self._buckets_found))
-        # shape buckets start at the second distinct input shape (thx/compile/buckets.py)
         self._bucket = None
         self._watch = (None if config.shape_buckets == "off" or not any(
                            getattr(t, "ndim", 0) for t in self._types) else True)
@@ -391,11 +390,14 @@ class Function:
 
     def _call_bucketed(self, args) -> Any:
         """``__call__`` with shape buckets: pad, pass the true lengths, cut back (buckets.py)."""
-        from thx.compile.buckets import cut_outputs, give_up, pad_inputs
+        from thx.compile.buckets import cut_outputs, exact_call, give_up, pad_inputs
         plan, fn, statics = self._bucket
         vals = [int(v) if k in statics else np.asarray(v) for k, v in
                 enumerate(self._check(k, v) for k, v in enumerate(args))]
-        vals, lengths = pad_inputs(plan, vals, self._names, _fmt_name(self.name))
+        padded = pad_inputs(plan, vals)
+        if padded is None:  # lengths that must agree differ: the exact shapes' own error
+            return exact_call(self, args)
+        vals, lengths = padded
         try:
             with _x64(True):
                 outs = fn(*vals, *lengths, *[s._value for s in self._shared])
