@@ -197,6 +197,7 @@ def check_against_jax(cost: Variable, wrt: Variable | Sequence[Variable], values
     wrt  shape  max abs err  max rel err  passed
     x    (2,)   ...          ...          yes
     """
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
 
     from thx.rewriting.mode import get_mode
@@ -434,7 +435,7 @@ def verify_grad(fun, pt, n_tests: int = 2, rng=None, eps: float | None = None, o
     abs_tol = abs_tol if abs_tol is not None else (1e-4 if big else 1e-2)
     rel_tol = rel_tol if rel_tol is not None else (1e-4 if big else 1e-2)
     for _ in range(n_tests):
-        proj = rng.rand(*o_val.shape).astype(dtype) + 0.5
+        proj = np.asarray(rng.rand(*o_val.shape) + 0.5, dtype=dtype)  # rand() of () is a float
         t_r = T.constant(proj)
         cost = T.sum(t_r * o)
         f_cost = function(tensor_pt, cost, on_unused_input="ignore")

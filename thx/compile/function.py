@@ -497,6 +497,7 @@ def _backend() -> str | None:
     if dev == "cpu":
         return None
     platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     try:
         jax.devices(platform)

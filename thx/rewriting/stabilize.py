@@ -118,7 +118,8 @@ def local_softmax_from_exp(fgraph, node):  # exp(x) / sum(exp(x), axis=-1, keepd
         return None
     if d.owner.op.new_order != tuple(range(n - 1)) + ("x",):
         return None
-    return [Softmax()(x)]
+    sm = Softmax()(x)
+    return [sm.dimshuffle(1) if n == 1 else sm]  # the op takes a vector as a one-row matrix
 
 
 def _exp_of(v):

@@ -545,6 +545,9 @@ class _LastAxisOp(Op):
             raise TypeError(f"{self.name} needs at least one dimension")
         if x.dtype not in float_dtypes:
             x = E.cast(x, "float64")
+        if x.ndim == 1:
+            # Theano 1.0: a vector is taken as a one-row matrix, and so is the result
+            x = x.dimshuffle("x", 0)
         return Apply(self, [x], [x.type()])
 
     def R_op(self, inputs, eval_points):
@@ -611,7 +614,14 @@ _logsoftmax = LogSoftmax()
 def softmax(x: Any, axis: int = -1) -> Variable:
     """Softmax along the last axis (``axis`` other than -1 is transposed there).
 
-    Unlike Theano 1.0, a vector input gives a vector (not a 1-row matrix).
+    As in Theano 1.0, a vector ``x`` gives a one-row matrix ``(1, n)``.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> thx.function([x], T.nnet.softmax(x))([0., 0.])
+    array([[0.5, 0.5]])
     """
     x = as_tensor_variable(x)
     if axis in (-1, x.ndim - 1):
@@ -622,7 +632,7 @@ def softmax(x: Any, axis: int = -1) -> Variable:
 
 
 def logsoftmax(x: Any, axis: int = -1) -> Variable:
-    """``log(softmax(x))`` computed stably, along the last axis."""
+    """``log(softmax(x))`` computed stably, along the last axis (a vector gives a ``(1, n)`` row)."""
     x = as_tensor_variable(x)
     if axis in (-1, x.ndim - 1):
         return _logsoftmax(x)

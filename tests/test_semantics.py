@@ -1,0 +1,118 @@
+"""Theano 1.0's semantics where real programs rely on them (issue 12, "Semantics to match Theano").
+
+Each test checks thx against an outside oracle: NumPy, JAX, or the output Theano's
+documentation shows.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+import thx
+import thx.tensor as T
+from thx.gradient import verify_grad, GradientError
+
+
+# ------------------------------------------------------------------ bool(variable)
+
+def test_bool_of_a_variable_is_true_as_theano():
+    x = T.matrix("x")
+    assert bool(x) and not (not x)
+    assert bool(x + 1) and bool(T.constant(0.0))  # any variable, even the constant 0 (Theano)
+    w = None or x  # the ``if not W:`` idiom of optional parameters
+    assert w is x
+
+
+@pytest.mark.parametrize("compare", [lambda a, b: a < b, lambda a, b: a <= b,
+                                     lambda a, b: a > b, lambda a, b: a >= b])
+def test_comparison_results_refuse_truthiness(compare):
+    a, b, c = T.dscalars("a", "b", "c")
+    with pytest.raises(TypeError, match="Variables do not support boolean operations."):
+        bool(compare(a, b))
+    with pytest.raises(TypeError, match="Variables do not support boolean operations."):
+        a < b < c  # noqa: B015  (Python's (a < b) and (b < c))
+
+
+# ------------------------------------------------------------------ softmax of a vector
+
+def _np_softmax(v):
+    e = np.exp(v - v.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+@pytest.mark.parametrize("name", ["softmax", "logsoftmax"])
+def test_softmax_of_a_vector_is_a_one_row_matrix(name):
+    x = T.dvector("x")
+    out = getattr(T.nnet, name)(x)
+    assert out.ndim == 2 and out.broadcastable == (True, False)
+    v = np.array([1.0, -2.0, 0.5])
+    ref = _np_softmax(v)[None, :]
+    ref = np.log(ref) if name == "logsoftmax" else ref
+    np.testing.assert_allclose(thx.function([x], out)(v), ref, rtol=1e-12)
+
+
+def test_softmax_of_a_vector_gradient_and_stabilization_match_jax():
+    import jax
+    import jax.numpy as jnp
+    x = T.dvector("x")
+    y = T.lscalar("y")
+    sm = T.nnet.softmax(x)
+    cost = -T.log(sm)[0, y]  # rewritten to logsoftmax; gradient as jax.grad
+    g = thx.function([x, y], T.grad(cost, x))
+    v = np.array([300.0, -2.0, 0.5])  # softmax underflows: only the stable form is finite
+    with jax.enable_x64(True):
+        ref = jax.grad(lambda a: -jax.nn.log_softmax(a)[1])(jnp.asarray(v))
+    np.testing.assert_allclose(g(v, 1), np.asarray(ref), rtol=1e-10)
+
+
+def test_softmax_of_a_scanned_vector_indexes_as_rnn_code():
+    # rnnslu.py: s = softmax(dot(h, w) + b) inside scan, then s[:, 0, :]
+    h = T.dmatrix("h")
+    s, _ = thx.scan(lambda h_t: T.nnet.softmax(h_t), sequences=h)
+    f = thx.function([h], s[:, 0, :])
+    v = np.arange(6.0).reshape(2, 3) / 4
+    np.testing.assert_allclose(f(v), _np_softmax(v), rtol=1e-12)
+
+
+def test_categorical_crossentropy_of_softmax_rows_unchanged():
+    p, y = T.dmatrix("p"), T.lvector("y")
+    f = thx.function([p, y], T.nnet.categorical_crossentropy(T.nnet.softmax(p), y))
+    v = np.array([[1.0, 2.0, 0.0], [0.5, -1.0, 3.0]])
+    np.testing.assert_allclose(f(v, [1, 2]), -np.log(_np_softmax(v)[[0, 1], [1, 2]]), rtol=1e-12)
+
+
+# ------------------------------------------------------------------ verify_grad
+
+def test_verify_grad_of_a_scalar_function():
+    verify_grad(lambda x: T.sum(x ** 2), [np.array([0.3, -1.2])], rng=np.random.RandomState(0))
+    verify_grad(lambda x: x ** 3, [np.array(0.7)], rng=np.random.RandomState(0))
+
+
+def test_verify_grad_of_a_scalar_function_still_catches_a_wrong_gradient():
+    # consider_constant hides one factor: the gradient is x, finite differences give 2x
+    with pytest.raises(GradientError):
+        verify_grad(lambda x: T.sum(thx.gradient.consider_constant(x) * x), [np.array([0.3, -1.2])],
+                    rng=np.random.RandomState(0))
+
+
+# ------------------------------------------------------------------ numpy's global RNG (G8)
+
+def test_first_compile_leaves_numpys_global_random_state_alone():
+    script = textwrap.dedent("""
+        import numpy as np, thx, thx.tensor as T
+        np.random.seed(1)
+        x = T.dscalar()
+        thx.function([x], 2 * x)(1.0)
+        assert np.random.rand() == np.random.RandomState(1).rand(), "numpy's global RNG was advanced"
+        import jax  # already imported by thx: still untouched
+        assert np.random.rand() == np.random.RandomState(1).rand(2)[1]
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
