@@ -116,3 +116,37 @@ def test_first_compile_leaves_numpys_global_random_state_alone():
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+# ------------------------------------------------------------------ acc_dtype
+
+def test_float32_reductions_accumulate_in_float64_as_theano():
+    v = np.float32([1e8, 1, -1e8])
+    s = thx.shared(v)
+    f = thx.function([], [s.sum(), s.mean(), T.prod(s * np.float32(1e-3)), T.sum(s, acc_dtype="float64")])
+    total, mean, prod, total2 = f()
+    ref = v.astype("float64")  # NumPy oracle: accumulate in float64, cast back
+    assert total.dtype == mean.dtype == prod.dtype == "float32"
+    assert total == np.float32(ref.sum()) == 1.0 and total2 == 1.0
+    assert mean == np.float32(ref.sum() / 3)
+    assert prod == np.float32(np.prod((v * np.float32(1e-3)).astype("float64")))
+
+
+def test_reduction_dtype_and_acc_dtype_keywords():
+    x = T.fvector("x")
+    assert T.sum(x, dtype="float64").dtype == "float64"
+    assert T.sum(T.bvector(), dtype="int8").dtype == "int8"
+    assert T.mean(x, dtype="float64").dtype == "float64"
+    assert T.sum(x, acc_dtype="float64").owner.op.acc_dtype == "float64"
+    with pytest.raises(TypeError, match="precision would be lost"):
+        T.sum(T.dvector(), acc_dtype="float32")
+    b = T.bvector("b")  # int8 accumulates (and returns) in int64, as NumPy's sum
+    np.testing.assert_array_equal(thx.function([b], T.sum(b))(np.int8([100, 100])),
+                                  np.sum(np.int8([100, 100])))
+
+
+def test_sum_axis_given_as_a_numpy_array():
+    m = T.dmatrix("m")
+    v = np.arange(6.0).reshape(2, 3)
+    np.testing.assert_array_equal(thx.function([m], T.sum(m, axis=np.array(1)))(v), v.sum(axis=1))
+    np.testing.assert_array_equal(thx.function([m], m.sum(axis=np.array([0, 1])))(v), v.sum())

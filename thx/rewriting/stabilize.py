@@ -86,7 +86,7 @@ def local_log_sum_exp(fgraph, node):  # log(sum(exp(x))) -> m + log(sum(exp(x - 
     m = Max(s.op.axis)(x)
     m = E.switch(E.isinf(m), tensor_constant(0, m.dtype, 0), m)  # an all -inf (or +inf) group keeps its value
     shifted = E.exp(x - _keep_dims(x, m, axes) if axes else x - m)
-    log = E.log(Sum(s.op.axis, s.op.dtype)(shifted))
+    log = E.log(Sum(s.op.axis, s.op.dtype, s.op.acc_dtype)(shifted))
     log.owner.tag.stable_logsumexp = True
     out = m + log
     return [shuffle(out) if shuffle is not None else out]

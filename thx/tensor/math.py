@@ -25,6 +25,8 @@ def _norm_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(axis, Variable):
         from thx.tensor.basic import get_scalar_constant_value
         axis = int(get_scalar_constant_value(axis))
+    if isinstance(axis, np.ndarray):
+        axis = axis.tolist()  # sum(axis=np.array(1)) as Theano
     if isinstance(axis, (int, np.integer)):
         axis = [axis]
     out = []
@@ -101,13 +103,18 @@ class CAReduce(Op):
 
 
 class _AccumulatingReduce(CAReduce):
-    """Sum and Prod: an optional output dtype; integers accumulate in (u)int64, as in Theano."""
+    """Sum and Prod: an optional output dtype and accumulator dtype (Theano's ``acc_dtype``).
 
-    __props__ = ("axis", "dtype")
+    Integers accumulate and return in (u)int64; float16/float32 accumulate in float32/float64
+    and are cast back, as in Theano (``float32([1e8, 1, -1e8]).sum()`` is 1).
+    """
 
-    def __init__(self, axis=None, dtype: str | None = None) -> None:
+    __props__ = ("axis", "dtype", "acc_dtype")
+
+    def __init__(self, axis=None, dtype: str | None = None, acc_dtype: str | None = None) -> None:
         super().__init__(axis)
         self.dtype = dtype
+        self.acc_dtype = acc_dtype
 
     def out_dtype(self, dtype):
         if self.dtype is not None:
@@ -117,6 +124,28 @@ class _AccumulatingReduce(CAReduce):
         if dtype.startswith("uint"):
             return "uint64"
         return dtype
+
+    def accumulator_dtype(self, dtype: str) -> str:
+        """The dtype the reduction runs in, for input dtype ``dtype``."""
+        if self.acc_dtype is not None:
+            return self.acc_dtype
+        wider = {"float16": "float32", "float32": "float64", "complex64": "complex128"}
+        out = self.out_dtype(dtype)
+        return wider.get(out, out) if out in ("float16", "float32", "complex64") else upcast(dtype, out)
+
+    def make_node(self, x):
+        node = super().make_node(x)
+        idtype = node.inputs[0].dtype
+        if self.acc_dtype is not None and upcast(idtype, self.acc_dtype) != self.acc_dtype:
+            raise TypeError(f"Cannot build {type(self).__name__} node with input dtype {idtype} and "
+                            f"acc_dtype {self.acc_dtype}, as precision would be lost.")
+        return node
+
+    def perform(self, node, inputs, out):
+        x = np.asarray(inputs[0])
+        acc = self.accumulator_dtype(x.dtype.name)
+        out[0][0] = np.asarray(self.numpy(x.astype(acc), axis=self._axes(x.ndim)),
+                               dtype=node.outputs[0].dtype)
 
 
 class Sum(_AccumulatingReduce):
@@ -290,7 +319,7 @@ def sum(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fal
     """
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    out = Sum(None if axis is None else axes, dtype)(x)
+    out = Sum(None if axis is None else axes, dtype, acc_dtype)(x)
     return _keep_dims(x, out, axes) if keepdims else out
 
 
@@ -299,7 +328,7 @@ def prod(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fa
     """Product of ``x`` over ``axis``."""
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    out = Prod(None if axis is None else axes, dtype)(x)
+    out = Prod(None if axis is None else axes, dtype, acc_dtype)(x)
     return _keep_dims(x, out, axes) if keepdims else out
 
 
@@ -368,7 +397,7 @@ def mean(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fa
     """Mean of ``x`` over ``axis``: the sum divided by each reduced length (Theano's graph)."""
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    s = sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    s = sum(x, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
     shp = E.cast(shape(x), "float32" if s.dtype in ("float16", "float32", "complex64") else "float64")
     for a in axes:
         s = E.true_div(s, shp[a])
