@@ -150,3 +150,61 @@ def test_sum_axis_given_as_a_numpy_array():
     v = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(thx.function([m], T.sum(m, axis=np.array(1)))(v), v.sum(axis=1))
     np.testing.assert_array_equal(thx.function([m], m.sum(axis=np.array([0, 1])))(v), v.sum())
+
+
+# ------------------------------------------------------------------ scan sequence taps
+
+def _tapped_loop(xp, x, taps, go_backwards=False):
+    """The oracle: Theano 1.0 aligns taps as if 0 were among them (and reverses each tap's cut)."""
+    lo, hi = min(min(taps), 0), max(max(taps), 0)
+    n = x.shape[0] - (hi - lo)
+    rows = []
+    for t in range(n):
+        i = n - 1 - t if go_backwards else t
+        vals = [x[i + k - lo] for k in taps]
+        acc = vals[0] * 1.0
+        for j, v in enumerate(vals[1:], start=2):
+            acc = acc + j * xp.sin(v)
+        rows.append(acc)
+    return xp.stack(rows)
+
+
+def _tapped_step(*vals):
+    acc = vals[0] * 1.0
+    for j, v in enumerate(vals[1:], start=2):
+        acc = acc + j * T.sin(v)
+    return acc
+
+
+@pytest.mark.parametrize("taps", [[-2, -1], [1, 2], [-1, 1], [-3], [2], [-1, 0, 3], [2, -2]])
+def test_scan_sequence_taps_align_as_theano(taps):
+    x = T.dvector("x")
+    out, _ = thx.scan(_tapped_step, sequences=[{"input": x, "taps": taps}])
+    v = np.arange(1.0, 8.0)
+    np.testing.assert_allclose(thx.function([x], out)(v), _tapped_loop(np, v, taps), rtol=1e-12)
+
+
+def test_scan_taps_documented_example():
+    # issue 12: taps=[-2, -1] of [1..5] gives [1 2 3] (the -2 tap) in Theano
+    x = T.dvector("x")
+    out, _ = thx.scan(lambda a, b: a, sequences=[{"input": x, "taps": [-2, -1]}])
+    np.testing.assert_array_equal(thx.function([x], out)(np.arange(1.0, 6.0)), [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("taps,go_backwards", [([-2, -1], False), ([1, 2], False), ([-1, 2], True)])
+def test_scan_sequence_taps_gradient_matches_jax(taps, go_backwards):
+    import jax
+    import jax.numpy as jnp
+    x = T.dvector("x")
+    out, _ = thx.scan(_tapped_step, sequences=[{"input": x, "taps": taps}], go_backwards=go_backwards)
+    cost = T.sum(out * T.arange(out.shape[0]))
+    g = thx.function([x], T.grad(cost, x))
+    v = np.linspace(-1.0, 2.0, 7)
+
+    def ref_cost(a):
+        o = _tapped_loop(jnp, a, taps, go_backwards)
+        return jnp.sum(o * jnp.arange(o.shape[0]))
+
+    with jax.enable_x64(True):
+        ref = np.asarray(jax.grad(ref_cost)(jnp.asarray(v)))
+    np.testing.assert_allclose(g(v), ref, rtol=1e-10, atol=1e-12)

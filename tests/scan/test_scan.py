@@ -63,8 +63,8 @@ def test_sequence_taps_follow_theano_offsets():
     v = RNG.randn(9)
     got, got_neg = f(v)
     np.testing.assert_allclose(got, [v[t] + 2 * v[t + 2] + 3 * v[t + 3] for t in range(6)])
-    # all taps negative: Theano cuts s[1:-2] and s[3:] (an offset of |maxtap|)
-    np.testing.assert_allclose(got_neg, [v[t + 1] - v[t + 3] for t in range(6)])
+    # all taps negative: Theano 1.0 cuts as if tap 0 were used, s[0:-3] and s[2:-1]
+    np.testing.assert_allclose(got_neg, [v[t] - v[t + 2] for t in range(6)])
 
 
 def test_output_taps_fibonacci_and_gapped_taps():

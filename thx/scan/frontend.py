@@ -196,7 +196,9 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
         ``thx.scan_module.until`` stop condition.
     sequences : Variable, dict or list of them, optional
         Iterated over their first dimension. A dict ``{'input': s, 'taps':
-        [-1, 0]}`` gives the step several slices (``s[t-1]``, ``s[t]``).
+        [-1, 0]}`` gives the step several slices (``s[t-1]``, ``s[t]``).  As in
+        Theano 1.0, taps are aligned as if tap 0 were among them: ``taps=[-2,
+        -1]`` of ``[1..5]`` gives the step ``(1, 2)``, ``(2, 3)``, ``(3, 4)``.
     outputs_info : list, optional
         One entry per output: None (the output is not fed back), an initial
         value (fed back as the previous value, tap -1), or a dict
@@ -308,16 +310,12 @@ def _sequence_slices(seqs_in: list, go_backwards: bool) -> tuple[list[Variable],
         if not taps:
             continue
         taps = [int(t) for t in taps]
-        mintap, maxtap = min(taps), max(taps)
+        # Theano 1.0 cuts as if tap 0 were among the taps: row t of tap k's cut is element
+        # t + k - min(taps, 0), so taps [-2, -1] of [1..5] give [1 2 3] and [2 3 4], and the
+        # number of steps is len - (max(taps, 0) - min(taps, 0)).
+        lo, hi = min(min(taps), 0), max(max(taps), 0)
         for k in taps:
-            # cut so that row t of the cut is element t + k of the sequence (Theano's offsets)
-            offset = abs(maxtap) if maxtap < 0 else 0
-            if maxtap == mintap and maxtap != 0:
-                cut = var[:maxtap] if maxtap < 0 else var[maxtap:]
-            elif maxtap - k != 0:
-                cut = var[offset + k - mintap: -(maxtap - k)]
-            else:
-                cut = var[offset + k - mintap:]
+            cut = var[k - lo:] if k == hi else var[k - lo:k - hi]
             if go_backwards:
                 cut = cut[::-1]
             seq_outer.append(cut)
