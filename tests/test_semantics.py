@@ -208,3 +208,74 @@ def test_scan_sequence_taps_gradient_matches_jax(taps, go_backwards):
     with jax.enable_x64(True):
         ref = np.asarray(jax.grad(ref_cost)(jnp.asarray(v)))
     np.testing.assert_allclose(g(v), ref, rtol=1e-10, atol=1e-12)
+
+
+# ------------------------------------------------------------------ gradient contract
+
+def test_gradient_of_an_integer_variable_is_float_zeros_inside_the_graph():
+    x, y = T.ivector("x"), T.dvector("y")
+    g = T.grad(T.sum(T.cast(x, "float64") * y), x)
+    assert g.dtype == "float64"
+    np.testing.assert_array_equal(g.eval({x: np.int32([1, 2]), y: [3.0, 4.0]}), [0.0, 0.0])
+
+
+def test_dxdx_of_an_integer_is_one():
+    # Theano's test_dxdx: the Op contract gives 1, not 0, for an integer seed
+    x = T.iscalar("x")
+    assert T.grad(x, x).eval({x: 12}) == 1.0
+
+
+def test_known_grads_on_an_integer_variable_is_returned():
+    # Theano's test_known_grads_integers
+    x = T.iscalar("x")
+    g_expected = T.dscalar("g")
+    g = thx.gradient.grad(cost=None, known_grads={x: g_expected}, wrt=x)
+    assert thx.function([g_expected], g)(0.6) == 0.6
+
+
+def test_known_grads_must_be_float():
+    y = T.dvector("y")
+    with pytest.raises(TypeError, match="continuous"):
+        thx.gradient.grad(None, y, known_grads={y * 2: T.ivector()})
+
+
+def test_known_grads_broadcasts_to_the_variable():
+    y = T.dvector("y")
+    h = T.exp(y)
+    g = thx.gradient.grad(None, y, known_grads={h: T.constant(2.0)})
+    v = np.array([0.5, -1.0])
+    np.testing.assert_allclose(g.eval({y: v}), 2.0 * np.exp(v))
+
+
+def test_grad_of_consider_constant_is_zeros_and_disconnected_grad_is_disconnected():
+    x = T.dvector("x")
+    g = T.grad(thx.gradient.consider_constant(x).sum(), x)  # Theano 1.0: zeros, no error
+    np.testing.assert_array_equal(g.eval({x: [1.0, 2.0]}), [0.0, 0.0])
+    with pytest.raises(thx.gradient.DisconnectedInputError):
+        T.grad(thx.gradient.disconnected_grad(x).sum(), x)
+    # the forward value is x itself
+    np.testing.assert_array_equal(thx.gradient.consider_constant(x).eval({x: [1.0, 2.0]}), [1.0, 2.0])
+
+
+def test_set_subtensor_downcasts_as_numpy_assignment():
+    b, f, d = T.bvector("b"), T.fvector("f"), T.dscalar("d")
+    ref_b = np.int8([1, 2])
+    ref_b[0] = 3.7  # NumPy (and Theano) truncate into the int8 storage
+    out = T.set_subtensor(b[0], np.float64(3.7))
+    assert out.dtype == "int8"
+    np.testing.assert_array_equal(out.eval({b: np.int8([1, 2])}), ref_b)
+    ref_f = np.float32([1, 2])
+    ref_f[0] += 1.1
+    out = T.inc_subtensor(f[0], d)
+    assert out.dtype == "float32"
+    np.testing.assert_array_equal(out.eval({f: np.float32([1, 2]), d: 1.1}), ref_f)
+    with pytest.raises(TypeError, match="same_kind"):
+        T.inc_subtensor(b[0], d)  # NumPy's ``a[0] += 1.1`` refuses it for int8 too
+
+
+def test_inc_subtensor_with_a_value_of_more_dimensions_fails_when_built():
+    v, i = T.dvector("v"), T.lvector("i")
+    with pytest.raises(TypeError, match="1-dimensional subtensor with a 2-dimensional value"):
+        T.inc_subtensor(v[i], T.dmatrix())
+    with pytest.raises(TypeError, match="1-dimensional subtensor with a 2-dimensional value"):
+        T.set_subtensor(v[1:], T.dmatrix())
