@@ -279,3 +279,53 @@ def test_inc_subtensor_with_a_value_of_more_dimensions_fails_when_built():
         T.inc_subtensor(v[i], T.dmatrix())
     with pytest.raises(TypeError, match="1-dimensional subtensor with a 2-dimensional value"):
         T.set_subtensor(v[1:], T.dmatrix())
+
+
+# ------------------------------------------------------------------ exception types (Theano's tests)
+
+def test_in_of_a_shared_variable_is_a_type_error():
+    from thx.compile import In
+    s = thx.shared(np.zeros(2))
+    with pytest.raises(TypeError, match="Cannot use a shared variable"):
+        thx.function([In(s)], s * 2)
+
+
+def test_update_of_another_broadcast_pattern_is_a_type_error():
+    # Theano's test_update_err_broadcast: a broadcasted scalar into a matrix
+    s = thx.shared(np.random.RandomState(0).rand(3, 3).astype("float32"))
+    with pytest.raises(TypeError, match="An update must have the same type"):
+        thx.function([], [], updates={s: s.sum().dimshuffle("x", "x")})
+    with pytest.raises(TypeError, match="An update must have the same type"):
+        thx.function([], [], updates={s: T.cast(s, "float64")})
+
+
+@pytest.mark.parametrize("make", [thx.gradient.grad_undefined, thx.gradient.grad_not_implemented])
+def test_compiling_an_undefined_gradient_is_a_type_error(make):
+    # Theano's test_undefined_grad_func / test_unimplemented_grad_func
+    a = T.vector("a")
+    with pytest.raises(TypeError, match="undefined gradient"):
+        thx.function([a], make(T.add, 0, a), on_unused_input="ignore")
+
+
+def test_scan_strict_with_a_missing_non_sequence_is_a_missing_input_error():
+    # Theano's test_strict_mode_ex
+    from thx.graph.fg import MissingInputError
+    w_ = thx.shared(np.array([[-1.0, 2.0], [3.0, -4.0]]))
+    x0 = T.dvector("x0")
+    with pytest.raises(MissingInputError):
+        thx.scan(lambda x: T.dot(x, w_), outputs_info=[x0], n_steps=3, strict=True)
+    out, _ = thx.scan(lambda x, w: T.dot(x, w), outputs_info=[x0], non_sequences=[w_], n_steps=3,
+                      strict=True)
+    ref = np.array([1.0, 2.0])
+    for _ in range(3):
+        ref = ref @ w_.get_value()
+    np.testing.assert_allclose(thx.function([x0], out[-1])([1.0, 2.0]), ref)
+
+
+def test_scan_inconsistent_broadcast_raises():
+    # Theano's test_inconsistent_broadcast_error: a (1, 10) state and a (n, 10) step result
+    x = T.tensor3("x")
+    initial_x = T.constant(np.zeros((1, 10)))
+    with pytest.raises(TypeError, match="Inconsistency in the inner graph of scan"):
+        y, _ = thx.scan(lambda x, prev_x: x + prev_x, sequences=x, outputs_info=[dict(initial=initial_x)])
+        T.grad(y.sum(), x)

@@ -26,6 +26,7 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.graph.type import NullType
 
 
 def _x64(on: bool):
@@ -153,21 +154,13 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
                 expr = Constant(var.type, var.type.filter(expr.data))
             except TypeError:
                 pass
-        if expr.type != var.type:
-            if (getattr(expr.type, "dtype", None) == var.type.dtype
-                    and expr.type.ndim == var.type.ndim):
-                from thx.tensor.basic import patternbroadcast
-                try:
-                    expr = patternbroadcast(expr, var.type.broadcastable)
-                except Exception:  # pragma: no cover
-                    pass
-            if expr.type != var.type:
-                raise TypeError(
-                    f"An update must have the same type as the original shared variable "
-                    f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
-                    f"update_val.type={expr.type}). If the difference is related to the broadcast "
-                    f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
-                    f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
+        if expr.type != var.type:  # no conversion, not even of the broadcast pattern (Theano)
+            raise TypeError(
+                f"An update must have the same type as the original shared variable "
+                f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
+                f"update_val.type={expr.type}). If the difference is related to the broadcast "
+                f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
+                f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
         out.append((var, expr))
     return out
 
@@ -574,6 +567,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
+            if isinstance(i.variable, SharedVariable):
+                raise TypeError(f"Cannot use a shared variable ({i.variable}) as explicit input {k} "
+                                f"(In({i.variable})). Consider substituting a non-shared variable via "
+                                f"the `givens` parameter")
         elif isinstance(i, Variable):
             if isinstance(i, Constant):
                 raise TypeError(f"Input {k} of thx.function is a constant ({i}); constants cannot be "
@@ -616,6 +613,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             except TypeError:
                 raise TypeError(f"Output {k} of thx.function must be a symbolic Variable, got "
                                 f"{type(o).__name__}: {o!r}") from None
+        if isinstance(o.type, NullType):  # an undefined gradient (grad_undefined): Theano's TypeError
+            raise TypeError(f"Output {k} of thx.function is an undefined gradient (NullType) and "
+                            f"cannot be computed: {o.type.why_null}")
         out_vars.append(o)
 
     upd = _normalize_updates(updates)

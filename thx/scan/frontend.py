@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, io_toposort
-from thx.graph.fg import FunctionGraph
+from thx.graph.fg import FunctionGraph, MissingInputError
 
 __all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "ScanError"]
 
@@ -156,6 +156,13 @@ def _match_state_type(out: Variable, state_type, what: str, init_desc: str) -> V
             f"{state_type}. The step function must return the same dtype and number of dimensions "
             f"as the state it updates (this often comes from an upcast in the step, e.g. float32 "
             f"state times a float64 value; cast the result or the initial state).")
+    if any(sb and not ob for sb, ob in zip(state_type.broadcastable, out.broadcastable)):
+        # the state promises length 1 where the step's result may be longer (Theano's check)
+        raise TypeError(
+            f"Inconsistency in the inner graph of scan: {what} and its initial state ({init_desc}) "
+            f"are associated with the same recurrent state and should have the same type but have "
+            f"type '{out.type}' and '{state_type}' respectively. Give the initial state the "
+            f"step's broadcast pattern (T.unbroadcast(init, axis), or T.addbroadcast on the result).")
     return T.patternbroadcast(out, state_type.broadcastable)
 
 
@@ -236,7 +243,11 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
         Inconsistent arguments (no way to know the number of steps, an
         ``outputs_info`` of the wrong length, future taps of an output ...).
     TypeError
-        A step output whose type differs from its initial state.
+        A step output whose type differs from its initial state (also a state
+        broadcastable where the output is not, as Theano).
+    MissingInputError
+        ``strict=True`` and the step uses a shared variable not given in
+        ``non_sequences``.
 
     Examples
     --------
@@ -496,8 +507,8 @@ def _inner_graph(outputs: list[Variable], condition: Variable | None, infos: lis
         for v in implicit_outer:
             for r in _roots(v):
                 if isinstance(r, SharedVariable) and r not in updated:
-                    raise ValueError(f"scan(strict=True): the step uses the shared variable {r}, "
-                                     f"which is not given in non_sequences")
+                    raise MissingInputError(f"scan(strict=True): the step uses the shared variable "
+                                            f"{r}, which is not given in non_sequences")
     implicit_inner = [v.type(v.name) for v in implicit_outer]
     if implicit_outer:
         inner_outs = clone_replace(inner_outs, dict(zip(implicit_outer, implicit_inner)))
