@@ -329,3 +329,22 @@ def test_scan_inconsistent_broadcast_raises():
     with pytest.raises(TypeError, match="Inconsistency in the inner graph of scan"):
         y, _ = thx.scan(lambda x, prev_x: x + prev_x, sequences=x, outputs_info=[dict(initial=initial_x)])
         T.grad(y.sum(), x)
+
+
+# ------------------------------------------------------------------ Function.copy
+
+def test_copy_returns_what_theanos_tutorial_shows():
+    # doc/tutorial/examples.txt, "Copying functions" (Theano 1.0)
+    state = thx.shared(0)
+    inc = T.iscalar("inc")
+    accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+    out = accumulator(10)
+    assert isinstance(out, np.ndarray) and out == 0 and state.get_value() == 10
+    new_state = thx.shared(0)
+    new_accumulator = accumulator.copy(swap={state: new_state})
+    out = new_accumulator(100)
+    assert isinstance(out, list) and len(out) == 1 and out[0] == 0
+    assert new_state.get_value() == 100 and state.get_value() == 10
+    null_accumulator = accumulator.copy(delete_updates=True)
+    out = null_accumulator(9000)
+    assert isinstance(out, list) and out == [10] and state.get_value() == 10

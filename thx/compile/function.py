@@ -397,6 +397,26 @@ class Function:
         delete_updates : bool
             The copy does not apply the updates.
         name : str, optional
+
+        Returns
+        -------
+        Function
+            As in Theano 1.0, the copy returns a list of outputs even when this function
+            returns a single value.
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> state = thx.shared(0)
+        >>> inc = T.iscalar('inc')
+        >>> accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+        >>> accumulator(10)
+        array(0)
+        >>> new_state = thx.shared(0)
+        >>> accumulator.copy(swap={state: new_state})(100)
+        [array(0)]
+        >>> int(new_state.get_value()), int(state.get_value())
+        (100, 10)
         """
         spec = dict(self._spec)
         swap = dict(swap or {})
@@ -415,6 +435,10 @@ class Function:
             spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
             spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
+        if spec.get("outputs") is not None and not isinstance(spec["outputs"], (list, tuple)):
+            # Theano 1.0 rebuilds the copy from its list of outputs, so a copy of a one-output
+            # function returns a list (the tutorial's ``new_accumulator(100)`` gives ``[array(0)]``)
+            spec["outputs"] = [spec["outputs"]]
         f = function(**spec)
         for k, v in self._containers.items():
             f._containers[k] = v
