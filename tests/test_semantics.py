@@ -348,3 +348,71 @@ def test_copy_returns_what_theanos_tutorial_shows():
     null_accumulator = accumulator.copy(delete_updates=True)
     out = null_accumulator(9000)
     assert isinstance(out, list) and out == [10] and state.get_value() == 10
+
+
+# ------------------------------------------------------------------ gradient checks on real programs
+
+def _checked(fn, *args):
+    from thx.check import CHECKED
+    before = len(CHECKED)
+    fn(*args)
+    return CHECKED[before:]
+
+
+def test_check_gradients_through_givens_minibatch():
+    from thx.check import GradientMismatchError
+    rng = np.random.RandomState(0)
+    data_x, data_y = thx.shared(rng.randn(6, 3)), thx.shared(rng.randn(6))
+    W = thx.shared(rng.randn(3), name="W")
+    index = T.lscalar("index")
+    x, y = T.dvector("x"), T.dscalar("y")
+    cost = (T.dot(x, W) - y) ** 2
+    with thx.config.change_flags(check_gradients="jax"):
+        train = thx.function([index], cost, updates=[(W, W - 0.1 * T.grad(cost, W))],
+                             givens={x: data_x[index], y: data_y[index]})
+        clipped = thx.function([index], T.grad(T.sum(thx.gradient.grad_clip(x * W, -0.01, 0.01)), W),
+                               givens={x: data_x[index]})
+    reports = _checked(train, 2)
+    assert len(reports) == 1 and [r.wrt for r in reports[0]] == ["W"]
+    row = reports[0][0]
+    assert row.skipped == "" and row.passed and row.max_abs_err < 1e-12
+    # the check really runs through the givens: a clipped gradient differs from jax.grad
+    with pytest.raises(GradientMismatchError, match="w.r.t. W"):
+        clipped(1)
+
+
+def test_check_gradients_with_consider_constant_around_random_samples():
+    # rbm.py's CD-1: the negative sample comes from RandomStreams and is held constant
+    from thx.tensor.shared_randomstreams import RandomStreams
+    rng = np.random.RandomState(1)
+    W = thx.shared(rng.randn(4, 3) * 0.1, name="W")
+    srng = RandomStreams(seed=3)
+    v = T.dmatrix("v")
+    h_mean = T.nnet.sigmoid(T.dot(v, W))
+    h_sample = srng.binomial(size=h_mean.shape, n=1, p=h_mean, dtype="float64")
+    v_sample = srng.binomial(size=v.shape, n=1, p=T.nnet.sigmoid(T.dot(h_sample, W.T)),
+                             dtype="float64")
+
+    def free_energy(vv):
+        return -T.sum(T.nnet.softplus(T.dot(vv, W)), axis=1)
+
+    cost = T.mean(free_energy(v)) - T.mean(free_energy(v_sample))
+    g = T.grad(cost, W, consider_constant=[v_sample])
+    with thx.config.change_flags(check_gradients="jax"):
+        f = thx.function([v], cost, updates=[(W, W - 0.1 * g)])
+    reports = _checked(f, (rng.rand(5, 4) > 0.5).astype("float64"))
+    assert len(reports) == 1 and reports[0].passed and not reports[0][0].skipped
+
+
+def test_check_reports_abs_at_zero_as_a_convention():
+    import jax
+    from thx.check import check_against_jax
+    w = T.dvector("w")
+    report = check_against_jax(T.sum(abs(w) * 3.0), w, {w: np.array([0.0, -2.0, 1.5])})
+    with jax.enable_x64(True):
+        assert float(jax.grad(lambda a: abs(a))(0.0)) == 1.0  # JAX's convention; Theano's is 0
+    assert report.passed and "abs'(0)" in report[0].convention
+    assert "convention" in str(report)
+    # away from 0 there is nothing to explain
+    report = check_against_jax(T.sum(abs(w)), w, {w: np.array([0.5, -2.0])})
+    assert report.passed and report[0].convention == ""

@@ -211,7 +211,9 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             if cost is not None and cost.name:
                 g.name = f"(d{cost.name}/d{w.name})"
         if cost is not None and isinstance(g, Variable) and not (_is_null(g) or _is_disconnected(g)):
-            g.tag.grad_of = (cost, w)  # config.check_gradients='jax' finds gradients by this tag
+            # config.check_gradients='jax' finds gradients by this tag (and re-derives them with
+            # the same consider_constant)
+            g.tag.grad_of = (cost, w, tuple(consider_constant or ()))
         rval.append(g)
     return _format_as(like, rval)
 
