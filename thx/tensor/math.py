@@ -310,6 +310,9 @@ def sum(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fal
         acc_dtype: str | None = None) -> Variable:
     """Sum of ``x`` over ``axis`` (all axes by default).
 
+    ``dtype`` is the result's dtype; ``acc_dtype`` the accumulator's (by default, as in
+    Theano, float16/float32 accumulate in float32/float64 and integers in int64).
+
     Examples
     --------
     >>> import thx.tensor as T
