@@ -30,7 +30,7 @@ def plan(f):
     """``f``'s bucket plan, found now (a function looks for it at its second input shape)."""
     from thx.compile.buckets import compile_plan
     f._bucket = compile_plan(f.maker.fgraph, f._n_in, f.maker.n_outputs, None)
-    f._watch = None
+    f._watch = "on" if f._bucket is not None else None
     return f._bucket and f._bucket[0]
 
 

@@ -111,6 +111,9 @@ _FLAGS = [
           "auto", ("auto", "scan")),
     _Flag("shape_buckets", "pad varying input axes to buckets ('pow2', 'off', or sizes), see "
           "docs/shapes.md", "pow2", None, _buckets),
+    _Flag("check_index", "check inside compiled functions that integer indices are in range "
+          "(IndexError as NumPy); False skips the check for speed (out-of-range reads clamp)",
+          True, None, _bool),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX

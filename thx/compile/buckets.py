@@ -258,15 +258,19 @@ class _Rewriter:
 # -------------------------------------------------------------------- calling
 
 def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None,
-                 reasons: dict | None = None):
-    """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis)."""
+                 reasons: dict | None = None, keep_on_failure=()):
+    """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis).
+
+    ``keep_on_failure``: the unpadded graph's (update output, input) pairs (see linker.jit)."""
     if config.shape_buckets == "off" or not n_explicit:
         return None
     p = plan(fg, n_explicit, n_results, reasons)
     if p is None:
         return None
     from thx.lowering.linker import jit
-    fn, statics = jit(p.fgraph, backend=backend)
+    n_len = len(p.classes)  # the length inputs come before the shared variables
+    keep = [(o, i + n_len if i >= n_explicit else i) for o, i in keep_on_failure]
+    fn, statics = jit(p.fgraph, backend=backend, keep_on_failure=keep)
     if any(n_explicit <= k < n_explicit + len(p.classes) for k in statics):
         return None  # a true length would be a static argument: nothing gained
     return p, fn, statics
@@ -301,11 +305,12 @@ def pad_inputs(p: BucketPlan, vals: list) -> tuple[list, list] | None:
 
 def exact_call(f, args):
     """``f(*args)`` without its buckets (the exact shapes' compilation)."""
-    bucket, f._bucket = f._bucket, None
+    saved = f._bucket, f._watch
+    f._bucket = f._watch = None
     try:
         return f(*args)
     finally:
-        f._bucket = bucket
+        f._bucket, f._watch = saved
 
 
 def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:
@@ -337,47 +342,111 @@ def recompile_note(names, fname: str, old: tuple, new: tuple, p: BucketPlan | No
             + ". Those axes cannot be padded to a shape bucket (see docs/shapes.md, Buckets).")
 
 
-def watch_shapes(f, vals: list, find) -> bool:
-    """``Function._watch_shapes``: remember the first call's input shapes; at the first call with
-    other shapes, find the buckets (``find(reasons)``), warn once about axes left without one,
-    and say whether this call goes through the buckets."""
-    import warnings
-    shapes = tuple(np.shape(v) for v in vals)
-    found = f._buckets_found  # shared by the functions of one compile-cache entry
-    if f._watch is True:
-        f._watch = shapes
-        # a scan over an input's length (an RNN over sentences): lengths vary by design, so
-        # bucket from the first call instead of compiling the first length on its own
-        if any(type(n.op).__name__ == "Scan" for n in f.maker.fgraph.apply_nodes):
-            if "plan" not in found:
-                found["reasons"] = {}
-                found["plan"] = find(found["reasons"])
-            if found["plan"] is not None and found["plan"][0].masks_scan:
-                f._watch, f._bucket = None, found["plan"]
-                return True
-        return False
-    if shapes == f._watch:
-        return False
-    first, f._watch = f._watch, None
-    if "plan" not in found:
-        found["reasons"] = {}
-        found["plan"] = find(found["reasons"])
-    f._bucket = found["plan"]
-    fname = f" '{f.name}'" if f.name else ""
-    note = recompile_note(f._names, fname, first, shapes, f._bucket and f._bucket[0],
-                          found.get("reasons", {}))
-    if note:
-        warnings.warn(note, stacklevel=4)
-    return f._bucket is not None
-
-
 def give_up(f, args, error: Exception):
     """The first call through the buckets failed: drop them for this graph, warn if the exact
     shapes work (a gap in the bucket rules), and answer the call without padding."""
     import warnings
-    f._bucket = f._buckets_found["plan"] = None
+    f._bucket = f._watch = f.__dict__.setdefault("_buckets_found", {})["plan"] = None
     out = f(*args)  # raises the user's own error if the exact shapes fail too
     warnings.warn(f"thx: shape buckets failed for this function ({type(error).__name__}: "
                   f"{str(error).splitlines()[0][:200] if str(error) else ''}); it compiles once "
                   f"per input shape instead", stacklevel=3)
     return out
+
+
+class BucketCalls:
+    """The shape-bucket part of ``thx.compile.function.Function`` (a mixin).
+
+    ``_watch``: None (never bucket), True (before the first call), the first call's input
+    shapes, or "on" (bucketed).  ``helpers`` is filled by function.py (its error and
+    backend helpers), so this module imports nothing from it.
+    """
+
+    _bucket = None
+    _watch: Any = True
+
+    @property
+    def bucketed_axes(self) -> list[list[tuple[str | int, int]]]:
+        """The input axes padded to shape buckets, as groups of ``(input name or index, axis)``
+        that share one length (empty until buckets were found; docs/shapes.md)."""
+        p = self._bucket[0] if self._bucket is not None else None
+        return [[(self._names[k] or k, a) for k, a in m] for m in (p.classes if p else ())]
+
+    def _find(self, reasons):
+        _, backend, keep_on_failure = self._helpers()
+        m = self.maker
+        return compile_plan(m.fgraph, self._n_in, m.n_outputs, backend(), reasons, keep_on_failure(m))
+
+    def _watch_shapes(self, vals: list) -> bool:
+        """Whether this call goes through the buckets: remember the first call's shapes; at the
+        first call with others, find the buckets and warn once about axes left without one.  A
+        scan over an input's length (lengths vary by design) buckets from the first call."""
+        import warnings
+        if self._bucket is not None:
+            return True
+        shapes = tuple(np.shape(v) for v in vals)
+        found = self.__dict__.setdefault("_buckets_found", {})  # {"plan": ..., "reasons": ...}
+        if self._watch is True:
+            if config.shape_buckets == "off" or not any(getattr(t, "ndim", 0) for t in self._types):
+                self._watch = None
+                return False
+            self._watch = shapes
+            if any(type(n.op).__name__ == "Scan" for n in self.maker.fgraph.apply_nodes):
+                if "plan" not in found:
+                    found["reasons"] = {}
+                    found["plan"] = self._find(found["reasons"])
+                if found["plan"] is not None and found["plan"][0].masks_scan:
+                    self._watch, self._bucket = "on", found["plan"]
+                    return True
+            return False
+        if shapes == self._watch:
+            return False
+        first = self._watch
+        if "plan" not in found:
+            found["reasons"] = {}
+            found["plan"] = self._find(found["reasons"])
+        self._bucket = found["plan"]
+        self._watch = "on" if self._bucket is not None else None
+        fname = f" '{self.name}'" if self.name else ""
+        note = recompile_note(self._names, fname, first, shapes, self._bucket and self._bucket[0],
+                              found.get("reasons", {}))
+        if note:
+            warnings.warn(note, stacklevel=3)
+        return self._bucket is not None
+
+    def _call_bucketed(self, args):
+        """``__call__`` with shape buckets: pad, pass the true lengths, cut the results back."""
+        from thx.lowering.checks import split_status
+        from thx.lowering.linker import x64
+        runtime_error = self._helpers()[0]
+        p, fn, statics = self._bucket
+        vals = [int(v) if k in statics else np.asarray(v) for k, v in
+                enumerate(self._check(k, v) for k, v in enumerate(args))]
+        padded = pad_inputs(p, vals)
+        if padded is None:  # lengths that must agree differ: the exact shapes' own error
+            return exact_call(self, args)
+        vals, lengths = padded
+        try:
+            with x64(True):
+                outs = fn(*vals, *lengths, *[s._value for s in self._shared])
+        except Exception as e:
+            msg = getattr(e, "thx_runtime_check", None)
+            if msg is not None:  # a run-time check failed while tracing
+                raise type(e)(msg) from None
+            if not p.ran:  # the padded graph never ran: warn, compile per shape from now on
+                return give_up(self, args, e)
+            raise runtime_error(self, e, vals) from e
+        p.ran = True
+        n_fg = len(p.fgraph.outputs)
+        if len(outs) > n_fg:  # run-time checks
+            outs = split_status(outs, n_fg)
+        outs, extra = outs[:n_fg - p.n_extra], outs[n_fg - p.n_extra:n_fg]
+        n_out = self._n_out
+        if self._has_updates:
+            n_upd = len(self._update_targets)
+            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
+                var._set_internal(v)
+            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
+                self._containers[k] = v
+        res = cut_outputs(p, outs[:n_out], extra, self.return_device_arrays)
+        return res[0] if self._unpack else res

@@ -26,6 +26,8 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.compile.buckets import BucketCalls
+from thx.graph.type import NullType
 
 
 def _x64(on: bool):
@@ -153,21 +155,13 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
                 expr = Constant(var.type, var.type.filter(expr.data))
             except TypeError:
                 pass
-        if expr.type != var.type:
-            if (getattr(expr.type, "dtype", None) == var.type.dtype
-                    and expr.type.ndim == var.type.ndim):
-                from thx.tensor.basic import patternbroadcast
-                try:
-                    expr = patternbroadcast(expr, var.type.broadcastable)
-                except Exception:  # pragma: no cover
-                    pass
-            if expr.type != var.type:
-                raise TypeError(
-                    f"An update must have the same type as the original shared variable "
-                    f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
-                    f"update_val.type={expr.type}). If the difference is related to the broadcast "
-                    f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
-                    f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
+        if expr.type != var.type:  # no conversion, not even of the broadcast pattern (Theano)
+            raise TypeError(
+                f"An update must have the same type as the original shared variable "
+                f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
+                f"update_val.type={expr.type}). If the difference is related to the broadcast "
+                f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
+                f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
         out.append((var, expr))
     return out
 
@@ -255,7 +249,7 @@ class FunctionMaker:
         return self.fgraph
 
 
-class Function:
+class Function(BucketCalls):
     """A compiled function: call it with values for its inputs.
 
     Attributes
@@ -265,6 +259,7 @@ class Function:
     jax_fn : callable
         The jitted JAX function (inputs, then shared values -> outputs, then updates).
     """
+    _helpers = staticmethod(lambda: (_runtime_error, _backend, _keep_on_failure))  # for buckets
 
     def __init__(self, maker: FunctionMaker, name: str | None, allow_input_downcast: bool | None,
                  unpack_single: bool, return_device_arrays: bool, spec: dict) -> None:
@@ -293,17 +288,12 @@ class Function:
         cached = getattr(maker, "_cached", None)
         if cached is not None:
             self.jax_fn, self._statics = cached[1], cached[2]
-            self._buckets_found = cached[3] if len(cached) > 3 else {}
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
-            self._buckets_found = {}  # shared through the compile cache: {"plan": ... or None}
-            cache.store(getattr(maker, "_cache_key", None),
-                        (maker.fgraph, self.jax_fn, self._statics, self._buckets_found))
-        self._bucket = None
-        self._watch = (None if config.shape_buckets == "off" or not any(
-                           getattr(t, "ndim", 0) for t in self._types) else True)
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
+                                             keep_on_failure=_keep_on_failure(maker))
+            cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
@@ -312,6 +302,7 @@ class Function:
                              for k, (t, strict) in enumerate(zip(self._types, self._strict))]
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
+        self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -335,8 +326,6 @@ class Function:
         n = self._n_in
         if kwargs or len(args) != n:
             args = self._fill(args, kwargs)
-        if self._bucket is not None:
-            return self._call_bucketed(args)
         vals = []
         k = 0
         for v, spec in zip(args, self._fast_dtypes):
@@ -361,7 +350,12 @@ class Function:
             with _x64(True):
                 outs = self.jax_fn(*vals)
         except Exception as e:
+            msg = getattr(e, "thx_runtime_check", None)
+            if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
+                raise type(e)(msg) from None
             raise _runtime_error(self, e, vals[:n]) from e
+        if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
+            outs = _split_status(outs, self._n_fg_out)
         n_out = self._n_out
         if self._has_updates:
             n_upd = len(self._update_targets)
@@ -374,49 +368,6 @@ class Function:
         if self.return_device_arrays:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
-
-    @property
-    def bucketed_axes(self) -> list[list[tuple[str | int, int]]]:
-        """The input axes padded to shape buckets, as groups of ``(input name or index, axis)``
-        that share one length (empty until a second input shape was seen; docs/shapes.md)."""
-        p = self._bucket[0] if self._bucket is not None else None
-        return [[(self._names[k] or k, a) for k, a in m] for m in (p.classes if p else ())]
-
-    def _watch_shapes(self, vals: list) -> bool:  # True: this call goes through the buckets
-        from thx.compile.buckets import compile_plan, watch_shapes
-        m = self.maker
-        return watch_shapes(self, vals, lambda why: compile_plan(m.fgraph, self._n_in, m.n_outputs,
-                                                                 _backend(), why))
-
-    def _call_bucketed(self, args) -> Any:
-        """``__call__`` with shape buckets: pad, pass the true lengths, cut back (buckets.py)."""
-        from thx.compile.buckets import cut_outputs, exact_call, give_up, pad_inputs
-        plan, fn, statics = self._bucket
-        vals = [int(v) if k in statics else np.asarray(v) for k, v in
-                enumerate(self._check(k, v) for k, v in enumerate(args))]
-        padded = pad_inputs(plan, vals)
-        if padded is None:  # lengths that must agree differ: the exact shapes' own error
-            return exact_call(self, args)
-        vals, lengths = padded
-        try:
-            with _x64(True):
-                outs = fn(*vals, *lengths, *[s._value for s in self._shared])
-        except Exception as e:
-            if not plan.ran:  # the padded graph never ran: warn, compile per shape from now on
-                return give_up(self, args, e)
-            raise _runtime_error(self, e, vals) from e
-        plan.ran = True
-        n_fg = len(plan.fgraph.outputs)  # (anything after them is not ours)
-        outs, extra = outs[:n_fg - plan.n_extra], outs[n_fg - plan.n_extra:n_fg]
-        n_out = self._n_out
-        if self._has_updates:
-            n_upd = len(self._update_targets)
-            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
-                var._set_internal(v)
-            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
-                self._containers[k] = v
-        res = cut_outputs(plan, outs[:n_out], extra, self.return_device_arrays)
-        return res[0] if self._unpack else res
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
@@ -457,6 +408,26 @@ class Function:
         delete_updates : bool
             The copy does not apply the updates.
         name : str, optional
+
+        Returns
+        -------
+        Function
+            As in Theano 1.0, the copy returns a list of outputs even when this function
+            returns a single value.
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> state = thx.shared(0)
+        >>> inc = T.iscalar('inc')
+        >>> accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+        >>> accumulator(10)
+        array(0)
+        >>> new_state = thx.shared(0)
+        >>> accumulator.copy(swap={state: new_state})(100)
+        [array(0)]
+        >>> int(new_state.get_value()), int(state.get_value())
+        (100, 10)
         """
         spec = dict(self._spec)
         swap = dict(swap or {})
@@ -475,6 +446,10 @@ class Function:
             spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
             spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
+        if spec.get("outputs") is not None and not isinstance(spec["outputs"], (list, tuple)):
+            # Theano 1.0 rebuilds the copy from its list of outputs, so a copy of a one-output
+            # function returns a list (the tutorial's ``new_accumulator(100)`` gives ``[array(0)]``)
+            spec["outputs"] = [spec["outputs"]]
         f = function(**spec)
         for k, v in self._containers.items():
             f._containers[k] = v
@@ -544,12 +519,28 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
                       f"{type(e).__name__}: {msg}")
 
 
+def _keep_on_failure(maker: FunctionMaker) -> list[tuple[int, int]]:
+    """(update output, its input) positions: a failed run-time check returns the old value,
+    so a donated input buffer still holds it."""
+    n_out, n_in = maker.n_outputs, len(maker.inputs)
+    pairs = [(n_out + k, n_in + maker.shared_vars.index(v)) for k, (v, _) in enumerate(maker.updates)]
+    first = n_out + len(maker.updates)
+    return pairs + [(first + j, k) for j, k in enumerate(maker.in_update_pos)]
+
+
+def _split_status(outs: tuple, n: int) -> tuple:
+    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
+    from thx.lowering.checks import split_status
+    return split_status(outs, n)
+
+
 def _backend() -> str | None:
     """The JAX platform named by ``config.device`` (None: JAX's default CPU)."""
     dev = config.device
     if dev == "cpu":
         return None
     platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     try:
         jax.devices(platform)
@@ -626,6 +617,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
+            if isinstance(i.variable, SharedVariable):
+                raise TypeError(f"Cannot use a shared variable ({i.variable}) as explicit input {k} "
+                                f"(In({i.variable})). Consider substituting a non-shared variable via "
+                                f"the `givens` parameter")
         elif isinstance(i, Variable):
             if isinstance(i, Constant):
                 raise TypeError(f"Input {k} of thx.function is a constant ({i}); constants cannot be "
@@ -668,6 +663,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             except TypeError:
                 raise TypeError(f"Output {k} of thx.function must be a symbolic Variable, got "
                                 f"{type(o).__name__}: {o!r}") from None
+        if isinstance(o.type, NullType):  # an undefined gradient (grad_undefined): Theano's TypeError
+            raise TypeError(f"Output {k} of thx.function is an undefined gradient (NullType) and "
+                            f"cannot be computed: {o.type.why_null}")
         out_vars.append(o)
 
     upd = _normalize_updates(updates)
