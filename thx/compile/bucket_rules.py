@@ -135,6 +135,8 @@ def _rewrite_index(r, x, entries, idx_inputs):
         if e == "a":
             r.poison(x, val)
         if e == "?":
+            if lab is not None and val not in r.dep:  # padding would hide an out-of-range index
+                raise _Poison({lab[0]})
             new_entries.append("?")
             new_inputs.append(r.N(val))  # an index value: the true one
         elif lab is not None and e < 0:
@@ -512,6 +514,10 @@ def _gather_index(r, node, x, idx):
           and len({i.ndim for i in idx}) == 1)
     if not ok or x in r.vec or any(i in r.dep or i in r.vec for i in idx):
         r.poison(x, *idx)
+    for a, i in enumerate(idx):  # padding an indexed axis would hide an out-of-range index,
+        xl = r.labels(x)[a]        # unless the index is an arange (in range by construction)
+        if xl is not None and not (i.owner is not None and type(i.owner.op).__name__ == "ARange"):
+            raise _Poison({xl[0]})
     labs = []
     for a in range(idx[0].ndim):
         found = [r.labels(i)[a] for i in idx if r.labels(i)[a] is not None]
@@ -556,8 +562,10 @@ def _advanced_inc_subtensor(r, node) -> None:
                 r.same(rl, yl)
             if off + j < len(ilabs):  # padded index rows add nothing
                 v = r.mask(v, j, rl[1]) if not y.broadcastable[j] else v
-    if any(ilabs) and any(y.broadcastable[j] for j in range(max(0, -off), min(y.ndim, len(ilabs) - off))):
-        r.poison(*idx)  # a broadcast y would be added at the padded indices too
+    for i, il in enumerate(ilabs):  # a y broadcast along a padded index axis would be written
+        j = i - off                 # at the padded indices too
+        if il is not None and (j < 0 or y.broadcastable[j]):
+            raise _Poison({il[0]})
     r.emit(node, node.op.make_node(r.N(x), v, *[r.N(i) for i in idx]).outputs, [r.labels(x)])
 
 
