@@ -118,15 +118,17 @@ def _graph_key(inputs, outputs) -> tuple:
     return tuple(items)
 
 
-def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any) -> Any:
+def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any, extra: Any = ()) -> Any:
     """The structural key of the graph from ``inputs`` to ``outputs`` compiled in ``mode``.
 
-    Returns None when the graph holds something that cannot be keyed (it is
-    then compiled without the cache).
+    ``extra`` is anything else that decides the compiled code (the donated
+    input positions).  Returns None when the graph holds something that
+    cannot be keyed (it is then compiled without the cache).
     """
     from thx.config import config
     try:
-        return _Key((_graph_key(inputs, outputs), mode, tuple((n, v) for n, v, _ in config.items())))
+        return _Key((_graph_key(inputs, outputs), mode, extra,
+                     tuple((n, v) for n, v, _ in config.items())))
     except (_Unkeyable, TypeError):
         return None
 

@@ -22,6 +22,7 @@ from thx.config import config
 from thx.graph.fg import FunctionGraph
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
+from thx.lowering import device  # noqa: F401 (installs the shared variables' upload to the device)
 
 x64 = jax.enable_x64
 
@@ -49,8 +50,13 @@ def use_compilation_cache(path: str) -> None:
 config.watch("compiledir", use_compilation_cache)
 
 
-def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
-    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
+def jit(fgraph: FunctionGraph, backend: str | None = None,
+        donate: Sequence[int] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
+
+    ``donate`` lists input positions whose buffers the call may reuse for its
+    outputs (the values of updated shared variables): see ``donatable``.
+    """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
         return segmented_jit(fgraph, backend), static_argnums(fgraph)
@@ -59,7 +65,30 @@ def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[...
     kwargs: dict[str, Any] = {}
     if backend is not None:
         kwargs["backend"] = backend
+    donate = donatable(fgraph, donate, statics)
+    if donate:
+        kwargs["donate_argnums"] = donate
     return jax.jit(run, static_argnums=statics, **kwargs), statics
+
+
+def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
+    """The positions of ``donate`` that may really be donated.
+
+    Not a static argument, not an input returned unchanged as an output (its
+    buffer would be both freed and returned), and only on a platform whose
+    runtime implements donation (JAX ignores it with a warning elsewhere).
+    """
+    if not donate or not _donation_supported():
+        return ()
+    outs = set(fgraph.outputs)
+    return tuple(k for k in donate if k not in statics and fgraph.inputs[k] not in outs)
+
+
+def _donation_supported() -> bool:
+    try:
+        return jax.default_backend() in ("cpu", "gpu", "cuda", "rocm", "tpu")
+    except RuntimeError:  # pragma: no cover
+        return False
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:
