@@ -23,6 +23,7 @@ from thx.graph.fg import FunctionGraph
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
 from thx.lowering import device  # noqa: F401 (installs the shared variables' upload to the device)
+from thx.lowering.memory import track
 
 x64 = jax.enable_x64
 
@@ -59,7 +60,7 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
     """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
-        return segmented_jit(fgraph, backend), static_argnums(fgraph)
+        return track(segmented_jit(fgraph, backend)), static_argnums(fgraph)
     run = build_closure(fgraph)
     statics = static_argnums(fgraph)
     kwargs: dict[str, Any] = {}
@@ -68,7 +69,7 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
     donate = donatable(fgraph, donate, statics)
     if donate:
         kwargs["donate_argnums"] = donate
-    return jax.jit(run, static_argnums=statics, **kwargs), statics
+    return track(jax.jit(run, static_argnums=statics, **kwargs)), statics
 
 
 def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
