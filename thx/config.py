@@ -109,7 +109,7 @@ _FLAGS = [
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
     _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "
-          "XLA executable, about 1 MB for a small graph; 0 = no cache)", 128, None, _count),
+          "XLA executable, about 1 MB for a small graph; 0 = no cache)", 32, None, _count),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",

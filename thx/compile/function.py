@@ -240,7 +240,8 @@ class FunctionMaker:
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
         # updated shared variables: their old buffers may hold the new values (donation)
         n_explicit = len(explicit)
-        self.donate = tuple(n_explicit + shared_vars.index(v) for v, _ in updates)
+        self.donate = tuple((n_explicit + shared_vars.index(v), len(outputs) + j)
+                            for j, (v, _) in enumerate(updates))
         from thx.compile import cache
         self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode, self.donate)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None

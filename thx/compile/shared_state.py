@@ -34,7 +34,7 @@ def init(f: Any) -> None:
         lockers.append(f)
     f._locks = [o._lock for o in sorted(lockers, key=lambda o: o._order)]
     n = f._n_in
-    f._donated = [k - n for k in getattr(f.maker, "donate", ())]
+    f._donated = [k - n for k, _ in getattr(f.maker, "donate", ())]
 
 
 def call_updating(f: Any, vals: list) -> tuple:
