@@ -188,23 +188,6 @@ print(json.dumps({"growth": rss() - r0, "peak": peak - r0}))
     assert r["growth"] <= 20, r
 
 
-def test_a_small_compile_cache_bounds_memory_without_clearing():
-    r = _subprocess(RSS + """
-import gc, json, numpy as np, thx, thx.tensor as T
-thx.config.compile_cache_size = 8
-x = T.dvector('x')
-def make(k):
-    f = thx.function([x], T.exp(x) * k + T.cos(x) ** (k % 3 + 1)); f(np.ones(10))
-for k in range(1000, 1020): make(k)
-gc.collect(); r0 = rss()
-for k in range(200): make(k)
-gc.collect()
-print(json.dumps({"growth": rss() - r0}))
-""")
-    print(f"\n200 functions, cache of 8: RSS +{r['growth']:.1f} MB")
-    assert r["growth"] <= 20, r
-
-
 def test_training_from_a_shared_dataset_keeps_one_copy():
     # 40 MB float32 dataset (the bench uses 150 MB): 100 SGD steps through givens
     r = _subprocess(RSS + """
