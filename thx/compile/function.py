@@ -238,10 +238,7 @@ class FunctionMaker:
         self.in_update_pos = in_update_pos
         # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
-        # updated shared variables: their old buffers may hold the new values (donation)
-        n_explicit = len(explicit)
-        self.donate = tuple((n_explicit + shared_vars.index(v), len(outputs) + j)
-                            for j, (v, _) in enumerate(updates))
+        self.donate = shared_state.donated(len(explicit), shared_vars, outputs, updates)
         from thx.compile import cache
         self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode, self.donate)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
@@ -303,8 +300,6 @@ class Function:
             self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(), donate=maker.donate)
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
-        for s in self._shared:
-            s._to_device()
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
                               t.dtype == "float64" and t.ndim == 0 and not strict)
@@ -358,13 +353,10 @@ class Function:
             else:
                 if self._shared:
                     vals += [s._value for s in self._shared]
-                try:
-                    with _x64(True):
-                        outs = self.jax_fn(*vals)
-                except Exception as e:
-                    outs = shared_state.retry_read(self, vals, e)
+                with _x64(True):
+                    outs = self.jax_fn(*vals)
         except Exception as e:
-            raise _runtime_error(self, e, vals[:n]) from e
+            outs = shared_state.retry_read(self, vals, e, _runtime_error)
         # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
             return outs[0] if self.return_device_arrays else np.array(outs[0])

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from thx.tensor import sharedvar
@@ -25,8 +26,18 @@ from thx.tensor import sharedvar
 __all__ = ["init", "call_updating", "retry_read"]
 
 
+def donated(n_explicit: int, shared_vars: list, outputs: list, updates: list) -> tuple:
+    """``(input, output)`` positions of the updated shared variables and their new values: the
+    old buffer may hold the new value (donation)."""
+    return tuple((n_explicit + shared_vars.index(v), len(outputs) + j)
+                 for j, (v, _) in enumerate(updates))
+
+
 def init(f: Any) -> None:
-    """Give Function ``f`` its lock, the ordered locks its updating calls take and what it donates."""
+    """Upload Function ``f``'s shared values; give it its lock, the ordered locks its updating
+    calls take and what it donates."""
+    for s in f._shared:
+        s._to_device()
     f._lock = threading.Lock()
     f._order = next(sharedvar._ORDER)
     lockers = list(f._shared) if f._has_updates else []
@@ -65,18 +76,19 @@ def call_updating(f: Any, vals: list) -> tuple:
     return outs
 
 
-def retry_read(f: Any, vals: list, error: Exception) -> tuple:
-    """A call without updates failed: when a concurrent update had donated a value it read, read
-    the shared values again and retry; otherwise raise ``error``."""
+def retry_read(f: Any, vals: list, error: Exception, wrap: Callable) -> tuple:
+    """A call failed with ``error``.  When it has no updates and a concurrent update had donated
+    a value it read, read the shared values again and retry; otherwise raise ``wrap(f, error,
+    arguments)`` (the thx error naming the function)."""
     n = f._n_in
-    while f._shared and any(_is_deleted(v) for v in vals[n:]):
+    while not f._has_updates and f._shared and any(_is_deleted(v) for v in vals[n:]):
         vals[n:] = [s._value for s in f._shared]
         try:
             with _x64(True):
                 return f.jax_fn(*vals)
         except Exception as e:
             error = e
-    raise error
+    raise wrap(f, error, vals[:n]) from error
 
 
 # JAX helpers, imported on first use (compile loads lowering lazily: `import thx` imports no JAX)
