@@ -238,7 +238,7 @@ class FunctionMaker:
         self.in_update_pos = in_update_pos
         # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
-        self.donate = shared_state.donated(len(explicit), shared_vars, outputs, updates)
+        self.donate = shared_state.donated(len(explicit), shared_vars, updates)
         from thx.compile import cache
         self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode, self.donate)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None

@@ -26,11 +26,10 @@ from thx.tensor import sharedvar
 __all__ = ["init", "call_updating", "retry_read"]
 
 
-def donated(n_explicit: int, shared_vars: list, outputs: list, updates: list) -> tuple:
-    """``(input, output)`` positions of the updated shared variables and their new values: the
-    old buffer may hold the new value (donation)."""
-    return tuple((n_explicit + shared_vars.index(v), len(outputs) + j)
-                 for j, (v, _) in enumerate(updates))
+def donated(n_explicit: int, shared_vars: list, updates: list) -> tuple[int, ...]:
+    """Input positions of the updated shared variables: their old buffers may hold the new
+    values (donation)."""
+    return tuple(n_explicit + shared_vars.index(v) for v, _ in updates)
 
 
 def init(f: Any) -> None:
@@ -45,7 +44,7 @@ def init(f: Any) -> None:
         lockers.append(f)
     f._locks = [o._lock for o in sorted(lockers, key=lambda o: o._order)]
     n = f._n_in
-    f._donated = [k - n for k, _ in getattr(f.maker, "donate", ())]
+    f._donated = [k - n for k in getattr(f.maker, "donate", ())]
 
 
 def call_updating(f: Any, vals: list) -> tuple:
@@ -88,6 +87,8 @@ def retry_read(f: Any, vals: list, error: Exception, wrap: Callable) -> tuple:
                 return f.jax_fn(*vals)
         except Exception as e:
             error = e
+    if getattr(error, "thx_runtime_check", False):  # an index check's IndexError, as it is
+        raise error
     raise wrap(f, error, vals[:n]) from error
 
 

@@ -52,12 +52,11 @@ config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None,
-        donate: Sequence[tuple[int, int]] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+        donate: Sequence[int] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
 
-    ``donate`` lists ``(input position, output position)`` pairs: an input
-    whose buffer the call may reuse for that output (an updated shared
-    variable and its new value); see ``donatable``.
+    ``donate`` lists the input positions whose buffers the call may reuse
+    for its outputs (updated shared variables); see ``donatable``.
     """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
@@ -69,46 +68,23 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
         kwargs["backend"] = backend
     donate = donatable(fgraph, donate, statics)
     if donate:
-        kwargs["donate_argnums"] = tuple(k for k, _ in donate)
-        run = keep_donated_on_failure(run, len(fgraph.outputs), donate)
+        kwargs["donate_argnums"] = donate
     return track(jax.jit(run, static_argnums=statics, **kwargs)), statics
 
 
-def donatable(fgraph: FunctionGraph, donate: Sequence[tuple[int, int]],
-              statics: Sequence[int]) -> tuple[tuple[int, int], ...]:
-    """The pairs of ``donate`` whose input may really be donated.
+def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
+    """The positions of ``donate`` that may really be donated.
 
     Not a static argument, not an input returned unchanged as an output (its
     buffer would be both freed and returned), and only on a platform whose
-    runtime implements donation.
+    runtime implements donation.  (A program with run-time checks returns
+    the old values as its updates when a check fails, so a failed call still
+    changes nothing: ``checks.checked``'s ``keep_on_failure``.)
     """
     if not donate or not _donation_supported():
         return ()
     outs = set(fgraph.outputs)
-    return tuple((k, o) for k, o in donate if k not in statics and fgraph.inputs[k] not in outs)
-
-
-def keep_donated_on_failure(run: Callable[..., tuple], n_out: int,
-                            donate: Sequence[tuple[int, int]]) -> Callable[..., tuple]:
-    """``run`` whose outputs reusing donated buffers hold the old values when a run-time check failed.
-
-    A checked program returns a status ``(code, value)`` after its ``n_out``
-    outputs (``thx/lowering/checks.py``); the host raises a failed check
-    without storing the updates, but the donated buffers are gone by then,
-    so the jitted code itself puts the old values back into them: a failed
-    call changes no shared variable.
-    """
-    def guarded(*args):
-        outs = run(*args)
-        if len(outs) <= n_out:  # no run-time check in this program
-            return outs
-        ok = outs[n_out] == 0
-        outs = list(outs)
-        for k, o in donate:
-            outs[o] = jax.numpy.where(ok, outs[o], args[k])
-        return tuple(outs)
-
-    return guarded
+    return tuple(k for k in donate if k not in statics and fgraph.inputs[k] not in outs)
 
 
 def _donation_supported() -> bool:
