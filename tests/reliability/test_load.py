@@ -243,3 +243,22 @@ print(json.dumps({{"outs": outs}}))
     want = [float((np.tanh(xs) * k + np.exp(xs) ** (k % 4 + 1)).sum()) for k in range(12)]
     for got in results + [again]:
         np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_many_calls_of_one_function_keep_memory_flat():
+    # 50,000 calls here (the bench runs 10^6): a call with an update and a NumPy output
+    r = _subprocess(RSS + """
+import gc, json, numpy as np, thx, thx.tensor as T
+s = thx.shared(np.zeros(100))
+x = T.dvector('x')
+f = thx.function([x], (s * x).sum(), updates=[(s, s + x)])
+xv = np.ones(100)
+for _ in range(2000): f(xv)
+gc.collect(); r0 = rss()
+for _ in range(50000): f(xv)
+gc.collect()
+print(json.dumps({"growth": rss() - r0, "value": float(s.get_value()[0])}))
+""")
+    print(f"\n50,000 calls: RSS +{r['growth']:.2f} MB")
+    assert r["value"] == 52000.0
+    assert r["growth"] <= 5, r
