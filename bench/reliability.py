@@ -5,6 +5,8 @@
 * functions: 1,000 distinct functions created, called once and dropped; RSS
   growth after ``thx.compile.cache.clear()`` and ``jax.clear_caches()``;
 * calls: 10^6 calls of one function with an update; RSS growth;
+* dataset: 100 SGD steps fed through givens from a 150 MB shared dataset;
+  RSS growth (at most one dataset copy);
 * compiledir: two processes write one persistent compilation cache at once,
   then a third loads it;
 * uncontended overhead: per-call time of a function with an update (it
@@ -94,6 +96,29 @@ vals = [float(thx.function([x], T.tanh(x) * k + T.exp(x) ** (k % 4 + 1))(np.aran
 print(json.dumps({{"seconds": time.perf_counter() - t0, "vals": vals}}))
 """
 
+DATASET = _RSS + """
+rng = np.random.RandomState(0)
+n, d, bs = {rows}, 784, 256
+thx.function([], thx.shared(0.0) * 1)  # load the lowering layer first
+r_start = rss()
+data_x = thx.shared(rng.rand(n, d)); data_y = thx.shared(np.eye(10)[rng.randint(0, 10, n)])
+gc.collect(); r_data = rss()
+W = thx.shared(np.zeros((d, 10))); b = thx.shared(np.zeros(10))
+x, y = T.dmatrix('x'), T.dmatrix('y')
+p = T.nnet.softmax(T.dot(x, W) + b)
+cost = -T.mean(T.sum(y * T.log(p), axis=1))
+gW, gb = T.grad(cost, [W, b])
+k = 3  # a constant minibatch (a symbolic index needs issue 11's shapes work)
+train = thx.function([], cost, updates=[(W, W - 0.1 * gW), (b, b - 0.1 * gb)],
+                     givens={{x: data_x[k * bs:(k + 1) * bs], y: data_y[k * bs:(k + 1) * bs]}})
+train(); gc.collect(); r0 = rss()
+for _ in range(100):
+    train()
+gc.collect()
+print(json.dumps({{"mb": data_x.get_value(borrow=True).nbytes / 2 ** 20, "create": r_data - r_start,
+                  "growth": rss() - r0}}))
+"""
+
 OVERHEAD = _RSS + """
 x = T.dscalar('x')
 plain = thx.function([x], x * 2)
@@ -140,8 +165,10 @@ def _compiledir(n: int) -> dict:
 
 
 def run(quick: bool = False, log=print) -> dict:
-    sizes = dict(threads=8 * 3 * 200, functions=60, calls=20_000, compiledir=6, overhead=5_000) if quick \
-        else dict(threads=100_000, functions=1000, calls=1_000_000, compiledir=40, overhead=50_000)
+    sizes = dict(threads=8 * 3 * 200, functions=60, calls=20_000, compiledir=6, overhead=5_000,
+                 rows=5000) if quick \
+        else dict(threads=100_000, functions=1000, calls=1_000_000, compiledir=40, overhead=50_000,
+                  rows=25_000)
     res = {}
     t0 = time.perf_counter()
     res["threads"] = _run(THREADS.format(n=sizes["threads"]))
@@ -152,6 +179,8 @@ def run(quick: bool = False, log=print) -> dict:
     log(f"calls: {res['calls']}")
     res["compiledir"] = _compiledir(sizes["compiledir"])
     log(f"compiledir: {res['compiledir']}")
+    res["dataset"] = _run(DATASET.format(rows=sizes["rows"]))
+    log(f"dataset: {res['dataset']}")
     res["overhead"] = _run(OVERHEAD.format(n=sizes["overhead"]))
     log(f"overhead: {res['overhead']}")
     res["seconds"] = time.perf_counter() - t0
@@ -171,6 +200,8 @@ def format_report(r: dict) -> str:
         f"| two processes writing one compiledir, a third reading it | {cd['entries']} entries | "
         f"{'same results' if cd['agree'] else '**results differ**'}; writers {cd['writers'][0]:.1f} s / "
         f"{cd['writers'][1]:.1f} s, reader {cd['reader']:.1f} s |",
+        f"| 100 SGD steps through givens from a shared dataset | {r['dataset']['mb']:.0f} MB | RSS "
+        f"+{r['dataset']['create']:.0f} MB to create it, +{r['dataset']['growth']:.1f} MB over the steps |",
         f"| uncontended call, scalar | | {ov['no_update_us']:.1f} µs without update, "
         f"{ov['update_us']:.1f} µs with one (locks, donation) |",
     ])
