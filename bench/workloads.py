@@ -51,6 +51,8 @@ class Workload:
     jax_data : callable, optional
         The JAX side's arguments when they differ from thx's (``graph`` may also return
         ``(inputs, outputs, updates, givens)``: a training step reading shared variables).
+    thx_flags : dict, optional
+        ``thx.config`` flags set while thx compiles it (e.g. ``{"check_index": False}``).
     """
 
     name: str
@@ -65,6 +67,7 @@ class Workload:
     label: Callable[[Any], str] = str
     pytensor_sizes: list | None = None
     jax_data: Callable[[Any, np.random.RandomState], list[Any]] | None = None
+    thx_flags: dict | None = None
 
 
 def _jax():
@@ -549,4 +552,35 @@ WORKLOADS: list[Workload] = [
     Workload("mlp_sgd_shared", "one SGD step of a tanh MLP, fed the same way (jax.value_and_grad, "
              "data on the device)", [SGD_FULL], [SGD_QUICK], mlp_sgd_graph, mlp_sgd_jax, sgd_index,
              rtol=1e-9, pytensor=False, label=sgd_label, jax_data=mlp_sgd_jax_data),
+]
+
+
+# ---------------------------------------------------------------- gathers: the index check's cost
+
+GATHER_DIM = 64
+
+
+def gather_graph(th, T, n):
+    """An embedding lookup ``E[idx]`` (n rows, 4n indices) and its gradient (a scatter-add)."""
+    E, idx = T.dmatrix("E"), T.lvector("idx")
+    cost = (E[idx] ** 2).sum()
+    return [E, idx], [cost, th.grad(cost, E)], None
+
+
+def gather_jax(n):
+    jax, _, _ = _jax()
+    return jax.value_and_grad(lambda E, idx: (E[idx] ** 2).sum())
+
+
+def gather_data(n, rng):
+    return [rng.randn(n, GATHER_DIM), rng.randint(-n, n, size=4 * n).astype("int64")]
+
+
+WORKLOADS += [
+    Workload("gather_check", "embedding lookup E[idx] and its gradient (scatter-add), index check "
+             "on (jax.value_and_grad)", [20_000], [2000], gather_graph, gather_jax, gather_data,
+             pytensor=False, label=lambda n: f"{n} x {GATHER_DIM}, {4 * n} indices"),
+    Workload("gather_nocheck", "the same, config.check_index = False", [20_000], [2000],
+             gather_graph, gather_jax, gather_data, pytensor=False,
+             label=lambda n: f"{n} x {GATHER_DIM}, {4 * n} indices", thx_flags={"check_index": False}),
 ]

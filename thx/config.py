@@ -106,6 +106,9 @@ _FLAGS = [
     _Flag("cast_policy", "how Python literals get their dtype", "custom", ("custom", "numpy+floatX")),
     _Flag("scan_map_lowering", "lower map-like scans to jax.vmap ('auto') or lax.scan ('scan')",
           "auto", ("auto", "scan")),
+    _Flag("check_index", "check inside compiled functions that integer indices are in range "
+          "(IndexError as NumPy); False skips the check for speed (out-of-range reads clamp)",
+          True, None, _bool),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
     _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "

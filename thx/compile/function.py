@@ -297,7 +297,8 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(), donate=maker.donate)
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(), donate=maker.donate,
+                                             keep_on_failure=_keep_on_failure(maker))
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
@@ -307,6 +308,7 @@ class Function:
                              for k, (t, strict) in enumerate(zip(self._types, self._strict))]
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
+        self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
         shared_state.init(self)
 
     # ------------------------------------------------------------------ calling
@@ -357,6 +359,8 @@ class Function:
                     outs = self.jax_fn(*vals)
         except Exception as e:
             outs = shared_state.retry_read(self, vals, e, _runtime_error)
+        if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
+            outs = _split_status(outs, self._n_fg_out)
         # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
             return outs[0] if self.return_device_arrays else np.array(outs[0])
@@ -488,6 +492,21 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
+
+
+def _keep_on_failure(maker: FunctionMaker) -> list[tuple[int, int]]:
+    """(update output, its input) positions: a failed run-time check returns the old value,
+    so a donated input buffer still holds it."""
+    n_out, n_in = maker.n_outputs, len(maker.inputs)
+    pairs = [(n_out + k, n_in + maker.shared_vars.index(v)) for k, (v, _) in enumerate(maker.updates)]
+    first = n_out + len(maker.updates)
+    return pairs + [(first + j, k) for j, k in enumerate(maker.in_update_pos)]
+
+
+def _split_status(outs: tuple, n: int) -> tuple:
+    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
+    from thx.lowering.checks import split_status
+    return split_status(outs, n)
 
 
 def _backend() -> str | None:

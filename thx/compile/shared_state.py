@@ -67,8 +67,13 @@ def call_updating(f: Any, vals: list) -> tuple:
         n_upd = len(f._update_targets)
         for var, v in zip(f._update_targets, outs[n_out:n_out + n_upd]):
             var._set_internal(v)
-        for k, v in zip(f.maker.in_update_pos, outs[n_out + n_upd:]):
+        n_in_upd = len(f.maker.in_update_pos)
+        for k, v in zip(f.maker.in_update_pos, outs[n_out + n_upd:n_out + n_upd + n_in_upd]):
             f._containers[k] = v
+        # A failed run-time check raises now, after the store: its update outputs hold the old
+        # values (checks.checked's keep_on_failure), which puts the donated buffers' contents back.
+        if len(outs) > f._n_fg_out:
+            outs = _split_status(outs, f._n_fg_out)
     finally:
         for lock in reversed(locks):
             lock.release()
@@ -87,9 +92,15 @@ def retry_read(f: Any, vals: list, error: Exception, wrap: Callable) -> tuple:
                 return f.jax_fn(*vals)
         except Exception as e:
             error = e
-    if getattr(error, "thx_runtime_check", False):  # an index check's IndexError, as it is
-        raise error
+    msg = getattr(error, "thx_runtime_check", None)
+    if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
+        raise type(error)(msg) from None
     raise wrap(f, error, vals[:n]) from error
+
+
+def _split_status(outs: tuple, n: int) -> tuple:
+    from thx.lowering.checks import split_status
+    return split_status(outs, n)
 
 
 # JAX helpers, imported on first use (compile loads lowering lazily: `import thx` imports no JAX)

@@ -24,6 +24,7 @@ from thx.graph.basic import Apply, Constant, Variable, clone_replace, io_toposor
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.ifelse import IfElse
+from thx.lowering.checks import collecting, emit_status
 from thx.lowering.program import build_closure
 from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
 
@@ -115,9 +116,22 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         if is_concrete(c):
             outs = then_fn(*vals) if np.asarray(c) != 0 else else_fn(*vals)
             return typed(outs, np if is_concrete(*outs) else jnp)
+        checks = []  # did a branch make run-time checks (set while lax.cond traces them)
+
+        def branch(fn):
+            with collecting() as col:
+                outs = typed(fn(*vals), jnp)
+            st = col.status()
+            checks.append(st is not None)
+            zero = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))
+            return outs, (zero if st is None else st)  # both branches return a status
+
         try:
-            return jax.lax.cond(jnp.asarray(c) != 0, lambda: typed(then_fn(*vals), jnp),
-                                lambda: typed(else_fn(*vals), jnp))
+            outs, status = jax.lax.cond(jnp.asarray(c) != 0, lambda: branch(then_fn),
+                                        lambda: branch(else_fn))
+            if any(checks):
+                emit_status(status)
+            return outs
         except TypeError as e:
             detail = next((line for line in str(e).splitlines() if "output of true_fun" in line),
                           str(e).splitlines()[0])

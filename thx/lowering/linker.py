@@ -20,6 +20,7 @@ import jax
 
 from thx.config import config
 from thx.graph.fg import FunctionGraph
+from thx.lowering.checks import checked
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering.scan import segmented_jit
 from thx.lowering import device  # noqa: F401 (installs the shared variables' upload to the device)
@@ -52,16 +53,22 @@ config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None,
+        keep_on_failure: Sequence[tuple[int, int]] = (),
         donate: Sequence[int] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
 
+    The jitted function returns the graph's outputs, followed by a run-time
+    check status ``(code, value)`` when its program makes checks
+    (``checks.split_status`` raises a failed one).  ``keep_on_failure``
+    pairs ``(output, input)`` positions: a failed check returns that input
+    unchanged as the output (an update whose input buffer is donated).
     ``donate`` lists the input positions whose buffers the call may reuse
     for its outputs (updated shared variables); see ``donatable``.
     """
     if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
         # until-scans: jitted segments around them
         return track(segmented_jit(fgraph, backend)), static_argnums(fgraph)
-    run = build_closure(fgraph)
+    run = checked(build_closure(fgraph), keep_on_failure)  # + (code, value) if it makes checks
     statics = static_argnums(fgraph)
     kwargs: dict[str, Any] = {}
     if backend is not None:
