@@ -26,6 +26,7 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.graph.type import NullType
 
 
 def _x64(on: bool):
@@ -153,21 +154,13 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
                 expr = Constant(var.type, var.type.filter(expr.data))
             except TypeError:
                 pass
-        if expr.type != var.type:
-            if (getattr(expr.type, "dtype", None) == var.type.dtype
-                    and expr.type.ndim == var.type.ndim):
-                from thx.tensor.basic import patternbroadcast
-                try:
-                    expr = patternbroadcast(expr, var.type.broadcastable)
-                except Exception:  # pragma: no cover
-                    pass
-            if expr.type != var.type:
-                raise TypeError(
-                    f"An update must have the same type as the original shared variable "
-                    f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
-                    f"update_val.type={expr.type}). If the difference is related to the broadcast "
-                    f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
-                    f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
+        if expr.type != var.type:  # no conversion, not even of the broadcast pattern (Theano)
+            raise TypeError(
+                f"An update must have the same type as the original shared variable "
+                f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
+                f"update_val.type={expr.type}). If the difference is related to the broadcast "
+                f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
+                f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
         out.append((var, expr))
     return out
 
@@ -407,6 +400,26 @@ class Function:
         delete_updates : bool
             The copy does not apply the updates.
         name : str, optional
+
+        Returns
+        -------
+        Function
+            As in Theano 1.0, the copy returns a list of outputs even when this function
+            returns a single value.
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> state = thx.shared(0)
+        >>> inc = T.iscalar('inc')
+        >>> accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+        >>> accumulator(10)
+        array(0)
+        >>> new_state = thx.shared(0)
+        >>> accumulator.copy(swap={state: new_state})(100)
+        [array(0)]
+        >>> int(new_state.get_value()), int(state.get_value())
+        (100, 10)
         """
         spec = dict(self._spec)
         swap = dict(swap or {})
@@ -425,6 +438,10 @@ class Function:
             spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
             spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
+        if spec.get("outputs") is not None and not isinstance(spec["outputs"], (list, tuple)):
+            # Theano 1.0 rebuilds the copy from its list of outputs, so a copy of a one-output
+            # function returns a list (the tutorial's ``new_accumulator(100)`` gives ``[array(0)]``)
+            spec["outputs"] = [spec["outputs"]]
         f = function(**spec)
         for k, v in self._containers.items():
             f._containers[k] = v
@@ -515,6 +532,7 @@ def _backend() -> str | None:
     if dev == "cpu":
         return None
     platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     try:
         jax.devices(platform)
@@ -591,6 +609,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
+            if isinstance(i.variable, SharedVariable):
+                raise TypeError(f"Cannot use a shared variable ({i.variable}) as explicit input {k} "
+                                f"(In({i.variable})). Consider substituting a non-shared variable via "
+                                f"the `givens` parameter")
         elif isinstance(i, Variable):
             if isinstance(i, Constant):
                 raise TypeError(f"Input {k} of thx.function is a constant ({i}); constants cannot be "
@@ -633,6 +655,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             except TypeError:
                 raise TypeError(f"Output {k} of thx.function must be a symbolic Variable, got "
                                 f"{type(o).__name__}: {o!r}") from None
+        if isinstance(o.type, NullType):  # an undefined gradient (grad_undefined): Theano's TypeError
+            raise TypeError(f"Output {k} of thx.function is an undefined gradient (NullType) and "
+                            f"cannot be computed: {o.type.why_null}")
         out_vars.append(o)
 
     upd = _normalize_updates(updates)
