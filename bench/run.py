@@ -147,8 +147,8 @@ def compile_thx(wl: Workload, size: Any, args: Sequence[Any], mode: Any = None):
     import thx.tensor as T
     with thx.config.change_flags(**(wl.thx_flags or {})):
         t0 = time.perf_counter()
-        ins, outs, updates = wl.graph(thx, T, size)
-        f = thx.function(ins, outs, updates=updates, mode=mode)
+        ins, outs, updates, *givens = wl.graph(thx, T, size)
+        f = thx.function(ins, outs, updates=updates, givens=givens[0] if givens else None, mode=mode)
         res = _host(f(*args))
         return time.perf_counter() - t0, f, res
 
@@ -256,7 +256,10 @@ def run_workload(wl: Workload, size: Any, quick: bool, repeats: int, batch_secon
     try:
         row.thx_compile, f, got = _best_compile(lambda: compile_thx(wl, size, args), tries,
                                                 before=_clear_thx_cache)
-        row.jax_compile, jcall, want = _best_compile(lambda: compile_jax(wl, size, args), tries)
+        jargs = wl.jax_data(size, np.random.RandomState(0)) if wl.jax_data else args
+        row.jax_compile, jcall, want = _best_compile(lambda: compile_jax(wl, size, jargs), tries)
+        if wl.jax_data:  # a training step: JAX returns the cost, then the new parameters
+            want = want[:len(got)]
         row.agree, row.max_rel_err = compare(got, want, wl.rtol)
         hits = _cache_hits()
         t2, f2, got2 = compile_thx(wl, size, args)  # same graph again: a compile-cache hit

@@ -43,6 +43,13 @@ def _bool(s: Any) -> bool:
     raise ValueError(f"not a boolean: {s!r}")
 
 
+def _count(s: Any) -> int:
+    v = int(s)
+    if v < 0:
+        raise ValueError(f"not a count (an integer >= 0): {s!r}")
+    return v
+
+
 def _tags(s: Any) -> tuple[str, ...]:
     if isinstance(s, (list, tuple)):
         return tuple(s)
@@ -116,6 +123,8 @@ _FLAGS = [
           True, None, _bool),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
+    _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "
+          "XLA executable, about 1 MB for a small graph; 0 = no cache)", 32, None, _count),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",

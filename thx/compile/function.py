@@ -13,7 +13,6 @@ updates, return NumPy arrays.
 from __future__ import annotations
 
 import copy
-
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from thx.compile import shared_state
 from thx.rewriting.mode import Mode, get_mode
 from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
@@ -232,8 +232,9 @@ class FunctionMaker:
         self.in_update_pos = in_update_pos
         # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
+        self.donate = shared_state.donated(len(explicit), shared_vars, updates)
         from thx.compile import cache
-        self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode)
+        self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode, self.donate)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
         if self._cached is not None:
             self.fgraph = self._cached[0]
@@ -291,7 +292,7 @@ class Function(BucketCalls):
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(), donate=maker.donate,
                                              keep_on_failure=_keep_on_failure(maker))
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
@@ -303,6 +304,7 @@ class Function(BucketCalls):
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
+        shared_state.init(self)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -344,30 +346,24 @@ class Function(BucketCalls):
             k += 1
         if self._watch is not None and self._watch_shapes(vals):
             return self._call_bucketed(args)
-        if self._shared:
-            vals += [s._value for s in self._shared]
         try:
-            with _x64(True):
-                outs = self.jax_fn(*vals)
+            if self._has_updates:
+                outs = shared_state.call_updating(self, vals)
+            else:
+                if self._shared:
+                    vals += [s._value for s in self._shared]
+                with _x64(True):
+                    outs = self.jax_fn(*vals)
         except Exception as e:
-            msg = getattr(e, "thx_runtime_check", None)
-            if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
-                raise type(e)(msg) from None
-            raise _runtime_error(self, e, vals[:n]) from e
-        if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
+            outs = shared_state.retry_read(self, vals, e, _runtime_error)
+        if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
             outs = _split_status(outs, self._n_fg_out)
-        n_out = self._n_out
-        if self._has_updates:
-            n_upd = len(self._update_targets)
-            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
-                var._set_internal(v)
-            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
-                self._containers[k] = v
+        # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
-            return outs[0] if self.return_device_arrays else np.asarray(outs[0])
+            return outs[0] if self.return_device_arrays else np.array(outs[0])
         if self.return_device_arrays:
-            return list(outs[:n_out])
-        return [np.asarray(r) for r in outs[:n_out]]
+            return list(outs[:self._n_out])
+        return [np.array(r) for r in outs[:self._n_out]]
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
