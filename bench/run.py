@@ -21,7 +21,9 @@ Run ``python -m bench`` (or ``python bench/run.py``).  For each workload of
 
 Both sides run in float64 under the same scoped ``jax.enable_x64(True)``.
 A graph-side section times grad, rewriting and lowering of elementwise
-chains per node.  ``--quick`` runs small sizes and checks that every result
+chains per node.  An epoch section times a whole training epoch of an LSTM
+over sentences of many distinct lengths, compiles included (thx's shape
+buckets against hand-written JAX that pads to the same buckets).  ``--quick`` runs small sizes and checks that every result
 agrees with JAX (CI does this); ``--write-docs`` regenerates the measured
 part of ``docs/performance.md``.
 """
@@ -145,8 +147,8 @@ def compile_thx(wl: Workload, size: Any, args: Sequence[Any], mode: Any = None):
     import thx.tensor as T
     with thx.config.change_flags(**(wl.thx_flags or {})):
         t0 = time.perf_counter()
-        ins, outs, updates = wl.graph(thx, T, size)
-        f = thx.function(ins, outs, updates=updates, mode=mode)
+        ins, outs, updates, *givens = wl.graph(thx, T, size)
+        f = thx.function(ins, outs, updates=updates, givens=givens[0] if givens else None, mode=mode)
         res = _host(f(*args))
         return time.perf_counter() - t0, f, res
 
@@ -254,7 +256,10 @@ def run_workload(wl: Workload, size: Any, quick: bool, repeats: int, batch_secon
     try:
         row.thx_compile, f, got = _best_compile(lambda: compile_thx(wl, size, args), tries,
                                                 before=_clear_thx_cache)
-        row.jax_compile, jcall, want = _best_compile(lambda: compile_jax(wl, size, args), tries)
+        jargs = wl.jax_data(size, np.random.RandomState(0)) if wl.jax_data else args
+        row.jax_compile, jcall, want = _best_compile(lambda: compile_jax(wl, size, jargs), tries)
+        if wl.jax_data:  # a training step: JAX returns the cost, then the new parameters
+            want = want[:len(got)]
         row.agree, row.max_rel_err = compare(got, want, wl.rtol)
         hits = _cache_hits()
         t2, f2, got2 = compile_thx(wl, size, args)  # same graph again: a compile-cache hit
@@ -351,8 +356,59 @@ def run_scaling(sizes: Sequence[int], log: Callable[[str], None]) -> list[Scalin
     return rows
 
 
+EPOCH_TARGET = 1.5
+
+
+@dataclass
+class EpochRow:
+    """One training epoch, compiles included: thx and hand-written JAX."""
+    name: str
+    size: str
+    thx_total: float
+    jax_total: float
+    thx_compiles: int
+    agree: bool
+
+    @property
+    def ratio(self) -> float:
+        return self.thx_total / self.jax_total
+
+
+def run_epochs(quick: bool, log: Callable[[str], None]) -> list[EpochRow]:
+    """(b) of issue 11: an LSTM trained by SGD, one sentence per step, over an epoch of sentences
+    of many distinct lengths; each side's total time includes building and all its compiles."""
+    import thx
+    import thx.tensor as T
+    from bench.workloads import (LSTM_EPOCH_FULL, LSTM_EPOCH_QUICK, lstm_epoch_data, lstm_epoch_jax,
+                                 lstm_epoch_label, lstm_epoch_thx)
+    size = LSTM_EPOCH_QUICK if quick else LSTM_EPOCH_FULL
+    params, sents, targets = lstm_epoch_data(size, np.random.RandomState(0))
+    _clear_thx_cache()
+    gc.collect()
+    with _x64():
+        t0 = time.perf_counter()
+        want = lstm_epoch_jax(params, sents, targets)
+        t1 = time.perf_counter()
+    t2 = time.perf_counter()
+    got, step = lstm_epoch_thx(thx, T, params, sents, targets)
+    t3 = time.perf_counter()
+    compiles = _compiles(step)
+    agree = bool(np.allclose(got, want, rtol=1e-6, atol=1e-9))
+    row = EpochRow("lstm_epoch", lstm_epoch_label(size), t3 - t2, t1 - t0, compiles, agree)
+    log(f"  lstm_epoch {row.size}: thx {fmt_time(row.thx_total)} ({compiles} compiles), JAX "
+        f"{fmt_time(row.jax_total)}, ratio {row.ratio:.2f}{'' if agree else ' (results differ)'}")
+    return [row]
+
+
+def _compiles(f) -> int:
+    """How many times thx function ``f`` compiled (without and with shape buckets)."""
+    n = f.jax_fn._cache_size()
+    return n + (f._bucket[1]._cache_size() if f._bucket is not None else 0)
+
+
 def run(quick: bool = False, only: Sequence[str] | None = None, repeats: int | None = None,
-        pytensor: bool = True, scaling: bool = True, log: Callable[[str], None] = print) -> dict:
+        pytensor: bool = True, scaling: bool = True, log: Callable[[str], None] = print,
+        epoch: bool = True) -> dict:
     """Run the benchmark; returns ``{'rows', 'scaling', 'meta'}``.
 
     Parameters
@@ -382,8 +438,11 @@ def run(quick: bool = False, only: Sequence[str] | None = None, repeats: int | N
     scale = []
     if scaling and (not only or any(o in "chain_scaling" for o in only)):
         scale = run_scaling(CHAIN_QUICK_SIZES if quick else CHAIN_SIZES, log)
+    epochs = []
+    if epoch and (not only or any(o in "lstm_epoch" for o in only)):
+        epochs = run_epochs(quick, log)
     meta["load_after"] = _loadavg()
-    return {"rows": rows, "scaling": scale, "meta": meta}
+    return {"rows": rows, "scaling": scale, "epochs": epochs, "meta": meta}
 
 
 # ---------------------------------------------------------------- reporting
@@ -502,6 +561,16 @@ def format_report(result: dict) -> str:
         growth = last.per_node(last.total) / first.per_node(first.total)
         out += ["", f"thx time per node at {last.nodes} nodes / at {first.nodes} nodes: {growth:.2f} "
                     f"(target <= {SCALING_TARGET})."]
+    epochs = result.get("epochs") or []
+    if epochs:
+        out += ["", "Training epoch over variable-length sentences, compiles included (thx: shape "
+                    "buckets; JAX: hand-written, padded to the same power-of-two buckets, masked "
+                    "scan):", "",
+                "| workload | size | thx total | thx compiles | JAX total | ratio |", "|---|---|---|---|---|---|"]
+        for e in epochs:
+            out.append(f"| {e.name}{'' if e.agree else ' (**results differ**)'} | {e.size} | "
+                       f"{fmt_time(e.thx_total)} | {e.thx_compiles} | {fmt_time(e.jax_total)} | "
+                       f"{_ratio(e.ratio, EPOCH_TARGET)} |")
     return "\n".join(out)
 
 
@@ -553,7 +622,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     if a.write_docs:
         write_docs(report)
         print(f"\nwrote {DOCS}")
-    bad = [r for r in result["rows"] if r.error or not r.agree]
+    bad = [r for r in result["rows"] + result.get("epochs", []) if getattr(r, "error", None) or not r.agree]
     if bad:
         print("\nFAILED: " + ", ".join(f"{r.name} {r.size}" for r in bad), file=sys.stderr)
         sys.exit(1)

@@ -48,6 +48,9 @@ class Workload:
         How a size is shown in the table.
     pytensor_sizes : list, optional
         The sizes PyTensor runs (default: all; its default mode compiles large graphs for minutes).
+    jax_data : callable, optional
+        The JAX side's arguments when they differ from thx's (``graph`` may also return
+        ``(inputs, outputs, updates, givens)``: a training step reading shared variables).
     thx_flags : dict, optional
         ``thx.config`` flags set while thx compiles it (e.g. ``{"check_index": False}``).
     """
@@ -63,6 +66,7 @@ class Workload:
     pytensor: bool = True
     label: Callable[[Any], str] = str
     pytensor_sizes: list | None = None
+    jax_data: Callable[[Any, np.random.RandomState], list[Any]] | None = None
     thx_flags: dict | None = None
 
 
@@ -400,7 +404,224 @@ def chain_data(n_nodes, rng):
     return [0.1 * rng.randn(CHAIN_WIDTH), 0.5 + 0.1 * rng.randn(CHAIN_WIDTH)]
 
 
+# ---------------------------------------------------------------- SGD steps fed from a shared dataset
+
+# Theano's minibatch pattern: the dataset lives in shared variables (on the device), the function
+# takes the minibatch index and slices it through givens; the update is stored in place.  The
+# JAX side is the same step written by hand, the dataset and parameters as device arrays.
+SGD_FULL = (25000, 784, 500, 256, 10)  # rows (150 MB of float64 at 784 columns), width, hidden, batch, classes
+SGD_QUICK = (400, 20, 16, 20, 5)
+_DATASETS: dict[Any, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def sgd_label(size):
+    mb = size[0] * size[1] * 8 / 2 ** 20
+    return f"{mb:.0f} MB dataset, batch {size[3]}" if mb >= 1 else f"{mb * 1024:.0f} KB dataset, batch {size[3]}"
+
+
+def _dataset(size):
+    if size not in _DATASETS:  # made once: 150 MB of random numbers take a second
+        _DATASETS.clear()
+        rng = np.random.RandomState(1)
+        n, d, _, _, k = size
+        _DATASETS[size] = (rng.rand(n, d) - 0.5, np.eye(k)[rng.randint(0, k, size=n)])
+    return _DATASETS[size]
+
+
+def _mlp_params(size, rng):
+    _, d, h, _, k = size
+    return [rng.randn(d, h) / np.sqrt(d), np.zeros(h), rng.randn(h, k) / np.sqrt(h), np.zeros(k)]
+
+
+def _logreg_params(size, rng):
+    _, d, _, _, k = size
+    return [0.01 * rng.randn(d, k), np.zeros(k)]
+
+
+def _nll(T_or_jnp, z, Y):
+    zmax = z.max(axis=1, keepdims=True)
+    logp = z - zmax - T_or_jnp.log(T_or_jnp.exp(z - zmax).sum(axis=1, keepdims=True))
+    return -(Y * logp).sum(axis=1).mean()
+
+
+def _sgd_graph(th, T, size, params, forward):
+    X, Y = _dataset(size)
+    data_x, data_y = th.shared(X, name="data_x"), th.shared(Y, name="data_y")
+    shared = [th.shared(p) for p in params]
+    i = T.lscalar("i")
+    x, y = T.dmatrix("x"), T.dmatrix("y")
+    cost = _nll(T, forward(T, x, *shared), y)
+    bs = size[3]
+    updates = [(p, p - 0.1 * g) for p, g in zip(shared, th.grad(cost, shared))]
+    if _traced_slice_starts(th, T):
+        givens = {x: data_x[i * bs:(i + 1) * bs], y: data_y[i * bs:(i + 1) * bs]}
+    else:  # a thx without issue 11's traced slice starts: the same slice, constant (i = 3)
+        givens = {x: data_x[3 * bs:4 * bs], y: data_y[3 * bs:4 * bs]}
+        cost = cost + 0 * i
+    return [i], [cost], updates, givens
+
+
+_PROBED: dict[str, bool] = {}
+
+
+def _traced_slice_starts(th, T) -> bool:
+    """Does ``v[i * 2:(i + 1) * 2]`` with a symbolic ``i`` compile (once for every ``i``)?"""
+    if th.__name__ not in _PROBED:  # asked once: the probe's compile would count as a cache hit
+        i = T.lscalar("i")
+        try:
+            f = th.function([i], th.shared(np.arange(8.0))[i * 2:(i + 1) * 2].sum())
+            _PROBED[th.__name__] = float(f(1)) == 5.0
+        except Exception:
+            _PROBED[th.__name__] = False
+    return _PROBED[th.__name__]
+
+
+def _sgd_jax(size, forward):
+    jax, jnp, lax = _jax()
+    bs = size[3]
+
+    def loss(params, X, Y):
+        return _nll(jnp, forward(jnp, X, *params), Y)
+
+    def step(data_x, data_y, i, *params):
+        X = lax.dynamic_slice_in_dim(data_x, i * bs, bs)
+        Y = lax.dynamic_slice_in_dim(data_y, i * bs, bs)
+        cost, grads = jax.value_and_grad(loss)(params, X, Y)
+        return (cost,) + tuple(p - 0.1 * g for p, g in zip(params, grads))
+
+    return step  # returns the cost (compared with thx's output), then the new parameters
+
+
+def _logreg_forward(T_or_jnp, x, W, b):
+    return T_or_jnp.dot(x, W) + b
+
+
+def _mlp_forward(T_or_jnp, x, W1, b1, W2, b2):
+    return T_or_jnp.dot(T_or_jnp.tanh(T_or_jnp.dot(x, W1) + b1), W2) + b2
+
+
+def sgd_index(size, rng):
+    return [3]  # the minibatch index: the same slice for every call of both sides
+
+
+def _sgd_jax_data(size, params):
+    import jax
+    X, Y = _dataset(size)
+    with jax.enable_x64(True):
+        return [jax.device_put(X), jax.device_put(Y), 3] + [jax.device_put(p) for p in params]
+
+
+def logreg_sgd_graph(th, T, size):
+    return _sgd_graph(th, T, size, _logreg_params(size, np.random.RandomState(2)), _logreg_forward)
+
+
+def logreg_sgd_jax(size):
+    return _sgd_jax(size, _logreg_forward)
+
+
+def logreg_sgd_jax_data(size, rng):
+    return _sgd_jax_data(size, _logreg_params(size, np.random.RandomState(2)))
+
+
+def mlp_sgd_graph(th, T, size):
+    return _sgd_graph(th, T, size, _mlp_params(size, np.random.RandomState(2)), _mlp_forward)
+
+
+def mlp_sgd_jax(size):
+    return _sgd_jax(size, _mlp_forward)
+
+
+def mlp_sgd_jax_data(size, rng):
+    return _sgd_jax_data(size, _mlp_params(size, np.random.RandomState(2)))
+
+
 # ---------------------------------------------------------------- the list
+
+# ---------------------------------------------------------------- LSTM epoch over variable lengths
+
+LSTM_EPOCH_FULL = (200, 50, 16, 32)  # sentences, distinct lengths (1..n), input width, hidden width
+LSTM_EPOCH_QUICK = (40, 12, 3, 4)
+
+
+def lstm_epoch_label(size):
+    return f"{size[0]} sentences, {size[1]} lengths, {size[2]}->{size[3]}"
+
+
+def lstm_epoch_data(size, rng):
+    """``(params, sentences, targets)``: every length 1..n appears, in a shuffled order."""
+    n_sent, n_len, d, h = size
+    lengths = rng.permutation(np.resize(np.arange(1, n_len + 1), n_sent))
+    sents = [rng.randn(int(n), d) for n in lengths]
+    targets = rng.randint(0, 2, size=n_sent).astype("float64")
+    params = [rng.randn(d, 4 * h) / np.sqrt(d), rng.randn(h, 4 * h) / np.sqrt(h), np.zeros(4 * h),
+              rng.randn(h) / np.sqrt(h)]
+    return params, sents, targets
+
+
+LSTM_LR = 0.1
+
+
+def lstm_epoch_thx(th, T, params, sents, targets):
+    """Build the SGD step with ``th`` (the compile is timed too) and run one epoch: ``(costs, step)``."""
+    W, U, b, v = (th.shared(p.copy()) for p in params)
+    x, y = T.dmatrix("x"), T.dscalar("y")
+    nh = params[1].shape[0]
+
+    def step(x_t, h, c):
+        z = T.dot(x_t, W) + T.dot(h, U) + b
+        i, f, o = (T.nnet.sigmoid(z[k * nh:(k + 1) * nh]) for k in range(3))
+        c = f * c + i * T.tanh(z[3 * nh:])
+        return o * T.tanh(c), c
+
+    zeros = T.zeros((nh,), dtype="float64")
+    (hs, _), _ = th.scan(step, sequences=[x], outputs_info=[zeros, zeros])
+    p = T.nnet.sigmoid(T.dot(hs[-1], v))
+    cost = -(y * T.log(p) + (1 - y) * T.log(1 - p))
+    ps = [W, U, b, v]
+    grads = T.grad(cost, ps)
+    train = th.function([x, y], cost, updates=[(q, q - LSTM_LR * g) for q, g in zip(ps, grads)])
+    return [float(train(s, t)) for s, t in zip(sents, targets)], train
+
+
+def lstm_epoch_jax(params, sents, targets):
+    """The same epoch in hand-written JAX: each sentence padded to the next power of two, the
+    true length passed as a value, padded steps masked (one compile per bucket)."""
+    jax, jnp, lax = _jax()
+    nh = params[1].shape[0]
+
+    def cost(ps, x, n, y):
+        W, U, b, v = ps
+
+        def step(carry, xt_t):
+            h, c = carry
+            x_t, t = xt_t
+            z = x_t @ W + h @ U + b
+            i, f, o = (jax.nn.sigmoid(z[k * nh:(k + 1) * nh]) for k in range(3))
+            c2 = f * c + i * jnp.tanh(z[3 * nh:])
+            h2 = o * jnp.tanh(c2)
+            keep = t < n
+            return (jnp.where(keep, h2, h), jnp.where(keep, c2, c)), None
+
+        zeros = jnp.zeros(nh)
+        (h, _), _ = lax.scan(step, (zeros, zeros), (x, jnp.arange(x.shape[0])))
+        p = jax.nn.sigmoid(h @ v)
+        return -(y * jnp.log(p) + (1 - y) * jnp.log(1 - p))
+
+    @jax.jit
+    def train(ps, x, n, y):
+        c, g = jax.value_and_grad(cost)(ps, x, n, y)
+        return [q - LSTM_LR * gq for q, gq in zip(ps, g)], c
+
+    ps = [jnp.asarray(p) for p in params]
+    out = []
+    for s, t in zip(sents, targets):
+        n = s.shape[0]
+        size = 1 << max(n - 1, 0).bit_length()
+        xp = np.pad(s, [(0, size - n), (0, 0)], mode="edge")
+        ps, c = train(ps, xp, np.int64(n), t)
+        out.append(float(c))
+    return out
+
 
 WORKLOADS: list[Workload] = [
     Workload("scalar_grad", "grad(x**2) on a dscalar: per-call overhead (jax.grad)", [1], [1],
@@ -429,6 +650,13 @@ WORKLOADS: list[Workload] = [
     Workload("chain_grad", "grad of an elementwise chain of n nodes (jax.grad)", [100, 1000],
              CHAIN_QUICK_SIZES, chain_graph, chain_jax, chain_data, rtol=1e-6,
              label=lambda n: f"{n} nodes", pytensor_sizes=[100] + CHAIN_QUICK_SIZES),
+    Workload("logreg_sgd_shared", "one SGD step of softmax regression, minibatch sliced by index "
+             "through givens from a shared dataset (jax.value_and_grad, data on the device)",
+             [SGD_FULL], [SGD_QUICK], logreg_sgd_graph, logreg_sgd_jax, sgd_index, rtol=1e-9,
+             pytensor=False, label=sgd_label, jax_data=logreg_sgd_jax_data),
+    Workload("mlp_sgd_shared", "one SGD step of a tanh MLP, fed the same way (jax.value_and_grad, "
+             "data on the device)", [SGD_FULL], [SGD_QUICK], mlp_sgd_graph, mlp_sgd_jax, sgd_index,
+             rtol=1e-9, pytensor=False, label=sgd_label, jax_data=mlp_sgd_jax_data),
 ]
 
 

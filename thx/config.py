@@ -43,10 +43,27 @@ def _bool(s: Any) -> bool:
     raise ValueError(f"not a boolean: {s!r}")
 
 
+def _count(s: Any) -> int:
+    v = int(s)
+    if v < 0:
+        raise ValueError(f"not a count (an integer >= 0): {s!r}")
+    return v
+
+
 def _tags(s: Any) -> tuple[str, ...]:
     if isinstance(s, (list, tuple)):
         return tuple(s)
     return tuple(t for t in str(s).replace(":", " ").split() if t)
+
+
+def _buckets(s: Any) -> str | tuple[int, ...]:
+    """``shape_buckets``: 'pow2', 'off', or increasing sizes (a list, or '8,16,64')."""
+    if isinstance(s, str) and s.strip().lower() in ("pow2", "off"):
+        return s.strip().lower()
+    sizes = [int(v) for v in (s.replace(",", " ").split() if isinstance(s, str) else s)]
+    if not sizes or any(b <= 0 for b in sizes):
+        raise ValueError(f"shape_buckets must be 'pow2', 'off' or positive sizes, got {s!r}")
+    return tuple(sorted(sizes))
 
 
 
@@ -99,6 +116,8 @@ _FLAGS = [
     _Flag("cast_policy", "how Python literals get their dtype", "custom", ("custom", "numpy+floatX")),
     _Flag("scan_map_lowering", "lower map-like scans to jax.vmap ('auto') or lax.scan ('scan')",
           "auto", ("auto", "scan")),
+    _Flag("shape_buckets", "pad varying input axes to buckets ('pow2', 'off', or sizes), see "
+          "docs/shapes.md", "pow2", None, _buckets),
     _Flag("check_index", "check inside compiled functions that integer indices are in range "
           "(IndexError as NumPy); False skips the check for speed (out-of-range reads clamp)",
           True, None, _bool),
@@ -106,6 +125,8 @@ _FLAGS = [
           "off", ("off", "jax")),
     _Flag("recompile_warn_threshold", "warn (once per function) when a function has compiled for "
           "more distinct static values or input shapes than this (0: never)", 10, None, int),
+    _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "
+          "XLA executable, about 1 MB for a small graph; 0 = no cache)", 32, None, _count),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",

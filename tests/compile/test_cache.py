@@ -98,7 +98,7 @@ def test_scan_graphs_are_keyed_by_their_inner_graph():
 
 
 def test_the_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(cache, "MAX_ENTRIES", 2)
+    monkeypatch.setattr(thx.config, "compile_cache_size", 2)
     cache.clear()
     x = T.dvector("x")
     fs = [function([x], x + float(k)) for k in range(3)]

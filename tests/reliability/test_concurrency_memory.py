@@ -117,7 +117,7 @@ def test_compiling_and_dropping_1000_functions_of_one_graph():
 
 
 def test_distinct_graphs_past_the_compile_cache_stay_bounded(monkeypatch):
-    monkeypatch.setattr(cache, "MAX_ENTRIES", 24)  # go through eviction quickly
+    monkeypatch.setattr(thx.config, "compile_cache_size", 24)  # go through eviction quickly
     w = thx.shared(np.ones(3), name="w")
     xv = np.arange(3.0)
 

@@ -30,6 +30,7 @@ True
 from __future__ import annotations
 
 import hashlib
+import sys
 from collections import OrderedDict
 from typing import Any
 
@@ -38,9 +39,9 @@ import numpy as np
 from thx.graph.basic import Constant, Variable, io_toposort
 from thx.graph.fg import FunctionGraph
 
-__all__ = ["graph_key", "lookup", "store", "clear", "info", "MAX_ENTRIES"]
+__all__ = ["graph_key", "lookup", "store", "clear", "info"]
 
-MAX_ENTRIES = 128  # least recently used entries go first
+# At most ``config.compile_cache_size`` entries; the least recently used go first.
 _CACHE: OrderedDict[Any, Any] = OrderedDict()
 _STATS = {"hits": 0, "misses": 0}
 
@@ -118,15 +119,17 @@ def _graph_key(inputs, outputs) -> tuple:
     return tuple(items)
 
 
-def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any) -> Any:
+def graph_key(inputs: list[Variable], outputs: list[Variable], mode: Any, extra: Any = ()) -> Any:
     """The structural key of the graph from ``inputs`` to ``outputs`` compiled in ``mode``.
 
-    Returns None when the graph holds something that cannot be keyed (it is
-    then compiled without the cache).
+    ``extra`` is anything else that decides the compiled code (the donated
+    input positions).  Returns None when the graph holds something that
+    cannot be keyed (it is then compiled without the cache).
     """
     from thx.config import config
     try:
-        return _Key((_graph_key(inputs, outputs), mode, tuple((n, v) for n, v, _ in config.items())))
+        return _Key((_graph_key(inputs, outputs), mode, extra,
+                     tuple((n, v) for n, v, _ in config.items())))
     except (_Unkeyable, TypeError):
         return None
 
@@ -161,12 +164,15 @@ def lookup(key: Any) -> Any:
 
 
 def store(key: Any, entry: Any) -> None:
-    """Remember ``entry`` under ``key`` (dropping the least recently used beyond MAX_ENTRIES)."""
+    """Remember ``entry`` under ``key`` (dropping the least recently used beyond
+    ``config.compile_cache_size``; a dropped entry's executable goes with the last Function
+    using it)."""
+    from thx.config import config
     if key is None:
         return
     _CACHE[key] = entry
     _CACHE.move_to_end(key)
-    while len(_CACHE) > MAX_ENTRIES:
+    while len(_CACHE) > config.compile_cache_size:
         _CACHE.popitem(last=False)
 
 
@@ -174,6 +180,9 @@ def clear() -> None:
     """Forget every cached compilation (the next ``thx.function`` compiles from scratch)."""
     _CACHE.clear()
     _STATS["hits"] = _STATS["misses"] = 0
+    memory = sys.modules.get("thx.lowering.memory")  # loaded with the first compilation
+    if memory is not None:
+        memory.release()  # hand the freed executables' memory back to the system
 
 
 def info() -> dict:

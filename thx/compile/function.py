@@ -13,7 +13,6 @@ updates, return NumPy arrays.
 from __future__ import annotations
 
 import copy
-
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -21,12 +20,15 @@ from typing import Any
 
 import numpy as np
 
+from thx.compile import shared_state
 from thx.rewriting.mode import Mode, get_mode
 from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
-from thx.compile.statics import static_positions, static_value, traces_of, with_statics
+from thx.compile.statics import StaticArgs, traces_of, with_statics
+from thx.compile.buckets import BucketCalls
+from thx.graph.type import NullType
 
 
 def _x64(on: bool):
@@ -154,21 +156,13 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
                 expr = Constant(var.type, var.type.filter(expr.data))
             except TypeError:
                 pass
-        if expr.type != var.type:
-            if (getattr(expr.type, "dtype", None) == var.type.dtype
-                    and expr.type.ndim == var.type.ndim):
-                from thx.tensor.basic import patternbroadcast
-                try:
-                    expr = patternbroadcast(expr, var.type.broadcastable)
-                except Exception:  # pragma: no cover
-                    pass
-            if expr.type != var.type:
-                raise TypeError(
-                    f"An update must have the same type as the original shared variable "
-                    f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
-                    f"update_val.type={expr.type}). If the difference is related to the broadcast "
-                    f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
-                    f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
+        if expr.type != var.type:  # no conversion, not even of the broadcast pattern (Theano)
+            raise TypeError(
+                f"An update must have the same type as the original shared variable "
+                f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
+                f"update_val.type={expr.type}). If the difference is related to the broadcast "
+                f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
+                f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
         out.append((var, expr))
     return out
 
@@ -200,8 +194,7 @@ class FunctionMaker:
     """Compiles a function; ``maker.fgraph`` is the optimized graph (``maker.env`` too)."""
 
     def __init__(self, inputs: list[In], outputs: list[Variable], updates: list[tuple[Variable, Variable]],
-                 mode: Mode, on_unused_input: str, name: str | None,
-                 static_argnames: Sequence[Any] | None = None) -> None:
+                 mode: Mode, on_unused_input: str, name: str | None, static_argnames=None) -> None:
         self.inputs = inputs
         self.expanded_inputs = inputs
         self.outputs_vars = outputs
@@ -240,10 +233,10 @@ class FunctionMaker:
         self.in_update_pos = in_update_pos
         # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
+        self.donate = shared_state.donated(len(explicit), shared_vars, updates)
         from thx.compile import cache
-        self.static_positions = static_positions(inputs, static_argnames)
-        self._cache_key = with_statics(cache.graph_key(explicit + shared_vars, fg_outputs, mode),
-                                       self.static_positions)
+        self._cache_key, self.static_positions = with_statics(cache.graph_key(
+            explicit + shared_vars, fg_outputs, mode, self.donate), inputs, static_argnames)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
         if self._cached is not None:
             self.fgraph = self._cached[0]
@@ -258,13 +251,8 @@ class FunctionMaker:
         """Theano's older name for ``fgraph``."""
         return self.fgraph
 
-    @property
-    def n_compiles(self) -> int:
-        """Traces (= XLA compiles) of the jitted function so far (shared through the compile cache)."""
-        return traces_of(getattr(self, "jax_fn", None))
 
-
-class Function:
+class Function(BucketCalls):
     """A compiled function: call it with values for its inputs.
 
     Attributes
@@ -274,6 +262,7 @@ class Function:
     jax_fn : callable
         The jitted JAX function (inputs, then shared values -> outputs, then updates).
     """
+    _helpers = staticmethod(lambda: (_runtime_error, _backend, _keep_on_failure))  # for buckets
 
     def __init__(self, maker: FunctionMaker, name: str | None, allow_input_downcast: bool | None,
                  unpack_single: bool, return_device_arrays: bool, spec: dict) -> None:
@@ -305,14 +294,12 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(), donate=maker.donate,
                                              keep_on_failure=_keep_on_failure(maker),
                                              static=maker.static_positions)
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
-        maker.jax_fn = self.jax_fn  # static arguments: NumPy scalars of their input's dtype
-        self._static_dtypes = {k: np.dtype(maker.fgraph.inputs[k].dtype) for k in self._statics}
-        self._static_shared = [k for k in self._statics if k >= len(maker.inputs)]
+        self._st = StaticArgs(maker, self._statics)  # static arguments as NumPy scalars
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
                               t.dtype == "float64" and t.ndim == 0 and not strict)
@@ -321,6 +308,7 @@ class Function:
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
+        shared_state.init(self)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -358,37 +346,30 @@ class Function:
                     k += 1
                     continue
             v = self._check(k, v)
-            vals.append(static_value(self._static_dtypes[k], v) if k in self._static_set else v)
+            vals.append(self._st.one(k, v) if k in self._static_set else v)
             k += 1
-        if self._shared:
-            vals += [s._value for s in self._shared]
-            for k in self._static_shared:
-                vals[k] = static_value(self._static_dtypes[k], vals[k])
+        if self._watch is not None and self._watch_shapes(vals):
+            return self._call_bucketed(args)
         try:
-            with _x64(True):
-                outs = self.jax_fn(*vals)
+            if self._has_updates:
+                outs = shared_state.call_updating(self, vals)
+            else:
+                if self._shared:
+                    vals = self._st.shared(vals + [s._value for s in self._shared])
+                with _x64(True):
+                    outs = self.jax_fn(*vals)
         except Exception as e:
-            msg = getattr(e, "thx_runtime_check", None)
-            if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
-                raise type(e)(msg) from None
-            raise _runtime_error(self, e, vals[:n]) from e
-        if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
+            outs = shared_state.retry_read(self, vals, e, _runtime_error)
+        if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
             outs = _split_status(outs, self._n_fg_out)
-        n_out = self._n_out
-        if self._has_updates:
-            n_upd = len(self._update_targets)
-            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
-                var._set_internal(v)
-            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
-                self._containers[k] = v
+        # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
-            return outs[0] if self.return_device_arrays else np.asarray(outs[0])
+            return outs[0] if self.return_device_arrays else np.array(outs[0])
         if self.return_device_arrays:
-            return list(outs[:n_out])
-        return [np.asarray(r) for r in outs[:n_out]]
+            return list(outs[:self._n_out])
+        return [np.array(r) for r in outs[:self._n_out]]
 
-    n_compiles = property(lambda self: self.maker.n_compiles, doc="Traces (= XLA compiles) so far.")
-
+    n_compiles = property(lambda self: traces_of(self.jax_fn), doc="Traces (= XLA compiles) so far.")
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
         n = self._n_in
@@ -428,6 +409,26 @@ class Function:
         delete_updates : bool
             The copy does not apply the updates.
         name : str, optional
+
+        Returns
+        -------
+        Function
+            As in Theano 1.0, the copy returns a list of outputs even when this function
+            returns a single value.
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> state = thx.shared(0)
+        >>> inc = T.iscalar('inc')
+        >>> accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+        >>> accumulator(10)
+        array(0)
+        >>> new_state = thx.shared(0)
+        >>> accumulator.copy(swap={state: new_state})(100)
+        [array(0)]
+        >>> int(new_state.get_value()), int(state.get_value())
+        (100, 10)
         """
         spec = dict(self._spec)
         swap = dict(swap or {})
@@ -446,6 +447,10 @@ class Function:
             spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
             spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
+        if spec.get("outputs") is not None and not isinstance(spec["outputs"], (list, tuple)):
+            # Theano 1.0 rebuilds the copy from its list of outputs, so a copy of a one-output
+            # function returns a list (the tutorial's ``new_accumulator(100)`` gives ``[array(0)]``)
+            spec["outputs"] = [spec["outputs"]]
         f = function(**spec)
         for k, v in self._containers.items():
             f._containers[k] = v
@@ -455,8 +460,7 @@ class Function:
         """The StableHLO that XLA receives, for example arguments ``args``."""
         from thx.lowering.linker import lower_text
         vals = [self._check(k, a) for k, a in enumerate(args)] + [s._value for s in self._shared]
-        vals = [static_value(self._static_dtypes[k], v) if k in self._static_set else v
-                for k, v in enumerate(vals)]
+        vals = [int(v) if k in self._static_set else v for k, v in enumerate(vals)]
         return lower_text(self.jax_fn, vals)
 
     @property
@@ -537,6 +541,7 @@ def _backend() -> str | None:
     if dev == "cpu":
         return None
     platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     try:
         jax.devices(platform)
@@ -582,12 +587,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
         Accept lossy conversions of arguments to the inputs' dtypes.
     on_unused_input : {'raise', 'warn', 'ignore'}, optional
     return_device_arrays : bool
-        Return JAX device arrays instead of NumPy arrays.
-    static_argnames : list of str or Variable, optional
-        Scalar inputs to specialise on: each distinct value compiles the function
-        once (cached), and the graph sees the value as a constant.  Integers that
-        decide a shape (``v[:n]``, ``arange(n)``) are static without it; see
-        docs/shapes.md.
+        Return JAX device arrays instead of NumPy arrays.  (``static_argnames``: docs/shapes.md)
 
     Returns
     -------
@@ -619,6 +619,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
+            if isinstance(i.variable, SharedVariable):
+                raise TypeError(f"Cannot use a shared variable ({i.variable}) as explicit input {k} "
+                                f"(In({i.variable})). Consider substituting a non-shared variable via "
+                                f"the `givens` parameter")
         elif isinstance(i, Variable):
             if isinstance(i, Constant):
                 raise TypeError(f"Input {k} of thx.function is a constant ({i}); constants cannot be "
@@ -661,6 +665,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             except TypeError:
                 raise TypeError(f"Output {k} of thx.function must be a symbolic Variable, got "
                                 f"{type(o).__name__}: {o!r}") from None
+        if isinstance(o.type, NullType):  # an undefined gradient (grad_undefined): Theano's TypeError
+            raise TypeError(f"Output {k} of thx.function is an undefined gradient (NullType) and "
+                            f"cannot be computed: {o.type.why_null}")
         out_vars.append(o)
 
     upd = _normalize_updates(updates)

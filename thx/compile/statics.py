@@ -33,20 +33,26 @@ def static_positions(inputs: Sequence[Any], names: Sequence[Any] | None) -> tupl
     return tuple(sorted(set(out)))
 
 
-def with_statics(key: Any, positions: tuple[int, ...]) -> Any:
-    """The compile-cache key of a graph compiled with ``static_argnames`` at ``positions``."""
-    return (key, positions) if key is not None and positions else key
+def with_statics(key: Any, inputs: Sequence[Any], names: Sequence[Any] | None) -> tuple[Any, tuple]:
+    """``(compile-cache key, positions)`` of a graph compiled with ``static_argnames=names``."""
+    positions = static_positions(inputs, names)
+    return ((key, positions) if key is not None and positions else key), positions
 
 
-def static_value(dtype: np.dtype, v: Any) -> Any:
+def static_value(dtype: Any, v: Any, positions: Sequence[int] | None = None) -> Any:
     """A static argument as a NumPy scalar of its input's dtype: hashable (``jax.jit`` keys its
-    cache on it), and host-side arithmetic on it follows the graph's dtypes.
+    cache on it), and host-side arithmetic on it follows the graph's dtypes.  With ``positions``:
+    ``dtype`` maps positions to dtypes and ``v`` is the argument list, converted there.
 
     Examples
     --------
     >>> static_value(np.dtype('int8'), 127)
     np.int8(127)
     """
+    if positions is not None:
+        for k in positions:
+            v[k] = static_value(dtype[k], v[k])
+        return v
     return dtype.type(np.asarray(v).item())
 
 
@@ -54,3 +60,17 @@ def traces_of(jitted: Any) -> int:
     """How often the jitted function was traced (= compiled by XLA); 0 if it does not count."""
     counter = getattr(jitted, "trace_counter", None)
     return counter.count if counter is not None else 0
+
+
+class StaticArgs:
+    """Converts a function's static arguments (explicit and shared) to NumPy scalars."""
+
+    def __init__(self, maker: Any, statics: Sequence[int]) -> None:
+        self.dtypes = {k: np.dtype(maker.fgraph.inputs[k].dtype) for k in statics}
+        self.shared_positions = [k for k in statics if k >= len(maker.inputs)]
+
+    def one(self, k: int, v: Any) -> Any:
+        return static_value(self.dtypes[k], v)
+
+    def shared(self, vals: list) -> list:
+        return static_value(self.dtypes, vals, self.shared_positions)

@@ -38,6 +38,7 @@ from thx.lowering.checks import checked, collecting, emit_status, first_failure,
 from thx.lowering.program import build_closure, execute, plan, static_argnums
 from thx.lowering.registry import as_int, is_concrete, register
 from thx.rewriting.scan import optimize_inner
+from thx.scan.masked import MaskedScan
 from thx.scan.op import Scan
 
 
@@ -58,7 +59,15 @@ def _uses_vmap(op: Scan) -> bool:
 
 def _static_outer(node) -> tuple[int, ...]:
     """n_steps, and the non-sequences the step needs while tracing (sizes, shapes)."""
-    op = node.op
+    return _static_of_scan(node.op)
+
+
+def _static_masked(node) -> tuple[int, ...]:
+    """A MaskedScan's: those of its Scan after the traced active length (position 0)."""
+    return tuple(1 + i for i in _static_of_scan(node.op.scan))
+
+
+def _static_of_scan(op: Scan) -> tuple[int, ...]:
     _, inner_static = _inner(op)
     first_ns = op.n_seqs + op.n_tap_inputs
     outer_first_ns = 1 + op.n_seqs + op.n_rec
@@ -90,6 +99,15 @@ class _Static:
 
 @register(Scan, static_inputs=_static_outer)
 def _scan(op: Scan, node) -> Callable[..., Any]:
+    return _scan_impl(op)
+
+
+@register(MaskedScan, static_inputs=_static_masked)
+def _masked_scan(op: MaskedScan, node) -> Callable[..., Any]:
+    return _scan_impl(op.scan, masked=True)
+
+
+def _scan_impl(op: Scan, masked: bool = False) -> Callable[..., Any]:
     run, _ = _inner(op)
     ns, nr, nn = op.n_seqs, op.n_rec, op.n_nit
     lags, rec_taps, reverse = op.lags, op.rec_taps, op.reverse
@@ -145,6 +163,8 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
 
     if op.as_while:
         return _while_impl(op, prepare, step_values, shift, full_traces, pack)
+    if masked:
+        return _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map)
 
     def impl(n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
@@ -169,6 +189,43 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
         return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
 
     return impl
+
+
+def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
+    """Shape buckets: run all ``n_steps`` (padded) steps; steps from ``active`` on change
+    no state (the carry is held) and output zeros (see ``thx.scan.masked``)."""
+    nr, n_out, reverse = op.n_rec, op.n_rec + op.n_nit, op.reverse
+
+    def impl(active, n_steps, *vals):
+        N, seqs, inits, nonseqs = prepare(n_steps, vals)
+        active = jnp.asarray(active)
+        steps = jnp.arange(N)
+        if use_map:
+            def one(*xs):
+                return tuple(step_values(xs, [], nonseqs)[1])
+            ys = jax.vmap(one)(*seqs)
+            return pack([_zero_rows_from(y, steps, active) for y in ys])
+        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+
+        def step(bufs, xs):
+            t, xs = xs[0], xs[1:]
+            new, nit, _ = step_values(xs, bufs, nonseqs)
+            keep = t < active
+            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, bufs)]
+            nit = [jnp.where(keep, v, jnp.zeros_like(v)) for v in nit]
+            bufs = [jnp.where(keep, shift(b, v), b) for b, v in zip(bufs, new)]
+            return bufs, tuple(rows + nit)
+
+        _, ys = lax.scan(step, bufs0, (steps,) + tuple(seqs), length=N, reverse=reverse)
+        ys = list(ys)
+        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+
+    return impl
+
+
+def _zero_rows_from(y, steps, active):
+    keep = (steps < active).reshape((-1,) + (1,) * (y.ndim - 1))
+    return jnp.where(keep, y, jnp.zeros_like(y))
 
 
 def _while_impl(op, prepare, step_values, shift, full_traces, pack):

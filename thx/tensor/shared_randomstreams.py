@@ -102,13 +102,17 @@ class RandomStateSharedVariable(SharedVariable):
         self.tag.is_rng = True
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
+        with self._lock:
+            v = self._value
         if return_internal_type:
-            return self._value
+            return v
         # Always a writable copy: the stored value may be a device array.
-        return np.array(self._value, dtype="uint32").view(RandomKey)
+        return np.array(v, dtype="uint32").view(RandomKey)
 
     def set_value(self, new_value: Any, borrow: bool = False) -> None:
-        self._value = _key_data(new_value)
+        v = _key_data(new_value)
+        with self._lock:
+            self._value = v
 
     def clone(self) -> RandomStateSharedVariable:
         cp = RandomStateSharedVariable(np.asarray(self._value), self.name)

@@ -1,8 +1,19 @@
-"""Shared variables: values that live across function calls (``thx.shared``), tensors or any object."""
+"""Shared variables: values that live across function calls (``thx.shared``), tensors or any object.
+
+A tensor shared variable keeps its value on the device selected by
+``config.device`` once the lowering layer has loaded: it installs the upload
+function with :func:`install_device_put` (this floor imports no JAX).  Every
+shared variable has a lock (``_lock``) that ``get_value``/``set_value`` and
+the calls of functions updating it hold; ``_order`` fixes the order in which a
+function takes several of them, so two functions never deadlock.
+"""
 
 from __future__ import annotations
 
 import copy
+import itertools
+import threading
+from collections.abc import Callable
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,39 +25,76 @@ from thx.tensor.type import TensorType
 from thx.tensor.var import _TensorMethods
 
 
+# ``put(ndarray) -> device array``, installed by the lowering layer (thx/lowering/device.py).
+_DEVICE_PUT: list[Callable[[np.ndarray], Any]] = []
+_ORDER = itertools.count()  # creation order: the order in which a call takes several locks
+
+
+def install_device_put(put: Callable[[np.ndarray], Any]) -> None:
+    """Make tensor shared variables keep their values where ``put`` uploads them."""
+    _DEVICE_PUT[:] = [put]
+
+
 class SharedVariable(Variable):
     """A variable with a value stored outside any function, used by all of them.
 
     Functions read the current value on each call, and ``updates`` write it.
+    A tensor value lives on the device (uploaded once, by ``shared``,
+    ``set_value`` or the first function using it); ``get_value`` copies it to
+    a NumPy array.
     """
+
+    _device_resident = False  # tensor shared variables say True
 
     def __init__(self, name: str | None, type, value: Any, strict: bool,
                  allow_downcast: bool | None = None) -> None:
         super().__init__(type, None, None, name)
         self._allow_downcast = allow_downcast
         self._strict = strict
-        self._value = type.filter(value, strict=strict, allow_downcast=allow_downcast)
+        self._lock = threading.Lock()
+        self._order = next(_ORDER)
+        self._value = self._place(type.filter(value, strict=strict, allow_downcast=allow_downcast))
         self._default_update = None
 
+    def _place(self, v: Any) -> Any:
+        """``v`` uploaded to the device when this variable lives there and the upload is installed."""
+        if self._device_resident and _DEVICE_PUT and isinstance(v, np.ndarray):
+            return _DEVICE_PUT[0](v)
+        return v
+
+    def _to_device(self) -> None:
+        """Upload a value still held in NumPy (functions call this once, when they are built)."""
+        with self._lock:
+            if isinstance(self._value, np.ndarray):
+                self._value = self._place(self._value)
+
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:
-        """The current value (a NumPy copy unless ``borrow``)."""
-        v = self._value
+        """The current value: a NumPy copy, or with ``borrow`` possibly a read-only view.
+
+        ``return_internal_type`` returns the stored object itself (a device
+        array for a tensor); don't keep it: a function updating this variable
+        may reuse that memory (donation) unless it sees the reference.
+        """
+        with self._lock:
+            v = self._value
         if return_internal_type:
             return v
-        if not isinstance(v, np.ndarray):
-            v = np.asarray(v)
-            self._value = v if borrow else self._value
-            return v
-        return v if borrow else v.copy()
+        if isinstance(v, np.ndarray):
+            return v if borrow else v.copy()
+        return np.asarray(v) if borrow else np.array(v)
 
     def set_value(self, new_value: Any, borrow: bool = False) -> None:
-        """Replace the value (checked against the variable's type)."""
+        """Replace the value (checked against the variable's type, uploaded once)."""
         if hasattr(new_value, "__array__") and not isinstance(new_value, np.ndarray):
             new_value = np.asarray(new_value)
         v = self.type.filter(new_value, strict=self._strict, allow_downcast=self._allow_downcast)
-        self._value = v if (borrow or v is not new_value) else v.copy()
+        placed = self._place(v)
+        if placed is v and not borrow and v is new_value:
+            placed = v.copy()
+        with self._lock:
+            self._value = placed
 
-    # Functions store the device value after an update without conversion.
+    # Functions store the device value after an update without conversion (holding the lock).
     def _set_internal(self, v: Any) -> None:
         self._value = v
 
@@ -72,23 +120,40 @@ class SharedVariable(Variable):
 
     def zero(self, borrow: bool = False) -> None:
         """Set the value to zeros of the same shape."""
-        self._value = np.zeros_like(self.get_value(borrow=True))
+        z = self._place(np.zeros_like(self.get_value(borrow=True)))
+        with self._lock:
+            self._value = z
 
     def clone(self):
-        cp = self.__class__(self.name, self.type, self.get_value(borrow=True), self._strict,
+        # A copy of the value: sharing one device buffer would let an update of one variable
+        # donate (free) the other's value.
+        cp = self.__class__(self.name, self.type, self.get_value(), self._strict,
                             self._allow_downcast)
-        cp._value = self._value
         cp.tag = copy.copy(self.tag)
         return cp
 
     def __getstate__(self):
         d = super().__getstate__()
         d["_value"] = np.asarray(self._value)
+        d.pop("_lock", None)
         return d
+
+    def __setstate__(self, d: dict) -> None:
+        self.__dict__.update(d)
+        self._lock = threading.Lock()
+        self._order = next(_ORDER)
+        self._value = self._place(self._value)
+
+    def __copy__(self) -> SharedVariable:
+        cp = object.__new__(type(self))
+        cp.__setstate__(self.__getstate__())
+        return cp
 
 
 class TensorSharedVariable(_TensorMethods, SharedVariable):
-    """A shared variable of a TensorType (supports the tensor operators)."""
+    """A shared variable of a TensorType (supports the tensor operators); its value lives on the device."""
+
+    _device_resident = True
 
 
 def shared(value: Any, name: str | None = None, strict: bool = False,
@@ -213,7 +278,9 @@ class GenericSharedVariable(SharedVariable):
         raise TypeError(f"zero(): {self} holds a generic Python object, which has no zero value")
 
     def __getstate__(self):
-        return Variable.__getstate__(self)  # the value as it is (SharedVariable's makes an array)
+        d = Variable.__getstate__(self)  # the value as it is (SharedVariable's makes an array)
+        d.pop("_lock", None)
+        return d
 
 
 def generic_shared(value: Any, name: str | None = None, strict: bool = False,
