@@ -24,8 +24,9 @@ from thx.graph.basic import Apply, Constant, Variable, clone_replace, io_toposor
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.ifelse import IfElse
-from thx.lowering.program import build_closure
+from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
+from thx.lowering.segments import HOST_IMPLS, BranchShapesDiffer, host_runner
 
 
 class BranchIfElse(Op):
@@ -47,6 +48,12 @@ class BranchIfElse(Op):
 
     def __str__(self) -> str:
         return f"if{{{self.name or ''}}}"
+
+    @property
+    def host_barrier(self) -> bool:
+        """A branch holding an until scan runs on the host (``thx/lowering/segments.py``)."""
+        return any(getattr(n.op, "host_barrier", False)
+                   for fg in (self.then_fgraph, self.else_fgraph) for n in fg.apply_nodes)
 
 
 def _exclusive_nodes(fgraph: FunctionGraph, node: Apply, positions: range) -> list[Apply]:
@@ -103,7 +110,12 @@ LOWERING_PASSES.append(lazy_ifelse)
 
 
 def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[..., tuple]):
-    """The implementation: pick a branch in Python if the condition is known, else lax.cond."""
+    """The implementation: pick a branch in Python if the condition is known, else lax.cond.
+
+    Under a traced condition with branch shapes that differ, raise
+    ``BranchShapesDiffer``: at a function's top level the node then runs on the
+    host (``_host_branch``); inside a loop's step the message reaches the user.
+    """
     dtypes = [np.dtype(o.dtype) for o in node.outputs]
     single = len(dtypes) == 1
 
@@ -111,24 +123,61 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         outs = tuple(xp.asarray(o, dtype=d) for o, d in zip(outs, dtypes))
         return outs[0] if single else outs
 
+    def traced(fn, vals):
+        def branch():
+            try:
+                return typed(fn(*vals), jnp)
+            except BranchShapesDiffer as e:  # a nested ifelse: this one must choose on the host
+                raise BranchShapesDiffer(node, str(e)) from None
+        return branch
+
     def impl(c, *vals):
         if is_concrete(c):
             outs = then_fn(*vals) if np.asarray(c) != 0 else else_fn(*vals)
             return typed(outs, np if is_concrete(*outs) else jnp)
         try:
-            return jax.lax.cond(jnp.asarray(c) != 0, lambda: typed(then_fn(*vals), jnp),
-                                lambda: typed(else_fn(*vals), jnp))
+            return jax.lax.cond(jnp.asarray(c) != 0, traced(then_fn, vals), traced(else_fn, vals))
         except TypeError as e:
             detail = next((line for line in str(e).splitlines() if "output of true_fun" in line),
                           str(e).splitlines()[0])
-            raise ValueError(f"ifelse ({op}): both branches must give values of the same shape "
-                             f"when the condition is only known at run time (thx lowers ifelse to "
-                             f"jax.lax.cond). {detail}") from None
+            raise BranchShapesDiffer(node, _differ_message(op, detail)) from None
 
     return impl
 
 
-@register(BranchIfElse)
+def _differ_message(op: Op, detail: str) -> str:
+    return (f"ifelse ({op}): the two branches give values of different shapes, and the condition "
+            f"is only known at run time inside a compiled loop step (a scan), where thx lowers "
+            f"ifelse to jax.lax.cond, which needs one shape for both branches. Make the branches "
+            f"agree in shape inside the step, or move the ifelse out of the scan. {detail}")
+
+
+def _host_branch(op: BranchIfElse, node: Apply) -> Callable[..., object]:
+    """A host barrier: read the condition, then run only the chosen branch (its own jit)."""
+    dtypes = [np.dtype(o.dtype) for o in node.outputs]
+    runners: dict[bool, Callable[..., tuple]] = {}
+
+    def impl(c, *vals):
+        take = bool(np.asarray(c) != 0)  # the host round trip
+        run = runners.get(take)
+        if run is None:
+            run = runners[take] = host_runner(op.then_fgraph if take else op.else_fgraph)
+        outs = tuple(jnp.asarray(o, dtype=d) for o, d in zip(run(*vals), dtypes))
+        return outs[0] if len(outs) == 1 else outs
+
+    return impl
+
+
+HOST_IMPLS[BranchIfElse] = _host_branch
+
+
+def _branch_statics(node: Apply) -> tuple[int, ...]:
+    """Frontier inputs that a branch needs while tracing (a size, a loop length)."""
+    op = node.op
+    return tuple(sorted({1 + k for fg in (op.then_fgraph, op.else_fgraph) for k in static_argnums(fg)}))
+
+
+@register(BranchIfElse, static_inputs=_branch_statics)
 def _branch_ifelse(op, node):
     return _cond(op, node, build_closure(op.then_fgraph), build_closure(op.else_fgraph))
 

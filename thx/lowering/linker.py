@@ -1,7 +1,7 @@
 """FunctionGraph -> one ``jax.jit`` function (the closure comes from ``program.py``).
 
 ``jit`` wraps the slot program of ``program.build_closure`` in ``jax.jit``
-(or, for graphs with host barriers, ``scan.segmented_jit``); the op families
+(or, for graphs with host barriers, ``segments.segmented_jit``); the op families
 register themselves on the registry's first lookup.
 
 float64 needs JAX's x64 mode.  thx enables it only around its own tracing
@@ -21,7 +21,7 @@ import jax
 from thx.config import config
 from thx.graph.fg import FunctionGraph
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
-from thx.lowering.scan import segmented_jit
+from thx.lowering.segments import compile_graph
 
 x64 = jax.enable_x64
 
@@ -50,16 +50,12 @@ config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
-    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``."""
-    if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
-        # until-scans: jitted segments around them
-        return segmented_jit(fgraph, backend), static_argnums(fgraph)
-    run = build_closure(fgraph)
-    statics = static_argnums(fgraph)
-    kwargs: dict[str, Any] = {}
-    if backend is not None:
-        kwargs["backend"] = backend
-    return jax.jit(run, static_argnums=statics, **kwargs), statics
+    """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
+
+    A graph with host barriers (until scans, ifelses whose branch shapes differ) runs as
+    jitted segments around them (``segments.compile_graph``).
+    """
+    return compile_graph(fgraph, backend)
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:

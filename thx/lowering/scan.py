@@ -12,7 +12,7 @@
   and also returns how many steps ran.  Theano returns only the rows of the
   steps that ran, and that count is a run-time value, so such a node is a
   *host barrier*: the function's graph is cut around it into jitted segments
-  (``segmented_jit``); the loop itself runs as one jitted call, its rows are
+  (``thx/lowering/segments.py``); the loop itself runs as one jitted call, its rows are
   trimmed to the count on the host, and the segments after it are jitted for
   the trimmed shapes (JAX caches one compilation per distinct length).
 
@@ -34,8 +34,9 @@ import numpy as np
 from jax import lax
 
 from thx.config import config
-from thx.lowering.program import build_closure, execute, plan, static_argnums
+from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import as_int, is_concrete, register
+from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.op import Scan
 
@@ -70,20 +71,6 @@ def _is_tracer(v: Any) -> bool:
 def _cast(v: Any, dtype: np.dtype):
     v = jnp.asarray(v)
     return v if v.dtype == dtype else v.astype(dtype)
-
-
-class _Static:
-    """A concrete array as a hashable static argument of ``jax.jit``."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = np.asarray(value)
-        self._key = (self.value.dtype.str, self.value.shape, self.value.tobytes())
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Static) and self._key == other._key
 
 
 @register(Scan, static_inputs=_static_outer)
@@ -229,72 +216,3 @@ def _merge(statics, dyn) -> list:
     for k in range(n):
         out.append(fixed[k].value if k in fixed else next(it))
     return out
-
-
-# ------------------------------------------------------------------------ host barriers
-
-def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
-    """Run ``fgraph`` as jitted segments cut around its host-barrier nodes (``until`` scans).
-
-    Each maximal run of ordinary nodes becomes one ``jax.jit`` function of the
-    values it reads from earlier segments; a barrier node runs on its own with
-    concrete inputs, so it may return arrays whose length it computed.
-    """
-    statics_of_inputs = static_argnums(fgraph)
-    p = plan(fgraph)
-    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
-    static_slots = {in_slots[k] for k in statics_of_inputs}
-    groups: list[tuple[bool, list]] = []
-    for fn, ins, outs, node in p.program:
-        item = (fn, ins, outs)
-        barrier = bool(getattr(node.op, "host_barrier", False))
-        if barrier or not groups or groups[-1][0]:
-            groups.append((barrier, [item]))
-        else:
-            groups[-1][1].append(item)
-    const_slots = {s for s, v in enumerate(initial) if v is not None}
-
-    segments = []
-    needed = set(out_slots)
-    for barrier, items in reversed(groups):
-        produced = [o for _, _, outs in items for o in outs]
-        produced_set = set(produced)
-        seg_in: list[int] = []
-        for _, ins, _ in items:
-            for s in ins:
-                if s not in produced_set and s not in const_slots and s not in seg_in:
-                    seg_in.append(s)
-        seg_out = [o for o in produced if o in needed]
-        needed = (needed - produced_set) | set(seg_in)
-        segments.append((barrier, items, tuple(seg_in), tuple(seg_out)))
-    segments.reverse()
-
-    def make_segment(items, seg_in, seg_out):
-        def seg(*vals):
-            env = list(initial)
-            for s, v in zip(seg_in, vals):
-                env[s] = v
-            execute(items, env)
-            return tuple(env[o] for o in seg_out)
-        statics = tuple(k for k, s in enumerate(seg_in) if s in static_slots)
-        kwargs = {"backend": backend} if backend is not None else {}
-        jitted = jax.jit(seg, static_argnums=statics, **kwargs)
-        # a step of the outer program: one output slot takes the value itself (see execute)
-        return (lambda *vals: jitted(*vals)[0]) if len(seg_out) == 1 else jitted
-
-    program = []
-    for barrier, items, seg_in, seg_out in segments:
-        if barrier:
-            program.append(items[0])
-        else:
-            program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
-    n_in = len(in_slots)
-
-    def run(*args):
-        env = list(initial)
-        for k in range(n_in):
-            env[in_slots[k]] = args[k]
-        execute(program, env)
-        return tuple(env[o] for o in out_slots)
-
-    return run

@@ -1,0 +1,245 @@
+"""Host barriers: a graph run as jitted segments around the nodes that need the host.
+
+Most graphs lower to one ``jax.jit`` function.  A few nodes cannot live
+inside one, because a shape they return is only known once they have run:
+
+* an ``until`` scan (``Scan.host_barrier``): its number of rows is the
+  number of steps it ran;
+* an ``ifelse`` whose branches give values of different shapes when the
+  condition is a run-time value (``jax.lax.cond`` needs one shape).
+
+``compile_graph`` returns the function the linker uses.  A graph with an
+``until`` scan is cut at once into jitted *segments* (``segmented_jit``): each
+maximal run of ordinary nodes is one ``jax.jit`` function, and a barrier
+node runs between them with concrete inputs (its host implementation, from
+``HOST_IMPLS``, or its ordinary one).  An ifelse becomes a barrier only when
+tracing shows that its branch shapes differ: its implementation raises
+``BranchShapesDiffer`` and ``compile_graph``'s function retries with that node
+as a barrier (for good: it stays segmented for later calls).
+
+A value that crosses from one segment to the next is an argument of the
+next segment's ``jax.jit``.  When the next segment needs it while tracing (a
+size, a loop length: a ``static_inputs`` position reached through value
+arithmetic), it is passed as a static argument, so each distinct value
+compiles that segment once; any other value is traced, and its shape (for
+example an ``until`` scan's trimmed number of rows) is concrete there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from thx.graph.fg import FunctionGraph
+from thx.lowering.program import Plan, build_closure, execute, plan, static_argnums
+from thx.lowering.registry import static_inputs
+from thx.tensor.shape import Shape
+from thx.tensor.type import discrete_dtypes
+
+# op type -> factory(op, node) of the function that runs the node between segments (concrete
+# inputs); a barrier without one runs its ordinary implementation there.
+HOST_IMPLS: dict[type, Callable[[Any, Any], Callable[..., Any]]] = {}
+
+
+class BranchShapesDiffer(ValueError):
+    """An ifelse's branches gave different shapes under a traced condition.
+
+    Raised while tracing; ``node`` is the ifelse node.  At the top level of a
+    function (``compile_graph``) the node becomes a host barrier; inside a
+    loop's step it reaches the user with its message.
+    """
+
+    def __init__(self, node: Any, message: str) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class Static:
+    """A concrete array as a hashable static argument of ``jax.jit``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = np.asarray(value)
+        self._key = (self.value.dtype.str, self.value.shape, self.value.tobytes())
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Static) and self._key == other._key
+
+
+def as_static(v: Any) -> Any:
+    """``v`` as a static argument: a Python int for an integer scalar, else a ``Static``."""
+    if isinstance(v, (int, Static)):
+        return v
+    a = np.asarray(v)
+    if a.ndim == 0 and a.dtype.kind in "iub":
+        return int(a)
+    return Static(a)
+
+
+def _unwrap(v: Any) -> Any:
+    return v.value if isinstance(v, Static) else v
+
+
+def is_barrier(node: Any) -> bool:
+    return bool(getattr(node.op, "host_barrier", False))
+
+
+def _segment_statics(items: Sequence, seg_in: Sequence[int]) -> set[int]:
+    """Positions in ``seg_in`` of the integer values the segment's nodes need while tracing."""
+    producer: dict[int, tuple] = {}
+    var_of: dict[int, Any] = {}
+    need: list[int] = []
+    for _, ins, outs, node in items:
+        for o in outs:
+            producer[o] = (ins, node)
+        var_of.update(zip(ins, node.inputs))
+        need += [ins[k] for k in static_inputs(node)]
+    pos = {s: k for k, s in enumerate(seg_in)}
+    seen: set[int] = set()
+    found: set[int] = set()
+    while need:
+        s = need.pop()
+        if s in seen:
+            continue
+        seen.add(s)
+        if s in producer:
+            ins, node = producer[s]
+            if not isinstance(node.op, Shape):  # shapes are concrete while tracing
+                need.extend(ins)
+        elif s in pos and getattr(var_of[s], "dtype", None) in discrete_dtypes:
+            found.add(pos[s])
+    return found
+
+
+def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
+                  backend: str | None = None) -> Callable[..., tuple]:
+    """Run the planned graph ``p`` as jitted segments cut around the nodes in ``barriers``.
+
+    Each maximal run of other nodes becomes one ``jax.jit`` function of the
+    values it reads from earlier segments; a barrier node runs on its own with
+    concrete inputs, so it may return arrays whose length it computed.
+    """
+    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
+    static_slots = {in_slots[k] for k in input_statics}
+    groups: list[tuple[bool, list]] = []
+    for item in p.program:
+        barrier = item[3] in barriers
+        if barrier or not groups or groups[-1][0]:
+            groups.append((barrier, [item]))
+        else:
+            groups[-1][1].append(item)
+    const_slots = {s for s, v in enumerate(initial) if v is not None}
+
+    segments = []
+    needed = set(out_slots)
+    for barrier, items in reversed(groups):
+        produced = [o for _, _, outs, _ in items for o in outs]
+        produced_set = set(produced)
+        seg_in: list[int] = []
+        for _, ins, _, _ in items:
+            for s in ins:
+                if s not in produced_set and s not in const_slots and s not in seg_in:
+                    seg_in.append(s)
+        seg_out = [o for o in produced if o in needed]
+        needed = (needed - produced_set) | set(seg_in)
+        segments.append((barrier, items, tuple(seg_in), tuple(seg_out)))
+    segments.reverse()
+
+    def make_segment(items, seg_in, seg_out):
+        steps = [(fn, ins, outs) for fn, ins, outs, _ in items]
+
+        def seg(*vals):
+            env = list(initial)
+            for s, v in zip(seg_in, vals):
+                env[s] = _unwrap(v)
+            execute(steps, env)
+            return tuple(env[o] for o in seg_out)
+        statics = tuple(sorted({k for k, s in enumerate(seg_in) if s in static_slots}
+                               | _segment_statics(items, seg_in)))
+        kwargs = {"backend": backend} if backend is not None else {}
+        jitted = jax.jit(seg, static_argnums=statics, **kwargs)
+
+        def call(*vals):
+            if statics:
+                vals = tuple(as_static(v) if k in statics else v for k, v in enumerate(vals))
+            out = jitted(*vals)
+            # a step of the outer program: one output slot takes the value itself (see execute)
+            return out[0] if len(seg_out) == 1 else out
+        return call
+
+    program = []
+    for barrier, items, seg_in, seg_out in segments:
+        if barrier:
+            fn, ins, outs, node = items[0]
+            host = HOST_IMPLS.get(type(node.op))
+            program.append((host(node.op, node) if host is not None else fn, ins, outs))
+        elif seg_out:
+            program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
+    n_in = len(in_slots)
+
+    def run(*args):
+        env = list(initial)
+        for k in range(n_in):
+            env[in_slots[k]] = args[k]
+        execute(program, env)
+        return tuple(env[o] for o in out_slots)
+
+    return run
+
+
+class _Adaptive:
+    """One jitted function, or segments once some ifelse turned out to need the host."""
+
+    def __init__(self, p: Plan, fn: Callable[..., tuple], barriers: set, statics: Sequence[int],
+                 backend: str | None) -> None:
+        self.plan, self.fn, self.barriers = p, fn, barriers
+        self.statics, self.backend = tuple(statics), backend
+        self.nodes = {item[3] for item in p.program}
+
+    def __call__(self, *args: Any) -> tuple:
+        while True:
+            try:
+                return self.fn(*args)
+            except BranchShapesDiffer as e:
+                if e.node not in self.nodes or e.node in self.barriers:
+                    raise  # inside a loop's step: no host round trip possible there
+                self.barriers = self.barriers | {e.node}
+                self.fn = segmented_jit(self.plan, self.barriers, self.statics, self.backend)
+
+    def lower(self, *args: Any):
+        if self.barriers:
+            raise NotImplementedError("this function runs as several jitted segments (it has an "
+                                      "until scan or an ifelse whose branch shapes differ); there "
+                                      "is no single XLA program to show")
+        return self.fn.lower(*args)
+
+
+def compile_graph(fgraph: FunctionGraph, backend: str | None = None
+                  ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+    """The function running ``fgraph`` (one ``jax.jit``, or segments) and its static positions."""
+    statics = static_argnums(fgraph)
+    p = plan(fgraph)
+    barriers = {item[3] for item in p.program if is_barrier(item[3])}
+    has_branches = any(type(item[3].op) in HOST_IMPLS for item in p.program)
+    kwargs: dict[str, Any] = {"backend": backend} if backend is not None else {}
+    if barriers:
+        fn = segmented_jit(p, barriers, statics, backend)
+    else:
+        fn = jax.jit(build_closure(p), static_argnums=statics, **kwargs)
+        if not has_branches:
+            return fn, statics
+    return _Adaptive(p, fn, barriers, statics, backend), statics
+
+
+def host_runner(fgraph: FunctionGraph) -> Callable[..., tuple]:
+    """``compile_graph(fgraph)`` called with concrete values (statics converted to hashables)."""
+    fn, statics = compile_graph(fgraph)
+    if not statics:
+        return fn
+    st = set(statics)
+    return lambda *vals: fn(*[as_static(v) if k in st else v for k, v in enumerate(vals)])
