@@ -116,6 +116,45 @@ def _segment_statics(items: Sequence, seg_in: Sequence[int]) -> set[int]:
     return found
 
 
+def _by_barrier_depth(program: Sequence, barriers: set) -> list:
+    """The program reordered so that independent barriers share segments.
+
+    A node's depth is the largest number of barriers on a path from the inputs
+    to it (a barrier counts for the nodes after it).  The order is: the
+    ordinary nodes of depth 0, the barriers of depth 0, the ordinary nodes of
+    depth 1, ...: still topological, and with the fewest segments (two until
+    scans that do not feed each other run between the same two segments).
+    """
+    depth_of_slot: dict[int, int] = {}
+    keyed = []
+    for i, item in enumerate(program):
+        _, ins, outs, node = item
+        d = max((depth_of_slot.get(s, 0) for s in ins), default=0)
+        barrier = node in barriers
+        for o in outs:
+            depth_of_slot[o] = d + 1 if barrier else d
+        keyed.append(((d, barrier, i), item))
+    return [item for _, item in sorted(keyed, key=lambda kv: kv[0])]
+
+
+def _concrete_slots(program: Sequence, barriers: set, initial: Sequence, static_slots: set) -> set[int]:
+    """Slots whose value is known while tracing (a shape, arithmetic on shapes and static inputs).
+
+    Such a value is a function of the segment's signature; when it is a small
+    integer array it crosses into the next segment as a static argument, so it
+    stays as concrete there as it would be in one ``jax.jit``.
+    """
+    concrete = {s for s, v in enumerate(initial) if v is not None} | set(static_slots)
+    for _, ins, outs, node in program:
+        if node in barriers:
+            continue
+        if isinstance(node.op, Shape) or all(s in concrete for s in ins):
+            small = [o for o, v in zip(outs, node.outputs)
+                     if getattr(v, "dtype", None) in discrete_dtypes and getattr(v, "ndim", 2) <= 1]
+            concrete.update(small)
+    return concrete
+
+
 def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
                   backend: str | None = None) -> Callable[..., tuple]:
     """Run the planned graph ``p`` as jitted segments cut around the nodes in ``barriers``.
@@ -127,13 +166,14 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
     initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
     static_slots = {in_slots[k] for k in input_statics}
     groups: list[tuple[bool, list]] = []
-    for item in p.program:
+    for item in _by_barrier_depth(p.program, barriers):
         barrier = item[3] in barriers
         if barrier or not groups or groups[-1][0]:
             groups.append((barrier, [item]))
         else:
             groups[-1][1].append(item)
     const_slots = {s for s, v in enumerate(initial) if v is not None}
+    concrete = _concrete_slots(p.program, barriers, initial, static_slots)
 
     segments = []
     needed = set(out_slots)
@@ -159,7 +199,7 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
                 env[s] = _unwrap(v)
             execute(steps, env)
             return tuple(env[o] for o in seg_out)
-        statics = tuple(sorted({k for k, s in enumerate(seg_in) if s in static_slots}
+        statics = tuple(sorted({k for k, s in enumerate(seg_in) if s in concrete}
                                | _segment_statics(items, seg_in)))
         kwargs = {"backend": backend} if backend is not None else {}
         jitted = jax.jit(seg, static_argnums=statics, **kwargs)
