@@ -135,6 +135,11 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         if is_concrete(c):
             outs = then_fn(*vals) if np.asarray(c) != 0 else else_fn(*vals)
             return typed(outs, np if is_concrete(*outs) else jnp)
+        if getattr(node.tag, "sets_shape", False):  # a later shape needs the chosen value
+            t, f = then_fn(*vals), else_fn(*vals)
+            if is_concrete(*t, *f) and all(np.array_equal(a, b) for a, b in zip(t, f)):
+                return typed(t, np)
+            raise BranchShapesDiffer(node, _differ_message(op, "A value it returns sets a shape."))
         try:
             return jax.lax.cond(jnp.asarray(c) != 0, traced(then_fn, vals), traced(else_fn, vals))
         except TypeError as e:

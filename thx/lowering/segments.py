@@ -259,12 +259,43 @@ class _Adaptive:
         return self.fn.lower(*args)
 
 
+def _shape_setting_branches(p: Plan, input_statics: Sequence[int]) -> set:
+    """Nodes with a host implementation (ifelse) whose output sets a shape or a size later.
+
+    ``arange(ifelse(c, n, m))`` (or the shape of an ifelse output, once shape
+    inference has rewritten it to an ifelse of the branches' shapes) needs the
+    chosen value while tracing; unless the condition is itself known while
+    tracing, or both branches give the same concrete value, the branch is
+    chosen on the host.  Each such node is marked (``node.tag.sets_shape``):
+    its implementation raises ``BranchShapesDiffer`` when the values differ.
+    """
+    concrete = _concrete_slots(p.program, set(), p.initial, {p.in_slots[k] for k in input_statics})
+    producer = {o: item for item in p.program for o in item[2]}
+    need = [item[1][k] for item in p.program for k in static_inputs(item[3])]
+    seen: set[int] = set()
+    found = set()
+    while need:
+        s = need.pop()
+        if s in seen or s not in producer:
+            continue
+        seen.add(s)
+        _, ins, _, node = producer[s]
+        if isinstance(node.op, Shape):
+            continue
+        if type(node.op) in HOST_IMPLS and ins and ins[0] not in concrete:
+            node.tag.sets_shape = True
+            found.add(node)
+        need.extend(ins)
+    return found
+
+
 def compile_graph(fgraph: FunctionGraph, backend: str | None = None
                   ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """The function running ``fgraph`` (one ``jax.jit``, or segments) and its static positions."""
     statics = static_argnums(fgraph)
     p = plan(fgraph)
     barriers = {item[3] for item in p.program if is_barrier(item[3])}
+    _shape_setting_branches(p, statics)
     has_branches = any(type(item[3].op) in HOST_IMPLS for item in p.program)
     kwargs: dict[str, Any] = {"backend": backend} if backend is not None else {}
     if barriers:
