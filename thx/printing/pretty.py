@@ -8,25 +8,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from thx.config import config
-from thx.graph.basic import Constant, Variable, io_toposort
-from thx.tensor.var import _constant_text
+from thx.graph.basic import Variable, io_toposort, leaf_str
 
 __all__ = ["pp", "pprint"]
 
-# Theano's LeafPrinter prints these variable names as TeX symbols.
-greek = dict(alpha="\\alpha", beta="\\beta", gamma="\\gamma", delta="\\delta", epsilon="\\epsilon")
-special = dict(middle_dot="\\dot", big_sigma="\\Sigma")
-
-
-def _leaf_str(v: Variable) -> str:
-    if isinstance(v, Constant):
-        if config.print_constants == "short" and v.name is None and hasattr(v, "data"):
-            return _constant_text(v.data)
-        return str(v)
-    if v.name is not None:
-        return greek.get(v.name, v.name)
-    return f"<{v.type}>"
+_leaf_str = leaf_str  # Theano's LeafPrinter: one definition, in thx/graph/basic.py
 
 
 def pp(*args: Any, **kwargs: Any) -> str:

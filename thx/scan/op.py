@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Apply, Variable, ancestors
+from thx.graph.basic import Apply, Variable, ancestors, io_toposort
 from thx.graph.evaluate import evaluate
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op

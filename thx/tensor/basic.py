@@ -322,7 +322,6 @@ class Split(Op):
             o[0] = piece
 
     def L_op(self, inputs, outputs, grads):
-        x = inputs[0]
         gs = [zeros_like(o) if isinstance(g.type, DisconnectedType) else g
               for o, g in zip(outputs, grads)]
         return [join(self.axis, *gs), _disconnected()]

@@ -176,16 +176,6 @@ class _TensorMethods:
     def all(self, axis=None, keepdims=False):
         return _M.all(self, axis=axis, keepdims=keepdims)
 
-    def patternbroadcast(self, broadcastable):
-        """``T.patternbroadcast(self, broadcastable)`` (used by ``TensorType.convert_variable``)."""
-        return _SH.patternbroadcast(self, broadcastable)
-
-    def zeros_like(self, dtype=None):
-        return _B.zeros_like(self, dtype=dtype)
-
-    def ones_like(self, dtype=None):
-        return _B.ones_like(self, dtype=dtype)
-
     def fill(self, value):
         """``fill(self, value)``: ``value`` broadcast to this variable's shape (Theano's method)."""
         return _E.fill(self, value)
@@ -217,14 +207,11 @@ class TensorConstant(_TensorMethods, Constant):
     def __str__(self) -> str:
         if self.name is not None:
             return self.name
-        return f"TensorConstant{{{_constant_text(self.data)}}}"
+        return f"TensorConstant{{{constant_text(self.data)}}}"
 
     @property
     def value(self):
         return self.data
-
-
-_constant_text = constant_text  # printing and older callers use this name
 
 
 TensorType.variable_type = TensorVariable
