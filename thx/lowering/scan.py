@@ -191,9 +191,15 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
         if jitted is None:
             jitted = cache["fn"] = jax.jit(loop, static_argnums=(0, 1))
         rows, count = jitted(N, statics, seqs, inits, dyn)
-        c = int(count)
+        c = int(count)  # the host round trip: the rows are cut to the steps that ran
+        finish = cache.get("finish")
+        if finish is None:
+            finish = cache["finish"] = jax.jit(trim, static_argnums=0)
+        return pack(list(finish(c, rows, inits)))
+
+    def trim(c, rows, inits):  # one dispatch (jitted once per count), not one per row cut
         rows = [r[:c] for r in rows]
-        return pack(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
+        return tuple(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
 
     return impl
 
