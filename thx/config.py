@@ -99,8 +99,13 @@ _FLAGS = [
     _Flag("cast_policy", "how Python literals get their dtype", "custom", ("custom", "numpy+floatX")),
     _Flag("scan_map_lowering", "lower map-like scans to jax.vmap ('auto') or lax.scan ('scan')",
           "auto", ("auto", "scan")),
+    _Flag("check_index", "check inside compiled functions that integer indices are in range "
+          "(IndexError as NumPy); False skips the check for speed (out-of-range reads clamp)",
+          True, None, _bool),
     _Flag("check_gradients", "verify each compiled gradient against jax.grad on first call",
           "off", ("off", "jax")),
+    _Flag("recompile_warn_threshold", "warn (once per function) when a function has compiled for "
+          "more distinct static values or input shapes than this (0: never)", 10, None, int),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",

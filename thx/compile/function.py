@@ -254,6 +254,13 @@ class FunctionMaker:
         """Theano's older name for ``fgraph``."""
         return self.fgraph
 
+    @property
+    def n_compiles(self) -> int:
+        """How many times the jitted function was traced (= compiled by XLA) so far; functions
+        built from the same graph share it (the compile cache)."""
+        counter = getattr(getattr(self, "jax_fn", None), "trace_counter", None)
+        return counter.count if counter is not None else 0
+
 
 class Function:
     """A compiled function: call it with values for its inputs.
@@ -299,6 +306,11 @@ class Function:
             self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
+        maker.jax_fn = self.jax_fn
+        # static arguments are passed as NumPy scalars of the input's dtype (hashable, and host-side
+        # arithmetic on them follows the graph's dtypes); shared ones are converted at each call
+        self._static_dtypes = {k: np.dtype(maker.fgraph.inputs[k].dtype) for k in self._statics}
+        self._static_shared = [k for k in self._statics if k >= len(maker.inputs)]
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
                               t.dtype == "float64" and t.ndim == 0 and not strict)
@@ -306,6 +318,7 @@ class Function:
                              for k, (t, strict) in enumerate(zip(self._types, self._strict))]
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
+        self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -343,15 +356,21 @@ class Function:
                     k += 1
                     continue
             v = self._check(k, v)
-            vals.append(int(v) if k in self._static_set else v)
+            vals.append(self._static_value(k, v) if k in self._static_set else v)
             k += 1
         if self._shared:
             vals += [s._value for s in self._shared]
+            for k in self._static_shared:
+                vals[k] = self._static_value(k, vals[k])
         try:
             with _x64(True):
                 outs = self.jax_fn(*vals)
         except Exception as e:
+            if getattr(e, "thx_runtime_check", False):  # a check failed while tracing
+                raise
             raise _runtime_error(self, e, vals[:n]) from e
+        if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
+            outs = _split_status(outs, self._n_fg_out)
         n_out = self._n_out
         if self._has_updates:
             n_upd = len(self._update_targets)
@@ -364,6 +383,14 @@ class Function:
         if self.return_device_arrays:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
+
+    def _static_value(self, k: int, v: Any) -> Any:
+        return self._static_dtypes[k].type(np.asarray(v).item())
+
+    @property
+    def n_compiles(self) -> int:
+        """How many times this function's jitted code was traced (= compiled by XLA) so far."""
+        return self.maker.n_compiles
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
@@ -431,7 +458,7 @@ class Function:
         """The StableHLO that XLA receives, for example arguments ``args``."""
         from thx.lowering.linker import lower_text
         vals = [self._check(k, a) for k, a in enumerate(args)] + [s._value for s in self._shared]
-        vals = [int(v) if k in self._static_set else v for k, v in enumerate(vals)]
+        vals = [self._static_value(k, v) if k in self._static_set else v for k, v in enumerate(vals)]
         return lower_text(self.jax_fn, vals)
 
     @property
@@ -489,6 +516,12 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
+
+
+def _split_status(outs: tuple, n: int) -> tuple:
+    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
+    from thx.lowering.checks import split_status
+    return split_status(outs, n)
 
 
 def _backend() -> str | None:

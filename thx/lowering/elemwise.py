@@ -70,6 +70,14 @@ def _input_casts(so, node):
     return casts if any(c is not None for c in casts) else None
 
 
+def _host_dtypes(node, casts):
+    """The dtype each input has in NumPy arithmetic done while tracing: the graph's input dtype,
+    cast to the computation's dtype (Theano's upcast: int8 constant + int64 is done in int64, never
+    in the constant's int8 as NumPy 2 would do with a Python int)."""
+    dts = [i.dtype for i in node.inputs]
+    return [c if c is not None else d for c, d in zip(casts or [None] * len(dts), dts)]
+
+
 @register(Elemwise)
 def _elemwise(op, node):
     so = op.scalar_op
@@ -77,11 +85,13 @@ def _elemwise(op, node):
     np_fn = so.numpy
     fn = jax_function(so)
     casts = _input_casts(so, node)
+    host_dtypes = _host_dtypes(node, casts)
 
     def impl(*args):
         check_broadcast(node, [np.shape(a) for a in args])  # shapes are concrete while tracing
-        if is_concrete(*args):  # shape arithmetic: stay in NumPy while tracing
-            return np.asarray(np_fn(*args), dtype=dtype)
+        if is_concrete(*args):  # shape arithmetic: stay in NumPy while tracing, in the graph's dtypes
+            return np.asarray(np_fn(*[np.asarray(a, dtype=t) for a, t in zip(args, host_dtypes)]),
+                              dtype=dtype)
         if casts is not None:
             args = [a if c is None else jnp.asarray(a).astype(c) for a, c in zip(args, casts)]
         out = fn(*args)

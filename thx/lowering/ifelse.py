@@ -24,6 +24,7 @@ from thx.graph.basic import Apply, Constant, Variable, clone_replace, io_toposor
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.ifelse import IfElse
+from thx.lowering.checks import collecting, emit_status
 from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
 from thx.lowering.segments import HOST_IMPLS, BranchShapesDiffer, host_runner
@@ -123,14 +124,6 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         outs = tuple(xp.asarray(o, dtype=d) for o, d in zip(outs, dtypes))
         return outs[0] if single else outs
 
-    def traced(fn, vals):
-        def branch():
-            try:
-                return typed(fn(*vals), jnp)
-            except BranchShapesDiffer as e:  # a nested ifelse: this one must choose on the host
-                raise BranchShapesDiffer(node, str(e)) from None
-        return branch
-
     def impl(c, *vals):
         if is_concrete(c):
             outs = then_fn(*vals) if np.asarray(c) != 0 else else_fn(*vals)
@@ -140,8 +133,25 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
             if is_concrete(*t, *f) and all(np.array_equal(a, b) for a, b in zip(t, f)):
                 return typed(t, np)
             raise BranchShapesDiffer(node, _differ_message(op, "A value it returns sets a shape."))
+        checks = []  # did a branch make run-time checks (set while lax.cond traces them)
+
+        def branch(fn):
+            with collecting() as col:
+                try:
+                    outs = typed(fn(*vals), jnp)
+                except BranchShapesDiffer as e:  # a nested ifelse: this one must choose on the host
+                    raise BranchShapesDiffer(node, str(e)) from None
+            st = col.status()
+            checks.append(st is not None)
+            zero = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))
+            return outs, (zero if st is None else st)  # both branches return a status
+
         try:
-            return jax.lax.cond(jnp.asarray(c) != 0, traced(then_fn, vals), traced(else_fn, vals))
+            outs, status = jax.lax.cond(jnp.asarray(c) != 0, lambda: branch(then_fn),
+                                        lambda: branch(else_fn))
+            if any(checks):
+                emit_status(status)
+            return outs
         except TypeError as e:
             detail = next((line for line in str(e).splitlines() if "output of true_fun" in line),
                           str(e).splitlines()[0])

@@ -52,8 +52,10 @@ config.watch("compiledir", use_compilation_cache)
 def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
 
-    A graph with host barriers (until scans, ifelses whose branch shapes differ) runs as
-    jitted segments around them (``segments.compile_graph``).
+    The function returns the graph's outputs, followed by a run-time check
+    status ``(code, value)`` when its program makes checks (``checks.split_status``
+    raises a failed one).  A graph with host barriers (until scans, ifelses whose
+    branch shapes differ) runs as jitted segments around them (``segments.compile_graph``).
     """
     return compile_graph(fgraph, backend)
 

@@ -34,6 +34,7 @@ import numpy as np
 from jax import lax
 
 from thx.config import config
+from thx.lowering.checks import collecting, emit_status, first_failure, raise_status
 from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import as_int, is_concrete, register
 from thx.lowering.segments import Static as _Static
@@ -45,10 +46,11 @@ def _inner(op: Scan) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """The step as a closure (built once per op) and its inner static input positions."""
     cache = op.__dict__.setdefault("_jax_inner", {})
     vmapped = _uses_vmap(op)
-    if vmapped not in cache:
+    key = (vmapped, config.check_index)  # the implementations read the flag when built
+    if key not in cache:
         fg = optimize_inner(op, vmapped)
-        cache[vmapped] = (build_closure(fg), static_argnums(fg))
-    return cache[vmapped]
+        cache[key] = (build_closure(fg), static_argnums(fg))
+    return cache[key]
 
 
 def _uses_vmap(op: Scan) -> bool:
@@ -135,16 +137,22 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
         if use_map:
             def one(*xs):
-                return tuple(step_values(xs, [], nonseqs)[1])
-            return pack(list(jax.vmap(one)(*seqs)))
+                with collecting() as c:  # a failed check: a per-element status, reduced below
+                    nit = tuple(step_values(xs, [], nonseqs)[1])
+                return nit + _status_or_empty(c)
+            outs = list(jax.vmap(one)(*seqs))
+            _emit_steps(outs[nn:])
+            return pack(outs[:nn])
         bufs0 = [_flip_rows(b) if reverse else b for b in inits]
 
         def step(bufs, xs):
-            new, nit, _ = step_values(xs if xs is not None else (), bufs, nonseqs)
-            return [shift(b, v) for b, v in zip(bufs, new)], tuple(new + nit)
+            with collecting() as c:  # a failed check: a per-step status, reduced after the loop
+                new, nit, _ = step_values(xs if xs is not None else (), bufs, nonseqs)
+            return [shift(b, v) for b, v in zip(bufs, new)], tuple(new + nit) + _status_or_empty(c)
 
         _, ys = lax.scan(step, bufs0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)
+        _emit_steps(ys[n_out:])
         return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
 
     return impl
@@ -159,24 +167,30 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
         nonseqs = _merge(statics, dyn)
         bufs0 = list(inits)
         xs0 = [jax.ShapeDtypeStruct(np.shape(s)[1:], jnp.asarray(s).dtype) for s in seqs]
-        shapes = jax.eval_shape(lambda xs, b, d: step_values(xs, b, _merge(statics, d))[:2],
-                                xs0, bufs0, dyn)
+        def shape_of(xs, b, d):
+            with collecting():  # shapes only: its checks are made again in the loop
+                return step_values(xs, b, _merge(statics, d))[:2]
+        shapes = jax.eval_shape(shape_of, xs0, bufs0, dyn)
         rows0 = [jnp.zeros((N,) + s.shape, s.dtype) for s in list(shapes[0]) + list(shapes[1])]
 
         def cond(c):
-            i, done, _, _ = c
-            return (i < N) & jnp.logical_not(done)
+            i, done, _, _, status = c
+            return (i < N) & jnp.logical_not(done) & (status[0] == 0)  # a failed check stops
 
         def body(c):
-            i, _, bufs, rows = c
+            i, _, bufs, rows, status = c
             xs = [lax.dynamic_index_in_dim(s, i, 0, keepdims=False) for s in seqs]
-            new, nit, stop = step_values(xs, bufs, nonseqs)
+            with collecting() as col:
+                new, nit, stop = step_values(xs, bufs, nonseqs)
             rows = [lax.dynamic_update_index_in_dim(r, v, i, 0) for r, v in zip(rows, new + nit)]
-            return i + 1, stop, [shift(b, v) for b, v in zip(bufs, new)], rows
+            st = col.status()
+            return (i + 1, stop, [shift(b, v) for b, v in zip(bufs, new)], rows,
+                    status if st is None else st)
 
-        i, _, _, rows = lax.while_loop(cond, body, (jnp.asarray(0, "int64"), jnp.asarray(False),
-                                                     bufs0, rows0))
-        return rows, i
+        ok = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))
+        i, _, _, rows, status = lax.while_loop(
+            cond, body, (jnp.asarray(0, "int64"), jnp.asarray(False), bufs0, rows0, ok))
+        return rows, i, status
 
     def impl(n_steps, *vals):
         if _is_tracer(n_steps) or any(_is_tracer(v) for v in vals):
@@ -190,7 +204,8 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
         jitted = cache.get("fn")
         if jitted is None:
             jitted = cache["fn"] = jax.jit(loop, static_argnums=(0, 1))
-        rows, count = jitted(N, statics, seqs, inits, dyn)
+        rows, count, status = jitted(N, statics, seqs, inits, dyn)
+        raise_status(*status)
         c = int(count)  # the host round trip: the rows are cut to the steps that ran
         finish = cache.get("finish")
         if finish is None:
@@ -202,6 +217,18 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
         return tuple(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
 
     return impl
+
+
+def _status_or_empty(c) -> tuple:
+    """A step's check status as extra step outputs (none if it makes no checks)."""
+    st = c.status()
+    return () if st is None else st
+
+
+def _emit_steps(extra: list) -> None:
+    """Reduce the per-step statuses a loop returned (if any) into the enclosing collector."""
+    if extra and np.shape(extra[0])[0]:
+        emit_status(first_failure(*extra))
 
 
 def _flip_rows(b):

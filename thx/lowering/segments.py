@@ -34,6 +34,8 @@ import jax
 import numpy as np
 
 from thx.graph.fg import FunctionGraph
+from thx.lowering.checks import checked, split_status
+from thx.lowering.compiles import counted
 from thx.lowering.program import Plan, build_closure, execute, plan, static_argnums
 from thx.lowering.registry import static_inputs
 from thx.tensor.shape import Shape
@@ -72,12 +74,12 @@ class Static:
 
 
 def as_static(v: Any) -> Any:
-    """``v`` as a static argument: a Python int for an integer scalar, else a ``Static``."""
-    if isinstance(v, (int, Static)):
+    """``v`` as a static argument: a NumPy scalar for an integer scalar, else a ``Static``."""
+    if isinstance(v, (int, np.generic, Static)):
         return v
     a = np.asarray(v)
     if a.ndim == 0 and a.dtype.kind in "iub":
-        return int(a)
+        return a[()]  # a NumPy scalar of its dtype (host arithmetic follows the graph's dtypes)
     return Static(a)
 
 
@@ -202,14 +204,15 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
         statics = tuple(sorted({k for k, s in enumerate(seg_in) if s in concrete}
                                | _segment_statics(items, seg_in)))
         kwargs = {"backend": backend} if backend is not None else {}
-        jitted = jax.jit(seg, static_argnums=statics, **kwargs)
+        jitted = jax.jit(checked(seg), static_argnums=statics, **kwargs)
+        n = len(seg_out)
 
         def call(*vals):
             if statics:
                 vals = tuple(as_static(v) if k in statics else v for k, v in enumerate(vals))
-            out = jitted(*vals)
+            out = split_status(jitted(*vals), n)  # a failed check raises before the next segment
             # a step of the outer program: one output slot takes the value itself (see execute)
-            return out[0] if len(seg_out) == 1 else out
+            return out[0] if n == 1 else out
         return call
 
     program = []
@@ -250,6 +253,11 @@ class _Adaptive:
                     raise  # inside a loop's step: no host round trip possible there
                 self.barriers = self.barriers | {e.node}
                 self.fn = segmented_jit(self.plan, self.barriers, self.statics, self.backend)
+
+    @property
+    def trace_counter(self):
+        """The one jitted function's trace counter (None once segmented)."""
+        return getattr(self.fn, "trace_counter", None)
 
     def lower(self, *args: Any):
         if self.barriers:
@@ -301,7 +309,11 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None
     if barriers:
         fn = segmented_jit(p, barriers, statics, backend)
     else:
-        fn = jax.jit(build_closure(p), static_argnums=statics, **kwargs)
+        run = checked(build_closure(p))  # + (code, value) when it makes run-time checks
+        run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)],
+                               statics)
+        fn = jax.jit(run, static_argnums=statics, **kwargs)
+        fn.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
         if not has_branches:
             return fn, statics
     return _Adaptive(p, fn, barriers, statics, backend), statics
@@ -310,7 +322,7 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None
 def host_runner(fgraph: FunctionGraph) -> Callable[..., tuple]:
     """``compile_graph(fgraph)`` called with concrete values (statics converted to hashables)."""
     fn, statics = compile_graph(fgraph)
-    if not statics:
-        return fn
     st = set(statics)
-    return lambda *vals: fn(*[as_static(v) if k in st else v for k, v in enumerate(vals)])
+    n = len(fgraph.outputs)
+    return lambda *vals: split_status(fn(*[as_static(v) if k in st else v
+                                          for k, v in enumerate(vals)]), n)

@@ -57,8 +57,15 @@ class _TensorMethods:
                         "truth value. Use thx.tensor.switch / thx.ifelse.ifelse for conditions.")
 
     def __iter__(self):
-        raise TypeError(f"TensorType does not support iteration: {self} has a symbolic length. "
-                        f"Index it, or use thx.scan to loop over it.")
+        # a vector whose length the graph decides (x.shape, T.stack of scalars) unpacks:
+        # rows, cols = X.shape
+        from thx.tensor._static_length import static_length
+        n = static_length(self) if self.ndim == 1 else None
+        if n is None:
+            raise TypeError(f"TensorType does not support iteration: {self} has a symbolic length. "
+                            f"Index it, or use thx.scan to loop over it. (Maybe you are using "
+                            f"builtins.sum instead of thx.tensor.sum?)")
+        return iter([self[k] for k in range(n)])
 
     def __len__(self):
         raise TypeError("len() of a symbolic tensor is not defined (its shape is symbolic); "
