@@ -34,9 +34,10 @@ import numpy as np
 from jax import lax
 
 from thx.config import config
+from thx.graph.basic import Constant
 from thx.lowering.checks import collecting, emit_status, first_failure, raise_status
 from thx.lowering.program import build_closure, static_argnums
-from thx.lowering.registry import as_int, is_concrete, register
+from thx.lowering.registry import as_int, register
 from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.op import Scan
@@ -131,7 +132,7 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     if op.as_while:
-        return _while_impl(op, prepare, step_values, shift, full_traces, pack)
+        return _while_impl(op, prepare, step_values, shift, full_traces, pack, _fixed_nonseqs(node))
 
     def impl(n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
@@ -158,7 +159,18 @@ def _scan(op: Scan, node) -> Callable[..., Any]:
     return impl
 
 
-def _while_impl(op, prepare, step_values, shift, full_traces, pack):
+def _fixed_nonseqs(node) -> set[int]:
+    """Non-sequences a while loop takes as compile-time values: the ones its step needs while
+    tracing (sizes) and graph constants.  Others (a float input, arriving here as a NumPy
+    array) are run-time values, so a new value does not compile the loop again."""
+    op = node.op
+    first = 1 + op.n_seqs + op.n_rec
+    fixed = {i - first for i in _static_outer(node) if i >= first}
+    fixed |= {k for k, v in enumerate(node.inputs[first:]) if isinstance(v, Constant)}
+    return fixed
+
+
+def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
     """``until`` scans: a jitted while loop into preallocated rows, trimmed on the host."""
     nr, nn = op.n_rec, op.n_nit
     cache: dict = {}
@@ -199,14 +211,16 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
                 f"(for example inside another scan's step): the number of rows it returns is only "
                 f"known once it has run. Use it at the top level of a function.")
         N, seqs, inits, nonseqs = prepare(np.asarray(n_steps), vals)  # concrete here
-        statics = tuple((k, _Static(v)) for k, v in enumerate(nonseqs) if is_concrete(v))
-        dyn = [v for v in nonseqs if not is_concrete(v)]
+        statics = tuple((k, _Static(v)) for k, v in enumerate(nonseqs) if k in fixed)
+        dyn = [v for k, v in enumerate(nonseqs) if k not in fixed]
         jitted = cache.get("fn")
         if jitted is None:
             jitted = cache["fn"] = jax.jit(loop, static_argnums=(0, 1))
         rows, count, status = jitted(N, statics, seqs, inits, dyn)
         raise_status(*status)
         c = int(count)  # the host round trip: the rows are cut to the steps that ran
+        if all(_on_cpu(r) for r in rows):
+            return pack(_trim_on_host(c, rows, inits, nr, nn))
         finish = cache.get("finish")
         if finish is None:
             finish = cache["finish"] = jax.jit(trim, static_argnums=0)
@@ -229,6 +243,24 @@ def _emit_steps(extra: list) -> None:
     """Reduce the per-step statuses a loop returned (if any) into the enclosing collector."""
     if extra and np.shape(extra[0])[0]:
         emit_status(first_failure(*extra))
+
+
+def _on_cpu(a: Any) -> bool:
+    devices = getattr(a, "devices", None)
+    return devices is not None and all(d.platform == "cpu" for d in devices())
+
+
+def _trim_on_host(c: int, rows: list, inits: list, nr: int, nn: int) -> list:
+    """The rows of the ``c`` steps that ran (after each state's initial rows), cut with NumPy.
+
+    On the CPU the device buffers are host memory: NumPy cuts them without a
+    compilation per count (a jitted or eager cut compiles once per length).
+    The results go back to JAX arrays (``device_put``, no compilation), so a
+    later until scan sees them as run-time values, not constants.
+    """
+    cut = [np.asarray(r)[:c] for r in rows]
+    states = [np.concatenate([np.asarray(inits[k]), cut[k]]) for k in range(nr)]
+    return [jax.device_put(v) for v in states + cut[nr:nr + nn]]
 
 
 def _flip_rows(b):
