@@ -252,3 +252,38 @@ def test_independent_until_scans_share_segments():
     runs = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
     assert runs == [False, True, False]
     close(f(0.5, 45.0, np.full(4, 0.5))[0], (2.0 ** np.arange(1, 7)).sum() + 1.5 + 3.0 + 4.5)
+
+
+_COMPILES: list = []
+
+
+def _count_compiles():
+    """XLA compilations so far in this process (JAX's monitoring events)."""
+    if not _COMPILES:
+        import jax.monitoring
+        _COMPILES.append(0)
+
+        def listen(event, duration, **kwargs):
+            if event == "/jax/core/compile/backend_compile_duration":
+                _COMPILES[0] += 1
+        jax.monitoring.register_event_duration_secs_listener(listen)
+    return _COMPILES[0]
+
+
+def test_new_values_with_the_same_number_of_steps_compile_nothing():
+    # the loop takes float inputs as run-time values; only a new number of steps compiles
+    # (what follows the loop, for the new length)
+    x0, m = T.dscalar("x0"), T.dscalar("m")
+    a = _doubling(x0, m)
+    f = theano.function([x0, m], [a, T.grad(a.sum(), x0)])
+    f(1.0, 45.0)
+    _count_compiles()
+    before = _count_compiles()
+    for mv in (40.0, 50.0, 33.0):  # six steps each time
+        got, g = f(1.0, mv)
+        close(got, 2.0 ** np.arange(1, 7)), close(g, 126.0)
+    got, _ = f(1.5, 95.0)  # a new x0: still six steps
+    close(got, 1.5 * 2.0 ** np.arange(1, 7))
+    assert _count_compiles() == before
+    close(f(1.0, 100.0)[0], 2.0 ** np.arange(1, 8))  # seven steps: compiles
+    assert _count_compiles() > before
