@@ -10,6 +10,13 @@ two branch closures inside ``jax.lax.cond``, so XLA runs only the taken
 branch's work.  Work needed elsewhere too (by the condition, the other
 branch, another output or an update) stays outside and runs once.  Nested
 ifelses are handled when the inner graphs are lowered in turn.
+
+``lax.cond`` needs one shape for both branches.  When tracing shows that they
+differ (or that the chosen value later sets a shape), the node raises
+``segments.BranchShapesDiffer`` and becomes a host barrier: the function
+runs as jitted segments, the host reads the condition, and only the chosen
+branch runs, as its own jitted function (``_host_branch``).  Inside a scan
+step there is no host to choose, and the error reaches the user.
 """
 
 from __future__ import annotations
