@@ -287,3 +287,40 @@ def test_new_values_with_the_same_number_of_steps_compile_nothing():
     assert _count_compiles() == before
     close(f(1.0, 100.0)[0], 2.0 ** np.arange(1, 8))  # seven steps: compiles
     assert _count_compiles() > before
+
+
+def test_shared_updates_symbolic_n_steps_second_derivative_and_rop():
+    x0, m, n = T.dscalar("x0"), T.dscalar("m"), T.iscalar("n")
+    k = theano.shared(0)
+    a, upd = theano.scan(lambda p, m: (p * 2, {k: k + 1}, until(p * 2 > m)), outputs_info=x0,
+                         non_sequences=m, n_steps=n)
+    f = theano.function([x0, m, n], a, updates=upd)
+    close(f(1.0, 45.0, 100), 2.0 ** np.arange(1, 7))
+    assert k.get_value() == 6
+    close(f(1.0, 45.0, 3), 2.0 ** np.arange(1, 4))  # n_steps is the most it runs
+    assert k.get_value() == 9
+
+    # second derivative: p <- p^2 / 2 + 1, stop after the step that starts above m
+    q, _ = theano.scan(lambda p, m: (p * p * 0.5 + 1, until(p > m)), outputs_info=x0,
+                       non_sequences=m, n_steps=10)
+    d2 = theano.function([x0, m], T.grad(T.grad(q.sum(), x0), x0))(1.2, 5.0)
+
+    def total(x):
+        p, s = x, 0.0
+        while True:
+            out = p * p * 0.5 + 1
+            s, stop, p = s + out, p > 5.0, out
+            if stop:
+                return s
+
+    h = 1e-4
+    close(d2, (total(1.2 + h) - 2 * total(1.2) + total(1.2 - h)) / h ** 2, tol=1e-5)
+
+    # R-operator with a sequence computed before the loop
+    xs, v = T.dvector("xs"), T.dvector("v")
+    acc, _ = theano.scan(lambda e, s: (s + e * e, until(s + e * e > 3)), sequences=xs * 2,
+                         outputs_info=T.constant(0.0, dtype="float64"))
+    jv = theano.function([xs, v], T.Rop(acc, xs, v))(np.full(5, 0.5), np.arange(5.0))
+    ref = jax.jvp(lambda x: jnp.cumsum((2 * x[:4]) ** 2), (jnp.full(5, 0.5),),
+                  (jnp.arange(5.0),))[1]
+    close(jv, ref)
