@@ -143,11 +143,12 @@ def compile_thx(wl: Workload, size: Any, args: Sequence[Any], mode: Any = None):
     """Build, differentiate and compile ``wl`` under thx and call it once; ``(seconds, fn, result)``."""
     import thx
     import thx.tensor as T
-    t0 = time.perf_counter()
-    ins, outs, updates = wl.graph(thx, T, size)
-    f = thx.function(ins, outs, updates=updates, mode=mode)
-    res = _host(f(*args))
-    return time.perf_counter() - t0, f, res
+    with thx.config.change_flags(**(wl.thx_flags or {})):
+        t0 = time.perf_counter()
+        ins, outs, updates = wl.graph(thx, T, size)
+        f = thx.function(ins, outs, updates=updates, mode=mode)
+        res = _host(f(*args))
+        return time.perf_counter() - t0, f, res
 
 
 def compile_jax(wl: Workload, size: Any, args: Sequence[Any]):
@@ -485,6 +486,7 @@ def format_report(result: dict) -> str:
                 + (" PyTensor's calls are timed after thx's and JAX's, interleaved with JAX's again "
                    "(its BLAS and numba threads slow down whatever runs right after them); its ratio "
                    "is to JAX's time in that phase." if pt else "")]
+    out += index_check_cost(rows)
     if scale:
         out += ["", "Graph side: elementwise chain `v <- tanh(v * a + x)`, gradient wrt `x` and `a` "
                     "(time per node of the chain before differentiation; XLA compilation excluded):", "",
@@ -501,6 +503,20 @@ def format_report(result: dict) -> str:
         out += ["", f"thx time per node at {last.nodes} nodes / at {first.nodes} nodes: {growth:.2f} "
                     f"(target <= {SCALING_TARGET})."]
     return "\n".join(out)
+
+
+def index_check_cost(rows: Sequence[Row]) -> list[str]:
+    """The index check's cost: ``gather_check`` against ``gather_nocheck`` at each size."""
+    off = {r.size: r for r in rows if r.name == "gather_nocheck" and not r.error}
+    lines = []
+    for r in rows:
+        o = off.get(r.size)
+        if r.name == "gather_check" and not r.error and o is not None:
+            lines.append(f"Index check (`config.check_index`) on a gather of {r.size}: call "
+                         f"{fmt_time(r.thx_call)} with the check, {fmt_time(o.thx_call)} without, "
+                         f"hand-written JAX {fmt_time(r.jax_call)}: the check costs "
+                         f"{100 * (r.thx_call / o.thx_call - 1):+.1f}% (goal <= 5%).")
+    return [""] + lines if lines else []
 
 
 def write_docs(report: str, path: Path = DOCS) -> None:

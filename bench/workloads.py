@@ -48,6 +48,8 @@ class Workload:
         How a size is shown in the table.
     pytensor_sizes : list, optional
         The sizes PyTensor runs (default: all; its default mode compiles large graphs for minutes).
+    thx_flags : dict, optional
+        ``thx.config`` flags set while thx compiles it (e.g. ``{"check_index": False}``).
     """
 
     name: str
@@ -61,6 +63,7 @@ class Workload:
     pytensor: bool = True
     label: Callable[[Any], str] = str
     pytensor_sizes: list | None = None
+    thx_flags: dict | None = None
 
 
 def _jax():
@@ -426,4 +429,35 @@ WORKLOADS: list[Workload] = [
     Workload("chain_grad", "grad of an elementwise chain of n nodes (jax.grad)", [100, 1000],
              CHAIN_QUICK_SIZES, chain_graph, chain_jax, chain_data, rtol=1e-6,
              label=lambda n: f"{n} nodes", pytensor_sizes=[100] + CHAIN_QUICK_SIZES),
+]
+
+
+# ---------------------------------------------------------------- gathers: the index check's cost
+
+GATHER_DIM = 64
+
+
+def gather_graph(th, T, n):
+    """An embedding lookup ``E[idx]`` (n rows, 4n indices) and its gradient (a scatter-add)."""
+    E, idx = T.dmatrix("E"), T.lvector("idx")
+    cost = (E[idx] ** 2).sum()
+    return [E, idx], [cost, th.grad(cost, E)], None
+
+
+def gather_jax(n):
+    jax, _, _ = _jax()
+    return jax.value_and_grad(lambda E, idx: (E[idx] ** 2).sum())
+
+
+def gather_data(n, rng):
+    return [rng.randn(n, GATHER_DIM), rng.randint(-n, n, size=4 * n).astype("int64")]
+
+
+WORKLOADS += [
+    Workload("gather_check", "embedding lookup E[idx] and its gradient (scatter-add), index check "
+             "on (jax.value_and_grad)", [20_000], [2000], gather_graph, gather_jax, gather_data,
+             pytensor=False, label=lambda n: f"{n} x {GATHER_DIM}, {4 * n} indices"),
+    Workload("gather_nocheck", "the same, config.check_index = False", [20_000], [2000],
+             gather_graph, gather_jax, gather_data, pytensor=False,
+             label=lambda n: f"{n} x {GATHER_DIM}, {4 * n} indices", thx_flags={"check_index": False}),
 ]

@@ -303,7 +303,8 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend())
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
+                                             keep_on_failure=_keep_on_failure(maker))
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         maker.jax_fn = self.jax_fn
@@ -516,6 +517,15 @@ def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     msg = str(e).split("\n")[0]
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
+
+
+def _keep_on_failure(maker: FunctionMaker) -> list[tuple[int, int]]:
+    """(update output, its input) positions: a failed run-time check returns the old value,
+    so a donated input buffer still holds it."""
+    n_out, n_in = maker.n_outputs, len(maker.inputs)
+    pairs = [(n_out + k, n_in + maker.shared_vars.index(v)) for k, (v, _) in enumerate(maker.updates)]
+    first = n_out + len(maker.updates)
+    return pairs + [(first + j, k) for j, k in enumerate(maker.in_update_pos)]
 
 
 def _split_status(outs: tuple, n: int) -> tuple:

@@ -42,7 +42,7 @@ IndexError: index 5 is too large
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -51,7 +51,7 @@ import numpy as np
 
 from thx.lowering.registry import is_concrete
 
-__all__ = ["runtime_check", "collecting", "Collector", "checked", "emit_status", "first_failure",
+__all__ = ["runtime_check", "active", "collecting", "Collector", "checked", "emit_status", "first_failure",
            "raise_status", "split_status", "RUNTIME_CHECK_ATTR"]
 
 # code -> (exc_type, message); code 0 means "no failure".  Append-only, so a code in a
@@ -125,6 +125,11 @@ def collecting() -> Iterator[Collector]:
         s.pop()
 
 
+def active() -> bool:
+    """Is a collector open (would a traced check be reported)?"""
+    return bool(_stack())
+
+
 def runtime_check(bad: Any, exc_type: type[BaseException], message: str, value: Any = None) -> None:
     """Raise ``exc_type(message)`` if ``bad`` is true, now or after the jitted call.
 
@@ -182,13 +187,24 @@ def raise_status(code: Any, value: Any) -> None:
         _raise(exc_type, _format(message, int(value)))
 
 
-def checked(run: Callable[..., tuple]) -> Callable[..., tuple]:
-    """``run`` collecting its checks: returns its outputs, plus ``(code, value)`` if it made any."""
+def checked(run: Callable[..., tuple],
+            keep_on_failure: Sequence[tuple[int, int]] = ()) -> Callable[..., tuple]:
+    """``run`` collecting its checks: returns its outputs, plus ``(code, value)`` if it made any.
+
+    ``keep_on_failure`` pairs ``(output, argument)`` positions: when a check
+    fails, that output is the argument unchanged.  Use it for updates whose
+    argument buffer is donated (the old value must survive a failed call).
+    """
     def wrapped(*args):
         with collecting() as c:
             outs = run(*args)
         st = c.status()
-        return outs if st is None else tuple(outs) + st
+        if st is None:
+            return outs
+        outs = list(outs)
+        for o, a in keep_on_failure:
+            outs[o] = jnp.where(st[0] == 0, outs[o], args[a])
+        return tuple(outs) + st
     return wrapped
 
 

@@ -49,15 +49,19 @@ def use_compilation_cache(path: str) -> None:
 config.watch("compiledir", use_compilation_cache)
 
 
-def jit(fgraph: FunctionGraph, backend: str | None = None) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+def jit(fgraph: FunctionGraph, backend: str | None = None,
+        keep_on_failure: Sequence[tuple[int, int]] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
 
     The function returns the graph's outputs, followed by a run-time check
     status ``(code, value)`` when its program makes checks (``checks.split_status``
-    raises a failed one).  A graph with host barriers (until scans, ifelses whose
-    branch shapes differ) runs as jitted segments around them (``segments.compile_graph``).
+    raises a failed one).  ``keep_on_failure`` pairs ``(output, input)``
+    positions: a failed check returns that input unchanged as the output (an
+    update whose input buffer is donated).  A graph with host barriers (until
+    scans, ifelses whose branch shapes differ) runs as jitted segments around
+    them (``segments.compile_graph``).
     """
-    return compile_graph(fgraph, backend)
+    return compile_graph(fgraph, backend, keep_on_failure)
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:

@@ -297,9 +297,14 @@ def _shape_setting_branches(p: Plan, input_statics: Sequence[int]) -> set:
     return found
 
 
-def compile_graph(fgraph: FunctionGraph, backend: str | None = None
+def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
+                  keep_on_failure: Sequence[tuple[int, int]] = ()
                   ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
-    """The function running ``fgraph`` (one ``jax.jit``, or segments) and its static positions."""
+    """The function running ``fgraph`` (one ``jax.jit``, or segments) and its static positions.
+
+    ``keep_on_failure``: see ``checks.checked`` (segments raise a failed check
+    before the next one runs, so no update is returned then).
+    """
     statics = static_argnums(fgraph)
     p = plan(fgraph)
     barriers = {item[3] for item in p.program if is_barrier(item[3])}
@@ -309,7 +314,7 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None
     if barriers:
         fn = segmented_jit(p, barriers, statics, backend)
     else:
-        run = checked(build_closure(p))  # + (code, value) when it makes run-time checks
+        run = checked(build_closure(p), keep_on_failure)  # + (code, value) if it makes checks
         run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)],
                                statics)
         fn = jax.jit(run, static_argnums=statics, **kwargs)

@@ -17,7 +17,7 @@ from jax import lax
 
 from thx.config import config
 from thx.graph.basic import Variable
-from thx.lowering.checks import runtime_check
+from thx.lowering.checks import active, runtime_check
 from thx.lowering.registry import ConcretizationError, is_concrete, register
 from thx.tensor.intform import constant_difference, expr_str
 from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor, Subtensor,
@@ -35,8 +35,11 @@ def _check_bounds(index, shape, traced: bool = True):
     """Integer indices must be in range (-n..n-1), as NumPy's: XLA would clamp them silently.
 
     Indices known while tracing raise IndexError at once; traced ones (when
-    ``traced``, i.e. ``config.check_index``) become run-time checks reporting
-    the largest index if it is too large, else the smallest.
+    ``traced``, i.e. ``config.check_index``) become run-time checks.  One
+    reduction per index array: ``i + n`` as an unsigned integer is below
+    ``2n`` exactly when ``i`` is in range (a too negative ``i`` wraps to a
+    huge value), so its maximum decides, and names an offending index: the
+    most negative one if any, else the largest.
     """
     d = 0
     for e in index:
@@ -44,14 +47,14 @@ def _check_bounds(index, shape, traced: bool = True):
             continue
         if d < len(shape) and not isinstance(e, slice):
             concrete = is_concrete(e)
-            if (concrete or traced) and np.size(e) and jnp.asarray(e).dtype != bool:
+            if (concrete or (traced and active())) and np.size(e) and np.dtype(getattr(e, "dtype", int)) != bool:
                 n = shape[d]
                 xp = np if concrete else jnp
-                a = e if concrete else jnp.asarray(e)
-                hi, lo = (a, a) if np.ndim(a) == 0 else (xp.max(a), xp.min(a))
-                runtime_check((hi >= n) | (lo < -n), IndexError,
+                shifted = (xp.asarray(e).astype(np.int64) + n).astype(np.uint64)
+                top = shifted.max() if np.ndim(e) else shifted
+                runtime_check(top >= np.uint64(2 * n), IndexError,
                               f"index {{}} is out of bounds for axis {d} with size {n}",
-                              xp.where(hi >= n, hi, lo))
+                              top.astype(np.int64) - n)
         d += 1
 
 
