@@ -231,3 +231,19 @@ def test_shape_unpacks():
         iter(T.dvector("v"))
     with pytest.raises(TypeError, match="does not support iteration"):
         r, c = T.dmatrix("m")
+
+
+def test_static_argnames_specialises_on_a_scalar_input():
+    x, k = T.dvector("x"), T.lscalar("k")
+    f = thx.function([x, k], x * k, static_argnames=["k"])
+    for val in (3, 4, 3):
+        np.testing.assert_array_equal(f(np.ones(2), val), [val, val])
+    assert f.n_compiles == 2
+    g = thx.function([x, k], x * k)  # the same graph without it: traced, one compile
+    for val in (3, 4, 5):
+        g(np.ones(2), val)
+    assert g.n_compiles == 1
+    with pytest.raises(ValueError, match="'z' is not an input"):
+        thx.function([x, k], x * k, static_argnames=["z"])
+    with pytest.raises(TypeError, match="only scalars can be static"):
+        thx.function([x, k], x * k, static_argnames=[x])

@@ -26,6 +26,7 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.compile.statics import static_positions
 
 
 def _x64(on: bool):
@@ -199,7 +200,8 @@ class FunctionMaker:
     """Compiles a function; ``maker.fgraph`` is the optimized graph (``maker.env`` too)."""
 
     def __init__(self, inputs: list[In], outputs: list[Variable], updates: list[tuple[Variable, Variable]],
-                 mode: Mode, on_unused_input: str, name: str | None) -> None:
+                 mode: Mode, on_unused_input: str, name: str | None,
+                 static_argnames: Sequence[Any] | None = None) -> None:
         self.inputs = inputs
         self.expanded_inputs = inputs
         self.outputs_vars = outputs
@@ -239,7 +241,10 @@ class FunctionMaker:
         # The compile cache (thx/compile/cache.py): the same graph compiled again reuses the
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
         from thx.compile import cache
+        self.static_positions = static_positions(inputs, static_argnames)
         self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode)
+        if self._cache_key is not None and self.static_positions:
+            self._cache_key = (self._cache_key, self.static_positions)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
         if self._cached is not None:
             self.fgraph = self._cached[0]
@@ -256,8 +261,7 @@ class FunctionMaker:
 
     @property
     def n_compiles(self) -> int:
-        """How many times the jitted function was traced (= compiled by XLA) so far; functions
-        built from the same graph share it (the compile cache)."""
+        """Traces (= XLA compiles) of the jitted function so far (shared through the compile cache)."""
         counter = getattr(getattr(self, "jax_fn", None), "trace_counter", None)
         return counter.count if counter is not None else 0
 
@@ -303,8 +307,8 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
-                                             keep_on_failure=_keep_on_failure(maker))
+            self.jax_fn, self._statics = jit(maker.fgraph, _backend(), _keep_on_failure(maker),
+                                             maker.static_positions)  # backend, checks, statics
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         maker.jax_fn = self.jax_fn
@@ -563,7 +567,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
              updates: Any = None, givens: Any = None, no_default_updates: bool = False,
              accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
              allow_input_downcast: bool | None = None, profile: Any = None,
-             on_unused_input: str | None = None, return_device_arrays: bool = False) -> Function:
+             on_unused_input: str | None = None, return_device_arrays: bool = False,
+             static_argnames: Sequence[Any] | None = None) -> Function:
     """Compile a function from input variables to output expressions.
 
     Parameters
@@ -585,6 +590,11 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     on_unused_input : {'raise', 'warn', 'ignore'}, optional
     return_device_arrays : bool
         Return JAX device arrays instead of NumPy arrays.
+    static_argnames : list of str or Variable, optional
+        Scalar inputs to specialise on: each distinct value compiles the function
+        once (cached), and the graph sees the value as a constant.  Integers that
+        decide a shape (``v[:n]``, ``arange(n)``) are static without it; see
+        docs/shapes.md.
 
     Returns
     -------
@@ -609,7 +619,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
                 no_default_updates=no_default_updates, name=name,
                 allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input,
-                return_device_arrays=return_device_arrays)
+                return_device_arrays=return_device_arrays, static_argnames=static_argnames)
     ins: list[In] = []
     seen: set[Variable] = set()
     cuts: dict[Variable, Variable] = {}  # intermediate input -> the fresh variable replacing it
@@ -681,7 +691,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
                 i.update = next(it)
     m = get_mode(mode)
     with gc_paused():  # many graph objects, few cycles (see thx.graph.basic.gc_paused)
-        maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name)
+        maker = FunctionMaker(ins, out_vars, upd, m, on_unused_input, name, static_argnames)
         f = Function(maker, name, allow_input_downcast, unpack, return_device_arrays, spec)
     if COMPILE_HOOKS:
         exprs = out_vars + [u for _, u in upd]

@@ -50,8 +50,12 @@ config.watch("compiledir", use_compilation_cache)
 
 
 def jit(fgraph: FunctionGraph, backend: str | None = None,
-        keep_on_failure: Sequence[tuple[int, int]] = ()) -> tuple[Callable[..., tuple], tuple[int, ...]]:
+        keep_on_failure: Sequence[tuple[int, int]] = (), static: Sequence[int] = ()
+        ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """Lower ``fgraph`` to a jitted function; returns ``(jitted, static_argnums)``.
+
+    ``static``: input positions to specialise on besides those that decide a
+    shape (``function(..., static_argnames=...)``).
 
     The function returns the graph's outputs, followed by a run-time check
     status ``(code, value)`` when its program makes checks (``checks.split_status``
@@ -61,7 +65,7 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
     scans, ifelses whose branch shapes differ) runs as jitted segments around
     them (``segments.compile_graph``).
     """
-    return compile_graph(fgraph, backend, keep_on_failure)
+    return compile_graph(fgraph, backend, keep_on_failure, static)
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:

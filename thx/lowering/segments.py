@@ -298,14 +298,15 @@ def _shape_setting_branches(p: Plan, input_statics: Sequence[int]) -> set:
 
 
 def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
-                  keep_on_failure: Sequence[tuple[int, int]] = ()
+                  keep_on_failure: Sequence[tuple[int, int]] = (), static: Sequence[int] = ()
                   ) -> tuple[Callable[..., tuple], tuple[int, ...]]:
     """The function running ``fgraph`` (one ``jax.jit``, or segments) and its static positions.
 
     ``keep_on_failure``: see ``checks.checked`` (segments raise a failed check
-    before the next one runs, so no update is returned then).
+    before the next one runs, so no update is returned then).  ``static``:
+    input positions to specialise on besides those that decide a shape.
     """
-    statics = static_argnums(fgraph)
+    statics = tuple(sorted(set(static_argnums(fgraph)) | set(static)))
     p = plan(fgraph)
     barriers = {item[3] for item in p.program if is_barrier(item[3])}
     _shape_setting_branches(p, statics)

@@ -26,8 +26,15 @@ pattern("local_pow_half", (E.pow, "x", 0.5), (E.sqrt, "x"), phase=SPEC)     # x 
 pattern("local_pow_minus_one", (E.pow, "x", -1),                            # x ** -1 -> 1 / x
         lambda x: E.true_div(tensor_constant(1, x.dtype, 0), x), when=lambda x: x.dtype in float_dtypes,
         phase=SPEC)
-pattern("local_add_neg_to_sub", (E.add, "a", (E.neg, "b")), (E.sub, "a", "b"), phase=SPEC)  # a + (-b) -> a - b
+pattern("local_add_neg_to_sub", (E.add, "a", (E.neg, "b")), (E.sub, "a", "b"), phase=SPEC,  # a + (-b) -> a - b
+        when=lambda a, b: _neg_exact(b, upcast(a.dtype, b.dtype)))
 pattern("local_neg_neg", (E.neg, (E.neg, "x")), "x", phase=SPEC)            # -(-x) -> x
+
+
+def _neg_exact(x, dtype: str) -> bool:
+    """Is ``-x`` computed in ``x``'s dtype the same as in ``dtype``?  Not for a narrower integer:
+    -(-128) wraps to -128 in int8 (so ``int8 -x + int32 c`` is not ``c - x``)."""
+    return x.dtype in float_dtypes or x.dtype == dtype
 
 
 def _drop_constants(node, neutral, absorbing):
@@ -125,7 +132,7 @@ def local_sum_mul_by_scalar(fgraph, node):  # sum(s * x) -> s * sum(x)   (s a sc
 @local_rewrite(Sum, phase=SPEC)
 def local_sum_neg(fgraph, node):  # sum(-x) -> -sum(x)
     v = node.inputs[0]
-    if op_name(v) != "neg" or n_clients(fgraph, v) != 1:
+    if op_name(v) != "neg" or n_clients(fgraph, v) != 1 or not _neg_exact(v, node.outputs[0].dtype):
         return None
     return [E.neg(node.op(v.owner.inputs[0]))]
 
@@ -153,7 +160,7 @@ _ = (apply_op,)
 @local_rewrite(E.mul, phase=SPEC)
 def local_mul_neg(fgraph, node):  # (-a) * (-b) -> a * b
     negs = [v for v in node.inputs if op_name(v) == "neg"]
-    if len(negs) < 2:
+    if len(negs) < 2 or not all(_neg_exact(v, node.outputs[0].dtype) for v in negs):
         return None
     out = E.mul(*[v.owner.inputs[0] if op_name(v) == "neg" else v for v in node.inputs])
     return [E.neg(out) if len(negs) % 2 else out]
