@@ -17,12 +17,19 @@ tracing shows that its branch shapes differ: its implementation raises
 ``BranchShapesDiffer`` and ``compile_graph``'s function retries with that node
 as a barrier (for good: it stays segmented for later calls).
 
+An ifelse whose *value* later sets a shape (``arange(ifelse(c, n, m))``)
+is marked while planning and becomes a barrier the same way, unless both
+branches give the same concrete value.
+
 A value that crosses from one segment to the next is an argument of the
-next segment's ``jax.jit``.  When the next segment needs it while tracing (a
-size, a loop length: a ``static_inputs`` position reached through value
-arithmetic), it is passed as a static argument, so each distinct value
-compiles that segment once; any other value is traced, and its shape (for
-example an ``until`` scan's trimmed number of rows) is concrete there.
+next segment's ``jax.jit``.  It is passed as a static argument when it was
+known while tracing the segment that made it (a shape, arithmetic on shapes
+and static inputs: ``_concrete_slots``) or when the next segment needs it
+while tracing (a ``static_inputs`` position: ``_segment_statics``), so it is
+as concrete there as it would be in one ``jax.jit``; any other value is
+traced, and its shape (for example an ``until`` scan's trimmed number of
+rows) is concrete there.  Independent barriers share segments
+(``_by_barrier_depth``).
 """
 
 from __future__ import annotations
