@@ -315,3 +315,10 @@ def test_take_raise_mode_checks_and_wrap_mode_does_not_need_to():
     raises_like_numpy(lambda: f(V, [1, 3]), lambda: np.take(V, [1, 3]))
     g = thx.function([v, l], T.take(v, l, mode="wrap"))
     np.testing.assert_array_equal(g(V, [1, 3, -5]), np.take(V, [1, 3, -5], mode="wrap"))
+
+
+def test_the_flag_from_thx_flags(tmp_path):
+    with config.change_flags(check_index=True):  # restored afterwards
+        config.load({"THX_FLAGS": "check_index=False", "THXRC": str(tmp_path / "none")})
+        assert config.check_index is False
+        assert config.source("check_index") == "THX_FLAGS"

@@ -371,8 +371,9 @@ class Function:
             with _x64(True):
                 outs = self.jax_fn(*vals)
         except Exception as e:
-            if getattr(e, "thx_runtime_check", False):  # a check failed while tracing
-                raise
+            msg = getattr(e, "thx_runtime_check", None)
+            if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
+                raise type(e)(msg) from None
             raise _runtime_error(self, e, vals[:n]) from e
         if len(outs) > self._n_fg_out:  # run-time checks: raise before storing any update
             outs = _split_status(outs, self._n_fg_out)

@@ -25,15 +25,16 @@ Messages are static strings; ``{}`` in a message is replaced by the
 
 Examples
 --------
->>> import jax, jax.numpy as jnp
+>>> import jax
 >>> def f(i):
 ...     runtime_check(i > 2, IndexError, "index {} is too large", i)
-...     return i * 2
+...     return (i * 2,)
 >>> g = jax.jit(checked(f))
->>> out = g(5)
+>>> with jax.enable_x64(True):
+...     out = g(5)
 >>> len(out)        # the output, then the status (code, value)
 3
->>> raise_status(*out[1:])
+>>> split_status(out, 1)
 Traceback (most recent call last):
 ...
 IndexError: index 5 is too large
@@ -60,7 +61,8 @@ _CHECKS: list[tuple[type[BaseException], str] | None] = [None]
 _CODE_OF: dict[tuple[type[BaseException], str], int] = {}
 _LOCAL = threading.local()
 
-# Set on exceptions raised by a check, so callers that wrap run-time errors let them through.
+# Set on exceptions raised by a check (to the message), so callers that wrap run-time errors let
+# them through, re-raised with the message alone (JAX appends a note to errors raised in tracing).
 RUNTIME_CHECK_ATTR = "thx_runtime_check"
 
 
@@ -79,7 +81,7 @@ def _format(message: str, value: Any) -> str:
 
 def _raise(exc_type: type[BaseException], message: str) -> None:
     exc = exc_type(message)
-    setattr(exc, RUNTIME_CHECK_ATTR, True)
+    setattr(exc, RUNTIME_CHECK_ATTR, message)
     raise exc
 
 
@@ -181,7 +183,7 @@ def first_failure(codes: Any, values: Any) -> tuple[Any, Any]:
 
 def raise_status(code: Any, value: Any) -> None:
     """On the host: raise the failed check named by ``code`` (nothing if 0)."""
-    c = int(code)
+    c = np.asarray(code).item()  # (faster than int() on a JAX array)
     if c:
         exc_type, message = _CHECKS[c]
         _raise(exc_type, _format(message, int(value)))
