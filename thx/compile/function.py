@@ -26,7 +26,7 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
-from thx.compile.statics import static_positions
+from thx.compile.statics import static_positions, static_value, traces_of, with_statics
 
 
 def _x64(on: bool):
@@ -242,9 +242,8 @@ class FunctionMaker:
         # optimized graph and its jitted function; state (shared values, defaults) stays per Function.
         from thx.compile import cache
         self.static_positions = static_positions(inputs, static_argnames)
-        self._cache_key = cache.graph_key(explicit + shared_vars, fg_outputs, mode)
-        if self._cache_key is not None and self.static_positions:
-            self._cache_key = (self._cache_key, self.static_positions)
+        self._cache_key = with_statics(cache.graph_key(explicit + shared_vars, fg_outputs, mode),
+                                       self.static_positions)
         self._cached = cache.lookup(self._cache_key)  # (fgraph, jitted, static_argnums) or None
         if self._cached is not None:
             self.fgraph = self._cached[0]
@@ -262,8 +261,7 @@ class FunctionMaker:
     @property
     def n_compiles(self) -> int:
         """Traces (= XLA compiles) of the jitted function so far (shared through the compile cache)."""
-        counter = getattr(getattr(self, "jax_fn", None), "trace_counter", None)
-        return counter.count if counter is not None else 0
+        return traces_of(getattr(self, "jax_fn", None))
 
 
 class Function:
@@ -307,13 +305,12 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, _backend(), _keep_on_failure(maker),
-                                             maker.static_positions)  # backend, checks, statics
+            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
+                                             keep_on_failure=_keep_on_failure(maker),
+                                             static=maker.static_positions)
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
-        maker.jax_fn = self.jax_fn
-        # static arguments are passed as NumPy scalars of the input's dtype (hashable, and host-side
-        # arithmetic on them follows the graph's dtypes); shared ones are converted at each call
+        maker.jax_fn = self.jax_fn  # static arguments: NumPy scalars of their input's dtype
         self._static_dtypes = {k: np.dtype(maker.fgraph.inputs[k].dtype) for k in self._statics}
         self._static_shared = [k for k in self._statics if k >= len(maker.inputs)]
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
@@ -361,12 +358,12 @@ class Function:
                     k += 1
                     continue
             v = self._check(k, v)
-            vals.append(self._static_value(k, v) if k in self._static_set else v)
+            vals.append(static_value(self._static_dtypes[k], v) if k in self._static_set else v)
             k += 1
         if self._shared:
             vals += [s._value for s in self._shared]
             for k in self._static_shared:
-                vals[k] = self._static_value(k, vals[k])
+                vals[k] = static_value(self._static_dtypes[k], vals[k])
         try:
             with _x64(True):
                 outs = self.jax_fn(*vals)
@@ -390,13 +387,7 @@ class Function:
             return list(outs[:n_out])
         return [np.asarray(r) for r in outs[:n_out]]
 
-    def _static_value(self, k: int, v: Any) -> Any:
-        return self._static_dtypes[k].type(np.asarray(v).item())
-
-    @property
-    def n_compiles(self) -> int:
-        """How many times this function's jitted code was traced (= compiled by XLA) so far."""
-        return self.maker.n_compiles
+    n_compiles = property(lambda self: self.maker.n_compiles, doc="Traces (= XLA compiles) so far.")
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
@@ -464,7 +455,8 @@ class Function:
         """The StableHLO that XLA receives, for example arguments ``args``."""
         from thx.lowering.linker import lower_text
         vals = [self._check(k, a) for k, a in enumerate(args)] + [s._value for s in self._shared]
-        vals = [self._static_value(k, v) if k in self._static_set else v for k, v in enumerate(vals)]
+        vals = [static_value(self._static_dtypes[k], v) if k in self._static_set else v
+                for k, v in enumerate(vals)]
         return lower_text(self.jax_fn, vals)
 
     @property

@@ -8,6 +8,7 @@ import numpy as np
 from thx.lowering.registry import as_int, is_concrete, register
 from thx.lowering.shape import shape_tuple
 from thx.tensor.basic import Alloc, ARange, Eye, Join, Split
+from thx.tensor.intform import constant_difference, linear_form
 
 
 @register(Alloc, static_inputs=lambda node: tuple(range(1, len(node.inputs))))
@@ -22,11 +23,29 @@ def _alloc(op, node):
     return impl
 
 
-@register(ARange, static_inputs=(0, 1, 2))
+def _arange_length(node) -> int | None:
+    """The length of ``arange(start, stop, step)`` when the graph fixes it (``arange(i, i + 5)``:
+    an integer step and a constant ``stop - start``), else None."""
+    if any(np.dtype(v.dtype).kind not in "iu" for v in node.inputs):
+        return None
+    step_terms, step = linear_form(node.inputs[2])
+    diff = constant_difference(node.inputs[1], node.inputs[0])
+    if step_terms or diff is None or step == 0:
+        return None
+    return max(0, -(-diff // step))
+
+
+@register(ARange, static_inputs=lambda node: () if _arange_length(node) is not None else (0, 1, 2))
 def _arange(op, node):
     dtype = np.dtype(op.dtype)
+    length = _arange_length(node)
 
     def impl(start, stop, step):
+        if length is not None and not is_concrete(start, stop, step):  # a traced start
+            # NumPy takes the length from stop - start in the bounds' dtype, which wraps back to the
+            # constant difference even where a bound wrapped around: the same length, no check
+            return (jnp.asarray(start).astype(dtype)
+                    + jnp.asarray(step).astype(dtype) * jnp.arange(length, dtype=dtype))
         s0, s1, st = (np.asarray(v)[()] if is_concrete(v) else None for v in (start, stop, step))
         if s0 is None or s1 is None or st is None:
             raise TypeError("arange: start, stop and step must be known at compile time "

@@ -120,10 +120,10 @@ def _need_concrete(node, values, positions, what):
     for p, v in zip(positions, values):
         if not is_concrete(v):
             raise ConcretizationError(
-                f"{node.op} ({_where(node)}): the slice "
-                f"bound {expr_str(node.inputs[p])} decides the length of the result, so it must be known when "
-                f"the function is compiled; it is computed from data at run time. Make it depend on "
-                f"integer inputs only, or use a fixed-length slice (x[i:i + k]). ({what})")
+                f"{node.op} ({_where(node)}): the slice bound {expr_str(node.inputs[p])} decides the "
+                f"length of the result, so it must be known when the function is compiled; it is "
+                f"computed from data at run time. Make it depend on integer inputs only, or use a "
+                f"fixed-length slice (x[i:i + k]). ({what})")
 
 
 def _normalise(b, n, default):
@@ -136,8 +136,9 @@ def _normalise(b, n, default):
 
 
 def _windowed(node, kinds, x_shape, idx_values):
-    """``(starts, sizes, inner_index)``: the region to cut with ``lax.dynamic_slice`` and the index
-    to apply inside it, or None when every window's bounds are known while tracing."""
+    """``(starts, sizes, replaced)``: the region to cut with ``lax.dynamic_slice`` and the windows'
+    index entries inside it (``::step``), or None when every window's bounds are known while
+    tracing.  Checks at run time that each window's real bounds give its static length."""
     windows = [k for k in kinds if k is not None and k[0] == "window"]
     if not windows:
         return None

@@ -30,6 +30,7 @@ from thx.tensor.type import _constructors as _ctors
 from thx.tensor.var import TensorConstant, TensorVariable, as_tensor_variable, constant
 
 from thx.tensor import xlogx  # Theano's module T.xlogx (xlogx.xlogx, xlogx.xlogy0)
+from thx.tensor import intform  # integer linear forms (fixed-length slices); the lowering uses it
 
 globals().update(_ctors)
 as_tensor = as_tensor_variable
