@@ -45,6 +45,7 @@ def run_script(path: str, args: Sequence[str] = ()) -> None:
 
 def info(out: TextIO | None = None) -> int:
     """Print versions, devices and flags; return 1 if ``config.device`` is unavailable."""
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     import jaxlib
 
@@ -210,6 +211,7 @@ def _hanging(prefix: str, text: str) -> str:
 
 def tutorial(out: TextIO | None = None) -> int:
     """Run the tutorial's derivative examples beside JAX; return 1 if a result differs."""
+    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
     import jax
     import jax.numpy as jnp
 

@@ -168,10 +168,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
         for var, g in known_grads.items():
             if not isinstance(var, Variable):
                 raise TypeError(f"known_grads keys must be Variables, got {var!r}")
-            g = as_variable(g) if not isinstance(g, Variable) else g
-            if not _is_disconnected(g) and not _is_null(g) and getattr(g, "ndim", None) != var.ndim:
-                raise ValueError(f"known_grads: the gradient given for {var} has {g.ndim} dimensions, "
-                                 f"the variable has {var.ndim}")
+            g = _known_grad(var, g)
             grad_dict[var] = g
             outputs.append(var)
     if cost is not None:
@@ -181,6 +178,7 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             grad_dict[cost] = _float_ones_like(cost)
             outputs.insert(0, cost)
 
+    seeds = set(grad_dict)
     with gc_paused():
         var_to_app = _clients_towards(outputs, consider)
         _keep_connected_to(var_to_app, wrt_list)
@@ -204,15 +202,40 @@ def grad(cost: Variable | None, wrt: Variable | Sequence[Variable],
             if null_gradients == "raise":
                 raise NullTypeGradError(f"grad encountered a NaN/undefined gradient for {w}: "
                                         f"{g.type.why_null}")
-        elif getattr(w, "dtype", None) in DISCRETE_DTYPES:
+        elif getattr(w, "dtype", None) in DISCRETE_DTYPES and w not in seeds:
+            # an integer variable inside the graph gets zeros; a seed (the cost itself, or a
+            # known_grads key) keeps the gradient given for it (Theano's test_dxdx and
+            # test_known_grads_integers)
             g = _float_zeros_like(w)
         if add_names and g is not None and getattr(g, "name", None) is None and w.name:
             if cost is not None and cost.name:
                 g.name = f"(d{cost.name}/d{w.name})"
         if cost is not None and isinstance(g, Variable) and not (_is_null(g) or _is_disconnected(g)):
-            g.tag.grad_of = (cost, w)  # config.check_gradients='jax' finds gradients by this tag
+            # config.check_gradients='jax' finds gradients by this tag (and re-derives them with
+            # the same consider_constant)
+            g.tag.grad_of = (cost, w, tuple(consider_constant or ()))
         rval.append(g)
     return _format_as(like, rval)
+
+
+def _known_grad(var: Variable, g: Any) -> Variable:
+    """Check a ``known_grads`` value as Theano does; broadcast one of fewer dimensions to ``var``."""
+    if not isinstance(g, Variable):
+        if not hasattr(g, "dtype") and not isinstance(g, (int, float)):
+            raise TypeError(f"known_grads: the gradient given for {var} must be a Variable, got {g!r}")
+        g = as_variable(g)
+    if _is_disconnected(g) or _is_null(g):
+        return g
+    if getattr(g, "dtype", None) not in FLOAT_DTYPES:
+        raise TypeError(f"Gradients must always be NullType, DisconnectedType, or continuous, but grad "
+                        f"was given a known_grad of type {g.type} for {var}")
+    ndim = getattr(var, "ndim", None)
+    if ndim is not None and g.ndim != ndim:
+        if g.ndim > ndim:
+            raise ValueError(f"known_grads: the gradient given for {var} has {g.ndim} dimensions, "
+                             f"the variable has {ndim}")
+        g = var.zeros_like(dtype=g.dtype) + g  # broadcast as NumPy would
+    return g
 
 
 def _clients_towards(outputs: Sequence[Variable], consider: set) -> dict[Variable, dict[Apply, list[int]]]:
@@ -496,7 +519,17 @@ class _ViewOp(Op):
 
 
 class ConsiderConstant(_ViewOp):
-    """Identity whose gradient is disconnected (``consider_constant(x)``)."""
+    """Identity whose gradient is zero (Theano 1.0's ``consider_constant``: connected, zeros)."""
+
+    def L_op(self, inputs, outputs, grads):
+        return [_float_zeros_like(inputs[0])]
+
+    def R_op(self, inputs, eval_points):
+        return [None if eval_points[0] is None else eval_points[0].zeros_like()]
+
+
+class DisconnectedGrad(_ViewOp):
+    """Identity through which no gradient flows (``disconnected_grad(x)``)."""
 
     def L_op(self, inputs, outputs, grads):
         return [DisconnectedType()()]
@@ -550,16 +583,19 @@ class GradScale(_ViewOp):
 
 
 _consider_constant = ConsiderConstant()
+_disconnected_grad_op = DisconnectedGrad()
 _zero_grad_op = ZeroGrad()
 _undefined_grad_op = UndefinedGrad()
 
 
 def consider_constant(x: Variable) -> Variable:
-    """``x``, through which no gradient flows."""
+    """``x``, treated as a constant: its gradient is zero (Theano 1.0; ``grad(consider_constant(x).sum(), x)`` is zeros)."""
     return _consider_constant(x)
 
 
-disconnected_grad = consider_constant
+def disconnected_grad(x: Variable) -> Variable:
+    """``x``, through which no gradient flows (asking for it raises DisconnectedInputError)."""
+    return _disconnected_grad_op(x)
 
 
 def zero_grad(x: Variable) -> Variable:

@@ -75,10 +75,10 @@ def test_copy_with_swap_and_delete_updates():
     acc(10)
     new_state = shared(0)
     new_acc = acc.copy(swap={state: new_state})
-    new_acc(100)
+    assert new_acc(100) == [0]  # Theano 1.0's tutorial: ``[array(0)]``, a list
     assert new_state.get_value() == 100 and state.get_value() == 10
     null_acc = acc.copy(delete_updates=True)
-    null_acc(9000)
+    assert null_acc(9000) == [10]  # ``[array(10)]``
     assert state.get_value() == 10
 
 

@@ -16,7 +16,7 @@ from thx.tensor.elemwise import SCALAR_OPS, bitwise_out, cast_scalar_op, switch_
 
 # Shared shells: never instantiated themselves, each subclass has its own lowering.
 SHELLS = {"thx.tensor.math.CAReduce", "thx.tensor.math._AccumulatingReduce",
-          "thx.tensor.math._LastAxisOp", "thx.tensor.subtensor._ReadIndex",
+          "thx.tensor.softmax._LastAxisOp", "thx.tensor.subtensor._ReadIndex",
           "thx.tensor.subtensor._WriteIndex", "thx.tensor.nnet.abstract_conv.BaseAbstractConv",
           "thx.tensor.signal.pool.PoolBase", "thx.tensor.signal.pool.PoolGrad"}
 

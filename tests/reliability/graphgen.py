@@ -200,9 +200,10 @@ PATTERNS: dict[str, tuple[Any, Any, Any]] = {
     "sqr(sqrt(x))": (lambda x: T.sqr(T.sqrt(x)), lambda xp, x: x, _all(lambda v: v > 0.05)),
     "x/y*y": (lambda x: x / (x * x + 1) * (x * x + 1), lambda xp, x: x, _all(lambda v: True)),
     "fill": (lambda x: T.ones_like(x) * x + T.zeros_like(x), lambda xp, x: x, _all(lambda v: True)),
-    "softmax": (lambda x: T.nnet.softmax(x), lambda xp, x: _softmax(xp, x),
+    # softmax of a vector is a (1, n) row (Theano 1.0): take the row back to keep the shape
+    "softmax": (lambda x: _rowless(x, T.nnet.softmax(x)), lambda xp, x: _softmax(xp, x),
                 lambda v: np.ndim(v) >= 1),
-    "logsoftmax": (lambda x: T.log(T.nnet.softmax(x)),
+    "logsoftmax": (lambda x: _rowless(x, T.log(T.nnet.softmax(x))),
                    lambda xp, x: x - _logsumexp(xp)(x, axis=-1, keepdims=True),
                    lambda v: np.ndim(v) >= 1),
     "sum(x*2)": (lambda x: T.sum(x * 2, axis=-1), lambda xp, x: xp.sum(x * 2, axis=-1),
@@ -212,6 +213,10 @@ PATTERNS: dict[str, tuple[Any, Any, Any]] = {
     "clip": (lambda x: T.clip(x, -0.5, 0.75), lambda xp, x: xp.clip(x, -0.5, 0.75),
              _all(lambda v: np.all(np.abs(v + 0.5) > 1e-2) and np.all(np.abs(v - 0.75) > 1e-2))),
 }
+
+
+def _rowless(x, out):
+    return out[0] if x.ndim == 1 else out
 
 
 def _softmax(xp, x):

@@ -155,8 +155,9 @@ ROWS = [
      r"join: all tensors must have the same number of dimensions, got \[1, 2\]"),
     ("set_subtensor on a non-subtensor", lambda: T.set_subtensor(x, 1.0), TypeError,
      r"the first argument must be an indexed tensor"),
-    ("inc_subtensor with a downcast", lambda: T.inc_subtensor(fv[0], s), TypeError,
-     r"cannot store a float64 value into a float32 tensor"),
+    # a float64 increment of float32 downcasts as NumPy's ``a[0] += y`` (Theano); into int8 it cannot
+    ("inc_subtensor across kinds", lambda: T.inc_subtensor(T.bvector()[0], s), TypeError,
+     r"cannot add a float64 value to a int8 tensor"),
     ("cast to an unknown dtype", lambda: T.cast(x, "foo"), TypeError, r"'foo'"),
     # ---------------------------------------------------------- thx.function
     ("update of a non-shared variable", lambda: thx.function([x], x, updates=[(x, x + 1)]),

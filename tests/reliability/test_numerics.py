@@ -138,6 +138,13 @@ def _no_float64(f):
     return "float64" not in kinds
 
 
+def _f64_only_in_accumulators(hlo: str) -> bool:
+    """Every float64 value in ``hlo`` is a reduction's accumulator: converted in, reduced from a
+    zero constant, converted back."""
+    allowed = ("stablehlo.convert", "stablehlo.reduce", "stablehlo.constant dense<0.000000e+00>")
+    return not [line for line in hlo.splitlines() if "f64" in line and not any(a in line for a in allowed)]
+
+
 def test_float32_end_to_end_with_change_flags():
     with thx.config.change_flags(floatX="float32"):
         X, y = T.matrix("X"), T.vector("y")
@@ -149,7 +156,9 @@ def test_float32_end_to_end_with_change_flags():
         train = thx.function([X, y], [cost, p], updates=[(w, w - 0.1 * gw), (b, b - 0.1 * gb)])
         assert X.dtype == y.dtype == cost.dtype == gw.dtype == "float32"
         assert _no_float64(train)
-        assert "f64" not in train.lower_text(np.ones((4, 3), "float32"), np.ones(4, "float32"))
+        # float64 only inside the sums (Theano's acc_dtype: float32 accumulates in float64)
+        assert _f64_only_in_accumulators(train.lower_text(np.ones((4, 3), "float32"),
+                                                          np.ones(4, "float32")))
         rng = np.random.RandomState(0)
         Xv = rng.normal(size=(8, 3)).astype("float32")
         yv = (Xv[:, 0] > 0).astype("float32")

@@ -46,6 +46,12 @@ def _softmax(xp, a):
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
+def _same_rank_softmax(a, then=lambda v: v):
+    """softmax of a vector is a (1, n) row (Theano 1.0): [0] takes the row back."""
+    out = then(T.nnet.softmax(a))
+    return out[0] if a.ndim == 1 else out
+
+
 def _sigmoid(xp, a):
     return 1 / (1 + xp.exp(-a))
 
@@ -83,8 +89,9 @@ UNARY = [
     (lambda a: T.sum(a * 3), lambda xp, a: xp.sum(a * 3)),
     (lambda a: T.cast(a.shape[0], "float64") * a if a.ndim else a,
      lambda xp, a: float(a.shape[0]) * a if a.ndim else a),
-    (lambda a: T.nnet.softmax(a) if a.ndim else a, lambda xp, a: _softmax(xp, a) if a.ndim else a),
-    (lambda a: T.log(T.nnet.softmax(a)) if a.ndim else a,
+    (lambda a: _same_rank_softmax(a) if a.ndim else a,
+     lambda xp, a: _softmax(xp, a) if a.ndim else a),
+    (lambda a: _same_rank_softmax(a, T.log) if a.ndim else a,
      lambda xp, a: xp.log(_softmax(xp, a)) if a.ndim else a),
     (lambda a: a.reshape(a.shape, ndim=a.ndim), lambda xp, a: a),
 ]

@@ -9,6 +9,7 @@ import thx as theano
 import thx.tensor as T
 from thx.gradient import DisconnectedInputError
 from thx.graph.evaluate import evaluate
+from thx.graph.fg import MissingInputError
 from thx.scan.op import Scan
 
 RNG = np.random.RandomState(1234)
@@ -63,8 +64,8 @@ def test_sequence_taps_follow_theano_offsets():
     v = RNG.randn(9)
     got, got_neg = f(v)
     np.testing.assert_allclose(got, [v[t] + 2 * v[t + 2] + 3 * v[t + 3] for t in range(6)])
-    # all taps negative: Theano cuts s[1:-2] and s[3:] (an offset of |maxtap|)
-    np.testing.assert_allclose(got_neg, [v[t + 1] - v[t + 3] for t in range(6)])
+    # all taps negative: Theano 1.0 cuts as if tap 0 were used, s[0:-3] and s[2:-1]
+    np.testing.assert_allclose(got_neg, [v[t] - v[t + 2] for t in range(6)])
 
 
 def test_output_taps_fibonacci_and_gapped_taps():
@@ -144,7 +145,7 @@ def test_shared_variable_updates_and_implicit_shared_input():
 def test_strict_requires_shared_variables_in_non_sequences():
     w = theano.shared(np.ones(2), name="w")
     v = T.dmatrix("v")
-    with pytest.raises(ValueError, match="shared variable w"):
+    with pytest.raises(MissingInputError, match="shared variable w"):  # Theano's type
         theano.scan(lambda x: x * w, sequences=v, strict=True)
     out, _ = theano.scan(lambda x, w: x * w, sequences=v, non_sequences=w, strict=True)
     np.testing.assert_allclose(theano.function([v], out)(np.full((2, 2), 3.)), np.full((2, 2), 3.))
@@ -209,11 +210,18 @@ def test_nested_scan():
     np.testing.assert_allclose(theano.function([M], out)(m), np.cumsum(m, axis=1))
 
 
-def test_broadcastable_state_is_reconciled():
+def test_broadcastable_state_must_match_the_step_result():
     v = T.dvector("v")
     h0 = T.zeros((1,))  # broadcastable (True,)
-    out, _ = theano.scan(lambda x, h: h + x[0:1], sequences=T.stack([v, v]), outputs_info=h0)
+    step = lambda x, h: h + x[0:1]  # noqa: E731  (a (False,) result)
+    with pytest.raises(TypeError, match="Inconsistency in the inner graph of scan"):
+        theano.scan(step, sequences=T.stack([v, v]), outputs_info=h0)  # as Theano
+    out, _ = theano.scan(step, sequences=T.stack([v, v]), outputs_info=T.unbroadcast(h0, 0))
     np.testing.assert_allclose(theano.function([v], out)([2., 5.]), [[2.], [4.]])
+    # a result more broadcastable than its state is fine
+    out, _ = theano.scan(lambda h: T.zeros((1,)) + h.sum(), outputs_info=T.unbroadcast(h0, 0),
+                         n_steps=2)
+    np.testing.assert_allclose(theano.function([], out)(), [[0.], [0.]])
 
 
 # ------------------------------------------------------------------ lowering forms agree

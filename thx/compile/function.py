@@ -26,7 +26,9 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.compile.backend import _backend  # thx/__main__.py imports it from here
 from thx.compile.statics import static_positions, static_value, traces_of, with_statics
+from thx.graph.type import NullType
 
 
 def _x64(on: bool):
@@ -154,21 +156,13 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
                 expr = Constant(var.type, var.type.filter(expr.data))
             except TypeError:
                 pass
-        if expr.type != var.type:
-            if (getattr(expr.type, "dtype", None) == var.type.dtype
-                    and expr.type.ndim == var.type.ndim):
-                from thx.tensor.basic import patternbroadcast
-                try:
-                    expr = patternbroadcast(expr, var.type.broadcastable)
-                except Exception:  # pragma: no cover
-                    pass
-            if expr.type != var.type:
-                raise TypeError(
-                    f"An update must have the same type as the original shared variable "
-                    f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
-                    f"update_val.type={expr.type}). If the difference is related to the broadcast "
-                    f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
-                    f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
+        if expr.type != var.type:  # no conversion, not even of the broadcast pattern (Theano)
+            raise TypeError(
+                f"An update must have the same type as the original shared variable "
+                f"(shared_var={var}, shared_var.type={var.type}, update_val={expr}, "
+                f"update_val.type={expr.type}). If the difference is related to the broadcast "
+                f"pattern, you can call the tensor.unbroadcast(var, axis_to_unbroadcast[, ...]) "
+                f"function to remove broadcastable dimensions; if it is the dtype, cast the update.")
         out.append((var, expr))
     return out
 
@@ -305,9 +299,8 @@ class Function:
         else:
             from thx.compile import cache
             from thx.lowering.linker import jit
-            self.jax_fn, self._statics = jit(maker.fgraph, backend=_backend(),
-                                             keep_on_failure=_keep_on_failure(maker),
-                                             static=maker.static_positions)
+            self.jax_fn, self._statics = jit(maker.fgraph, _backend(), _keep_on_failure(maker),
+                                             maker.static_positions)  # backend, checks, statics
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
         maker.jax_fn = self.jax_fn  # static arguments: NumPy scalars of their input's dtype
@@ -428,6 +421,26 @@ class Function:
         delete_updates : bool
             The copy does not apply the updates.
         name : str, optional
+
+        Returns
+        -------
+        Function
+            As in Theano 1.0, the copy returns a list of outputs even when this function
+            returns a single value.
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> state = thx.shared(0)
+        >>> inc = T.iscalar('inc')
+        >>> accumulator = thx.function([inc], state, updates=[(state, state + inc)])
+        >>> accumulator(10)
+        array(0)
+        >>> new_state = thx.shared(0)
+        >>> accumulator.copy(swap={state: new_state})(100)
+        [array(0)]
+        >>> int(new_state.get_value()), int(state.get_value())
+        (100, 10)
         """
         spec = dict(self._spec)
         swap = dict(swap or {})
@@ -446,6 +459,10 @@ class Function:
             spec["no_default_updates"] = True  # as Theano: every update goes, default ones too
             spec["on_unused_input"] = "ignore"  # inputs used only by the updates stay inputs
         spec["name"] = name if name is not None else self.name
+        if spec.get("outputs") is not None and not isinstance(spec["outputs"], (list, tuple)):
+            # Theano 1.0 rebuilds the copy from its list of outputs, so a copy of a one-output
+            # function returns a list (the tutorial's ``new_accumulator(100)`` gives ``[array(0)]``)
+            spec["outputs"] = [spec["outputs"]]
         f = function(**spec)
         for k, v in self._containers.items():
             f._containers[k] = v
@@ -531,23 +548,6 @@ def _split_status(outs: tuple, n: int) -> tuple:
     return split_status(outs, n)
 
 
-def _backend() -> str | None:
-    """The JAX platform named by ``config.device`` (None: JAX's default CPU)."""
-    dev = config.device
-    if dev == "cpu":
-        return None
-    platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
-    import jax
-    try:
-        jax.devices(platform)
-    except RuntimeError:
-        available = sorted({d.platform for d in jax.devices()})
-        raise RuntimeError(f"thx: device={dev} was requested (THX_FLAGS/THEANO_FLAGS) but JAX has no "
-                           f"{platform} platform here. Available platforms: {', '.join(available)}. "
-                           f"Set device=cpu, or install a jaxlib with {platform} support.") from None
-    return platform
-
-
 # --------------------------------------------------------------------------- function()
 
 # Called as ``hook(f, exprs)`` with each new Function and the expressions it computes (outputs,
@@ -619,6 +619,10 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
     for k, i in enumerate(inputs):
         if isinstance(i, In):
             spec_in = i
+            if isinstance(i.variable, SharedVariable):
+                raise TypeError(f"Cannot use a shared variable ({i.variable}) as explicit input {k} "
+                                f"(In({i.variable})). Consider substituting a non-shared variable via "
+                                f"the `givens` parameter")
         elif isinstance(i, Variable):
             if isinstance(i, Constant):
                 raise TypeError(f"Input {k} of thx.function is a constant ({i}); constants cannot be "
@@ -661,6 +665,9 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             except TypeError:
                 raise TypeError(f"Output {k} of thx.function must be a symbolic Variable, got "
                                 f"{type(o).__name__}: {o!r}") from None
+        if isinstance(o.type, NullType):  # an undefined gradient (grad_undefined): Theano's TypeError
+            raise TypeError(f"Output {k} of thx.function is an undefined gradient (NullType) and "
+                            f"cannot be computed: {o.type.why_null}")
         out_vars.append(o)
 
     upd = _normalize_updates(updates)

@@ -11,6 +11,25 @@ whole function, a scan step, an ifelse branch) runs through.
 
 import importlib
 
+import numpy as np
+
+
+def _import_jax_keeping_numpy_rng():
+    """Import JAX without advancing NumPy's global random generator.
+
+    JAX draws from ``numpy.random`` while it is imported, and thx imports it lazily at the
+    first compilation, so a script that seeds NumPy, compiles, then shuffles its data would see
+    a different order than under Theano (which never touches the global generator).
+    """
+    state = np.random.get_state()
+    try:
+        import jax  # noqa: F401  (cached in sys.modules for every later import)
+    finally:
+        np.random.set_state(state)
+
+
+_import_jax_keeping_numpy_rng()
+
 FAMILIES = ["basic", "shape", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan",
             "printing", "conv", "pool"]
 

@@ -19,11 +19,14 @@ def _reduce(op, node):
     nd = node.inputs[0].ndim
     axis = tuple(range(nd)) if op.axis is None else op.axis
     dtype = np.dtype(node.outputs[0].dtype)
+    accumulates = type(op) in (Sum, Prod)
+    acc = np.dtype(op.accumulator_dtype(node.inputs[0].dtype)) if accumulates else None
 
     def impl(x):
         if is_concrete(x):
-            return np.asarray(nfn(x, axis=axis), dtype=dtype)
-        out = jfn(x, axis=axis) if type(op) in (Max, Min, Any, All) else jfn(x, axis=axis, dtype=dtype)
+            return np.asarray(nfn(x, axis=axis, dtype=acc) if accumulates else nfn(x, axis=axis),
+                              dtype=dtype)
+        out = jfn(x, axis=axis, dtype=acc) if accumulates else jfn(x, axis=axis)
         return out if out.dtype == dtype else out.astype(dtype)
 
     return impl

@@ -86,7 +86,7 @@ def local_log_sum_exp(fgraph, node):  # log(sum(exp(x))) -> m + log(sum(exp(x - 
     m = Max(s.op.axis)(x)
     m = E.switch(E.isinf(m), tensor_constant(0, m.dtype, 0), m)  # an all -inf (or +inf) group keeps its value
     shifted = E.exp(x - _keep_dims(x, m, axes) if axes else x - m)
-    log = E.log(Sum(s.op.axis, s.op.dtype)(shifted))
+    log = E.log(Sum(s.op.axis, s.op.dtype, s.op.acc_dtype)(shifted))
     log.owner.tag.stable_logsumexp = True
     out = m + log
     return [shuffle(out) if shuffle is not None else out]
@@ -118,7 +118,8 @@ def local_softmax_from_exp(fgraph, node):  # exp(x) / sum(exp(x), axis=-1, keepd
         return None
     if d.owner.op.new_order != tuple(range(n - 1)) + ("x",):
         return None
-    return [Softmax()(x)]
+    sm = Softmax()(x)
+    return [sm.dimshuffle(1) if n == 1 else sm]  # the op takes a vector as a one-row matrix
 
 
 def _exp_of(v):

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, io_toposort
-from thx.graph.fg import FunctionGraph
+from thx.graph.fg import FunctionGraph, MissingInputError
 
 __all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "ScanError"]
 
@@ -156,6 +156,13 @@ def _match_state_type(out: Variable, state_type, what: str, init_desc: str) -> V
             f"{state_type}. The step function must return the same dtype and number of dimensions "
             f"as the state it updates (this often comes from an upcast in the step, e.g. float32 "
             f"state times a float64 value; cast the result or the initial state).")
+    if any(sb and not ob for sb, ob in zip(state_type.broadcastable, out.broadcastable)):
+        # the state promises length 1 where the step's result may be longer (Theano's check)
+        raise TypeError(
+            f"Inconsistency in the inner graph of scan: {what} and its initial state ({init_desc}) "
+            f"are associated with the same recurrent state and should have the same type but have "
+            f"type '{out.type}' and '{state_type}' respectively. Give the initial state the "
+            f"step's broadcast pattern (T.unbroadcast(init, axis), or T.addbroadcast on the result).")
     return T.patternbroadcast(out, state_type.broadcastable)
 
 
@@ -196,7 +203,9 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
         ``thx.scan_module.until`` stop condition.
     sequences : Variable, dict or list of them, optional
         Iterated over their first dimension. A dict ``{'input': s, 'taps':
-        [-1, 0]}`` gives the step several slices (``s[t-1]``, ``s[t]``).
+        [-1, 0]}`` gives the step several slices (``s[t-1]``, ``s[t]``).  As in
+        Theano 1.0, taps are aligned as if tap 0 were among them: ``taps=[-2,
+        -1]`` of ``[1..5]`` gives the step ``(1, 2)``, ``(2, 3)``, ``(3, 4)``.
     outputs_info : list, optional
         One entry per output: None (the output is not fed back), an initial
         value (fed back as the previous value, tap -1), or a dict
@@ -234,7 +243,11 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
         Inconsistent arguments (no way to know the number of steps, an
         ``outputs_info`` of the wrong length, future taps of an output ...).
     TypeError
-        A step output whose type differs from its initial state.
+        A step output whose type differs from its initial state (also a state
+        broadcastable where the output is not, as Theano).
+    MissingInputError
+        ``strict=True`` and the step uses a shared variable not given in
+        ``non_sequences``.
 
     Examples
     --------
@@ -308,16 +321,12 @@ def _sequence_slices(seqs_in: list, go_backwards: bool) -> tuple[list[Variable],
         if not taps:
             continue
         taps = [int(t) for t in taps]
-        mintap, maxtap = min(taps), max(taps)
+        # Theano 1.0 cuts as if tap 0 were among the taps: row t of tap k's cut is element
+        # t + k - min(taps, 0), so taps [-2, -1] of [1..5] give [1 2 3] and [2 3 4], and the
+        # number of steps is len - (max(taps, 0) - min(taps, 0)).
+        lo, hi = min(min(taps), 0), max(max(taps), 0)
         for k in taps:
-            # cut so that row t of the cut is element t + k of the sequence (Theano's offsets)
-            offset = abs(maxtap) if maxtap < 0 else 0
-            if maxtap == mintap and maxtap != 0:
-                cut = var[:maxtap] if maxtap < 0 else var[maxtap:]
-            elif maxtap - k != 0:
-                cut = var[offset + k - mintap: -(maxtap - k)]
-            else:
-                cut = var[offset + k - mintap:]
+            cut = var[k - lo:] if k == hi else var[k - lo:k - hi]
             if go_backwards:
                 cut = cut[::-1]
             seq_outer.append(cut)
@@ -498,8 +507,8 @@ def _inner_graph(outputs: list[Variable], condition: Variable | None, infos: lis
         for v in implicit_outer:
             for r in _roots(v):
                 if isinstance(r, SharedVariable) and r not in updated:
-                    raise ValueError(f"scan(strict=True): the step uses the shared variable {r}, "
-                                     f"which is not given in non_sequences")
+                    raise MissingInputError(f"scan(strict=True): the step uses the shared variable "
+                                            f"{r}, which is not given in non_sequences")
     implicit_inner = [v.type(v.name) for v in implicit_outer]
     if implicit_outer:
         inner_outs = clone_replace(inner_outs, dict(zip(implicit_outer, implicit_inner)))

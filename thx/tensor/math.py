@@ -15,7 +15,7 @@ from thx.graph.type import DisconnectedType
 from thx.tensor import elemwise as E
 from thx.tensor.basic import _disconnected, patternbroadcast, reshape, shape
 from thx.tensor.elemwise import DimShuffle, _zero_grad
-from thx.tensor.type import TensorType, discrete_dtypes, float_dtypes, upcast
+from thx.tensor.type import TensorType, discrete_dtypes, upcast
 from thx.tensor.var import as_tensor_variable
 
 
@@ -25,6 +25,8 @@ def _norm_axis(axis: Any, ndim: int) -> tuple[int, ...]:
     if isinstance(axis, Variable):
         from thx.tensor.basic import get_scalar_constant_value
         axis = int(get_scalar_constant_value(axis))
+    if isinstance(axis, np.ndarray):
+        axis = axis.tolist()  # sum(axis=np.array(1)) as Theano
     if isinstance(axis, (int, np.integer)):
         axis = [axis]
     out = []
@@ -101,13 +103,18 @@ class CAReduce(Op):
 
 
 class _AccumulatingReduce(CAReduce):
-    """Sum and Prod: an optional output dtype; integers accumulate in (u)int64, as in Theano."""
+    """Sum and Prod: an optional output dtype and accumulator dtype (Theano's ``acc_dtype``).
 
-    __props__ = ("axis", "dtype")
+    Integers accumulate and return in (u)int64; float16/float32 accumulate in float32/float64
+    and are cast back, as in Theano (``float32([1e8, 1, -1e8]).sum()`` is 1).
+    """
 
-    def __init__(self, axis=None, dtype: str | None = None) -> None:
+    __props__ = ("axis", "dtype", "acc_dtype")
+
+    def __init__(self, axis=None, dtype: str | None = None, acc_dtype: str | None = None) -> None:
         super().__init__(axis)
         self.dtype = dtype
+        self.acc_dtype = acc_dtype
 
     def out_dtype(self, dtype):
         if self.dtype is not None:
@@ -117,6 +124,28 @@ class _AccumulatingReduce(CAReduce):
         if dtype.startswith("uint"):
             return "uint64"
         return dtype
+
+    def accumulator_dtype(self, dtype: str) -> str:
+        """The dtype the reduction runs in, for input dtype ``dtype``."""
+        if self.acc_dtype is not None:
+            return self.acc_dtype
+        wider = {"float16": "float32", "float32": "float64", "complex64": "complex128"}
+        out = self.out_dtype(dtype)
+        return wider.get(out, out) if out in ("float16", "float32", "complex64") else upcast(dtype, out)
+
+    def make_node(self, x):
+        node = super().make_node(x)
+        idtype = node.inputs[0].dtype
+        if self.acc_dtype is not None and upcast(idtype, self.acc_dtype) != self.acc_dtype:
+            raise TypeError(f"Cannot build {type(self).__name__} node with input dtype {idtype} and "
+                            f"acc_dtype {self.acc_dtype}, as precision would be lost.")
+        return node
+
+    def perform(self, node, inputs, out):
+        x = np.asarray(inputs[0])
+        acc = self.accumulator_dtype(x.dtype.name)
+        out[0][0] = np.asarray(self.numpy(x.astype(acc), axis=self._axes(x.ndim)),
+                               dtype=node.outputs[0].dtype)
 
 
 class Sum(_AccumulatingReduce):
@@ -281,6 +310,9 @@ def sum(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fal
         acc_dtype: str | None = None) -> Variable:
     """Sum of ``x`` over ``axis`` (all axes by default).
 
+    ``dtype`` is the result's dtype; ``acc_dtype`` the accumulator's (by default, as in
+    Theano, float16/float32 accumulate in float32/float64 and integers in int64).
+
     Examples
     --------
     >>> import thx.tensor as T
@@ -290,7 +322,7 @@ def sum(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fal
     """
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    out = Sum(None if axis is None else axes, dtype)(x)
+    out = Sum(None if axis is None else axes, dtype, acc_dtype)(x)
     return _keep_dims(x, out, axes) if keepdims else out
 
 
@@ -299,7 +331,7 @@ def prod(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fa
     """Product of ``x`` over ``axis``."""
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    out = Prod(None if axis is None else axes, dtype)(x)
+    out = Prod(None if axis is None else axes, dtype, acc_dtype)(x)
     return _keep_dims(x, out, axes) if keepdims else out
 
 
@@ -368,7 +400,7 @@ def mean(x: Any, axis: Any = None, dtype: str | None = None, keepdims: bool = Fa
     """Mean of ``x`` over ``axis``: the sum divided by each reduced length (Theano's graph)."""
     x = as_tensor_variable(x)
     axes = _norm_axis(axis, x.ndim)
-    s = sum(x, axis=axis, dtype=dtype, keepdims=keepdims)
+    s = sum(x, axis=axis, dtype=dtype, keepdims=keepdims, acc_dtype=acc_dtype)
     shp = E.cast(shape(x), "float32" if s.dtype in ("float16", "float32", "complex64") else "float64")
     for a in axes:
         s = E.true_div(s, shp[a])
@@ -531,106 +563,6 @@ def batched_dot(a: Any, b: Any) -> Variable:
     raise TypeError(f"batched_dot: unsupported ranks {a.ndim} and {b.ndim}")
 
 
-# ---------------------------------------------------------------------- softmax
-
-
-class _LastAxisOp(Op):
-    """A float op along the last axis whose output has the input's type (softmax family)."""
-
-    name = ""
-
-    def make_node(self, x):
-        x = as_tensor_variable(x)
-        if x.ndim == 0:
-            raise TypeError(f"{self.name} needs at least one dimension")
-        if x.dtype not in float_dtypes:
-            x = E.cast(x, "float64")
-        return Apply(self, [x], [x.type()])
-
-    def R_op(self, inputs, eval_points):
-        if eval_points[0] is None:
-            return [None]
-        return [self._jvp(self(inputs[0]), eval_points[0])]
-
-    def infer_shape(self, fgraph, node, input_shapes):
-        return input_shapes
-
-    def pprint(self, node, ins):
-        return f"{self.name}({ins[0]})"
-
-
-class Softmax(_LastAxisOp):
-    """``exp(x) / sum(exp(x))`` along the last axis, computed stably."""
-
-    name = "softmax"
-
-    def perform(self, node, inputs, out):
-        x = np.asarray(inputs[0])
-        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
-        out[0][0] = (e / np.sum(e, axis=-1, keepdims=True)).astype(x.dtype)
-
-    def L_op(self, inputs, outputs, grads):
-        (sm,), (gz,) = outputs, grads
-        owner = gz.owner
-        if (owner is not None and getattr(getattr(owner.op, "scalar_op", None), "name", None) == "true_div"
-                and owner.inputs[1] is sm):
-            # gz = g / sm comes from log(softmax(x)): (g/sm - sum(g))*sm -> g - sum(g)*sm, finite
-            # where sm underflows to 0 (Theano's local_log_softmax gradient rewrite)
-            g = owner.inputs[0]
-            return [g - sum(g, axis=-1, keepdims=True) * sm]
-        return [(gz - sum(gz * sm, axis=-1, keepdims=True)) * sm]
-
-    @staticmethod
-    def _jvp(sm, ev):
-        return sm * (ev - sum(ev * sm, axis=-1, keepdims=True))
-
-
-class LogSoftmax(_LastAxisOp):
-    """``x - logsumexp(x)`` along the last axis."""
-
-    name = "logsoftmax"
-
-    def perform(self, node, inputs, out):
-        x = np.asarray(inputs[0])
-        m = np.max(x, axis=-1, keepdims=True)
-        out[0][0] = (x - m - np.log(np.sum(np.exp(x - m), axis=-1, keepdims=True))).astype(x.dtype)
-
-    def L_op(self, inputs, outputs, grads):
-        (ls,), (gz,) = outputs, grads
-        return [gz - E.exp(ls) * sum(gz, axis=-1, keepdims=True)]
-
-    @staticmethod
-    def _jvp(ls, ev):
-        return ev - sum(E.exp(ls) * ev, axis=-1, keepdims=True)
-
-
-_softmax = Softmax()
-_logsoftmax = LogSoftmax()
-
-
-def softmax(x: Any, axis: int = -1) -> Variable:
-    """Softmax along the last axis (``axis`` other than -1 is transposed there).
-
-    Unlike Theano 1.0, a vector input gives a vector (not a 1-row matrix).
-    """
-    x = as_tensor_variable(x)
-    if axis in (-1, x.ndim - 1):
-        return _softmax(x)
-    order = [d for d in range(x.ndim) if d != axis % x.ndim] + [axis % x.ndim]
-    inv = list(np.argsort(order))
-    return _softmax(x.dimshuffle(order)).dimshuffle(inv)
-
-
-def logsoftmax(x: Any, axis: int = -1) -> Variable:
-    """``log(softmax(x))`` computed stably, along the last axis."""
-    x = as_tensor_variable(x)
-    if axis in (-1, x.ndim - 1):
-        return _logsoftmax(x)
-    order = [d for d in range(x.ndim) if d != axis % x.ndim] + [axis % x.ndim]
-    inv = list(np.argsort(order))
-    return _logsoftmax(x.dimshuffle(order)).dimshuffle(inv)
-
-
 def logsumexp(x: Any, axis: Any = None, keepdims: bool = False) -> Variable:
     """``log(sum(exp(x)))`` over ``axis`` (the optimizer makes it stable)."""
     return E.log(sum(E.exp(x), axis=axis, keepdims=keepdims))
@@ -694,3 +626,8 @@ def l2_sqr(x: Any) -> Variable:
 
 
 _ = (DimShuffle, DisconnectedType, _disconnected)
+
+
+# The softmax ops live in softmax.py (they build reductions from this module); re-exported here
+# for Theano's import path and thx's older one.
+from thx.tensor.softmax import LogSoftmax, Softmax, logsoftmax, softmax  # noqa: E402,F401

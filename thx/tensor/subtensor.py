@@ -185,9 +185,12 @@ class _WriteIndex(Op):
         if y.dtype != x.dtype:
             from thx.tensor.elemwise import cast
             from thx.tensor.type import upcast
-            if upcast(x.dtype, y.dtype) != x.dtype:
-                raise TypeError(f"{self}: cannot store a {y.dtype} value into a {x.dtype} tensor "
-                                f"without losing precision; cast it first")
+            # Theano stores with NumPy's casting: a set downcasts (float64 into int8 truncates);
+            # an increment (``x[i] += y``) downcasts only within a kind (float64 into float32)
+            if (not self.set_instead_of_inc and upcast(x.dtype, y.dtype) != x.dtype
+                    and not np.can_cast(y.dtype, x.dtype, casting="same_kind")):
+                raise TypeError(f"{self}: cannot add a {y.dtype} value to a {x.dtype} tensor "
+                                f"in place (NumPy's same_kind casting); cast it first")
             y = cast(y, x.dtype)
         return Apply(self, [x, y] + ins, [x.type()])
 
@@ -418,6 +421,10 @@ def inc_subtensor(x: Variable, y: Any, inplace: bool = False, set_instead_of_inc
     array([ 1., 12., 13.])
     """
     op, base, idx = _subtensor_parts(x)
+    y = as_tensor_variable(y)
+    if y.ndim > x.ndim:  # Theano checks when the graph is built (NumPy would broadcast the error away)
+        raise TypeError(f"Trying to increment a {x.ndim}-dimensional subtensor with a "
+                        f"{y.ndim}-dimensional value.")
     if isinstance(op, Subtensor):
         return IncSubtensor(op.idx_list, set_instead_of_inc)(base, y, *idx)
     return AdvancedIncSubtensor(op.idx_list, set_instead_of_inc)(base, y, *idx)

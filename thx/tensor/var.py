@@ -11,6 +11,12 @@ from thx.graph.basic import Constant, Variable, _as_variable_hook, constant_text
 from thx.tensor.type import TensorType
 
 
+def _comparison(result):
+    """Mark a comparison operator's result as having no truth value (Theano's rule)."""
+    result._is_nonzero = False
+    return result
+
+
 class _TensorMethods:
     """The NumPy-like surface shared by tensor variables and constants."""
 
@@ -45,16 +51,22 @@ class _TensorMethods:
 
     __array_ufunc__ = None  # make NumPy defer: ndarray * variable -> variable.__rmul__
 
-    # Theano overloads ordering comparisons but keeps == / != as identity.
-    def __lt__(self, other): return _E.lt(self, other)
-    def __le__(self, other): return _E.le(self, other)
-    def __gt__(self, other): return _E.gt(self, other)
-    def __ge__(self, other): return _E.ge(self, other)
+    # Theano overloads ordering comparisons but keeps == / != as identity.  Their results
+    # refuse truthiness so that ``a < b < c`` (Python's ``(a < b) and (b < c)``) fails loudly.
+    def __lt__(self, other): return _comparison(_E.lt(self, other))
+    def __le__(self, other): return _comparison(_E.le(self, other))
+    def __gt__(self, other): return _comparison(_E.gt(self, other))
+    def __ge__(self, other): return _comparison(_E.ge(self, other))
     __hash__ = Variable.__hash__
 
+    _is_nonzero = True
+
     def __bool__(self):
-        raise TypeError("Variables do not support boolean operations: a symbolic value has no "
-                        "truth value. Use thx.tensor.switch / thx.ifelse.ifelse for conditions.")
+        # As Theano: any variable is true (real code writes ``if not W:`` for an optional
+        # parameter) except a comparison operator's result.
+        if self._is_nonzero:
+            return True
+        raise TypeError("Variables do not support boolean operations.")
 
     def __iter__(self):
         # a vector whose length the graph decides (x.shape, T.stack of scalars) unpacks:
