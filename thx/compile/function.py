@@ -26,6 +26,7 @@ from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
+from thx.compile.backend import _backend  # thx/__main__.py imports it from here
 from thx.compile.statics import StaticArgs, traces_of, with_statics
 from thx.compile.buckets import BucketCalls
 from thx.graph.type import NullType
@@ -533,24 +534,6 @@ def _split_status(outs: tuple, n: int) -> tuple:
     """The ``n`` outputs; raises the failed run-time check named by the status after them."""
     from thx.lowering.checks import split_status
     return split_status(outs, n)
-
-
-def _backend() -> str | None:
-    """The JAX platform named by ``config.device`` (None: JAX's default CPU)."""
-    dev = config.device
-    if dev == "cpu":
-        return None
-    platform = "tpu" if dev.startswith("tpu") else "cuda" if dev.startswith(("cuda", "gpu")) else dev
-    import thx.lowering  # noqa: F401  (imports JAX keeping numpy.random's state)
-    import jax
-    try:
-        jax.devices(platform)
-    except RuntimeError:
-        available = sorted({d.platform for d in jax.devices()})
-        raise RuntimeError(f"thx: device={dev} was requested (THX_FLAGS/THEANO_FLAGS) but JAX has no "
-                           f"{platform} platform here. Available platforms: {', '.join(available)}. "
-                           f"Set device=cpu, or install a jaxlib with {platform} support.") from None
-    return platform
 
 
 # --------------------------------------------------------------------------- function()

@@ -10,6 +10,13 @@ two branch closures inside ``jax.lax.cond``, so XLA runs only the taken
 branch's work.  Work needed elsewhere too (by the condition, the other
 branch, another output or an update) stays outside and runs once.  Nested
 ifelses are handled when the inner graphs are lowered in turn.
+
+``lax.cond`` needs one shape for both branches.  When tracing shows that they
+differ (or that the chosen value later sets a shape), the node raises
+``segments.BranchShapesDiffer`` and becomes a host barrier: the function
+runs as jitted segments, the host reads the condition, and only the chosen
+branch runs, as its own jitted function (``_host_branch``).  Inside a scan
+step there is no host to choose, and the error reaches the user.
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
 from thx.ifelse import IfElse
 from thx.lowering.checks import collecting, emit_status
-from thx.lowering.program import build_closure
+from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
+from thx.lowering.segments import HOST_IMPLS, BranchShapesDiffer, host_runner
 
 
 class BranchIfElse(Op):
@@ -48,6 +56,12 @@ class BranchIfElse(Op):
 
     def __str__(self) -> str:
         return f"if{{{self.name or ''}}}"
+
+    @property
+    def host_barrier(self) -> bool:
+        """A branch holding an until scan runs on the host (``thx/lowering/segments.py``)."""
+        return any(getattr(n.op, "host_barrier", False)
+                   for fg in (self.then_fgraph, self.else_fgraph) for n in fg.apply_nodes)
 
 
 def _exclusive_nodes(fgraph: FunctionGraph, node: Apply, positions: range) -> list[Apply]:
@@ -104,7 +118,12 @@ LOWERING_PASSES.append(lazy_ifelse)
 
 
 def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[..., tuple]):
-    """The implementation: pick a branch in Python if the condition is known, else lax.cond."""
+    """The implementation: pick a branch in Python if the condition is known, else lax.cond.
+
+    Under a traced condition with branch shapes that differ, raise
+    ``BranchShapesDiffer``: at a function's top level the node then runs on the
+    host (``_host_branch``); inside a loop's step the message reaches the user.
+    """
     dtypes = [np.dtype(o.dtype) for o in node.outputs]
     single = len(dtypes) == 1
 
@@ -116,11 +135,19 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         if is_concrete(c):
             outs = then_fn(*vals) if np.asarray(c) != 0 else else_fn(*vals)
             return typed(outs, np if is_concrete(*outs) else jnp)
+        if getattr(node.tag, "sets_shape", False):  # a later shape needs the chosen value
+            t, f = then_fn(*vals), else_fn(*vals)
+            if is_concrete(*t, *f) and all(np.array_equal(a, b) for a, b in zip(t, f)):
+                return typed(t, np)
+            raise BranchShapesDiffer(node, _differ_message(op, "A value it returns sets a shape."))
         checks = []  # did a branch make run-time checks (set while lax.cond traces them)
 
         def branch(fn):
             with collecting() as col:
-                outs = typed(fn(*vals), jnp)
+                try:
+                    outs = typed(fn(*vals), jnp)
+                except BranchShapesDiffer as e:  # a nested ifelse: this one must choose on the host
+                    raise BranchShapesDiffer(node, str(e)) from None
             st = col.status()
             checks.append(st is not None)
             zero = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))
@@ -135,14 +162,44 @@ def _cond(op: Op, node: Apply, then_fn: Callable[..., tuple], else_fn: Callable[
         except TypeError as e:
             detail = next((line for line in str(e).splitlines() if "output of true_fun" in line),
                           str(e).splitlines()[0])
-            raise ValueError(f"ifelse ({op}): both branches must give values of the same shape "
-                             f"when the condition is only known at run time (thx lowers ifelse to "
-                             f"jax.lax.cond). {detail}") from None
+            raise BranchShapesDiffer(node, _differ_message(op, detail)) from None
 
     return impl
 
 
-@register(BranchIfElse)
+def _differ_message(op: Op, detail: str) -> str:
+    return (f"ifelse ({op}): the two branches give values of different shapes, and the condition "
+            f"is only known at run time inside a compiled loop step (a scan), where thx lowers "
+            f"ifelse to jax.lax.cond, which needs one shape for both branches. Make the branches "
+            f"agree in shape inside the step, or move the ifelse out of the scan. {detail}")
+
+
+def _host_branch(op: BranchIfElse, node: Apply) -> Callable[..., object]:
+    """A host barrier: read the condition, then run only the chosen branch (its own jit)."""
+    dtypes = [np.dtype(o.dtype) for o in node.outputs]
+    runners: dict[bool, Callable[..., tuple]] = {}
+
+    def impl(c, *vals):
+        take = bool(np.asarray(c) != 0)  # the host round trip
+        run = runners.get(take)
+        if run is None:
+            run = runners[take] = host_runner(op.then_fgraph if take else op.else_fgraph)
+        outs = tuple(jnp.asarray(o, dtype=d) for o, d in zip(run(*vals), dtypes))
+        return outs[0] if len(outs) == 1 else outs
+
+    return impl
+
+
+HOST_IMPLS[BranchIfElse] = _host_branch
+
+
+def _branch_statics(node: Apply) -> tuple[int, ...]:
+    """Frontier inputs that a branch needs while tracing (a size, a loop length)."""
+    op = node.op
+    return tuple(sorted({1 + k for fg in (op.then_fgraph, op.else_fgraph) for k in static_argnums(fg)}))
+
+
+@register(BranchIfElse, static_inputs=_branch_statics)
 def _branch_ifelse(op, node):
     return _cond(op, node, build_closure(op.then_fgraph), build_closure(op.else_fgraph))
 

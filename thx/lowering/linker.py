@@ -1,7 +1,7 @@
 """FunctionGraph -> one ``jax.jit`` function (the closure comes from ``program.py``).
 
 ``jit`` wraps the slot program of ``program.build_closure`` in ``jax.jit``
-(or, for graphs with host barriers, ``scan.segmented_jit``); the op families
+(or, for graphs with host barriers, ``segments.segmented_jit``); the op families
 register themselves on the registry's first lookup.
 
 float64 needs JAX's x64 mode.  thx enables it only around its own tracing
@@ -20,12 +20,10 @@ import jax
 
 from thx.config import config
 from thx.graph.fg import FunctionGraph
-from thx.lowering.checks import checked
-from thx.lowering.compiles import counted
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
-from thx.lowering.scan import segmented_jit
 from thx.lowering import device  # noqa: F401 (installs the shared variables' upload to the device)
 from thx.lowering.memory import track
+from thx.lowering.segments import compile_graph, donatable  # noqa: F401 (donatable: re-export)
 
 x64 = jax.enable_x64
 
@@ -61,51 +59,18 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
     ``static``: input positions to specialise on besides those that decide a
     shape (``function(..., static_argnames=...)``).
 
-    The jitted function returns the graph's outputs, followed by a run-time
-    check status ``(code, value)`` when its program makes checks
-    (``checks.split_status`` raises a failed one).  ``keep_on_failure``
-    pairs ``(output, input)`` positions: a failed check returns that input
-    unchanged as the output (an update whose input buffer is donated).
-    ``donate`` lists the input positions whose buffers the call may reuse
-    for its outputs (updated shared variables); see ``donatable``.
+    The function returns the graph's outputs, followed by a run-time check
+    status ``(code, value)`` when its program makes checks (``checks.split_status``
+    raises a failed one).  ``keep_on_failure`` pairs ``(output, input)``
+    positions: a failed check returns that input unchanged as the output (an
+    update whose input buffer is donated).  ``donate`` lists the input
+    positions whose buffers the call may reuse for its outputs (updated shared
+    variables); see ``segments.donatable``.  A graph with host barriers (until
+    scans, ifelses whose branch shapes differ) runs as jitted segments around
+    them (``segments.compile_graph``).
     """
-    if any(getattr(n.op, "host_barrier", False) for n in fgraph.apply_nodes):
-        # until-scans: jitted segments around them
-        return track(segmented_jit(fgraph, backend)), static_argnums(fgraph)
-    run = checked(build_closure(fgraph), keep_on_failure)  # + (code, value) if it makes checks
-    statics = tuple(sorted(set(static_argnums(fgraph)) | set(static)))
-    run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
-    kwargs: dict[str, Any] = {}
-    if backend is not None:
-        kwargs["backend"] = backend
-    donate = donatable(fgraph, donate, statics)
-    if donate:
-        kwargs["donate_argnums"] = donate
-    jitted = track(jax.jit(run, static_argnums=statics, **kwargs))
-    jitted.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
-    return jitted, statics
-
-
-def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
-    """The positions of ``donate`` that may really be donated.
-
-    Not a static argument, not an input returned unchanged as an output (its
-    buffer would be both freed and returned), and only on a platform whose
-    runtime implements donation.  (A program with run-time checks returns
-    the old values as its updates when a check fails, so a failed call still
-    changes nothing: ``checks.checked``'s ``keep_on_failure``.)
-    """
-    if not donate or not _donation_supported():
-        return ()
-    outs = set(fgraph.outputs)
-    return tuple(k for k in donate if k not in statics and fgraph.inputs[k] not in outs)
-
-
-def _donation_supported() -> bool:
-    try:
-        return jax.default_backend() in ("cpu", "gpu", "cuda", "rocm", "tpu")
-    except RuntimeError:  # pragma: no cover
-        return False
+    fn, statics = compile_graph(fgraph, backend, keep_on_failure, static, donate)
+    return track(fn), statics
 
 
 def lower_text(jitted: Callable, args: Sequence[Any]) -> str:

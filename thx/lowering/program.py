@@ -5,7 +5,7 @@ picks each node's JAX implementation; ``execute`` runs such a program on a
 list of slots, each node reading its input slots and writing its output
 slots in topological order.  ``build_closure`` turns a graph into a Python
 function of its inputs with them; the linker jits it, scan and ifelse call it
-for their inner graphs, and ``scan.segmented_jit`` runs it in pieces.
+for their inner graphs, and ``segments.segmented_jit`` runs it in pieces.
 Constants stay NumPy values, so shape arithmetic on them stays concrete.
 """
 
@@ -76,9 +76,9 @@ def plan(fgraph: FunctionGraph) -> Plan:
     return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs))
 
 
-def build_closure(fgraph: FunctionGraph) -> Callable[..., tuple]:
+def build_closure(fgraph: FunctionGraph | Plan) -> Callable[..., tuple]:
     """A Python function of the graph's inputs returning the tuple of its outputs."""
-    p = plan(fgraph)
+    p = fgraph if isinstance(fgraph, Plan) else plan(fgraph)
     initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
     program = [(fn, ins, outs) for fn, ins, outs, _ in p.program]
     n_in = len(in_slots)

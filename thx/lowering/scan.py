@@ -12,7 +12,7 @@
   and also returns how many steps ran.  Theano returns only the rows of the
   steps that ran, and that count is a run-time value, so such a node is a
   *host barrier*: the function's graph is cut around it into jitted segments
-  (``segmented_jit``); the loop itself runs as one jitted call, its rows are
+  (``thx/lowering/segments.py``); the loop itself runs as one jitted call, its rows are
   trimmed to the count on the host, and the segments after it are jitted for
   the trimmed shapes (JAX caches one compilation per distinct length).
 
@@ -34,9 +34,11 @@ import numpy as np
 from jax import lax
 
 from thx.config import config
-from thx.lowering.checks import checked, collecting, emit_status, first_failure, raise_status, split_status
-from thx.lowering.program import build_closure, execute, plan, static_argnums
-from thx.lowering.registry import as_int, is_concrete, register
+from thx.graph.basic import Constant
+from thx.lowering.checks import collecting, emit_status, first_failure, raise_status
+from thx.lowering.program import build_closure, static_argnums
+from thx.lowering.registry import as_int, register
+from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.masked import MaskedScan
 from thx.scan.op import Scan
@@ -83,31 +85,17 @@ def _cast(v: Any, dtype: np.dtype):
     return v if v.dtype == dtype else v.astype(dtype)
 
 
-class _Static:
-    """A concrete array as a hashable static argument of ``jax.jit``."""
-
-    def __init__(self, value: Any) -> None:
-        self.value = np.asarray(value)
-        self._key = (self.value.dtype.str, self.value.shape, self.value.tobytes())
-
-    def __hash__(self) -> int:
-        return hash(self._key)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, _Static) and self._key == other._key
-
-
 @register(Scan, static_inputs=_static_outer)
 def _scan(op: Scan, node) -> Callable[..., Any]:
-    return _scan_impl(op)
+    return _scan_impl(op, node)
 
 
 @register(MaskedScan, static_inputs=_static_masked)
 def _masked_scan(op: MaskedScan, node) -> Callable[..., Any]:
-    return _scan_impl(op.scan, masked=True)
+    return _scan_impl(op.scan, node, masked=True)
 
 
-def _scan_impl(op: Scan, masked: bool = False) -> Callable[..., Any]:
+def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     run, _ = _inner(op)
     ns, nr, nn = op.n_seqs, op.n_rec, op.n_nit
     lags, rec_taps, reverse = op.lags, op.rec_taps, op.reverse
@@ -162,7 +150,7 @@ def _scan_impl(op: Scan, masked: bool = False) -> Callable[..., Any]:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     if op.as_while:
-        return _while_impl(op, prepare, step_values, shift, full_traces, pack)
+        return _while_impl(op, prepare, step_values, shift, full_traces, pack, _fixed_nonseqs(node))
     if masked:
         return _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map)
 
@@ -228,7 +216,18 @@ def _zero_rows_from(y, steps, active):
     return jnp.where(keep, y, jnp.zeros_like(y))
 
 
-def _while_impl(op, prepare, step_values, shift, full_traces, pack):
+def _fixed_nonseqs(node) -> set[int]:
+    """Non-sequences a while loop takes as compile-time values: the ones its step needs while
+    tracing (sizes) and graph constants.  Others (a float input, arriving here as a NumPy
+    array) are run-time values, so a new value does not compile the loop again."""
+    op = node.op
+    first = 1 + op.n_seqs + op.n_rec
+    fixed = {i - first for i in _static_outer(node) if i >= first}
+    fixed |= {k for k, v in enumerate(node.inputs[first:]) if isinstance(v, Constant)}
+    return fixed
+
+
+def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
     """``until`` scans: a jitted while loop into preallocated rows, trimmed on the host."""
     nr, nn = op.n_rec, op.n_nit
     cache: dict = {}
@@ -269,16 +268,24 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack):
                 f"(for example inside another scan's step): the number of rows it returns is only "
                 f"known once it has run. Use it at the top level of a function.")
         N, seqs, inits, nonseqs = prepare(np.asarray(n_steps), vals)  # concrete here
-        statics = tuple((k, _Static(v)) for k, v in enumerate(nonseqs) if is_concrete(v))
-        dyn = [v for v in nonseqs if not is_concrete(v)]
+        statics = tuple((k, _Static(v)) for k, v in enumerate(nonseqs) if k in fixed)
+        dyn = [v for k, v in enumerate(nonseqs) if k not in fixed]
         jitted = cache.get("fn")
         if jitted is None:
             jitted = cache["fn"] = jax.jit(loop, static_argnums=(0, 1))
         rows, count, status = jitted(N, statics, seqs, inits, dyn)
         raise_status(*status)
-        c = int(count)
+        c = int(count)  # the host round trip: the rows are cut to the steps that ran
+        if all(_on_cpu(r) for r in rows):
+            return pack(_trim_on_host(c, rows, inits, nr, nn))
+        finish = cache.get("finish")
+        if finish is None:
+            finish = cache["finish"] = jax.jit(trim, static_argnums=0)
+        return pack(list(finish(c, rows, inits)))
+
+    def trim(c, rows, inits):  # one dispatch (jitted once per count), not one per row cut
         rows = [r[:c] for r in rows]
-        return pack(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
+        return tuple(full_traces(inits, rows[:nr]) + rows[nr:nr + nn])
 
     return impl
 
@@ -293,6 +300,24 @@ def _emit_steps(extra: list) -> None:
     """Reduce the per-step statuses a loop returned (if any) into the enclosing collector."""
     if extra and np.shape(extra[0])[0]:
         emit_status(first_failure(*extra))
+
+
+def _on_cpu(a: Any) -> bool:
+    devices = getattr(a, "devices", None)
+    return devices is not None and all(d.platform == "cpu" for d in devices())
+
+
+def _trim_on_host(c: int, rows: list, inits: list, nr: int, nn: int) -> list:
+    """The rows of the ``c`` steps that ran (after each state's initial rows), cut with NumPy.
+
+    On the CPU the device buffers are host memory: NumPy cuts them without a
+    compilation per count (a jitted or eager cut compiles once per length).
+    The results go back to JAX arrays (``device_put``, no compilation), so a
+    later until scan sees them as run-time values, not constants.
+    """
+    cut = [np.asarray(r)[:c] for r in rows]
+    states = [np.concatenate([np.asarray(inits[k]), cut[k]]) for k in range(nr)]
+    return [jax.device_put(v) for v in states + cut[nr:nr + nn]]
 
 
 def _flip_rows(b):
@@ -313,77 +338,3 @@ def _merge(statics, dyn) -> list:
     for k in range(n):
         out.append(fixed[k].value if k in fixed else next(it))
     return out
-
-
-# ------------------------------------------------------------------------ host barriers
-
-def segmented_jit(fgraph, backend: str | None = None) -> Callable[..., tuple]:
-    """Run ``fgraph`` as jitted segments cut around its host-barrier nodes (``until`` scans).
-
-    Each maximal run of ordinary nodes becomes one ``jax.jit`` function of the
-    values it reads from earlier segments; a barrier node runs on its own with
-    concrete inputs, so it may return arrays whose length it computed.
-    """
-    statics_of_inputs = static_argnums(fgraph)
-    p = plan(fgraph)
-    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
-    static_slots = {in_slots[k] for k in statics_of_inputs}
-    groups: list[tuple[bool, list]] = []
-    for fn, ins, outs, node in p.program:
-        item = (fn, ins, outs)
-        barrier = bool(getattr(node.op, "host_barrier", False))
-        if barrier or not groups or groups[-1][0]:
-            groups.append((barrier, [item]))
-        else:
-            groups[-1][1].append(item)
-    const_slots = {s for s, v in enumerate(initial) if v is not None}
-
-    segments = []
-    needed = set(out_slots)
-    for barrier, items in reversed(groups):
-        produced = [o for _, _, outs in items for o in outs]
-        produced_set = set(produced)
-        seg_in: list[int] = []
-        for _, ins, _ in items:
-            for s in ins:
-                if s not in produced_set and s not in const_slots and s not in seg_in:
-                    seg_in.append(s)
-        seg_out = [o for o in produced if o in needed]
-        needed = (needed - produced_set) | set(seg_in)
-        segments.append((barrier, items, tuple(seg_in), tuple(seg_out)))
-    segments.reverse()
-
-    def make_segment(items, seg_in, seg_out):
-        def seg(*vals):
-            env = list(initial)
-            for s, v in zip(seg_in, vals):
-                env[s] = v
-            execute(items, env)
-            return tuple(env[o] for o in seg_out)
-        statics = tuple(k for k, s in enumerate(seg_in) if s in static_slots)
-        kwargs = {"backend": backend} if backend is not None else {}
-        jitted = jax.jit(checked(seg), static_argnums=statics, **kwargs)
-        n = len(seg_out)
-
-        def call(*vals):  # a failed check raises here, before the next segment runs
-            outs = split_status(jitted(*vals), n)
-            # a step of the outer program: one output slot takes the value itself (see execute)
-            return outs[0] if n == 1 else outs
-        return call
-
-    program = []
-    for barrier, items, seg_in, seg_out in segments:
-        if barrier:
-            program.append(items[0])
-        else:
-            program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
-    n_in = len(in_slots)
-
-    def run(*args):
-        env = list(initial)
-        for k in range(n_in):
-            env[in_slots[k]] = args[k]
-        execute(program, env)
-        return tuple(env[o] for o in out_slots)
-
-    return run

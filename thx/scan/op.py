@@ -141,7 +141,7 @@ class Scan(Op):
     @property
     def host_barrier(self) -> bool:
         """A stop condition makes the output length a run-time value: the linker runs this
-        node between jitted segments (see ``thx.lowering.scan.segmented_jit``)."""
+        node between jitted segments (see ``thx.lowering.segments``)."""
         return self.as_while
 
     def is_map(self) -> bool:
