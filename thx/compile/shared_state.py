@@ -4,7 +4,8 @@ A call of a function with updates holds the locks of all the shared
 variables it reads or writes (and its own lock when ``In`` containers are
 updated), taken in creation order so two functions never deadlock, for the
 whole read-call-store: no update is lost between threads and no call sees
-another's half-stored updates.  ``get_value``/``set_value`` take the same
+another's half-stored updates.  The bucketed call (``buckets.BucketCalls``) goes through the
+same ``call_updating`` with its padded function.  ``get_value``/``set_value`` take the same
 per-variable lock.  A function without updates takes no lock.
 
 The buffers of updated shared variables are donated to the jitted call (the
