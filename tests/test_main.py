@@ -12,7 +12,18 @@ import numpy as np
 import thx
 from thx.__main__ import TUTORIAL, main
 
+ROOT = str(Path(__file__).resolve().parents[1])
+# The subprocesses run in tmp_path, where Python would import the *installed* thx (an editable
+# install of another checkout, possibly mid-merge: "No module named 'thx.compile.function'").
+# PYTHONPATH makes them import the thx under test.
 ENV = {k: v for k, v in os.environ.items() if k not in ("THX_FLAGS", "THEANO_FLAGS", "THXRC")}
+ENV["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+
+
+def test_subprocesses_import_the_thx_under_test(tmp_path):
+    r = _run([sys.executable, "-c", "import thx; print(thx.__file__)"], tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert Path(r.stdout.strip()).resolve() == Path(thx.__file__).resolve()
 
 
 def _run(args, tmp_path, env=None):

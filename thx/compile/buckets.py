@@ -258,10 +258,11 @@ class _Rewriter:
 # -------------------------------------------------------------------- calling
 
 def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: str | None,
-                 reasons: dict | None = None, keep_on_failure=()):
+                 reasons: dict | None = None, keep_on_failure=(), donate=()):
     """``(plan, jitted, static_argnums)`` for ``fg``'s buckets, or None (no bucketable axis).
 
-    ``keep_on_failure``: the unpadded graph's (update output, input) pairs (see linker.jit)."""
+    ``keep_on_failure``, ``donate``: the unpadded graph's (update output, input) pairs and
+    donated input positions (see linker.jit)."""
     if config.shape_buckets == "off" or not n_explicit:
         return None
     p = plan(fg, n_explicit, n_results, reasons)
@@ -270,7 +271,8 @@ def compile_plan(fg: FunctionGraph, n_explicit: int, n_results: int, backend: st
     from thx.lowering.linker import jit
     n_len = len(p.classes)  # the length inputs come before the shared variables
     keep = [(o, i + n_len if i >= n_explicit else i) for o, i in keep_on_failure]
-    fn, statics = jit(p.fgraph, backend=backend, keep_on_failure=keep)
+    fn, statics = jit(p.fgraph, backend=backend, keep_on_failure=keep,
+                      donate=[i + n_len if i >= n_explicit else i for i in donate])
     if any(n_explicit <= k < n_explicit + len(p.classes) for k in statics):
         return None  # a true length would be a static argument: nothing gained
     return p, fn, statics
@@ -372,10 +374,22 @@ class BucketCalls:
         p = self._bucket[0] if self._bucket is not None else None
         return [[(self._names[k] or k, a) for k, a in m] for m in (p.classes if p else ())]
 
+    @property
+    def n_compiles(self) -> int:
+        """Traces (= XLA compiles) so far: the exact shapes' function and the padded one."""
+        from thx.compile.statics import traces_of
+        found = self.__dict__.get("_buckets_found", {})
+        padded = self._bucket[1] if self._bucket is not None else found.get("fn")
+        return traces_of(self.jax_fn) + traces_of(padded)
+
     def _find(self, reasons):
         _, backend, keep_on_failure = self._helpers()
         m = self.maker
-        return compile_plan(m.fgraph, self._n_in, m.n_outputs, backend(), reasons, keep_on_failure(m))
+        out = compile_plan(m.fgraph, self._n_in, m.n_outputs, backend(), reasons, keep_on_failure(m),
+                           getattr(m, "donate", ()))
+        if out is not None:  # its traces still count once the buckets are dropped (give_up)
+            self.__dict__.setdefault("_buckets_found", {})["fn"] = out[1]
+        return out
 
     def _watch_shapes(self, vals: list) -> bool:
         """Whether this call goes through the buckets: remember the first call's shapes; at the
@@ -415,38 +429,42 @@ class BucketCalls:
         return self._bucket is not None
 
     def _call_bucketed(self, args):
-        """``__call__`` with shape buckets: pad, pass the true lengths, cut the results back."""
+        """``__call__`` with shape buckets: pad, pass the true lengths, cut the results back.
+        A call with updates goes through ``shared_state.call_updating`` (locks, donation)."""
+        from thx.compile import shared_state
+        from thx.compile.statics import StaticArgs
         from thx.lowering.checks import split_status
         from thx.lowering.linker import x64
         runtime_error = self._helpers()[0]
         p, fn, statics = self._bucket
-        vals = [int(v) if k in statics else np.asarray(v) for k, v in
+        n_fg = len(p.fgraph.outputs)
+        st = p.__dict__.get("statics")
+        if st is None or st[0] is not statics:  # static arguments as NumPy scalars of their dtype
+            st = p.statics = (statics, StaticArgs(self.maker, statics, p.fgraph,
+                                                  self._n_in + len(p.classes)))
+        st = st[1]
+        vals = [st.one(k, v) if k in statics else np.asarray(v) for k, v in
                 enumerate(self._check(k, v) for k, v in enumerate(args))]
         padded = pad_inputs(p, vals)
         if padded is None:  # lengths that must agree differ: the exact shapes' own error
             return exact_call(self, args)
         vals, lengths = padded
         try:
-            with x64(True):
-                outs = fn(*vals, *lengths, *[s._value for s in self._shared])
+            if self._has_updates:  # atomic read-call-store (a failed call stores nothing)
+                outs = shared_state.call_updating(self, vals + lengths, fn, st, n_fg)
+            else:
+                with x64(True):
+                    outs = fn(*st.shared(vals + lengths + [s._value for s in self._shared]))
         except Exception as e:
             msg = getattr(e, "thx_runtime_check", None)
-            if msg is not None:  # a run-time check failed while tracing
+            if msg is not None:  # a run-time check failed (while tracing: drop JAX's note)
                 raise type(e)(msg) from None
             if not p.ran:  # the padded graph never ran: warn, compile per shape from now on
                 return give_up(self, args, e)
             raise runtime_error(self, e, vals) from e
         p.ran = True
-        n_fg = len(p.fgraph.outputs)
-        if len(outs) > n_fg:  # run-time checks
+        if len(outs) > n_fg:  # run-time checks (calls without updates)
             outs = split_status(outs, n_fg)
         outs, extra = outs[:n_fg - p.n_extra], outs[n_fg - p.n_extra:n_fg]
-        n_out = self._n_out
-        if self._has_updates:
-            n_upd = len(self._update_targets)
-            for var, v in zip(self._update_targets, outs[n_out:n_out + n_upd]):
-                var._set_internal(v)
-            for k, v in zip(self.maker.in_update_pos, outs[n_out + n_upd:]):
-                self._containers[k] = v
-        res = cut_outputs(p, outs[:n_out], extra, self.return_device_arrays)
+        res = cut_outputs(p, outs[:self._n_out], extra, self.return_device_arrays)
         return res[0] if self._unpack else res

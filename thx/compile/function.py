@@ -27,7 +27,7 @@ from thx.config import apply_policy, check_policy, config
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, gc_paused
 from thx.graph.fg import FunctionGraph, MissingInputError
 from thx.compile.backend import _backend  # thx/__main__.py imports it from here
-from thx.compile.statics import StaticArgs, traces_of, with_statics
+from thx.compile.statics import StaticArgs, with_statics
 from thx.compile.buckets import BucketCalls
 from thx.graph.type import NullType
 
@@ -370,7 +370,6 @@ class Function(BucketCalls):
             return list(outs[:self._n_out])
         return [np.array(r) for r in outs[:self._n_out]]
 
-    n_compiles = property(lambda self: traces_of(self.jax_fn), doc="Traces (= XLA compiles) so far.")
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
         n = self._n_in

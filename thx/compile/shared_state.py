@@ -4,7 +4,8 @@ A call of a function with updates holds the locks of all the shared
 variables it reads or writes (and its own lock when ``In`` containers are
 updated), taken in creation order so two functions never deadlock, for the
 whole read-call-store: no update is lost between threads and no call sees
-another's half-stored updates.  ``get_value``/``set_value`` take the same
+another's half-stored updates.  The bucketed call (``buckets.BucketCalls``) goes through the
+same ``call_updating`` with its padded function.  ``get_value``/``set_value`` take the same
 per-variable lock.  A function without updates takes no lock.
 
 The buffers of updated shared variables are donated to the jitted call (the
@@ -47,8 +48,17 @@ def init(f: Any) -> None:
     f._donated = [k - n for k in getattr(f.maker, "donate", ())]
 
 
-def call_updating(f: Any, vals: list) -> tuple:
-    """Read the shared values, call, store the updates: atomic for the variables ``f`` touches."""
+def call_updating(f: Any, vals: list, fn: Any = None, statics: Any = None,
+                  n_fg_out: int | None = None) -> tuple:
+    """Read the shared values, call, store the updates: atomic for the variables ``f`` touches.
+
+    ``vals``: the explicit arguments (static ones converted).  ``fn``, ``statics``, ``n_fg_out``:
+    the jitted function called (``f.jax_fn``), the converter of its shared static arguments
+    (``f._st``) and its number of graph outputs; the bucketed call passes its padded function's
+    (whose extra true-length outputs come after the updates).
+    """
+    if fn is None:
+        fn, statics, n_fg_out = f.jax_fn, f._st, f._n_fg_out
     locks = f._locks
     for lock in locks:
         lock.acquire()
@@ -61,8 +71,10 @@ def call_updating(f: Any, vals: list) -> tuple:
                 if sys.getrefcount(svals[k]) > 3:
                     svals[k] = _private_copy(svals[k])
             vals += svals
+            if statics.shared_positions:  # shared integers that are static arguments
+                vals = statics.shared(vals)
         with _x64(True):
-            outs = f.jax_fn(*vals)
+            outs = fn(*vals)
         n_out = f._n_out
         n_upd = len(f._update_targets)
         for var, v in zip(f._update_targets, outs[n_out:n_out + n_upd]):
@@ -72,8 +84,8 @@ def call_updating(f: Any, vals: list) -> tuple:
             f._containers[k] = v
         # A failed run-time check raises now, after the store: its update outputs hold the old
         # values (checks.checked's keep_on_failure), which puts the donated buffers' contents back.
-        if len(outs) > f._n_fg_out:
-            outs = _split_status(outs, f._n_fg_out)
+        if len(outs) > n_fg_out:
+            outs = _split_status(outs, n_fg_out)
     finally:
         for lock in reversed(locks):
             lock.release()

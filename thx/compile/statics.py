@@ -65,9 +65,14 @@ def traces_of(jitted: Any) -> int:
 class StaticArgs:
     """Converts a function's static arguments (explicit and shared) to NumPy scalars."""
 
-    def __init__(self, maker: Any, statics: Sequence[int]) -> None:
-        self.dtypes = {k: np.dtype(maker.fgraph.inputs[k].dtype) for k in statics}
-        self.shared_positions = [k for k in statics if k >= len(maker.inputs)]
+    def __init__(self, maker: Any, statics: Sequence[int], fgraph: Any = None,
+                 first_shared: int | None = None) -> None:
+        """``fgraph``/``first_shared``: another graph of the function (the bucketed one, whose
+        shared variables come after the true lengths) and the position of its first shared input."""
+        fgraph = maker.fgraph if fgraph is None else fgraph
+        first_shared = len(maker.inputs) if first_shared is None else first_shared
+        self.dtypes = {k: np.dtype(fgraph.inputs[k].dtype) for k in statics}
+        self.shared_positions = [k for k in statics if k >= first_shared]
 
     def one(self, k: int, v: Any) -> Any:
         return static_value(self.dtypes[k], v)

@@ -10,7 +10,9 @@ signatures, it warns once, naming the inputs whose values or shapes changed.
 
 from __future__ import annotations
 
+import threading
 import warnings
+from contextlib import contextmanager
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -19,6 +21,7 @@ import numpy as np
 from thx.config import config
 
 _TOTAL = {"traces": 0, "functions": 0}
+_LOCAL = threading.local()  # .outer: the counter charged for traces of helpers (charging())
 
 
 class RecompileWarning(UserWarning):
@@ -36,8 +39,7 @@ class TraceCounter:
         self.warned = False
 
     def record(self, args: Sequence[Any]) -> None:
-        self.count += 1
-        _TOTAL["traces"] += 1
+        self.bump()
         sig = tuple(_value_key(a) if k in self.statics else (tuple(np.shape(a)), str(getattr(a, "dtype", "")))
                     for k, a in enumerate(args))
         self.signatures.append(sig)
@@ -45,6 +47,15 @@ class TraceCounter:
         if not self.warned and limit and self.count > limit:
             self.warned = True
             warnings.warn(self.message(), RecompileWarning, stacklevel=_user_stacklevel())
+
+    def bump(self) -> None:
+        """One trace of a part of the function (a segment between host barriers: its signature
+        is not the function's, so no recompile warning comes from it)."""
+        self.count += 1
+        _TOTAL["traces"] += 1
+        outer = getattr(_LOCAL, "outer", None)
+        if outer is not None and outer is not self:
+            outer.count += 1
 
     def varying(self) -> list[str]:
         """The inputs whose static value or shape differed between the traces."""
@@ -82,11 +93,29 @@ def _value_key(a: Any) -> Any:
         return repr(a)
 
 
-def counted(run: Callable[..., Any], names: Sequence[str], statics: Sequence[int]
-            ) -> tuple[Callable[..., Any], TraceCounter]:
-    """``run`` counting its own traces (each call of the Python function under ``jax.jit`` is one)."""
-    counter = TraceCounter(names, statics)
+@contextmanager
+def charging(counter: TraceCounter):
+    """Traces of other jitted functions in this thread (an ifelse branch compiled on the host)
+    also count on ``counter``, the function they run for."""
+    saved = getattr(_LOCAL, "outer", None)
+    _LOCAL.outer = counter if saved is None else saved
+    try:
+        yield
+    finally:
+        _LOCAL.outer = saved
+
+
+def new_counter(names: Sequence[str], statics: Sequence[int]) -> TraceCounter:
+    """The trace counter of one more lowered function."""
     _TOTAL["functions"] += 1
+    return TraceCounter(names, statics)
+
+
+def counted(run: Callable[..., Any], names: Sequence[str], statics: Sequence[int],
+            counter: TraceCounter | None = None) -> tuple[Callable[..., Any], TraceCounter]:
+    """``run`` counting its own traces (each call of the Python function under ``jax.jit`` is one)."""
+    if counter is None:
+        counter = new_counter(names, statics)
 
     def traced(*args):
         counter.record(args)

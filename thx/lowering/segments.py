@@ -42,7 +42,7 @@ import numpy as np
 
 from thx.graph.fg import FunctionGraph
 from thx.lowering.checks import checked, split_status
-from thx.lowering.compiles import counted
+from thx.lowering.compiles import TraceCounter, charging, counted, new_counter
 from thx.lowering.program import Plan, build_closure, execute, plan, static_argnums
 from thx.lowering.registry import static_inputs
 from thx.tensor.shape import Shape
@@ -165,12 +165,14 @@ def _concrete_slots(program: Sequence, barriers: set, initial: Sequence, static_
 
 
 def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
-                  backend: str | None = None) -> Callable[..., tuple]:
+                  backend: str | None = None, counter: TraceCounter | None = None
+                  ) -> Callable[..., tuple]:
     """Run the planned graph ``p`` as jitted segments cut around the nodes in ``barriers``.
 
     Each maximal run of other nodes becomes one ``jax.jit`` function of the
     values it reads from earlier segments; a barrier node runs on its own with
-    concrete inputs, so it may return arrays whose length it computed.
+    concrete inputs, so it may return arrays whose length it computed.  Every
+    trace of a segment counts on ``counter`` (``Function.n_compiles``).
     """
     initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
     static_slots = {in_slots[k] for k in input_statics}
@@ -203,6 +205,8 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
         steps = [(fn, ins, outs) for fn, ins, outs, _ in items]
 
         def seg(*vals):
+            if counter is not None:
+                counter.bump()  # runs once per trace (= XLA compile) of this segment
             env = list(initial)
             for s, v in zip(seg_in, vals):
                 env[s] = _unwrap(v)
@@ -227,7 +231,10 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
         if barrier:
             fn, ins, outs, node = items[0]
             host = HOST_IMPLS.get(type(node.op))
-            program.append((host(node.op, node) if host is not None else fn, ins, outs))
+            run_host = host(node.op, node) if host is not None else fn
+            if counter is not None:  # what the host step compiles counts for this function
+                run_host = _charged(run_host, counter)
+            program.append((run_host, ins, outs))
         elif seg_out:
             program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
     n_in = len(in_slots)
@@ -242,14 +249,22 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
     return run
 
 
+def _charged(fn: Callable[..., Any], counter: TraceCounter) -> Callable[..., Any]:
+    def run(*args):
+        with charging(counter):
+            return fn(*args)
+    return run
+
+
 class _Adaptive:
     """One jitted function, or segments once some ifelse turned out to need the host."""
 
     def __init__(self, p: Plan, fn: Callable[..., tuple], barriers: set, statics: Sequence[int],
-                 backend: str | None) -> None:
+                 backend: str | None, counter: TraceCounter) -> None:
         self.plan, self.fn, self.barriers = p, fn, barriers
         self.statics, self.backend = tuple(statics), backend
         self.nodes = {item[3] for item in p.program}
+        self.trace_counter = counter  # counts the one jitted function's traces, then the segments'
 
     def __call__(self, *args: Any) -> tuple:
         while True:
@@ -259,12 +274,8 @@ class _Adaptive:
                 if e.node not in self.nodes or e.node in self.barriers:
                     raise  # inside a loop's step: no host round trip possible there
                 self.barriers = self.barriers | {e.node}
-                self.fn = segmented_jit(self.plan, self.barriers, self.statics, self.backend)
-
-    @property
-    def trace_counter(self):
-        """The one jitted function's trace counter (None once segmented)."""
-        return getattr(self.fn, "trace_counter", None)
+                self.fn = segmented_jit(self.plan, self.barriers, self.statics, self.backend,
+                                        self.trace_counter)
 
     def lower(self, *args: Any):
         if self.barriers:
@@ -321,12 +332,12 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
     _shape_setting_branches(p, statics)
     has_branches = any(type(item[3].op) in HOST_IMPLS for item in p.program)
     kwargs: dict[str, Any] = {"backend": backend} if backend is not None else {}
+    counter = new_counter([v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
     if barriers:
-        fn = segmented_jit(p, barriers, statics, backend)
+        fn = segmented_jit(p, barriers, statics, backend, counter)
     else:
         run = checked(build_closure(p), keep_on_failure)  # + (code, value) if it makes checks
-        run, counter = counted(run, [v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)],
-                               statics)
+        run, _ = counted(run, counter.names, statics, counter)
         donated = donatable(fgraph, donate, statics)
         if donated and not has_branches:  # an ifelse may switch to segments, which re-read inputs
             kwargs["donate_argnums"] = donated
@@ -334,7 +345,7 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
         fn.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
         if not has_branches:
             return fn, statics
-    return _Adaptive(p, fn, barriers, statics, backend), statics
+    return _Adaptive(p, fn, barriers, statics, backend, counter), statics
 
 
 def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
