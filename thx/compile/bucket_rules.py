@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from thx.graph.basic import Constant, Variable
+from thx.tensor.printing import Print
 
 
 class _Poison(Exception):
@@ -469,6 +470,8 @@ def _scan(r, node) -> None:
         r.poison(n_steps, *seqs)
     if op.reverse and any(lag > 1 for lag in op.lags):
         r.poison(n_steps)
+    if _has_side_effects(op.fgraph):  # a Print in the step would also print the padded steps
+        r.poison(n_steps, *seqs)
     from thx.scan.masked import MaskedScan
     T = _T()
     active = T.cast(r.N(n_steps), "int64")
@@ -479,6 +482,21 @@ def _scan(r, node) -> None:
     for j in range(op.n_nit):
         labels.append([(c, active)] + [None] * (node.outputs[op.n_rec + j].ndim - 1))
     r.emit(node, outs, labels)
+
+
+def _has_side_effects(fgraph) -> bool:
+    """True if a step's graph holds an op whose effect a padded step would repeat (``Print``),
+    also inside nested scans."""
+    stack = [fgraph]
+    while stack:
+        fg = stack.pop()
+        for n in fg.apply_nodes:
+            if isinstance(n.op, Print):
+                return True
+            inner = getattr(n.op, "inner_graph", None)
+            if inner is not None:
+                stack.append(inner)
+    return False
 
 
 @_rule("Flatten")
