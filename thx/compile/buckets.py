@@ -385,8 +385,9 @@ class BucketCalls:
     def _find(self, reasons):
         _, backend, keep_on_failure = self._helpers()
         m = self.maker
-        out = compile_plan(m.fgraph, self._n_in, m.n_outputs, backend(), reasons, keep_on_failure(m),
-                           getattr(m, "donate", ()))
+        with config.change_flags(**getattr(self, "_lowering_flags", {})):  # as when it was created
+            out = compile_plan(m.fgraph, self._n_in, m.n_outputs, backend(), reasons,
+                               keep_on_failure(m), getattr(m, "donate", ()))
         if out is not None:  # its traces still count once the buckets are dropped (give_up)
             self.__dict__.setdefault("_buckets_found", {})["fn"] = out[1]
         return out

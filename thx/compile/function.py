@@ -300,6 +300,7 @@ class Function(BucketCalls):
                                              static=maker.static_positions)
             cache.store(getattr(maker, "_cache_key", None), (maker.fgraph, self.jax_fn, self._statics))
         self._static_set = set(self._statics)
+        self._lowering_flags = {"check_index": config.check_index}  # a later (bucketed) lowering too
         self._st = StaticArgs(maker, self._statics)  # static arguments as NumPy scalars
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),

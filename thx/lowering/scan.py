@@ -190,25 +190,38 @@ def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
         steps = jnp.arange(N)
         if use_map:
             def one(*xs):
-                return tuple(step_values(xs, [], nonseqs)[1])
-            ys = jax.vmap(one)(*seqs)
-            return pack([_zero_rows_from(y, steps, active) for y in ys])
+                with collecting() as c:  # checks of padded steps are dropped below
+                    nit = tuple(step_values(xs, [], nonseqs)[1])
+                return nit + _status_or_empty(c)
+            ys = list(jax.vmap(one)(*seqs))
+            _emit_steps(_active_statuses(ys[op.n_nit:], steps, active))
+            return pack([_zero_rows_from(y, steps, active) for y in ys[:op.n_nit]])
         bufs0 = [_flip_rows(b) if reverse else b for b in inits]
 
         def step(bufs, xs):
             t, xs = xs[0], xs[1:]
-            new, nit, _ = step_values(xs, bufs, nonseqs)
+            with collecting() as c:  # checks of padded steps are dropped below
+                new, nit, _ = step_values(xs, bufs, nonseqs)
             keep = t < active
             rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, bufs)]
             nit = [jnp.where(keep, v, jnp.zeros_like(v)) for v in nit]
             bufs = [jnp.where(keep, shift(b, v), b) for b, v in zip(bufs, new)]
-            return bufs, tuple(rows + nit)
+            return bufs, tuple(rows + nit) + _status_or_empty(c)
 
         _, ys = lax.scan(step, bufs0, (steps,) + tuple(seqs), length=N, reverse=reverse)
         ys = list(ys)
+        _emit_steps(_active_statuses(ys[n_out:], steps, active))
         return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
 
     return impl
+
+
+def _active_statuses(extra: list, steps, active) -> list:
+    """Per-step check statuses with the padded steps' (from ``active`` on) cleared."""
+    if not extra:
+        return extra
+    codes, values = extra
+    return [jnp.where(steps < active, codes, 0), values]
 
 
 def _zero_rows_from(y, steps, active):
