@@ -79,9 +79,16 @@ def plan(fgraph: FunctionGraph) -> Plan:
 def build_closure(fgraph: FunctionGraph | Plan) -> Callable[..., tuple]:
     """A Python function of the graph's inputs returning the tuple of its outputs."""
     p = fgraph if isinstance(fgraph, Plan) else plan(fgraph)
-    initial, in_slots, out_slots = p.initial, p.in_slots, p.out_slots
-    program = [(fn, ins, outs) for fn, ins, outs, _ in p.program]
+    return closure(p.initial, p.in_slots, [(fn, ins, outs) for fn, ins, outs, _ in p.program],
+                   p.out_slots)
+
+
+def closure(initial: Sequence[Any], in_slots: Sequence[int], program: Sequence[tuple],
+            out_slots: Sequence[int]) -> Callable[..., tuple]:
+    """The function running ``program`` (``(fn, ins, outs)`` steps) on fresh slots: the
+    arguments go to ``in_slots``, the values of ``out_slots`` come back."""
     n_in = len(in_slots)
+    out_slots = tuple(out_slots)
 
     def run(*args):
         env = list(initial)

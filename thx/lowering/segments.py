@@ -43,7 +43,7 @@ import numpy as np
 from thx.graph.fg import FunctionGraph
 from thx.lowering.checks import checked, split_status
 from thx.lowering.compiles import TraceCounter, charging, counted, new_counter
-from thx.lowering.program import Plan, build_closure, execute, plan, static_argnums
+from thx.lowering.program import Plan, build_closure, closure, execute, plan, static_argnums
 from thx.lowering.registry import static_inputs
 from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
@@ -237,16 +237,7 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
             program.append((run_host, ins, outs))
         elif seg_out:
             program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
-    n_in = len(in_slots)
-
-    def run(*args):
-        env = list(initial)
-        for k in range(n_in):
-            env[in_slots[k]] = args[k]
-        execute(program, env)
-        return tuple(env[o] for o in out_slots)
-
-    return run
+    return closure(initial, in_slots, program, out_slots)
 
 
 def _charged(fn: Callable[..., Any], counter: TraceCounter) -> Callable[..., Any]:
