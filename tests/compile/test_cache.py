@@ -97,11 +97,11 @@ def test_scan_graphs_are_keyed_by_their_inner_graph():
     np.testing.assert_allclose(h(x), np.diag(3 * x ** 2))
 
 
-def test_the_cache_is_bounded(monkeypatch):
-    monkeypatch.setattr(thx.config, "compile_cache_size", 2)
-    cache.clear()
-    x = T.dvector("x")
-    fs = [function([x], x + float(k)) for k in range(3)]
-    assert cache.info()["entries"] == 2
-    assert [f(np.zeros(1))[0] for f in fs] == [0.0, 1.0, 2.0]
-    assert function([x], x + 0.0).maker.fgraph is not fs[0].maker.fgraph  # evicted first
+def test_the_cache_is_bounded():
+    with thx.config.change_flags(compile_cache_size=2):
+        cache.clear()
+        x = T.dvector("x")
+        fs = [function([x], x + float(k)) for k in range(3)]
+        assert cache.info()["entries"] == 2
+        assert [f(np.zeros(1))[0] for f in fs] == [0.0, 1.0, 2.0]
+        assert function([x], x + 0.0).maker.fgraph is not fs[0].maker.fgraph  # evicted first

@@ -116,28 +116,28 @@ def test_compiling_and_dropping_1000_functions_of_one_graph():
     assert growth < 40, f"RSS grew by {growth:.1f} MB"
 
 
-def test_distinct_graphs_past_the_compile_cache_stay_bounded(monkeypatch):
-    monkeypatch.setattr(thx.config, "compile_cache_size", 24)  # go through eviction quickly
-    w = thx.shared(np.ones(3), name="w")
-    xv = np.arange(3.0)
+def test_distinct_graphs_past_the_compile_cache_stay_bounded():
+    with thx.config.change_flags(compile_cache_size=24):  # go through eviction quickly
+        w = thx.shared(np.ones(3), name="w")
+        xv = np.arange(3.0)
 
-    def build_and_call(i):
-        x = T.dvector("x")
-        c = 1.0 + i / 1000.0  # a new constant: a new graph, a new XLA executable
-        y = T.tanh(T.dot(x, w) * c) + T.sum(x ** 2)
-        f = thx.function([x], [y, T.grad(y, x)])
-        yv, gv = f(xv)
-        np.testing.assert_allclose(yv, np.tanh(3.0 * c) + 5.0, rtol=1e-13)
-        return gv
+        def build_and_call(i):
+            x = T.dvector("x")
+            c = 1.0 + i / 1000.0  # a new constant: a new graph, a new XLA executable
+            y = T.tanh(T.dot(x, w) * c) + T.sum(x ** 2)
+            f = thx.function([x], [y, T.grad(y, x)])
+            yv, gv = f(xv)
+            np.testing.assert_allclose(yv, np.tanh(3.0 * c) + 5.0, rtol=1e-13)
+            return gv
 
-    for i in range(60):  # fill the cache, then keep evicting
-        build_and_call(i)
-    gc.collect()
-    before = rss_mb()
-    for i in range(60, 260):
-        build_and_call(i)
-    gc.collect()
-    growth = rss_mb() - before
-    print(f"\nRSS growth over 200 distinct compiles past the cache: {growth:.1f} MB")
-    assert len(cache._CACHE) <= 24
-    assert growth < 80, f"RSS grew by {growth:.1f} MB"
+        for i in range(60):  # fill the cache, then keep evicting
+            build_and_call(i)
+        gc.collect()
+        before = rss_mb()
+        for i in range(60, 260):
+            build_and_call(i)
+        gc.collect()
+        growth = rss_mb() - before
+        print(f"\nRSS growth over 200 distinct compiles past the cache: {growth:.1f} MB")
+        assert len(cache._CACHE) <= 24
+        assert growth < 80, f"RSS grew by {growth:.1f} MB"
