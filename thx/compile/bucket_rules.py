@@ -274,7 +274,14 @@ def _elemwise(r, node) -> None:
             r.dep[o] = cs
         return
     nd = node.outputs[0].ndim
-    out_labs = []
+    out_labs = _broadcast_labels(r, ins, nd)
+    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs] * len(node.outputs))
+
+
+def _broadcast_labels(r, ins, nd: int) -> list:
+    """Per axis of ``ins`` broadcast together: the padded-length label they share (None if none);
+    an input that is neither padded nor broadcastable on a padded axis poisons it."""
+    labs = []
     for a in range(nd):
         found = [r.labels(i)[a] for i in ins if r.labels(i)[a] is not None]
         if found:
@@ -283,8 +290,8 @@ def _elemwise(r, node) -> None:
                     raise _Poison({found[0][0]})
             for f in found[1:]:
                 r.same(found[0], f)
-        out_labs.append(found[0] if found else None)
-    r.emit(node, node.op.make_node(*[r.N(i) for i in ins]).outputs, [out_labs] * len(node.outputs))
+        labs.append(found[0] if found else None)
+    return labs
 
 
 @_rule("DimShuffle")
@@ -536,16 +543,7 @@ def _gather_index(r, node, x, idx):
         xl = r.labels(x)[a]        # unless the index is an arange (in range by construction)
         if xl is not None and not (i.owner is not None and type(i.owner.op).__name__ == "ARange"):
             raise _Poison({xl[0]})
-    labs = []
-    for a in range(idx[0].ndim):
-        found = [r.labels(i)[a] for i in idx if r.labels(i)[a] is not None]
-        if found:
-            for i in idx:
-                if r.labels(i)[a] is None and not i.broadcastable[a]:
-                    raise _Poison({found[0][0]})
-            for f in found[1:]:
-                r.same(found[0], f)
-        labs.append(found[0] if found else None)
+    labs = _broadcast_labels(r, idx, idx[0].ndim)
     return labs, k
 
 
