@@ -1,0 +1,363 @@
+"""Scan push-out rewrites: move out of a loop the work that does not need it (Theano's PushOut*Scan).
+
+Three rewrites of a Scan node of the outer graph leave only the recurrence
+inside the loop.  With ``W`` a non-sequence, ``x_t`` a sequence slice, ``h``
+a recurrent state and ``acc`` a state that only its own update reads::
+
+    local_scan_pushout_nonseqs   # f(W) in the step -> f(W) once before the loop (a new non-sequence)
+    local_scan_pushout_seqs      # f(x_t, W) in the step -> f(X, W) batched before the loop (a new sequence)
+    local_scan_pushout_outputs   # acc_t = acc + dot(a_t, b_t) -> a_t, b_t per step; acc0 + tensordot(A, B) after
+                                 # acc_t = acc + e_t -> e_t per step; acc0 + sum(E, axis=0) after
+                                 # nit output dot(W, v_t) -> v_t per step; one batched dot after
+
+"Batched" means one computation with a leading step axis: ``dot(U, x_t)``
+becomes the sequence ``dot(U, X.T).T``; elementwise ops, DimShuffles and
+dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
+the step graph rewritten by the scan's mode (cached per Scan op), so the
+forms it matches are canonical, and builds a new Scan when it moved
+anything.  ``MaskedScan`` (shape buckets) is made only after the optimizer
+has run, so it never meets these rewrites.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable
+
+import thx.tensor as T
+from thx.graph.basic import Apply, Constant, Variable, ancestors, clone_replace, io_toposort
+from thx.graph.fg import FunctionGraph
+from thx.rewriting.engine import LocalRewrite, optimize, register
+from thx.rewriting.mode import get_mode
+from thx.scan.op import Scan
+from thx.tensor.elemwise import DimShuffle, Elemwise
+from thx.tensor.math import Dot, tensordot
+from thx.tensor.subtensor import Subtensor
+
+_INNER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Scan op -> its rewritten step
+
+
+def _optimized_inner(op: Scan) -> FunctionGraph:
+    fg = _INNER.get(op)
+    if fg is None:
+        fg = op.fgraph.clone()
+        optimize(fg, get_mode(op.mode))
+        _INNER[op] = fg
+    return fg
+
+
+def _rows_type(outer: Variable, inner: Variable) -> Variable:
+    """``outer`` (one row per step of ``inner``) with the broadcast pattern ``inner``'s rows have."""
+    want = (False,) + inner.type.broadcastable
+    if outer.dtype != inner.dtype:
+        outer = T.cast(outer, inner.dtype)
+    return outer if outer.broadcastable == want else T.patternbroadcast(outer, want)
+
+
+def _batchable(node: Apply, per_step: set, invariant: Callable[[Variable], bool]) -> bool:
+    """Whether ``node`` has a batched form: elementwise, DimShuffle, or a dot with one
+    loop-invariant operand, on per-step and invariant inputs."""
+    if len(node.outputs) != 1 or not any(i in per_step for i in node.inputs):
+        return False
+    if not all(i in per_step or invariant(i) for i in node.inputs):
+        return False
+    if isinstance(node.op, (Elemwise, DimShuffle)):
+        return True
+    if isinstance(node.op, Dot):
+        return sum(i in per_step for i in node.inputs) == 1 and all(i.ndim >= 1 for i in node.inputs)
+    return False
+
+
+def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Variable:
+    """``node``'s op applied to outer inputs, a leading step axis on those in ``batched``."""
+    op, out = node.op, node.outputs[0]
+    if isinstance(op, Elemwise):
+        nd = out.ndim + 1
+        return op(*[x if b else T.shape_padleft(x, nd - x.ndim) for x, b in zip(ins, batched)])
+    if isinstance(op, DimShuffle):
+        return ins[0].dimshuffle([0] + [d if d == "x" else d + 1 for d in op.new_order])
+    a, b = ins
+    if batched[0]:  # dot(a_t, W): contract a's last axis with W's first
+        return tensordot(a, b, [[a.ndim - 1], [0]])
+    p = a.ndim  # dot(W, b_t): the step axis comes out at position p - 1; move it first
+    r = tensordot(a, b, [[p - 1], [1]])
+    return r.dimshuffle([p - 1] + list(range(p - 1)) + list(range(p, r.ndim)))
+
+
+def _batch(targets: list[Variable], rows: dict[Variable, Variable],
+           outer_invariant: Callable[[Variable], Variable]) -> list[Variable]:
+    """Outer versions, with a leading step axis, of per-step inner ``targets`` computed by
+    batchable nodes from the variables in ``rows`` (inner -> outer rows) and invariants."""
+    memo = dict(rows)
+    for node in io_toposort(list(rows), targets):
+        if node.outputs[0] in memo or not any(i in memo for i in node.inputs):
+            continue
+        flags = [i in memo for i in node.inputs]
+        ins = [memo[i] if f else outer_invariant(i) for i, f in zip(node.inputs, flags)]
+        memo[node.outputs[0]] = _rows_type(_batched_node(node, ins, flags), node.outputs[0])
+    return [memo[v] for v in targets]
+
+
+class _Loop:
+    """A Scan node taken apart into lists that the rewrites edit, and put together by ``build``."""
+
+    def __init__(self, node: Apply) -> None:
+        op: Scan = node.op
+        self.node, self.op = node, op
+        fg = _optimized_inner(op)
+        n_steps, seqs, inits, nonseqs = op.split_outer_inputs(node.inputs)
+        self.n_steps = n_steps
+        self.seqs = list(zip(fg.inputs[: op.n_seqs], seqs))  # (inner slice, outer sequence)
+        self.nonseqs = list(zip(fg.inputs[op.n_seqs + op.n_tap_inputs:], nonseqs))
+        self.states = []  # (inner taps, outer initial buffer, taps, inner output, outer trace)
+        for k in range(op.n_rec):
+            o = op.tap_offset(k)
+            taps = fg.inputs[o: o + len(op.rec_taps[k])]
+            self.states.append((taps, inits[k], op.rec_taps[k], fg.outputs[k], node.outputs[k]))
+        nr = op.n_rec
+        self.nits = [(fg.outputs[nr + j], node.outputs[nr + j]) for j in range(op.n_nit)]
+        self.cond = fg.outputs[-1] if op.as_while else None
+        self.repl: dict[Variable, Variable] = {}  # pushed-out inner variable -> its new placeholder
+        ns = {i for i, _ in self.nonseqs}
+        self.invariant: set[Variable] = set(ns)
+        for n in io_toposort(fg.inputs, self.outputs()):
+            if (not getattr(n.op, "nondeterministic", False)
+                    and all(i in self.invariant or isinstance(i, Constant) for i in n.inputs)):
+                self.invariant.update(n.outputs)
+
+    def outputs(self) -> list[Variable]:
+        return ([s[3] for s in self.states] + [v for v, _ in self.nits]
+                + ([self.cond] if self.cond is not None else []))
+
+    def is_invariant(self, v: Variable) -> bool:
+        return v in self.invariant or isinstance(v, Constant)
+
+    def outer_invariant(self, v: Variable) -> Variable:
+        """The outer graph computing a loop-invariant inner variable."""
+        return clone_replace([v], dict(self.nonseqs))[0]
+
+    def clients(self) -> dict[Variable, list]:
+        """Inner variable -> the inner nodes that read it ("output" for each time it is an output)."""
+        cl: dict[Variable, list] = {}
+        for n in io_toposort([], self.outputs()):
+            for i in n.inputs:
+                cl.setdefault(i, []).append(n)
+        for o in self.outputs():
+            cl.setdefault(o, []).append("output")
+        return cl
+
+    # ---------------------------------------------------------------- the push-outs before the loop
+    def _frontier(self, inside: set[Variable], worth: Callable[[Variable], bool]) -> list[Variable]:
+        """Variables of ``inside`` read by a node outside it, or returned, that ``worth`` keeps."""
+        cl = self.clients()
+        found = []
+        for v in cl:
+            if v.owner is None or v not in inside or not worth(v):
+                continue
+            if any(c == "output" or c.outputs[0] not in inside for c in cl[v]):
+                found.append(v)
+        return found
+
+    def push_invariants(self) -> bool:
+        """Loop-invariant computations become new non-sequences (computed once, before the loop)."""
+        ns = {i for i, _ in self.nonseqs}
+        moved = self._frontier(self.invariant, lambda v: any(a in ns for a in ancestors([v])))
+        for v, outer in zip(moved, clone_replace(moved, dict(self.nonseqs))):
+            ph = v.type(v.name)
+            self.nonseqs.append((ph, outer))
+            self.repl[v] = ph
+        return bool(moved)
+
+    def push_sequence_work(self) -> bool:
+        """Per-step work on sequences only becomes new sequences, each one batched computation."""
+        per_step = {i for i, _ in self.seqs}
+        work: set[Variable] = set()  # per-step values that cost more than a DimShuffle
+        for n in io_toposort(list(per_step), self.outputs()):
+            if _batchable(n, per_step, self.is_invariant):
+                per_step.add(n.outputs[0])
+                if not isinstance(n.op, DimShuffle) or n.inputs[0] in work:
+                    work.add(n.outputs[0])
+        moved = self._frontier(per_step, lambda v: v in work)
+        if not moved:
+            return False
+        rows = {i: s[: self.n_steps] for i, s in self.seqs}
+        for v, outer in zip(moved, _batch(moved, rows, self.outer_invariant)):
+            ph = v.type(v.name)
+            self.seqs.append((ph, outer))
+            self.repl[v] = ph
+        return True
+
+    # ---------------------------------------------------------------- rebuilding
+    def build(self, extra_nits: list[Variable] = ()) -> tuple[dict, Callable[[Variable], Variable]]:
+        """Apply the edited loop (plus ``extra_nits`` as new per-step outputs).
+
+        Returns ``(old outer output -> new one, rows)`` where ``rows(v)`` is the outer
+        variable holding, one row per step, an inner value the new loop stores (a
+        sequence slice, a state tap or new value, a per-step output).
+        """
+        op, n = self.op, self.n_steps
+        outs = self.outputs()
+        nr, nn = len(self.states), len(self.nits)
+        outs = outs[: nr + nn] + list(extra_nits) + outs[nr + nn:]
+        new_outs = clone_replace(outs, self.repl) if self.repl else list(outs)
+        used = set(ancestors(new_outs))
+        seqs = [(i, o) for i, o in self.seqs if i in used]
+        nonseqs = [(i, o) for i, o in self.nonseqs if i in used]
+        res: list[Variable] = []
+        if new_outs:
+            inner_in = [i for i, _ in seqs] + [t for s in self.states for t in s[0]] + [i for i, _ in nonseqs]
+            fg = FunctionGraph(inner_in, new_outs, clone=True)
+            new_op = type(op)(fg, n_seqs=len(seqs), rec_taps=[s[2] for s in self.states],
+                              n_nit=nn + len(extra_nits), as_while=op.as_while, reverse=op.reverse,
+                              truncate_gradient=op.truncate_gradient, name=op.name, mode=op.mode)
+            res = new_op(n, *([o for _, o in seqs] + [s[1] for s in self.states] + [o for _, o in nonseqs]))
+            res = res if isinstance(res, list) else [res]
+        mapping = {s[4]: res[k] for k, s in enumerate(self.states)}
+        mapping.update({old: res[nr + j] for j, (_, old) in enumerate(self.nits)})
+        table: dict[Variable, Variable] = {i: s[:n] for i, s in self.seqs}
+        for k, (taps, _, tap_list, out, _) in enumerate(self.states):
+            L = -min(tap_list)
+            for v, tap in zip(taps, tap_list):
+                table[v] = res[k][-tap: n - tap] if op.reverse else res[k][L + tap: L + tap + n]
+            table[out] = res[k][:n] if op.reverse else res[k][L: L + n]
+        for j, v in enumerate([v for v, _ in self.nits] + list(extra_nits)):
+            table.setdefault(v, res[nr + j])
+        return mapping, lambda v: _rows_type(table[v], v)
+
+    def stored(self, v: Variable) -> bool:
+        """Whether ``v`` is a sequence slice or a state's tap or new value (``rows`` has it)."""
+        return any(v is i for i, _ in self.seqs) or any(v is s[3] or v in s[0] for s in self.states)
+
+
+def _strip(v: Variable) -> tuple[Variable, list[Apply]]:
+    """``v`` without the DimShuffles on top: ``(core, the DimShuffle nodes, outermost first)``."""
+    chain = []
+    while v.owner is not None and isinstance(v.owner.op, DimShuffle):
+        chain.append(v.owner)
+        v = v.owner.inputs[0]
+    return v, chain
+
+
+def _redo_dimshuffles(rows: Variable, chain: list[Apply]) -> Variable:
+    for n in reversed(chain):
+        rows = _rows_type(_batched_node(n, [rows], [True]), n.outputs[0])
+    return rows
+
+
+def _final_row_clients(fgraph: FunctionGraph, trace: Variable, reverse: bool) -> list[Variable] | None:
+    """The outputs of the nodes reading ``trace``'s final row, if that is all that reads it."""
+    last = 0 if reverse else -1
+    full = ("slice", None, None, None)
+    found = []
+    for client, i in fgraph.clients.get(trace, {}):
+        if (client == "output" or not isinstance(client.op, Subtensor) or i != 0 or len(client.inputs) != 1
+                or client.op.idx_list[0] != last or any(e != full for e in client.op.idx_list[1:])):
+            return None
+        found.append(client.outputs[0])
+    return found or None
+
+
+def _accumulator_terms(loop: _Loop, k: int, cl: dict) -> list[Variable] | None:
+    """``[e1, e2, ...]`` when state ``k`` is ``acc_t = acc + e1 + e2 ...`` and only this reads ``acc``."""
+    taps, _, tap_list, out, _ = loop.states[k]
+    node = out.owner
+    if (tap_list != (-1,) or node is None or not isinstance(node.op, Elemwise)
+            or node.op.scalar_op.name != "add" or cl.get(out) != ["output"]):
+        return None
+    acc = taps[0]
+    if cl.get(acc) != [node] or list(node.inputs).count(acc) != 1:
+        return None
+    return [i for i in node.inputs if i is not acc]
+
+
+def _pushout_nonseqs(fgraph: FunctionGraph, node: Apply):
+    loop = _Loop(node)
+    return loop.build()[0] if loop.push_invariants() else None
+
+
+def _pushout_seqs(fgraph: FunctionGraph, node: Apply):
+    loop = _Loop(node)
+    return loop.build()[0] if loop.push_sequence_work() else None
+
+
+def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
+    if node.op.as_while:  # the number of rows is known only after the loop
+        return None
+    loop = _Loop(node)
+    cl = loop.clients()
+    extra: list[Variable] = []
+    plans = []  # (kind, data) computed after the new loop exists
+
+    def need(v: Variable) -> tuple[Variable, list[Apply]]:
+        core, chain = _strip(v)
+        if not loop.stored(core) and core not in extra and not loop.is_invariant(core):
+            extra.append(core)
+        return core, chain
+
+    drop_states = set()
+    for k, (_, init, _, _, trace) in enumerate(loop.states):
+        terms = _accumulator_terms(loop, k, cl)
+        finals = None if terms is None else _final_row_clients(fgraph, trace, loop.op.reverse)
+        if finals is None or any(loop.is_invariant(_strip(e)[0]) for e in terms):
+            continue
+        parts = []
+        for e in terms:
+            d = e.owner
+            if d is not None and isinstance(d.op, Dot) and all(not loop.is_invariant(_strip(i)[0])
+                                                                for i in d.inputs):
+                parts.append(("dot", [need(i) for i in d.inputs]))
+            else:
+                parts.append(("sum", [need(e)]))
+        plans.append(("acc", (init, finals, parts, loop.states[k][3])))
+        drop_states.add(k)
+    keep_nits = []
+    for v, old in loop.nits:
+        core, _ = _strip(v)
+        d = v.owner
+        if loop.stored(core):
+            plans.append(("nit", (old, v, [need(v)])))
+        elif (d is not None and isinstance(d.op, Dot)
+              and sum(loop.is_invariant(i) for i in d.inputs) == 1 and all(i.ndim >= 1 for i in d.inputs)):
+            side = [None if loop.is_invariant(i) else need(i) for i in d.inputs]
+            plans.append(("nitdot", (old, v, side)))
+        else:
+            keep_nits.append((v, old))
+    if not plans:
+        return None
+    loop.states = [s for k, s in enumerate(loop.states) if k not in drop_states]
+    loop.nits = keep_nits
+    mapping, rows = loop.build(extra)
+
+    def factor(fc):
+        core, chain = fc
+        base = loop.outer_invariant(core) if loop.is_invariant(core) else rows(core)
+        return _redo_dimshuffles(base, chain)
+
+    for kind, data in plans:
+        if kind == "acc":
+            init, finals, parts, out = data
+            total = init[0]
+            for how, fcs in parts:
+                if how == "dot":
+                    a, b = (factor(fc) for fc in fcs)
+                    total = total + tensordot(a, b, [[0, a.ndim - 1], [0, 1]])
+                else:
+                    total = total + factor(fcs[0]).sum(axis=0)
+            total = T.cast(total, out.dtype) if total.dtype != out.dtype else total
+            mapping.update({f: total for f in finals})
+        elif kind == "nit":
+            old, v, (fc,) = data
+            mapping[old] = factor(fc)
+        else:
+            old, v, side = data
+            d = v.owner
+            ins = [loop.outer_invariant(i) if s is None else factor(s) for i, s in zip(d.inputs, side)]
+            mapping[old] = _rows_type(_batched_node(d, ins, [s is not None for s in side]), v)
+    return mapping
+
+
+# ---------------------------------------------------------------------------- registration
+for _fn, _name in ((_pushout_nonseqs, "local_scan_pushout_nonseqs"), (_pushout_seqs, "local_scan_pushout_seqs"),
+                   (_pushout_outputs, "local_scan_pushout_outputs")):
+    register(LocalRewrite(_fn, [Scan], _name, tags=("scan", "scan_pushout")), "canonicalize",
+             fast_compile=False)
