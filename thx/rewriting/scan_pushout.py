@@ -32,6 +32,7 @@ from thx.rewriting.mode import get_mode
 from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
 from thx.tensor.math import Dot, tensordot
+from thx.tensor.shape import Shape
 from thx.tensor.subtensor import Subtensor
 
 _INNER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Scan op -> its rewritten step
@@ -244,17 +245,54 @@ def _redo_dimshuffles(rows: Variable, chain: list[Apply]) -> Variable:
     return rows
 
 
-def _final_row_clients(fgraph: FunctionGraph, trace: Variable, reverse: bool) -> list[Variable] | None:
-    """The outputs of the nodes reading ``trace``'s final row, if that is all that reads it."""
-    last = 0 if reverse else -1
-    full = ("slice", None, None, None)
-    found = []
-    for client, i in fgraph.clients.get(trace, {}):
-        if (client == "output" or not isinstance(client.op, Subtensor) or i != 0 or len(client.inputs) != 1
-                or client.op.idx_list[0] != last or any(e != full for e in client.op.idx_list[1:])):
-            return None
-        found.append(client.outputs[0])
+def _trace_reads(fgraph: FunctionGraph, loop: "_Loop", k: int) -> list | None:
+    """How state ``k``'s outer trace is read, when only its final row, its initial rows and
+    its shape are: ``[(outer variable, function of the final value -> its replacement)]``."""
+    _, init, tap_list, _, trace = loop.states[k]
+    reverse, L = loop.op.reverse, -min(tap_list)
+    last, full = (0 if reverse else -1), ("slice", None, None, None)
+
+    def index(client, i):  # the first index entry of a Subtensor reading only rows of its input
+        op = client.op if client != "output" else None
+        if (isinstance(op, Subtensor) and i == 0 and len(client.inputs) == 1
+                and all(e == full for e in op.idx_list[1:])):
+            return op.idx_list[0]
+        return None
+
+    found: list = []
+
+    def read(var: Variable, skip: int) -> bool:  # var = trace[skip:]
+        for client, i in fgraph.clients.get(var, {}):
+            e = index(client, i)
+            if e == (last if skip == 0 else -1):
+                found.append((client.outputs[0], lambda fin: fin))
+            elif (skip == 0 and not reverse and isinstance(e, tuple) and e[3] is None
+                  and e[1:3] in [(s, None) for s in range(1, L + 1)]):
+                if not read(client.outputs[0], e[1]):
+                    return False
+            elif (skip == 0 and not reverse and isinstance(e, tuple) and e[3] is None
+                  and e[1:3] in [(None, s) for s in range(L + 1)]):
+                found.append((client.outputs[0], lambda fin, c=e[2]: init[:c]))
+            elif (client != "output" and isinstance(client.op, Elemwise) and client.op.scalar_op.name == "second"
+                  and i == 0 and client.inputs[1] is not var):  # fill(trace, v): only its shape is read
+                shape = [loop.n_steps + (L - skip)] + [init.shape[d] for d in range(1, init.ndim)]
+                found.append((client.outputs[0], lambda fin, v=client.inputs[1], shape=shape: T.alloc(v, *shape)))
+            else:
+                return False
+        return True
+
+    if not read(trace, 0):
+        return None
     return found or None
+
+
+def _is_length_of(n: Variable, seq: Variable) -> bool:
+    """Whether ``n`` is ``seq.shape[0]`` as the graph says it."""
+    node = n.owner
+    if node is None or not isinstance(node.op, Subtensor) or node.op.idx_list != (0,):
+        return False
+    shp = node.inputs[0].owner
+    return shp is not None and isinstance(shp.op, Shape) and shp.inputs[0] is seq
 
 
 def _accumulator_terms(loop: _Loop, k: int, cl: dict) -> list[Variable] | None:
@@ -297,7 +335,7 @@ def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
     drop_states = set()
     for k, (_, init, _, _, trace) in enumerate(loop.states):
         terms = _accumulator_terms(loop, k, cl)
-        finals = None if terms is None else _final_row_clients(fgraph, trace, loop.op.reverse)
+        finals = None if terms is None else _trace_reads(fgraph, loop, k)
         if finals is None or any(loop.is_invariant(_strip(e)[0]) for e in terms):
             continue
         parts = []
@@ -312,18 +350,19 @@ def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
         drop_states.add(k)
     keep_nits = []
     for v, old in loop.nits:
-        core, _ = _strip(v)
-        d = v.owner
+        core, chain = _strip(v)
+        d = core.owner
         if loop.stored(core):
             plans.append(("nit", (old, v, [need(v)])))
         elif (d is not None and isinstance(d.op, Dot)
               and sum(loop.is_invariant(i) for i in d.inputs) == 1 and all(i.ndim >= 1 for i in d.inputs)):
             side = [None if loop.is_invariant(i) else need(i) for i in d.inputs]
-            plans.append(("nitdot", (old, v, side)))
+            plans.append(("nitdot", (old, core, chain, side)))
         else:
             keep_nits.append((v, old))
-    if not plans:
-        return None
+    if not plans or (not extra and not keep_nits and len(drop_states) == len(loop.states)
+                     and not all(_is_length_of(loop.n_steps, o) for _, o in loop.seqs)):
+        return None  # the loop would vanish, and with it the check that its sequences are long enough
     loop.states = [s for k, s in enumerate(loop.states) if k not in drop_states]
     loop.nits = keep_nits
     mapping, rows = loop.build(extra)
@@ -344,15 +383,16 @@ def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
                 else:
                     total = total + factor(fcs[0]).sum(axis=0)
             total = T.cast(total, out.dtype) if total.dtype != out.dtype else total
-            mapping.update({f: total for f in finals})
+            mapping.update({v: replace(total) for v, replace in finals})
         elif kind == "nit":
             old, v, (fc,) = data
             mapping[old] = factor(fc)
         else:
-            old, v, side = data
-            d = v.owner
+            old, core, chain, side = data
+            d = core.owner
             ins = [loop.outer_invariant(i) if s is None else factor(s) for i, s in zip(d.inputs, side)]
-            mapping[old] = _rows_type(_batched_node(d, ins, [s is not None for s in side]), v)
+            rows_ = _rows_type(_batched_node(d, ins, [s is not None for s in side]), core)
+            mapping[old] = _redo_dimshuffles(rows_, chain)
     return mapping
 
 
