@@ -15,11 +15,10 @@ is read from the forward trace instead of recomputed:
   (``a_t = dC/dr_t + P_k[0]`` is the total adjoint of ``r_t``);
 * non-sequence gradients: summed in a carried accumulator, or, when the
   forward loop has no differentiable state (a map), returned per step and
-  summed afterwards so the backward loop is a map too (``jax.vmap``).  A
-  term ``dot(A_t.T, D_t)`` with ``A_t`` a sequence slice or a state tap
-  (``W``'s gradient ``x_t.T @ delta_t`` in an RNN) is not accumulated: ``D_t``
-  is returned per step and one product over all steps, ``(T*B, .).T @
-  (T*B, H)``, is taken after the loop.
+  summed afterwards so the backward loop is a map too (``jax.vmap``).  The
+  optimizer's scan push-out rewrites (``thx/rewriting/scan_pushout.py``) then
+  turn an accumulated ``dot(A_t.T, D_t)`` (``W``'s gradient in an RNN) into
+  one product over all steps after the loop.
 
 Only the inner graph is differentiated, so an n-th derivative grows with the
 inner graph, never by nesting copies of the outer graph.
@@ -181,41 +180,6 @@ def _reuse_forward_rows(op, fwd, grads, gr_rec, gr_nit, rec_full, outputs, lo, h
     return phs, outer, grads
 
 
-def _split_outer_products(g: Variable, hoist_of: dict):
-    """Split a per-step gradient into ``rest + sum_i dot(A_i.T, D_i)`` with ``A_i`` in ``hoist_of``.
-
-    Returns ``(rest or None, [(hoist_of[A_i], D_i), ...])``; the sum over steps
-    of each product is then one matrix product outside the loop.
-    """
-    from thx.tensor.elemwise import DimShuffle, Elemwise
-    from thx.tensor.math import Dot
-    terms, todo = [], [g]
-    while todo:  # flatten a tree of same-type additions
-        v = todo.pop()
-        n = v.owner
-        if (n is not None and isinstance(n.op, Elemwise) and getattr(n.op.scalar_op, "name", None) == "add"
-                and all(i.type == v.type for i in n.inputs)):
-            todo.extend(reversed(n.inputs))
-        else:
-            terms.append(v)
-    rest, hoisted = [], []
-    for v in terms:
-        n = v.owner
-        if (n is not None and isinstance(n.op, Dot) and v.ndim == 2 and len(n.inputs) == 2
-                and n.inputs[0].owner is not None and isinstance(n.inputs[0].owner.op, DimShuffle)
-                and tuple(n.inputs[0].owner.op.new_order) == (1, 0)
-                and n.inputs[0].owner.inputs[0] in hoist_of and n.inputs[1].ndim == 2):
-            hoisted.append((hoist_of[n.inputs[0].owner.inputs[0]], n.inputs[1]))
-        else:
-            rest.append(v)
-    if not hoisted:
-        return g, []
-    total = None
-    for v in rest:
-        total = v if total is None else total + v
-    return (None if total is None else _as_type(total, g.type)), hoisted
-
-
 # ------------------------------------------------------------------------ L_op
 
 def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
@@ -292,16 +256,9 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
         new_P[k] = _as_type(new, P_ph[k].type)
 
     map_like = not diff_rec
-    # non-sequence gradient terms dot(A_t.T, D_t) with A_t a sequence slice or a state tap:
-    # D_t leaves the loop and one matrix product over all steps replaces the per-step ones
-    hoisted: dict[int, list] = {}
-    if not map_like:
-        hoist_of = {v: ("x", j) for j, v in enumerate(x_ph)}
-        hoist_of.update({v: ("tap", k, tap) for k in range(n_rec)
-                         for v, tap in zip(tap_ph[k], op.rec_taps[k])})
-        for j in diff_ns:
-            g_w[j], hoisted[j] = _split_outer_products(g_w[j], hoist_of)
-    G_ph = {} if map_like else {j: w_ph[j].type(f"G_{j}") for j in diff_ns if g_w[j] is not None}
+    # a non-sequence's gradient is summed in a carried accumulator; the optimizer's
+    # local_scan_pushout_outputs turns a sum of per-step products into one product after the loop
+    G_ph = {} if map_like else {j: w_ph[j].type(f"G_{j}") for j in diff_ns}
 
     # ---- the backward loop: sequences (with their outer rows), states, non-sequences
     def tap_rows(k, tap):
@@ -328,12 +285,6 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
     b_nit = [_as_type(g_x[j], x_ph[j].type) for j in diff_seq]
     if map_like:
         b_nit += [_as_type(g_w[j], w_ph[j].type) for j in diff_ns]
-    hoist_list = [(j, src, d) for j in diff_ns for src, d in hoisted.get(j, [])]
-    hoist_d: list[Variable] = []  # each per-step factor leaves the loop once
-    for _, _, d in hoist_list:
-        if d not in hoist_d:
-            hoist_d.append(d)
-    b_nit += hoist_d
     reverse = not op.reverse
     b_outs = _derived_scan(type(op), K, b_seqs, b_states, list(zip(w_ph, nonseqs)), b_out + b_nit, len(b_nit),
                            reverse=reverse, truncate_gradient=op.truncate_gradient,
@@ -356,17 +307,6 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
     gx_rows = {j: b_outs[pos + q] for q, j in enumerate(diff_seq)}
     pos += len(diff_seq)
     gw_rows = {j: b_outs[pos + q] for q, j in enumerate(diff_ns)} if map_like else {}
-    pos += len(gw_rows)
-    products: dict[int, list] = {}
-    for j, src, d in hoist_list:
-        if src[0] == "x":
-            a_rows = seqs[src[1]][lo:hi]
-        else:
-            a_rows = tap_rows(src[1], src[2])()
-        d_rows = b_outs[pos + hoist_d.index(d)]
-        a2 = a_rows.reshape((a_rows.shape[0] * a_rows.shape[1], a_rows.shape[2]))
-        d2 = d_rows.reshape((d_rows.shape[0] * d_rows.shape[1], d_rows.shape[2]))
-        products.setdefault(j, []).append(T.dot(a2.T, d2))
 
     for j, s in enumerate(seqs):
         if j in gx_rows:
@@ -390,12 +330,7 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
             g_init = direct + g_init
         result.append(_as_type(g_init, init.type))
     for j, w in enumerate(nonseqs):
-        if j in products:
-            total = G_final[j] if j in G_final else None
-            for p in products[j]:
-                total = p if total is None else total + p
-            result.append(_as_type(total, w.type))
-        elif j in G_final:
+        if j in G_final:
             result.append(_as_type(G_final[j], w.type))
         elif j in gw_rows:
             result.append(_as_type(gw_rows[j].sum(axis=0), w.type))
