@@ -224,7 +224,40 @@ CASES = [
     Case("local_dot_scalar", lambda: T.dot(s * v2, m), "(s * (v \\dot m))", ref=lambda: (S * V) @ M),
     Case("local_dot_scalar", lambda: T.dot(m, x * 2), "(TensorConstant{2} * (m \\dot x))",
          ref=lambda: M @ (X * 2)),
+    # ---------------------------------------------------------------- scan push-outs (more: test_scan_pushout.py)
+    Case("local_scan_pushout_nonseqs", lambda: _scan(lambda h, m: h * T.exp(m).sum(), outputs_info=s,
+                                                     non_sequences=m, n_steps=3),
+         lambda fg: _loops(fg) == [(1, 1, 0)],  # exp(m).sum() is computed once: the step is one mul
+         ref=lambda: S * np.exp(M).sum() ** np.arange(1, 4)),
+    Case("local_scan_pushout_seqs", lambda: _scan(lambda row, h: T.tanh(h + T.dot(row, x)), sequences=m,
+                                                  outputs_info=s),
+         lambda fg: _loops(fg) == [(2, 1, 0)],  # dot(row, x) is one product before the loop: add, tanh
+         ref=lambda: _np_loop(M, S, lambda row, h: np.tanh(h + row @ X))),
+    Case("local_scan_pushout_outputs",
+         lambda: _scan(lambda row, h, acc: [T.tanh(h + row), acc + T.outer(row, T.tanh(h + row))], sequences=m,
+                       outputs_info=[x, T.zeros((3, 3))])[1][-1],
+         lambda fg: [n_rec for _, n_rec, _ in _loops(fg)] == [1],  # the accumulator left the loop
+         ref=lambda: sum(np.outer(M[t], _np_loop(M, X, lambda row, h: np.tanh(h + row))[t]) for t in range(2))),
 ]
+
+
+def _scan(fn, **kw):
+    import thx
+    return thx.scan(fn, **kw)[0]
+
+
+def _loops(fg) -> list[tuple[int, int, int]]:
+    """``(nodes in the step, states, per-step outputs)`` of each Scan in ``fg``."""
+    from thx.scan.op import Scan
+    return [(len(n.op.fgraph.apply_nodes), n.op.n_rec, n.op.n_nit) for n in fg.toposort() if isinstance(n.op, Scan)]
+
+
+def _np_loop(seq, h, step):
+    out = []
+    for row in seq:
+        h = step(row, h)
+        out.append(h)
+    return np.stack(out)
 
 
 def _run(case: Case, mode):
@@ -274,10 +307,11 @@ def test_every_rule_has_a_before_after_comment():
     import inspect
 
     import thx.rewriting.canonicalize as C
+    import thx.rewriting.scan_pushout as Sc
     import thx.rewriting.shape as Sh
     import thx.rewriting.specialize as Sp
     import thx.rewriting.stabilize as St
-    src = "\n".join(inspect.getsource(mod) for mod in (C, Sh, St, Sp))
+    src = "\n".join(inspect.getsource(mod) for mod in (C, Sh, St, Sp, Sc))
     for rw in all_rewrites():
         line = next(ln for ln in src.splitlines() if rw.name in ln and ("def " in ln or "pattern(" in ln))
         k = src.splitlines().index(line)

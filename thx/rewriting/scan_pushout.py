@@ -27,7 +27,7 @@ from collections.abc import Callable
 import thx.tensor as T
 from thx.graph.basic import Apply, Constant, Variable, ancestors, clone_replace, io_toposort
 from thx.graph.fg import FunctionGraph
-from thx.rewriting.engine import LocalRewrite, optimize, register
+from thx.rewriting.engine import local_rewrite, optimize
 from thx.rewriting.mode import get_mode
 from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
@@ -308,17 +308,26 @@ def _accumulator_terms(loop: _Loop, k: int, cl: dict) -> list[Variable] | None:
     return [i for i in node.inputs if i is not acc]
 
 
-def _pushout_nonseqs(fgraph: FunctionGraph, node: Apply):
+_SCAN = dict(phase="specialize", tags=("scan", "scan_pushout"))
+
+
+@local_rewrite(Scan, **_SCAN)
+def local_scan_pushout_nonseqs(fgraph: FunctionGraph, node: Apply):
+    # f(W) in the step -> f(W) computed once before the loop, a new non-sequence
     loop = _Loop(node)
     return loop.build()[0] if loop.push_invariants() else None
 
 
-def _pushout_seqs(fgraph: FunctionGraph, node: Apply):
+@local_rewrite(Scan, **_SCAN)
+def local_scan_pushout_seqs(fgraph: FunctionGraph, node: Apply):
+    # f(x_t, W) in the step -> f(X, W) batched before the loop, a new sequence
     loop = _Loop(node)
     return loop.build()[0] if loop.push_sequence_work() else None
 
 
-def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
+@local_rewrite(Scan, **_SCAN)
+def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
+    # acc_t = acc + dot(a_t, b_t) -> acc0 + tensordot(A, B) after; out_t = dot(W, v_t) -> dot after
     if node.op.as_while:  # the number of rows is known only after the loop
         return None
     loop = _Loop(node)
@@ -394,10 +403,3 @@ def _pushout_outputs(fgraph: FunctionGraph, node: Apply):
             rows_ = _rows_type(_batched_node(d, ins, [s is not None for s in side]), core)
             mapping[old] = _redo_dimshuffles(rows_, chain)
     return mapping
-
-
-# ---------------------------------------------------------------------------- registration
-for _fn, _name in ((_pushout_nonseqs, "local_scan_pushout_nonseqs"), (_pushout_seqs, "local_scan_pushout_seqs"),
-                   (_pushout_outputs, "local_scan_pushout_outputs")):
-    register(LocalRewrite(_fn, [Scan], _name, tags=("scan", "scan_pushout")), "canonicalize",
-             fast_compile=False)
