@@ -73,8 +73,8 @@ def _make_vector(r, node) -> None:
     entries = []
     for i in node.inputs:
         cs = r.dep.get(i)
-        if cs and len(cs) > 1:
-            r.poison(i)
+        if cs and len(cs) > 1:  # a product of two padded lengths: keep the first class (the leading axis
+            raise _Poison(sorted(cs)[1:])  # of a reshape, e.g. the steps of (T*B, k)) and try again
         entries.append((next(iter(cs)), r.N(i)) if cs else None)
     r.vec[out] = tuple(entries)
     r.dep[out] = set().union(*[r.dep.get(i, set()) for i in node.inputs])

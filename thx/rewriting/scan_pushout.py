@@ -77,12 +77,22 @@ def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Vari
         return op(*[x if b else T.shape_padleft(x, nd - x.ndim) for x, b in zip(ins, batched)])
     if isinstance(op, DimShuffle):
         return ins[0].dimshuffle([0] + [d if d == "x" else d + 1 for d in op.new_order])
+    # the step axis stays first in every reshape, so shape buckets can pad it (thx/compile/bucket_rules.py)
     a, b = ins
     if batched[0]:  # dot(a_t, W): contract a's last axis with W's first
         return tensordot(a, b, [[a.ndim - 1], [0]])
-    p = a.ndim  # dot(W, b_t): the step axis comes out at position p - 1; move it first
-    r = tensordot(a, b, [[p - 1], [1]])
-    return r.dimshuffle([p - 1] + list(range(p - 1)) + list(range(p, r.ndim)))
+    bt = b if b.ndim == 2 else b.dimshuffle(0, 2, 1)  # dot(W, b_t) = dot(b_t.T, W.T).T
+    r = tensordot(bt, a.T if a.ndim == 2 else a, [[bt.ndim - 1], [0]])
+    return r if b.ndim == 2 else r.dimshuffle(0, 2, 1)
+
+
+def _sum_of_dots(x: Variable, y: Variable) -> Variable:
+    """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together."""
+    xs = x if x.ndim == 2 else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
+    n = xs.shape[0] * xs.shape[1]
+    x2 = xs.reshape((n,) if x.ndim == 2 else (n, xs.shape[2]))
+    y2 = y.reshape((n,) if y.ndim == 2 else (n, y.shape[2]))
+    return T.dot(x2 if x.ndim == 2 else x2.T, y2)
 
 
 def _batch(targets: list[Variable], rows: dict[Variable, Variable],
@@ -388,7 +398,7 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             for how, fcs in parts:
                 if how == "dot":
                     a, b = (factor(fc) for fc in fcs)
-                    total = total + tensordot(a, b, [[0, a.ndim - 1], [0, 1]])
+                    total = total + _sum_of_dots(a, b)
                 else:
                     total = total + factor(fcs[0]).sum(axis=0)
             total = T.cast(total, out.dtype) if total.dtype != out.dtype else total
