@@ -293,3 +293,38 @@ def test_mode_can_exclude_each_rewrite():
     mode = Mode(optimizer="fast_run").excluding("local_scan_pushout_seqs")
     assert dots_in_loops(theano.function([W, U, X, h0], H, mode=mode)) == {"scan_fn": 2}
     assert dots_in_loops(theano.function([W, U, X, h0], H)) == {"scan_fn": 1}
+
+
+def test_sequence_taps_and_a_stop_condition():
+    W, U, X, h0 = T.dmatrix("W"), T.dmatrix("U"), T.dmatrix("X"), T.dvector("h0")
+    H, _ = theano.scan(lambda x0, x1, h, W, U: T.tanh(T.dot(W, h) + T.dot(U, x1 - x0)),
+                       sequences=dict(input=X, taps=[-1, 0]), outputs_info=h0, non_sequences=[W, U])
+    vals = rnn_vals(n=6)
+
+    def loss(W, U, X, h0):
+        def body(h, xs):
+            h = jnp.tanh(W @ h + U @ (xs[1] - xs[0]))
+            return h, h
+        Hs = jax.lax.scan(body, h0, (X[:-1], X[1:]))[1]
+        return jnp.sum(Hs ** 3), Hs
+
+    (_, Hs), grads = jax.value_and_grad(loss, argnums=range(4), has_aux=True)(*vals)
+    f, _ = check([W, U, X, h0], [H] + T.grad(T.sum(H ** 3), [W, U, X, h0]), vals, [Hs, *grads])
+    assert dots_in_loops(f) == {"scan_fn": 1, "grad_of_scan_fn": 1}
+
+    # until: loop-invariant and sequence work leave the loop; the accumulator stays (the number
+    # of steps is known only at the end)
+    (S, A), _ = theano.scan(lambda x, h, a, W: ([T.tanh(T.dot(T.exp(W), h) + x), a + T.sum(x)],
+                                                theano.scan_module.until(T.sum(h) > 1e9)),
+                            sequences=X, outputs_info=[h0[:4], T.constant(0.0, dtype="float64")], non_sequences=W)
+    g = theano.function([X, W, h0], [S, A])
+    x, w, h = RNG.randn(5, 4), RNG.randn(4, 4) / 4, RNG.randn(5)
+    want_s, hh = [], h[:4]
+    for t in range(5):
+        hh = np.tanh(np.exp(w) @ hh + x[t])
+        want_s.append(hh)
+    got_s, got_a = g(x, w, h)
+    close(got_s, np.stack(want_s))
+    close(got_a, np.cumsum(x.sum(axis=1)))
+    ((_, nodes, _, n_rec, _),) = loops(g)
+    assert n_rec == 2 and nodes == 6  # dot, add, tanh; add (the sums of x's rows are a sequence); sum, gt

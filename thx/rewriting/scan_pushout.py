@@ -11,8 +11,8 @@ a recurrent state and ``acc`` a state that only its own update reads::
                                  # nit output dot(W, v_t) -> v_t per step; one batched dot after
 
 "Batched" means one computation with a leading step axis: ``dot(U, x_t)``
-becomes the sequence ``dot(U, X.T).T``; elementwise ops, DimShuffles and
-dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
+becomes the sequence ``dot(X, U.T)``; elementwise ops, DimShuffles, sums
+and dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
 the step graph rewritten by the scan's mode (cached per Scan op), so the
 forms it matches are canonical, and builds a new Scan when it moved
 anything.  ``MaskedScan`` (shape buckets) is made only after the optimizer
@@ -31,7 +31,7 @@ from thx.rewriting.engine import local_rewrite, optimize
 from thx.rewriting.mode import get_mode
 from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
-from thx.tensor.math import Dot, tensordot
+from thx.tensor.math import Dot, Sum, tensordot
 from thx.tensor.shape import Shape
 from thx.tensor.subtensor import Subtensor
 
@@ -62,7 +62,7 @@ def _batchable(node: Apply, per_step: set, invariant: Callable[[Variable], bool]
         return False
     if not all(i in per_step or invariant(i) for i in node.inputs):
         return False
-    if isinstance(node.op, (Elemwise, DimShuffle)):
+    if isinstance(node.op, (Elemwise, DimShuffle, Sum)):
         return True
     if isinstance(node.op, Dot):
         return sum(i in per_step for i in node.inputs) == 1 and all(i.ndim >= 1 for i in node.inputs)
@@ -77,6 +77,8 @@ def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Vari
         return op(*[x if b else T.shape_padleft(x, nd - x.ndim) for x, b in zip(ins, batched)])
     if isinstance(op, DimShuffle):
         return ins[0].dimshuffle([0] + [d if d == "x" else d + 1 for d in op.new_order])
+    if isinstance(op, Sum):
+        return T.sum(ins[0], axis=[a + 1 for a in op._axes(ins[0].ndim - 1)])
     # the step axis stays first in every reshape, so shape buckets can pad it (thx/compile/bucket_rules.py)
     a, b = ins
     if batched[0]:  # dot(a_t, W): contract a's last axis with W's first
@@ -255,6 +257,29 @@ def _redo_dimshuffles(rows: Variable, chain: list[Apply]) -> Variable:
     return rows
 
 
+def _after_loop_leaves(loop: "_Loop", v: Variable) -> tuple[list[Variable], bool]:
+    """The per-step values from which ``v`` is computed by batchable nodes (elementwise,
+    DimShuffle, a dot with a loop-invariant operand), and whether a dot is among them."""
+    leaves: list[Variable] = []
+    has_dot, todo, seen = False, [v], set()
+    while todo:
+        u = todo.pop()
+        if u in seen or loop.is_invariant(u):
+            continue
+        seen.add(u)
+        n = u.owner
+        through = (n is not None and not loop.stored(u) and len(n.outputs) == 1
+                   and (isinstance(n.op, (Elemwise, DimShuffle, Sum))
+                        or (isinstance(n.op, Dot) and sum(loop.is_invariant(i) for i in n.inputs) == 1
+                            and all(i.ndim >= 1 for i in n.inputs))))
+        if not through:
+            leaves.append(u)
+            continue
+        has_dot = has_dot or isinstance(n.op, Dot)
+        todo.extend(n.inputs)
+    return leaves, has_dot
+
+
 def _trace_reads(fgraph: FunctionGraph, loop: "_Loop", k: int) -> list | None:
     """How state ``k``'s outer trace is read, when only its final row, its initial rows and
     its shape are: ``[(outer variable, function of the final value -> its replacement)]``."""
@@ -369,14 +394,11 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
         drop_states.add(k)
     keep_nits = []
     for v, old in loop.nits:
-        core, chain = _strip(v)
-        d = core.owner
-        if loop.stored(core):
-            plans.append(("nit", (old, v, [need(v)])))
-        elif (d is not None and isinstance(d.op, Dot)
-              and sum(loop.is_invariant(i) for i in d.inputs) == 1 and all(i.ndim >= 1 for i in d.inputs)):
-            side = [None if loop.is_invariant(i) else need(i) for i in d.inputs]
-            plans.append(("nitdot", (old, core, chain, side)))
+        leaves, has_dot = _after_loop_leaves(loop, v)
+        if has_dot or all(loop.stored(u) for u in leaves):
+            for u in leaves:
+                need(u)
+            plans.append(("nit", (old, v, leaves)))
         else:
             keep_nits.append((v, old))
     if not plans or (not extra and not keep_nits and len(drop_states) == len(loop.states)
@@ -403,13 +425,7 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
                     total = total + factor(fcs[0]).sum(axis=0)
             total = T.cast(total, out.dtype) if total.dtype != out.dtype else total
             mapping.update({v: replace(total) for v, replace in finals})
-        elif kind == "nit":
-            old, v, (fc,) = data
-            mapping[old] = factor(fc)
         else:
-            old, core, chain, side = data
-            d = core.owner
-            ins = [loop.outer_invariant(i) if s is None else factor(s) for i, s in zip(d.inputs, side)]
-            rows_ = _rows_type(_batched_node(d, ins, [s is not None for s in side]), core)
-            mapping[old] = _redo_dimshuffles(rows_, chain)
+            old, v, leaves = data
+            mapping[old] = _batch([v], {u: factor((u, [])) for u in leaves}, loop.outer_invariant)[0]
     return mapping
