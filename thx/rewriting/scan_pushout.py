@@ -47,6 +47,12 @@ def _optimized_inner(op: Scan) -> FunctionGraph:
     return fg
 
 
+def _float(v: Variable) -> bool:
+    """Only float values leave a loop: integers are indices and shapes, which the step's own
+    shape inference needs to see (``x[k * 3:(k + 1) * 3]`` has 3 elements)."""
+    return getattr(v.type, "dtype", "").startswith(("float", "complex"))
+
+
 def _rows_type(outer: Variable, inner: Variable) -> Variable:
     """``outer`` (one row per step of ``inner``) with the broadcast pattern ``inner``'s rows have."""
     want = (False,) + inner.type.broadcastable
@@ -174,7 +180,7 @@ class _Loop:
     def push_invariants(self) -> bool:
         """Loop-invariant computations become new non-sequences (computed once, before the loop)."""
         ns = {i for i, _ in self.nonseqs}
-        moved = self._frontier(self.invariant, lambda v: any(a in ns for a in ancestors([v])))
+        moved = self._frontier(self.invariant, lambda v: _float(v) and any(a in ns for a in ancestors([v])))
         for v, outer in zip(moved, clone_replace(moved, dict(self.nonseqs))):
             ph = v.type(v.name)
             self.nonseqs.append((ph, outer))
@@ -190,7 +196,7 @@ class _Loop:
                 per_step.add(n.outputs[0])
                 if not isinstance(n.op, DimShuffle) or n.inputs[0] in work:
                     work.add(n.outputs[0])
-        moved = self._frontier(per_step, lambda v: v in work)
+        moved = self._frontier(per_step, lambda v: v in work and _float(v))
         if not moved:
             return False
         rows = {i: s[: self.n_steps] for i, s in self.seqs}
