@@ -393,15 +393,24 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             d = e.owner
             if d is not None and isinstance(d.op, Dot) and all(not loop.is_invariant(_strip(i)[0])
                                                                 for i in d.inputs):
-                parts.append(("dot", [need(i) for i in d.inputs]))
+                parts.append(("dot", [_strip(i) for i in d.inputs]))
             else:
-                parts.append(("sum", [need(e)]))
+                parts.append(("sum", [_strip(e)]))
+        # a per-step term as large as the accumulator would be stored at every step: only
+        # smaller ones (broadcast rows) and values stored anyway (sequences) are summed after
+        if any(how == "sum" and not loop.stored(fc[0][0]) and fc[0][0].ndim >= loop.states[k][3].ndim
+               for how, fc in parts):
+            continue
+        for how, fcs in parts:
+            for fc in fcs:
+                need(fc[0])
         plans.append(("acc", (init, finals, parts, loop.states[k][3])))
         drop_states.add(k)
     keep_nits = []
     for v, old in loop.nits:
         leaves, has_dot = _after_loop_leaves(loop, v)
-        if has_dot or all(loop.stored(u) for u in leaves):
+        # stored per step instead of v: only worth it for a dot, and if no value is larger than v
+        if all(loop.stored(u) for u in leaves) or (has_dot and all(u.ndim <= v.ndim for u in leaves)):
             for u in leaves:
                 need(u)
             plans.append(("nit", (old, v, leaves)))
