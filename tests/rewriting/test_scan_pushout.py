@@ -328,3 +328,17 @@ def test_sequence_taps_and_a_stop_condition():
     close(got_a, np.cumsum(x.sum(axis=1)))
     ((_, nodes, _, n_rec, _),) = loops(g)
     assert n_rec == 2 and nodes == 6  # dot, add, tanh; add (the sums of x's rows are a sequence); sum, gt
+
+
+def test_a_full_size_per_step_term_keeps_its_accumulator_in_the_loop():
+    # storing outer(h, h) * W at every step would cost steps x the accumulator's memory
+    W, h0, a0 = T.dmatrix("W"), T.dvector("h0"), T.dmatrix("a0")
+    (H, A), _ = theano.scan(lambda h, a, W: [T.tanh(T.dot(W, h)), a + T.outer(h, h) * W],
+                            outputs_info=[h0, a0], non_sequences=W, n_steps=4)
+    f = theano.function([W, h0, a0], A[-1])
+    w, h, a = RNG.randn(3, 3), RNG.randn(3), RNG.randn(3, 3)
+    want_h, want_a = h, a
+    for _ in range(4):
+        want_h, want_a = np.tanh(w @ want_h), want_a + np.outer(want_h, want_h) * w
+    close(f(w, h, a), want_a)
+    assert [n_rec for _, _, _, n_rec, _ in loops(f)] == [2]
