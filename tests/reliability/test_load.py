@@ -69,6 +69,50 @@ def test_mixed_functions_from_eight_threads_give_exact_counts():
     np.testing.assert_array_equal(b.get_value(), b_before + 8 * n)
 
 
+def test_a_bucketed_reader_retries_when_an_update_donates_what_it_read():
+    W = thx.shared(np.zeros((3, 3)), name="W")
+    x = T.dmatrix("x")
+    bump = thx.function([], [], updates=[(W, W + 1)])
+    read = thx.function([x], T.dot(x, W).sum(axis=1))  # bucketed along x's rows, no update
+    rng = np.random.RandomState(0)
+    shapes = [rng.randint(1, 9) for _ in range(1500)]  # enough to meet the race (3 of 3 runs)
+    read(np.ones((3, 3)))
+    read(np.ones((5, 3)))  # the second shape turns the buckets on
+    assert read._bucket is not None
+
+    def work(k):
+        for i, n in enumerate(shapes):
+            if k == 0:
+                bump()
+            else:
+                r = read(np.ones((n, 3)))
+                assert r.shape == (n,) and np.all(r == r[0]) and r[0] % 9 == 0  # one whole W: 9 w
+    run_threads(work, 3)
+    np.testing.assert_array_equal(W.get_value(), np.full((3, 3), 1500.0))
+
+
+def test_a_bucketed_reader_whose_buffer_was_donated_reads_again():
+    # the race above, made deterministic: the buffer the call read is deleted (as a donating
+    # update does) just before the jitted call runs
+    W = thx.shared(np.ones((3, 3)), name="W")
+    x = T.dmatrix("x")
+    read = thx.function([x], T.dot(x, W).sum(axis=1))
+    read(np.ones((3, 3)))
+    read(np.ones((5, 3)))
+    p, fn, statics = read._bucket
+    calls = []
+
+    def donate_first(*args):
+        if not calls:
+            W.set_value(np.full((3, 3), 2.0))
+            args[-1].delete()
+        calls.append(1)
+        return fn(*args)
+    read._bucket = (p, donate_first, statics)
+    np.testing.assert_array_equal(read(np.ones((4, 3))), np.full(4, 18.0))  # 3 columns of 3 x 2.0
+    assert len(calls) == 2
+
+
 def test_set_value_and_updates_interleave_atomically():
     s = thx.shared(np.zeros(4))
     inc = thx.function([], [], updates=[(s, s + 1)])

@@ -467,15 +467,20 @@ class BucketCalls:
             if self._has_updates:  # atomic read-call-store (a failed call stores nothing)
                 outs = shared_state.call_updating(self, vals + lengths, fn, st, n_fg)
             else:
+                call_vals = st.shared(vals + lengths + [s._value for s in self._shared])
                 with x64(True):
-                    outs = fn(*st.shared(vals + lengths + [s._value for s in self._shared]))
+                    outs = fn(*call_vals)
         except Exception as e:
             msg = getattr(e, "thx_runtime_check", None)
             if msg is not None:  # a run-time check failed (while tracing: drop JAX's note)
                 raise type(e)(msg) from None
             if not p.ran:  # the padded graph never ran: warn, compile per shape from now on
                 return give_up(self, args, e)
-            raise runtime_error(self, e, vals) from e
+            if self._has_updates:
+                raise runtime_error(self, e, vals) from e
+            # a concurrent update may have donated a shared value this call read: read again
+            outs = shared_state.retry_read(self, call_vals, e, runtime_error, fn,
+                                           len(vals) + len(lengths), st)
         p.ran = True
         if len(outs) > n_fg:  # run-time checks (calls without updates)
             outs = split_status(outs, n_fg)
