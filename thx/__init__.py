@@ -26,6 +26,7 @@ from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
 from thx.tensor import dot
 from thx import check
+from thx import distributed  # thx.distributed.initialize, thx run --processes N
 
 # Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (T.verify_grad
 # forwards there).  They compile functions, so they live in thx/check.py, above thx.compile; the
