@@ -42,4 +42,4 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
-           "function_dump", "subgraph_grad", "clone", "dot"]
+           "function_dump", "subgraph_grad", "clone", "dot", "distributed"]
