@@ -152,3 +152,10 @@ def test_indivisible_and_unknown_shardings_are_named(runs):
     assert "'model'" in msg and "data:4" in msg
     kind, msg = r["rank"]
     assert kind == "ValueError" and "variable x" in msg
+
+
+def test_a_value_uploaded_before_the_mesh_moves_onto_it(runs):
+    r = runs["errors"][0]
+    assert r["early_sharding"].startswith("SingleDeviceSharding")
+    assert r["early_sum"] == 28.0
+    assert "'data': 4" in r["early_sharding_after"]

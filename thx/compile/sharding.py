@@ -85,6 +85,14 @@ def _lower_shard_to(op: ShardTo, node: Apply):
     return lambda x: constrain(x, op.spec, op.what)
 
 
+def _adopt_shared(exprs: list) -> None:
+    """Put the shared values the graph reads on the mesh (uploaded earlier elsewhere: moved)."""
+    from thx.lowering.sharding import adopt
+    for v in ancestors(exprs):
+        if isinstance(v, SharedVariable) and v._device_resident:
+            adopt(v)
+
+
 def _is_active(ins: list, exprs: list, shardings: Any) -> bool:
     if shardings or config.mesh or config.data_parallel:
         return True
@@ -110,6 +118,7 @@ def annotate(ins: list, out_vars: list[Variable], updates: list[tuple[Variable, 
     if not _is_active(ins, exprs, shardings):
         return out_vars, updates
     _registered()
+    _adopt_shared(exprs)
     mesh = config.mesh
     wanted: dict[Variable, tuple] = {}
     for v, s in (shardings or {}).items():

@@ -26,7 +26,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from thx.config import config
 
 __all__ = ["ShardingError", "active", "mesh", "describe", "check", "named", "place", "fetch",
-           "constrain", "use_cpu_devices"]
+           "adopt", "constrain", "use_cpu_devices"]
 
 Spec = Sequence[Any]  # per dimension: a mesh axis name, a tuple of names, or None
 
@@ -145,6 +145,18 @@ def fetch(value: Any) -> Any:
         return np.asarray(value.addressable_data(0))
     from jax.experimental import multihost_utils
     return np.asarray(multihost_utils.process_allgather(value, tiled=True))
+
+
+def adopt(var: Any) -> None:
+    """Move shared variable ``var``'s device value onto the mesh if it lives elsewhere (it was
+    uploaded before the flags described a mesh, or for another mesh)."""
+    v = var._value
+    if not isinstance(v, jax.Array):
+        return
+    if isinstance(v.sharding, NamedSharding) and v.sharding.mesh == mesh():
+        return
+    with var._lock:
+        var._value = place(np.asarray(fetch(v)), var.sharding, f"shared variable {var.name or var}")
 
 
 def constrain(x: Any, spec: Spec, what: str) -> Any:

@@ -29,6 +29,11 @@ def main():
     out["axis"] = caught(lambda: theano.function([x], x.sum(), shardings={x: ("model", None)})(
         np.ones((4, 3))))
     out["rank"] = caught(lambda: theano.function([x], x.sum(), shardings={x: ("data",)}))
+    with theano.config.change_flags(data_parallel=False):  # uploaded to one device, no mesh
+        early = theano.shared(np.arange(8.0), name="early")
+    out["early_sharding"] = str(early.get_value(return_internal_type=True).sharding)
+    out["early_sum"] = float(theano.function([], early.sum())())  # moved onto the mesh
+    out["early_sharding_after"] = str(early.get_value(return_internal_type=True).sharding)
     print(json.dumps(out), flush=True)
 
 
