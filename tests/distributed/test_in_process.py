@@ -100,3 +100,17 @@ def test_initialize_checks_its_arguments(monkeypatch):
         thx.distributed.initialize()
     with pytest.raises(ValueError, match=r"process_id must be in \[0, 2\)"):
         thx.distributed.initialize("127.0.0.1:1", 2, 2)
+
+
+def test_data_parallel_lays_out_inputs_minibatches_and_cut_inputs():
+    x, i = T.matrix("x"), T.lscalar("i")
+    y = x * 2
+    data = thx.shared(np.arange(12.0).reshape(4, 3), name="data")
+    with config.change_flags(data_parallel=True):
+        fs = [thx.function([x], x.sum()),
+              thx.function([i], x.sum(), givens={x: data[i:i + 2]}),
+              thx.function([y], (y ** 2).sum())]  # an intermediate input: the graph is cut at y
+    ops = [[str(n.op) for n in f.maker.fgraph.toposort()] for f in fs]
+    assert all("ShardTo{data, None}" in o for o in ops)
+    assert fs[0](np.ones((2, 3))) == 6.0 and fs[1](1) == 3 + 4 + 5 + 6 + 7 + 8
+    assert fs[2](np.ones((2, 3))) == 6.0

@@ -93,7 +93,7 @@ def _adopt_shared(exprs: list) -> None:
             adopt(v)
 
 
-def _is_active(ins: list, exprs: list, shardings: Any) -> bool:
+def _is_active(exprs: list, shardings: Any) -> bool:
     if shardings or config.mesh or config.data_parallel:
         return True
     return SharedVariable._any_sharded and any(
@@ -115,7 +115,7 @@ def annotate(ins: list, out_vars: list[Variable], updates: list[tuple[Variable, 
         spec["shardings"] = shardings
     in_updates = [i for i in ins if i.update is not None]
     exprs = out_vars + [u for _, u in updates] + [i.update for i in in_updates]
-    if not _is_active(ins, exprs, shardings):
+    if not _is_active(exprs, shardings):
         return out_vars, updates
     _registered()
     _adopt_shared(exprs)
@@ -140,6 +140,9 @@ def annotate(ins: list, out_vars: list[Variable], updates: list[tuple[Variable, 
             givens[v] = ShardTo(s, mesh, f"the value given for {_name(v)}")(givens[v])
         else:
             replace[v] = ShardTo(s, mesh, _name(v))(v)
+    for k, rep in givens.items():  # an intermediate input: the graph is cut there by a given
+        if rep in replace:
+            givens[k] = replace[rep]
     new_updates = []
     for var, u in updates:
         s = wanted.get(var, var.sharding)
