@@ -94,7 +94,8 @@ def _fetch_outputs(f: Any, exprs: Any) -> None:
         return tuple(fetch(o) if k < n_out else o for k, o in enumerate(outs))
 
     run.__dict__.update(getattr(fn, "__dict__", {}))  # trace_counter ...
-    run.lower = fn.lower  # type: ignore[attr-defined]
+    if hasattr(fn, "lower"):
+        run.lower = fn.lower  # type: ignore[attr-defined]  (f.lower_text, partitioned_text)
     f.jax_fn = run
 
 
