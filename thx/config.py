@@ -66,6 +66,23 @@ def _buckets(s: Any) -> str | tuple[int, ...]:
     return tuple(sorted(sizes))
 
 
+def _mesh(s: Any) -> str:
+    """``mesh``: '' or ``name:size`` pairs ('data:2,model:2'), normalised to that spelling."""
+    if isinstance(s, dict):
+        s = ",".join(f"{k}:{v}" for k, v in s.items())
+    axes = [a.strip() for a in str(s).replace(" ", ",").split(",") if a.strip()]
+    names = []
+    for a in axes:
+        name, _, size = a.partition(":")
+        if not name.isidentifier() or not size.isdigit() or int(size) < 1 or name in names:
+            raise ValueError(f"mesh must be axis:size pairs with distinct names, such as "
+                             f"'data:2,model:2', got {s!r}")
+        names.append(name)
+    return ",".join(axes)
+
+
+# Flags whose values contain commas: in THX_FLAGS, 'mesh=data:2,model:2' keeps 'model:2'.
+_LIST_FLAGS = ("mesh",)
 
 
 # ---------------------------------------------------------------- raise / warn / ignore
@@ -128,6 +145,13 @@ _FLAGS = [
     _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "
           "XLA executable, about 1 MB for a small graph; 0 = no cache)", 32, None, _count),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
+    _Flag("cpu_devices", "simulate this many CPU devices (JAX's jax_num_cpu_devices; 0 = JAX's "
+          "default); takes effect before JAX's backend starts, see docs/distributed.md", 0, None,
+          _count),
+    _Flag("mesh", "named device mesh over the devices, in order: 'data:4' or 'data:2,model:2' "
+          "('' = none; data_parallel alone uses 'data:<all devices>')", "", None, _mesh),
+    _Flag("data_parallel", "shard the leading axis of every function's array inputs and givens "
+          "minibatches over the 'data' mesh axis", False, None, _bool),
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
@@ -337,6 +361,9 @@ def parse_flags(text: str, where: str = "THX_FLAGS") -> list[tuple[str, str]]:
     for item in text.split(","):
         item = item.strip()
         if not item:
+            continue
+        if "=" not in item and out and out[-1][0] in _LIST_FLAGS:
+            out[-1] = (out[-1][0], f"{out[-1][1]},{item}")
             continue
         if "=" not in item:
             raise ConfigError(f"{where}: expected key=value, got {item!r}")

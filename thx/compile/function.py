@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.compile import shared_state
+from thx.compile import sharding, shared_state
 from thx.rewriting.mode import Mode, get_mode
 from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
@@ -549,7 +549,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
              accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
              allow_input_downcast: bool | None = None, profile: Any = None,
              on_unused_input: str | None = None, return_device_arrays: bool = False,
-             static_argnames: Sequence[Any] | None = None) -> Function:
+             static_argnames: Sequence[Any] | None = None,
+             shardings: dict | None = None) -> Function:
     """Compile a function from input variables to output expressions.
 
     Parameters
@@ -570,7 +571,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
         Accept lossy conversions of arguments to the inputs' dtypes.
     on_unused_input : {'raise', 'warn', 'ignore'}, optional
     return_device_arrays : bool
-        Return JAX device arrays instead of NumPy arrays.  (``static_argnames``: docs/shapes.md)
+        Return JAX device arrays instead of NumPy arrays.  (``static_argnames``: docs/shapes.md;
+        ``shardings``, ``{variable: (mesh axis or None, ...)}``: docs/distributed.md)
 
     Returns
     -------
@@ -662,6 +664,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             if isinstance(v, SharedVariable) and v.default_update is not None and v not in targets:
                 upd.append((v, v.default_update))
                 targets.add(v)
+    out_vars, upd = sharding.annotate(ins, out_vars, upd, giv, shardings, spec)
     if giv:
         exprs = out_vars + [u for _, u in upd] + [i.update for i in ins if i.update is not None]
         new = clone_replace(exprs, giv)
