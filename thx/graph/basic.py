@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from thx.config import config
+from thx.graph import trace
 
 
 class Node:
@@ -214,6 +215,7 @@ class Apply(Node):
                 raise ValueError(f"output {i} of {op} already belongs to another node")
             out.owner = self
             out.index = i
+        trace.record(self.outputs)
 
     def __str__(self) -> str:
         return f"{self.op}({', '.join(str(i) for i in self.inputs)})"
@@ -244,6 +246,8 @@ class Apply(Node):
             new = Apply(self.op, inputs, [o.clone() for o in self.outputs])
             return new
         new = self.op.make_node(*inputs)
+        for a, b in zip(new.outputs, self.outputs):
+            trace.inherit(b, a)
         if strict:
             for a, b in zip(new.outputs, self.outputs):
                 if a.type != b.type and not b.type.is_super(a.type):

@@ -1,0 +1,92 @@
+"""Where the user created each node: a short stack summary recorded as the node is built.
+
+Every new Apply node's outputs get ``tag.trace``, the innermost frames of the
+user's code that built it (thx's own frames skipped), at most
+``config.traceback__limit`` of them (Theano's ``traceback.limit``: 8 by default,
+-1 for the whole stack, 0 to record nothing).  Recording walks the frames with
+``sys._getframe`` and keeps ``(file, line, function)`` triples; the source lines
+are read only when an error message prints the trace, so building a graph pays
+little for it.  Cloned variables keep the trace of the ones they copy (the tag
+is copied), and ``FunctionGraph.replace`` hands a replaced variable's trace to
+the variable a rewrite puts in its place (``inherit``).
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from thx.config import config
+
+_THX_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_IS_THX: dict[str, bool] = {}  # file name -> is it thx's own code (a str caches its hash)
+
+
+class Trace(tuple):
+    """The frames where a node was created, outermost first: ``(filename, lineno, name)`` triples."""
+
+    def format(self) -> str:
+        """The frames as ``traceback`` prints them, with their source lines."""
+        out = []
+        for filename, lineno, name in self:
+            out.append(f'  File "{filename}", line {lineno}, in {name}\n')
+            line = linecache.getline(filename, lineno).strip()
+            if line:
+                out.append(f"    {line}\n")
+        return "".join(out)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def user_stack(limit: int, skip: int = 1) -> Trace:
+    """The innermost ``limit`` frames of the caller's stack outside thx (-1: all of them).
+
+    ``skip`` frames above this call are ignored first (1: the caller itself).
+    """
+    frame = sys._getframe(skip)
+    frames: list[tuple[str, int, str]] = []
+    is_thx = _IS_THX
+    while frame is not None and len(frames) != limit:
+        code = frame.f_code
+        filename = code.co_filename
+        own = is_thx.get(filename)
+        if own is None:
+            own = is_thx[filename] = filename.startswith(_THX_DIR)
+        if not own:
+            frames.append((filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    frames.reverse()
+    return Trace(frames)
+
+
+def record(outputs: Sequence[Any]) -> None:
+    """Give the outputs of a new node the trace of the user's code building it.
+
+    Outputs that already have one (copies made by ``Variable.clone``) keep it.
+    """
+    limit = _limit[0]
+    if limit == 0 or not outputs or "trace" in outputs[0].tag.__dict__:
+        return
+    trace = user_stack(limit, 3)  # above record: Apply.__init__ and the code making the node
+    for o in outputs:
+        o.tag.trace = trace
+
+
+_limit = [8]
+config.watch("traceback__limit", lambda v: _limit.__setitem__(0, v))  # read per node: keep it at hand
+
+
+def get(var: Any) -> Trace:
+    """The creation trace of ``var`` (an empty one if none was recorded)."""
+    return getattr(var.tag, "trace", None) or Trace()
+
+
+def inherit(old: Any, new: Any) -> None:
+    """Theano's ``copy_stack_trace``: ``new`` (made by a rewrite) takes the trace of ``old``."""
+    trace = getattr(old.tag, "trace", None)
+    if trace:
+        new.tag.trace = trace
