@@ -4,9 +4,9 @@ Every new Apply node's outputs get ``tag.trace``, the innermost frames of the
 user's code that built it (thx's own frames skipped), at most
 ``config.traceback__limit`` of them (Theano's ``traceback.limit``: 8 by default,
 -1 for the whole stack, 0 to record nothing).  Recording walks the frames with
-``sys._getframe`` and keeps ``(file, line, function)`` triples; the source lines
-are read only when an error message prints the trace, so building a graph pays
-little for it.  Cloned variables keep the trace of the ones they copy (the tag
+``sys._getframe`` and keeps ``(code, instruction offset)`` pairs; line numbers
+and source lines are worked out only when an error message prints the trace,
+so building a graph pays little for it.  Cloned variables keep the trace of the ones they copy (the tag
 is copied), and ``FunctionGraph.replace`` hands a replaced variable's trace to
 the variable a rewrite puts in its place (``inherit``).
 """
@@ -26,12 +26,20 @@ _IS_THX: dict[str, bool] = {}  # file name -> is it thx's own code (a str caches
 
 
 class Trace(tuple):
-    """The frames where a node was created, outermost first: ``(filename, lineno, name)`` triples."""
+    """The frames where a node was created, outermost first, as ``(code, lasti)`` pairs.
+
+    Line numbers are worked out only when asked for (``frames``, ``format``):
+    reading ``frame.f_lineno`` while recording would double the cost.
+    """
+
+    def frames(self) -> list[tuple[str, int, str]]:
+        """``(filename, lineno, function name)`` per frame, outermost first."""
+        return [(code.co_filename, _line(code, lasti), code.co_name) for code, lasti in self]
 
     def format(self) -> str:
         """The frames as ``traceback`` prints them, with their source lines."""
         out = []
-        for filename, lineno, name in self:
+        for filename, lineno, name in self.frames():
             out.append(f'  File "{filename}", line {lineno}, in {name}\n')
             line = linecache.getline(filename, lineno).strip()
             if line:
@@ -42,13 +50,24 @@ class Trace(tuple):
         return self.format()
 
 
+def _line(code: Any, lasti: int) -> int:
+    """The source line of the instruction at byte offset ``lasti`` (what ``f_lineno`` reads)."""
+    for start, end, line in code.co_lines():
+        if start <= lasti < end:
+            return line if line is not None else code.co_firstlineno
+    return code.co_firstlineno
+
+
+_EMPTY = Trace()
+
+
 def user_stack(limit: int, skip: int = 1) -> Trace:
     """The innermost ``limit`` frames of the caller's stack outside thx (-1: all of them).
 
     ``skip`` frames above this call are ignored first (1: the caller itself).
     """
     frame = sys._getframe(skip)
-    frames: list[tuple[str, int, str]] = []
+    frames: list[tuple[Any, int]] = []
     is_thx = _IS_THX
     while frame is not None and len(frames) != limit:
         code = frame.f_code
@@ -57,7 +76,7 @@ def user_stack(limit: int, skip: int = 1) -> Trace:
         if own is None:
             own = is_thx[filename] = filename.startswith(_THX_DIR)
         if not own:
-            frames.append((filename, frame.f_lineno, code.co_name))
+            frames.append((code, frame.f_lasti))
         frame = frame.f_back
     frames.reverse()
     return Trace(frames)
@@ -67,13 +86,15 @@ def record(outputs: Sequence[Any]) -> None:
     """Give the outputs of a new node the trace of the user's code building it.
 
     Outputs that already have one (copies made by ``Variable.clone``) keep it.
+    Assigned through the tag's ``__dict__``: the tag's ``__setattr__`` is slower.
     """
-    limit = _limit[0]
-    if limit == 0 or not outputs or "trace" in outputs[0].tag.__dict__:
+    if not outputs or "trace" in outputs[0].tag.__dict__:
         return
-    trace = user_stack(limit, 3)  # above record: Apply.__init__ and the code making the node
+    limit = _limit[0]
+    # an empty trace when the limit is 0: copies made while compiling do not record one either
+    trace = user_stack(limit, 3) if limit else _EMPTY  # 3: past record and Apply.__init__
     for o in outputs:
-        o.tag.trace = trace
+        o.tag.__dict__["trace"] = trace
 
 
 _limit = [8]

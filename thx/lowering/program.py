@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
+from thx.graph import errors
 from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
-from thx.lowering import errors
 from thx.lowering.registry import LOWERING_PASSES, ensure_loaded, jax_impl, static_inputs
 from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
@@ -100,8 +100,9 @@ def closure(initial: Sequence[Any], in_slots: Sequence[int], program: Sequence[t
         try:
             execute(program, env)
         except Exception as e:
-            k = None if nodes is None else errors.failing_step(program, env)
-            if k is None:
+            # the failing step: the first whose outputs were not written
+            k = next((k for k, step in enumerate(program) if env[step[2][0]] is None), None)
+            if nodes is None or k is None:
                 raise
             node, ins = nodes[0][k][3], program[k][1]
             raise errors.with_node(e, node, [env[i] for i in ins], k, nodes[1]) from None

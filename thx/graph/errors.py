@@ -1,9 +1,10 @@
-"""Theano-style error messages naming the Apply node whose lowering failed, and where the user built it.
+"""Theano-style error messages naming the Apply node that failed, and where the user built it.
 
 Shapes are concrete while a program is traced, so a shape error surfaces at
 the failing node's implementation call in the slot interpreter
-(``program.closure``).  There ``with_node`` re-raises the error as Theano's
-``raise_with_op`` did: the same exception type, its message followed by
+(``thx/lowering/program.py``), and a test value's at the node's ``perform``
+(``thx/graph/test_value.py``).  There ``with_node`` re-raises the error as
+Theano's ``raise_with_op`` did: the same exception type, its message followed by
 
 .. code-block:: text
 
@@ -73,9 +74,7 @@ def _strides(shape: tuple, dtype: Any) -> tuple:
     return tuple(reversed(out))
 
 
-def _clients(node: Apply, clients: dict | None) -> list:
-    if clients is None:
-        return ["unknown" for _ in node.outputs]
+def _clients(node: Apply, clients: dict) -> list:
     return [["output" if c == "output" else c for c, _ in clients.get(o, ())] for o in node.outputs]
 
 
@@ -113,7 +112,8 @@ def report(node: Apply, inputs: Sequence[Any] | None = None, index: int | None =
         lines.append(f"Inputs shapes: {shapes}")
         lines.append(f"Inputs strides: {[_strides(s, getattr(v, 'dtype', None)) for s, v in zip(shapes, inputs)]}")
         lines.append(f"Inputs values: {[_value_text(v) for v in inputs]}")
-    lines.append(f"Outputs clients: {_clients(node, clients)}")
+    if clients is not None:
+        lines.append(f"Outputs clients: {_clients(node, clients)}")
     text = "\n".join(lines) + "\n" + backtrace(node.outputs[0])
     tree = _debugprint(node) if config.exception_verbosity == "high" else None
     if tree is not None:
@@ -147,11 +147,3 @@ def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = 
     setattr(new, NODE_ATTR, inner if inner is not None else node)
     setattr(new, REPORT_ATTR, full)
     return new.with_traceback(error.__traceback__)
-
-
-def failing_step(program: Sequence[tuple], env: list[Any]) -> int | None:
-    """Index of the step of ``program`` that raised: the first whose outputs were not written."""
-    for k, (_, _, outs) in enumerate(program):
-        if env[outs[0]] is None:
-            return k
-    return None
