@@ -135,7 +135,7 @@ def test_traceback_limit():
     assert len(default) == 8  # Theano's default limit
     with thx.config.change_flags(traceback__limit=-1):
         whole = trace.get(_built_at_depth(20))
-    assert len(whole) > 21 and whole[-8:] == default
+    assert len(whole) > 21 and whole[:8] == default  # innermost first
     # the recorded frames match Python's own view of the stack (no thx frames in them)
     assert all(not f[0].startswith(trace._THX_DIR) for f in trace.Trace(whole).frames())
     assert [f[:3] for f in trace.Trace(whole).frames()][-1][2] == "_built_at_depth"

@@ -26,15 +26,15 @@ _IS_THX: dict[str, bool] = {}  # file name -> is it thx's own code (a str caches
 
 
 class Trace(tuple):
-    """The frames where a node was created, outermost first, as ``(code, lasti)`` pairs.
+    """The frames where a node was created, innermost first, as ``(code, lasti)`` pairs.
 
     Line numbers are worked out only when asked for (``frames``, ``format``):
     reading ``frame.f_lineno`` while recording would double the cost.
     """
 
     def frames(self) -> list[tuple[str, int, str]]:
-        """``(filename, lineno, function name)`` per frame, outermost first."""
-        return [(code.co_filename, _line(code, lasti), code.co_name) for code, lasti in self]
+        """``(filename, lineno, function name)`` per frame, outermost first (as ``traceback``)."""
+        return [(code.co_filename, _line(code, lasti), code.co_name) for code, lasti in reversed(self)]
 
     def format(self) -> str:
         """The frames as ``traceback`` prints them, with their source lines."""
@@ -78,7 +78,6 @@ def user_stack(limit: int, skip: int = 1) -> Trace:
         if not own:
             frames.append((code, frame.f_lasti))
         frame = frame.f_back
-    frames.reverse()
     return Trace(frames)
 
 
