@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import pickle
 import re
 
 import numpy as np
@@ -196,3 +197,12 @@ def test_graph_without_failure_unchanged():
     f = thx.function([x, y], T.dot(x, y) + 1)
     np.testing.assert_allclose(f(np.ones((2, 3)), np.ones((3, 4))), np.full((2, 4), 4.0))
     assert len(io_toposort([x, y], [T.dot(x, y)])) == 1
+
+
+def test_traces_pickle_with_their_graph():
+    x = T.dvector('x')
+    y = T.exp(x) * 2  # pickled with its trace
+    y2 = pickle.loads(pickle.dumps(y))
+    assert trace.get(y2).frames() == trace.get(y).frames()
+    assert trace.get(y2).frames()[-1][:2] == (HERE, line_of("y = T.exp(x) * 2  # pickled with"))
+    assert "y = T.exp(x) * 2" in trace.get(y2).format()

@@ -26,7 +26,8 @@ _IS_THX: dict[str, bool] = {}  # file name -> is it thx's own code (a str caches
 
 
 class Trace(tuple):
-    """The frames where a node was created, innermost first, as ``(code, lasti)`` pairs.
+    """The frames where a node was created, innermost first, as ``(code, lasti)`` pairs
+    (or ``(filename, lineno, name)`` triples, once pickled).
 
     Line numbers are worked out only when asked for (``frames``, ``format``):
     reading ``frame.f_lineno`` while recording would double the cost.
@@ -34,7 +35,11 @@ class Trace(tuple):
 
     def frames(self) -> list[tuple[str, int, str]]:
         """``(filename, lineno, function name)`` per frame, outermost first (as ``traceback``)."""
-        return [(code.co_filename, _line(code, lasti), code.co_name) for code, lasti in reversed(self)]
+        return [f if len(f) == 3 else (f[0].co_filename, _line(*f), f[0].co_name) for f in reversed(self)]
+
+    def __reduce__(self):
+        # code objects do not pickle: a pickled trace holds (filename, lineno, name) triples
+        return Trace, (tuple(reversed(self.frames())),)
 
     def format(self) -> str:
         """The frames as ``traceback`` prints them, with their source lines."""
@@ -64,19 +69,22 @@ _EMPTY = Trace()
 def user_stack(limit: int, skip: int = 1) -> Trace:
     """The innermost ``limit`` frames of the caller's stack outside thx (-1: all of them).
 
-    ``skip`` frames above this call are ignored first (1: the caller itself).
+    ``skip`` frames above this call are ignored first (1: the caller itself).  The loop
+    runs for every new node: it is written for speed (a subscript, not ``dict.get``).
     """
-    frame = sys._getframe(skip)
-    frames: list[tuple[Any, int]] = []
+    frame = sys._getframe(skip + 1)
     is_thx = _IS_THX
-    while frame is not None and len(frames) != limit:
+    frames: list[tuple[Any, int]] = []
+    while frame is not None:
         code = frame.f_code
-        filename = code.co_filename
-        own = is_thx.get(filename)
-        if own is None:
-            own = is_thx[filename] = filename.startswith(_THX_DIR)
+        try:
+            own = is_thx[code.co_filename]
+        except KeyError:
+            own = is_thx[code.co_filename] = code.co_filename.startswith(_THX_DIR)
         if not own:
             frames.append((code, frame.f_lasti))
+            if len(frames) == limit:
+                break
         frame = frame.f_back
     return Trace(frames)
 
@@ -91,7 +99,7 @@ def record(outputs: Sequence[Any]) -> None:
         return
     limit = _limit[0]
     # an empty trace when the limit is 0: copies made while compiling do not record one either
-    trace = user_stack(limit, 3) if limit else _EMPTY  # 3: past record and Apply.__init__
+    trace = user_stack(limit, 2) if limit else _EMPTY  # 2: past record and Apply.__init__
     for o in outputs:
         o.tag.__dict__["trace"] = trace
 
