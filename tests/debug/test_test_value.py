@@ -178,3 +178,21 @@ def test_scan_step_error_raised_in_the_step(mode):
         thx.scan(step, sequences=[A], non_sequences=[B], outputs_info=[T.zeros(3)])
     assert "Apply node that caused the error: dot(A[t], B)" in str(info.value)
     assert "return acc + T.dot(a, B)  # mismatched inside the step" in str(info.value)
+
+
+@pytest.mark.parametrize("mode", ["raise"], indirect=True)
+def test_thx_internal_variables_need_no_test_values(mode):
+    # the gradient of a scan builds inner graphs on variables of thx's own; compiling rewrites too
+    A, B = T.dmatrix('A'), T.dmatrix('B')
+    Av, Bv = values((4, 3), 7), values((3, 3), 8)
+    A.tag.test_value, B.tag.test_value = Av, Bv
+    out, _ = thx.scan(lambda a, h, B: T.tanh(a + T.dot(h, B)), sequences=[A], non_sequences=[B],
+                      outputs_info=[T.zeros(3)])
+    gB = T.grad(T.sum(out), B)
+    got = thx.function([A, B], gB)(Av, Bv)
+    with thx.config.change_flags(compute_test_value="off"):
+        A2, B2 = T.dmatrix('A'), T.dmatrix('B')
+        out2, _ = thx.scan(lambda a, h, B: T.tanh(a + T.dot(h, B)), sequences=[A2],
+                           non_sequences=[B2], outputs_info=[T.zeros(3)])
+        want = thx.function([A2, B2], T.grad(T.sum(out2), B2))(Av, Bv)
+    np.testing.assert_allclose(got, want)

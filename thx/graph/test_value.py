@@ -16,19 +16,23 @@ of user code that builds the bad node:
 - ``'pdb'``: like ``'raise'``, after opening the debugger on the error.
 
 An op without a NumPy ``perform`` leaves its outputs without test values
-(``'warn'`` says so).  With ``'off'`` (the default) building a node checks one
+(``'warn'`` says so), and so does a node that thx's own machinery builds on
+variables of its own (a scan's gradient, a rewrite): the user could not
+have given those a test value.  With ``'off'`` (the default) building a node checks one
 module-level value and does nothing else.
 """
 
 from __future__ import annotations
 
+import os
 import pdb
+import sys
 import warnings
 from collections.abc import Sequence
 from typing import Any
 
 from thx.config import config
-from thx.graph import errors
+from thx.graph import errors, trace
 from thx.graph.basic import NODE_HOOKS, Apply, Constant, Variable
 from thx.graph.evaluate import evaluate
 
@@ -119,8 +123,30 @@ def compute(node: Apply) -> None:
         o.tag.__dict__["test_value"] = val
 
 
+# thx's packages that build nodes on the user's behalf, on the user's variables: a missing test
+# value there is the user's to give.  Nodes built elsewhere in thx (gradients of scan, rewrites,
+# compilation) use variables of thx's own that the user never saw.
+_USER_FACING = tuple(os.path.join(trace._THX_DIR, d) + os.sep for d in ("tensor", "graph", "scalar"))
+
+
+def _built_by_thx() -> bool:
+    """Whether thx machinery, not user code calling thx.tensor, is building the current node."""
+    frame = sys._getframe(1)
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        if not filename.startswith(trace._THX_DIR):
+            return False  # reached the user's code through user-facing modules only
+        if not filename.startswith(_USER_FACING) and filename != _INIT:
+            return True
+        frame = frame.f_back
+    return False
+
+
+_INIT = os.path.join(trace._THX_DIR, "__init__.py")
+
+
 def _missing(mode: str, node: Apply, i: int, v: Variable) -> None:
-    if mode == "ignore":
+    if mode == "ignore" or _built_by_thx():
         return
     msg = (f"Cannot compute test value: input {i} ({v}) of Op {node.op} missing default value. "
            f"Give it one (tag.test_value), or set compute_test_value='ignore' to skip such nodes."
