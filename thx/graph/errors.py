@@ -102,6 +102,26 @@ def report(node: Apply, inputs: Sequence[Any] | None = None, index: int | None =
         Its position in the program's topological order.
     clients
         The graph's ``clients`` map (for the "Outputs clients" line).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> y = T.exp(x)
+    >>> print(report(y.owner, [np.ones(3)]))  # doctest: +ELLIPSIS
+    <BLANKLINE>
+    Apply node that caused the error: Elemwise{exp,no_inplace}(x)
+    Inputs types: [TensorType(float64, vector)]
+    Inputs shapes: [(3,)]
+    Inputs strides: [(8,)]
+    Inputs values: [array([1., 1., 1.])]
+    <BLANKLINE>
+    Backtrace when the node is created(use Theano flag traceback.limit=N to make it longer):
+    ...
+        y = T.exp(x)
+    <BLANKLINE>
+    HINT: Use the Theano flag 'exception_verbosity=high' for a debugprint and storage map ...
     """
     lines = [f"\nApply node that caused the error: {node}"]
     if index is not None:
@@ -110,7 +130,8 @@ def report(node: Apply, inputs: Sequence[Any] | None = None, index: int | None =
     if inputs is not None:
         shapes = [tuple(np.shape(v)) for v in inputs]
         lines.append(f"Inputs shapes: {shapes}")
-        lines.append(f"Inputs strides: {[_strides(s, getattr(v, 'dtype', None)) for s, v in zip(shapes, inputs)]}")
+        strides = [_strides(s, getattr(v, "dtype", None)) for s, v in zip(shapes, inputs)]
+        lines.append(f"Inputs strides: {strides}")
         lines.append(f"Inputs values: {[_value_text(v) for v in inputs]}")
     if clients is not None:
         lines.append(f"Outputs clients: {_clients(node, clients)}")
@@ -133,7 +154,20 @@ def inner_report(outer: Apply) -> str:
 def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = None,
               index: int | None = None, clients: dict | None = None) -> BaseException:
     """``error`` as Theano re-raises it: same type, message extended with ``report`` (or, when
-    it already names a node of an inner graph, with ``inner_report``)."""
+    it already names a node of an inner graph, with ``inner_report``).
+
+    An exception class that cannot be rebuilt from one message keeps its message and gets
+    the report as a note (``add_note``).  Errors of thx's run-time checks (an index out of
+    range) come back unchanged: their message is NumPy's, exactly.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> x = T.dvector('x')
+    >>> err = with_node(ValueError("bad shapes"), T.exp(x).owner)
+    >>> type(err).__name__, str(err).splitlines()[:2]
+    ('ValueError', ['bad shapes', 'Apply node that caused the error: Elemwise{exp,no_inplace}(x)'])
+    """
     if getattr(error, "thx_runtime_check", None) is not None:
         return error  # a run-time check (IndexError ...): its message is the contract
     inner = getattr(error, NODE_ATTR, None)
