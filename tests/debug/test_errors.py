@@ -176,6 +176,9 @@ def test_with_node_keeps_type_and_message():
     err = errors.with_node(KeyError("boom"), node, [np.ones(3)])
     assert type(err) is KeyError and "boom" in str(err) and "Apply node that caused the error" in str(err)
     assert getattr(err, errors.NODE_ATTR) is node
+    flagged = ValueError("x")
+    flagged.extra = 3  # attributes survive the rebuild
+    assert errors.with_node(flagged, node).extra == 3
 
     class Odd(Exception):
         def __init__(self, a, b):

@@ -175,6 +175,7 @@ def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = 
     full = getattr(error, REPORT_ATTR, "") + extra
     try:
         new = type(error)(f"{error}{extra}")
+        new.__dict__.update(error.__dict__)  # attributes a handler may read (BranchShapesDiffer.node)
     except Exception:  # an exception class with another signature: keep it, add a note
         new = error
         new.add_note(extra)
