@@ -89,8 +89,9 @@ def test_missing_value_raises(mode):
 def test_warn_mode_warns_and_goes_on(mode):
     x, y = T.dvector('x'), T.dvector('y')
     x.tag.test_value = np.ones(3)
-    with pytest.warns(UserWarning, match="missing default value"):
+    with pytest.warns(UserWarning, match="missing default value") as record:
         s = x + y
+    assert record[0].filename == HERE  # the warning points at the line building the node
     assert "test_value" not in s.tag.__dict__
     y.tag.test_value = np.ones(4)
     with pytest.warns(UserWarning, match="Apply node that caused the error: Elemwise"):

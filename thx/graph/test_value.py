@@ -105,12 +105,12 @@ def compute(node: Apply) -> None:
         results = evaluate(node.outputs, dict(zip(node.inputs, values)))
     except NotImplementedError as e:
         if mode == "warn":
-            warnings.warn(f"compute_test_value: {e}; {node} gets no test value", stacklevel=4)
+            _warn(f"compute_test_value: {e}; {node} gets no test value")
         return
     except Exception as e:
         err = errors.with_node(e, node, values)
         if mode == "warn":
-            warnings.warn(f"compute_test_value: {type(e).__name__}: {err}", stacklevel=4)
+            _warn(f"compute_test_value: {type(e).__name__}: {err}")
             return
         if mode == "pdb":
             pdb.post_mortem(e.__traceback__)
@@ -145,6 +145,14 @@ def _built_by_thx() -> bool:
 _INIT = os.path.join(trace._THX_DIR, "__init__.py")
 
 
+def _warn(msg: str) -> None:
+    """Warn, pointing at the user's line that builds the node (past thx's own frames)."""
+    level, frame = 1, sys._getframe(0)  # stacklevel 1 is this function
+    while frame is not None and frame.f_code.co_filename.startswith(trace._THX_DIR):
+        level, frame = level + 1, frame.f_back
+    warnings.warn(msg, stacklevel=level)
+
+
 def _missing(mode: str, node: Apply, i: int, v: Variable) -> None:
     if mode == "ignore" or _built_by_thx():
         return
@@ -152,7 +160,7 @@ def _missing(mode: str, node: Apply, i: int, v: Variable) -> None:
            f"Give it one (tag.test_value), or set compute_test_value='ignore' to skip such nodes."
            f"{errors.backtrace(node.outputs[0])}")
     if mode == "warn":
-        warnings.warn(msg, stacklevel=4)
+        _warn(msg)
         return
     if mode == "pdb":
         pdb.set_trace()
