@@ -50,6 +50,13 @@ def _count(s: Any) -> int:
     return v
 
 
+def _limit(s: Any) -> int:
+    v = int(s)
+    if v < -1:
+        raise ValueError(f"not a frame limit (-1, 0 or a positive count): {s!r}")
+    return v
+
+
 def _tags(s: Any) -> tuple[str, ...]:
     if isinstance(s, (list, tuple)):
         return tuple(s)
@@ -155,8 +162,12 @@ _FLAGS = [
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
-    _Flag("exception_verbosity", "detail of error messages", "low", ("low", "high")),
-    _Flag("compute_test_value", "accepted for compatibility (test values are not computed)", "off",
+    _Flag("exception_verbosity", "detail of error messages: 'high' adds a debugprint of the "
+          "failing node's graph (docs/debugging.md)", "low", ("low", "high")),
+    _Flag("traceback__limit", "stack frames of user code recorded where each node is created "
+          "and shown when it fails (-1: all, 0: none)", 8, None, _limit),
+    _Flag("compute_test_value", "evaluate test values (var.tag.test_value) as the graph is built: "
+          "'raise'/'warn'/'pdb' on an error, 'ignore' skips nodes missing one", "off",
           ("off", "ignore", "warn", "raise", "pdb")),
     _Flag("allow_gc", "accepted for compatibility", True, None, _bool),
     _Flag("warn_float64", "what to do when a float64 variable is created", "ignore",
@@ -308,6 +319,8 @@ class Config:
             for k, (v, s) in old.items():
                 self._values[k] = v
                 self._sources[k] = s
+                if self._flags[k].on_set is not None:  # a watched flag is applied again
+                    self._flags[k].on_set(v)
 
     # ---------------------------------------------------------------- loading
     def load(self, environ: dict | None = None) -> None:

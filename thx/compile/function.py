@@ -516,7 +516,7 @@ def _lower_first(s: str) -> str:
 
 def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     shapes = ", ".join(f"{(f._names[k] or k)}: {np.shape(a)}" for k, a in enumerate(args))
-    msg = str(e).split("\n")[0]
+    msg = str(e).split("\n")[0] + getattr(e, "thx_report", "")  # the failing node (graph/errors.py)
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
 
