@@ -1,7 +1,8 @@
 """The ``thx`` command (also ``python -m thx``).
 
-``thx run script.py [args]`` (or ``thx script.py [args]``)
-    Run a Theano script unchanged: ``import theano`` gives thx.
+``thx run [--profile] script.py [args]`` (or ``thx script.py [args]``)
+    Run a Theano script unchanged: ``import theano`` gives thx.  ``--profile``
+    sets the ``profile`` flag: each function's profile is printed at exit.
 ``thx info``
     Versions, JAX devices, the selected device, and every flag with its source.
 ``thx check script.py [args]``
@@ -262,6 +263,7 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thx", description="thx: Theano's front end on JAX.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a Theano script unchanged (import theano gives thx)")
+    r.add_argument("--profile", action="store_true", help="profile every function; summaries at exit")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("info", help="versions, JAX devices, the selected device, flags and sources")
@@ -294,6 +296,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv.insert(0, "run")  # `thx script.py` is `thx run script.py`
     args = _parser().parse_args(argv)
     if args.command == "run":
+        if args.profile:
+            config.profile = True
         run_script(args.script, args.args)
         return 0
     if args.command == "info":

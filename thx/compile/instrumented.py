@@ -40,3 +40,9 @@ def wrap_call(f: Function, wrapper: Wrapper) -> None:
         f.__class__ = InstrumentedFunction
         f._call_wrappers = []
     f._call_wrappers.append(wrapper)
+
+
+def call_values(f: Function, args: tuple, kwargs: dict) -> list[Any]:
+    """The values a call of ``f`` with these arguments computes on: checked inputs, then shared values."""
+    vals = f._fill(args, kwargs) if kwargs or len(args) != f._n_in else list(args)
+    return [f._check(k, a) for k, a in enumerate(vals)] + [s._value for s in f._shared]

@@ -43,7 +43,7 @@ from collections import defaultdict
 from typing import IO, Any
 
 from thx.compile.function import COMPILE_HOOKS
-from thx.compile.instrumented import wrap_call
+from thx.compile.instrumented import call_values, wrap_call
 from thx.config import config
 
 __all__ = ["ProfileStats"]
@@ -122,8 +122,7 @@ class ProfileStats:
         """Lower and compile for these arguments (timed); the signature's parsed HLO, or None."""
         import jax
         from thx.lowering.linker import x64
-        vals = f._fill(args, kwargs) if kwargs or len(args) != f._n_in else list(args)
-        vals = [f._check(k, a) for k, a in enumerate(vals)] + [s._value for s in f._shared]
+        vals = call_values(f, args, kwargs)
         vals = [int(v) if k in f._static_set else v for k, v in enumerate(vals)]
         sig = tuple((getattr(v, "shape", ()), str(getattr(v, "dtype", type(v)))) if k not in f._static_set
                     else v for k, v in enumerate(vals))
