@@ -42,6 +42,8 @@ import time
 from collections import defaultdict
 from typing import IO, Any
 
+import numpy as np
+
 from thx.compile.function import COMPILE_HOOKS
 from thx.compile.instrumented import call_values, wrap_call
 from thx.config import config
@@ -237,11 +239,31 @@ def profiled_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
         prof.fct_callcount += 1
         prof.fct_call_time += wall
         if trace_dir is not None:
+            if getattr(f, "_bucket", None) is not None:  # the call ran the padded program
+                hlo = _bucket_hlo(f, args, kwargs)
             prof._record_trace(_read_events(trace_dir), hlo, wall)
     finally:
         if trace_dir is not None:
             shutil.rmtree(trace_dir, ignore_errors=True)
     return out
+
+
+def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
+    """The parsed HLO of a shape-bucketed call's padded program (docs/shapes.md), or None."""
+    from thx.compile.buckets import pad_inputs
+    from thx.lowering.linker import x64
+    p, fn, statics = f._bucket
+    st = p.__dict__.get("statics")
+    padded = pad_inputs(p, [np.asarray(v) for v in call_values(f, args, kwargs)[:f._n_in]])
+    if st is None or padded is None or not hasattr(fn, "lower"):
+        return None
+    key = ("bucket", tuple(np.shape(v) for v in padded[0]))
+    if key not in f.profile._hlo:
+        vals = st[1].shared(padded[0] + padded[1] + [s._value for s in f._shared])
+        vals = [int(v) if k in statics else v for k, v in enumerate(vals)]
+        with x64(True):
+            f.profile._hlo[key] = _Hlo(fn.lower(*vals).compile().as_text())
+    return f.profile._hlo[key]
 
 
 def _read_events(trace_dir: str) -> list[dict]:
@@ -324,10 +346,22 @@ class _Hlo:
             for sub in self._fused(m.group(1) if m else ""):
                 weights[_node_of(self.instr[sub][3])] += self._cost(sub)
         if not weights or sum(weights.values()) == 0:
-            weights = defaultdict(float, {_node_of(item[3]) if item is not None else None: 1.0})
+            weights = defaultdict(float, {self._owner(name): 1.0})
         total = sum(weights.values())
         got = self._cache[name] = {n: w / total for n, w in weights.items()}
         return got
+
+    def _owner(self, name: str) -> Any:
+        """The node of an instruction; one XLA added (a copy, no metadata) takes its operand's."""
+        item = self.instr.get(name)
+        for _ in range(4):
+            if item is None:
+                return None
+            node = _node_of(item[3])
+            if node is not None or not item[2]:
+                return node
+            item = self.instr.get(item[2][0])
+        return None
 
     def _fused(self, comp: str) -> list[str]:
         out = []
