@@ -15,11 +15,16 @@ def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int) -> None:
     p("==================")
     p(f"  Message: {prof.message}")
     p(f"  Time in {calls} calls to Function.__call__: {call_time:e}s")
-    if calls:
-        p(f"  Time per call: {call_time / calls:e}s")
+    if calls > 1:
+        p(f"  Time per call: {call_time / calls:e}s (first call {prof.first_call_time:e}s, later calls "
+          f"{(call_time - prof.first_call_time) / (calls - 1):e}s each)")
     if call_time > 0 and thunks > 0:
         p(f"  Time in thunks (XLA ops): {thunks:e}s ({100 * thunks / call_time:.3f}%)"
           f"  [split over nodes from {prof.traced_calls} traced calls]")
+        traced = prof.traced_call_time
+        p(f"    on the traced calls: ops running {_pct(prof.traced_thunk_time, traced):.1f}%, ops waiting "
+          f"for a thread {_pct(prof.traced_wait_time, traced):.1f}%, inputs copied to the device "
+          f"{_pct(prof.traced_transfer_time, traced):.1f}% of {traced:e}s")
     p(f"  Total compile time: {prof.compile_time:e}s")
     p(f"    Number of Apply nodes: {prof.nb_nodes}")
     p(f"    Graph rewriting (Theano Optimizer) time: {prof.optimizer_time:e}s")

@@ -6,8 +6,9 @@
 * every call is timed (wall clock, outputs ready), as Theano's
   ``Time in N calls to Function.__call__``;
 * compile time is split into graph rewriting (``FunctionMaker``), lowering
-  (tracing the slot program to StableHLO) and XLA compilation, measured on
-  the first call of each input signature with JAX's ahead-of-time API;
+  (tracing the slot program to StableHLO) and XLA compilation, the last two
+  as JAX reports them (``jax.monitoring``) for the calls that compile (and
+  taken out of those calls' time);
 * time per Apply node, per op and per op class comes from XLA itself: some
   calls run under ``jax.profiler.trace``; the CPU (and GPU) runtime records
   one event per executed HLO instruction (a *thunk*: a fusion, a dot, a
@@ -38,6 +39,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from collections import defaultdict
 from typing import IO, Any
@@ -94,6 +96,7 @@ class ProfileStats:
         self.message = message
         self.fct_callcount = 0
         self.fct_call_time = 0.0
+        self.first_call_time = 0.0  # one-time work of the first call, besides compiling
         self.optimizer_time = 0.0
         self.linker_time = 0.0
         self.xla_compile_time = 0.0
@@ -102,7 +105,9 @@ class ProfileStats:
         self.apply_callcount: dict[Any, int] = defaultdict(int)
         self.traced_calls = 0
         self.traced_call_time = 0.0
-        self.traced_thunk_time = 0.0
+        self.traced_thunk_time = 0.0  # XLA's ops running
+        self.traced_wait_time = 0.0  # between them: an op waiting for a thread (see _waits)
+        self.traced_transfer_time = 0.0  # the arguments' copies to the device
         self.sample_calls = sample_calls
         self.sample_every = sample_every
         self._hlo: dict[Any, _Hlo] = {}
@@ -120,41 +125,34 @@ class ProfileStats:
         n = self.fct_callcount  # calls done before this one
         return 1 <= n <= self.sample_calls or (n > self.sample_calls and n % self.sample_every == 0)
 
-    def _compile(self, f: Any, args: tuple, kwargs: dict) -> Any:
-        """Lower and compile for these arguments (timed); the signature's parsed HLO, or None."""
-        import jax
+    def _hlo_for(self, f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
+        """The parsed HLO of the program a call with these arguments ran (None if not one program)."""
         from thx.lowering.linker import x64
-        vals = call_values(f, args, kwargs)
-        vals = [int(v) if k in f._static_set else v for k, v in enumerate(vals)]
-        sig = tuple((getattr(v, "shape", ()), str(getattr(v, "dtype", type(v)))) if k not in f._static_set
-                    else v for k, v in enumerate(vals))
-        if sig in self._hlo:
-            return self._hlo[sig]
-        lower = getattr(f.jax_fn, "lower", None)
-        hlo = None
-        if lower is not None:  # a segmented program has no single executable: not split
+        if getattr(f, "_bucket", None) is not None:  # the call ran the padded program
+            return _bucket_hlo(f, args, kwargs)
+        vals = [int(v) if k in f._static_set else v for k, v in enumerate(call_values(f, args, kwargs))]
+        sig = tuple((np.shape(v), str(getattr(v, "dtype", type(v)))) if k not in f._static_set else v
+                    for k, v in enumerate(vals))
+        if sig not in self._hlo:
+            lower = getattr(f.jax_fn, "lower", None)  # a segmented program has none: not split
             with x64(True):
-                t0 = time.perf_counter()
-                lowered = lower(*vals)
-                t1 = time.perf_counter()
-                compiled = lowered.compile()
-                t2 = time.perf_counter()
-            self.linker_time += t1 - t0
-            self.xla_compile_time += t2 - t1
-            hlo = _Hlo(compiled.as_text())
-            del jax
-        self._hlo[sig] = hlo
-        return hlo
+                self._hlo[sig] = _Hlo(lower(*vals).compile().as_text()) if lower is not None else None
+        return self._hlo[sig]
 
     def _record_trace(self, events: list[dict], hlo: _Hlo | None, wall: float) -> None:
         self.traced_calls += 1
         self.traced_call_time += wall
+        self.traced_transfer_time += _union([e for e in events if e["name"] == "DevicePut"])
+        ops = [e for e in events if "hlo_op" in e["args"]]
         if hlo is None:
             return
-        for name, seconds in _exclusive_times(events).items():
+        busy, waits = _exclusive_times(ops), _waits(ops)
+        for name in set(busy) | set(waits):
+            seconds = busy.get(name, 0.0) + waits.get(name, 0.0)
             if seconds <= 0:
                 continue
-            self.traced_thunk_time += seconds
+            self.traced_thunk_time += busy.get(name, 0.0)
+            self.traced_wait_time += waits.get(name, 0.0)
             for node, share in hlo.split(name).items():
                 self.apply_time[node] += seconds * share
                 self.apply_callcount[node] += 1
@@ -186,12 +184,14 @@ class ProfileStats:
         return dict(out)
 
     def thunk_fraction(self) -> float:
-        """Time in XLA's thunks / wall time, on the traced calls (1.0: all of a call is in XLA)."""
-        return self.traced_thunk_time / self.traced_call_time if self.traced_call_time else 0.0
+        """Time given to Apply nodes / wall time, on the traced calls (1.0: all of a call is in XLA)."""
+        busy = self.traced_thunk_time + self.traced_wait_time
+        return busy / self.traced_call_time if self.traced_call_time else 0.0
 
     def __iadd__(self, other: "ProfileStats") -> "ProfileStats":
         for k in ("fct_callcount", "fct_call_time", "optimizer_time", "linker_time", "xla_compile_time",
-                  "nb_nodes", "traced_calls", "traced_call_time", "traced_thunk_time"):
+                  "nb_nodes", "traced_calls", "traced_call_time", "traced_thunk_time", "traced_wait_time",
+                  "traced_transfer_time"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for n, t in other.node_time().items():
             self._summed[n] = self._summed.get(n, 0.0) + t
@@ -217,35 +217,70 @@ def _class_name(node: Any) -> str:
 # --------------------------------------------------------------------------- the profiled call
 
 def profiled_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
-    """Run ``call(*args, **kwargs)`` (the function's own call) timed, maybe under the tracer."""
+    """Run ``call(*args, **kwargs)`` (the function's own call) timed, maybe under the tracer.
+
+    JAX reports the tracing, lowering and XLA compilation a call does
+    (``jax.monitoring``): they go to the compile time, not the call time.
+    """
     import jax
+    _listen()
     prof = f.profile
-    hlo = prof._compile(f, args, kwargs)
     trace_dir = tempfile.mkdtemp(prefix="thx_profile_") if prof._wants_trace() else None
     try:
         if trace_dir is not None:
             try:
-                jax.profiler.start_trace(trace_dir)
+                opts = jax.profiler.ProfileOptions()
+                opts.python_tracer_level = 0  # tracing Python calls would slow the call measured
+                jax.profiler.start_trace(trace_dir, profiler_options=opts)
             except RuntimeError:  # another trace is running (the user's): just time the call
                 shutil.rmtree(trace_dir, ignore_errors=True)
                 trace_dir = None
+        compiled_before = prof.linker_time + prof.xla_compile_time
+        _CURRENT.prof = prof
         t0 = time.perf_counter()
         try:
             out = jax.block_until_ready(call(*args, **kwargs))
         finally:
             wall = time.perf_counter() - t0
+            _CURRENT.prof = None
             if trace_dir is not None:
                 jax.profiler.stop_trace()
+        wall -= prof.linker_time + prof.xla_compile_time - compiled_before
+        if prof.fct_callcount == 0:
+            prof.first_call_time = wall
         prof.fct_callcount += 1
         prof.fct_call_time += wall
         if trace_dir is not None:
-            if getattr(f, "_bucket", None) is not None:  # the call ran the padded program
-                hlo = _bucket_hlo(f, args, kwargs)
-            prof._record_trace(_read_events(trace_dir), hlo, wall)
+            prof._record_trace(_read_events(trace_dir), prof._hlo_for(f, args, kwargs), wall)
     finally:
         if trace_dir is not None:
             shutil.rmtree(trace_dir, ignore_errors=True)
     return out
+
+
+_CURRENT = threading.local()  # .prof: the ProfileStats of the call running in this thread
+_LISTENING = False
+_LOWERING_EVENTS = ("/jax/core/compile/jaxpr_trace_duration", "/jax/core/compile/jaxpr_to_mlir_module_duration")
+
+
+def _listen() -> None:
+    """Once: route JAX's compile-time events to the ProfileStats of the running call."""
+    global _LISTENING
+    if _LISTENING:
+        return
+    import jax
+
+    def on_event(name: str, seconds: float, **kwargs: Any) -> None:
+        prof = getattr(_CURRENT, "prof", None)
+        if prof is None:
+            return
+        if name == "/jax/core/compile/backend_compile_duration":
+            prof.xla_compile_time += seconds
+        elif name in _LOWERING_EVENTS:
+            prof.linker_time += seconds
+
+    jax.monitoring.register_event_duration_secs_listener(on_event)
+    _LISTENING = True
 
 
 def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
@@ -267,14 +302,15 @@ def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
 
 
 def _read_events(trace_dir: str) -> list[dict]:
-    """The complete ('X') events naming an HLO instruction, from the trace JAX wrote."""
+    """The complete ('X') events naming an HLO instruction or a copy to the device, from the trace."""
     out = []
     for path in glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True):
         with gzip.open(path) as fh:
             data = json.load(fh)
         for e in data.get("traceEvents", []) if isinstance(data, dict) else data:
             args = e.get("args") or {}
-            if e.get("ph") == "X" and "hlo_op" in args:
+            if e.get("ph") == "X" and ("hlo_op" in args or e.get("name") == "DevicePut"):
+                e["args"] = args
                 out.append(e)
     return out
 
@@ -299,6 +335,34 @@ def _exclusive_times(events: list[dict]) -> dict[str, float]:
         for _, name, excl in stack:
             out[name] += excl
     return {k: max(v, 0.0) * 1e-6 for k, v in out.items()}  # the trace counts microseconds
+
+
+def _waits(events: list[dict]) -> dict[str, float]:
+    """HLO instruction -> seconds between the end of the ops before it and its start.
+
+    XLA's CPU runtime hands ops to a thread pool; the time an op waits for a
+    thread (long on a loaded machine) is part of the call: it goes to the op
+    that waited, so the nodes' times add up to the span of the execution.
+    """
+    out: dict[str, float] = defaultdict(float)
+    covered = None
+    for e in sorted(events, key=lambda e: float(e["ts"])):
+        ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
+        if covered is not None and ts > covered:
+            out[e["args"]["hlo_op"]] += (ts - covered) * 1e-6
+        covered = end if covered is None else max(covered, end)
+    return dict(out)
+
+
+def _union(events: list[dict]) -> float:
+    """Seconds covered by the events (overlaps counted once)."""
+    total, covered = 0.0, None
+    for e in sorted(events, key=lambda e: float(e["ts"])):
+        ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
+        start = ts if covered is None else max(ts, covered)
+        total += max(end - start, 0.0)
+        covered = end if covered is None else max(covered, end)
+    return total * 1e-6
 
 
 # --------------------------------------------------------------------------- HLO text -> nodes
