@@ -4,8 +4,9 @@ Run ``python -m bench.bench_profile`` (``--quick`` for small sizes).  For the
 MLP gradient and the RNN (scan) workloads of ``bench/workloads.py`` it prints
 
 * **agreement**: the XLA time ``profile=True`` attributes to Apply nodes,
-  over the wall time of the same (traced) calls, and over the call time of
-  the untraced calls (scaled per call);
+  over the wall time of the same (traced) calls (also with the copies of the
+  arguments to the device, which no node does), and per call over the
+  median call time of the same function without profiling;
 * **named scopes**: the call time of the graph's ``jax.jit`` with the
   per-node ``jax.named_scope`` and without (they change only metadata);
 * **modes**: the call time of FAST_RUN, ``profile=True``, NanGuardMode and
@@ -62,7 +63,9 @@ def agreement(w, size, calls):
     per_call = _median_call(plain, args, calls)
     nodes = sum(prof.node_time().values()) / prof.fct_callcount
     classes = sorted(prof.class_time().items(), key=lambda kv: -kv[1])[:3]
+    transfers = prof.traced_transfer_time / prof.traced_call_time
     return {"traced": prof.thunk_fraction(), "untraced": nodes / per_call, "call": per_call,
+            "with_transfers": prof.thunk_fraction() + transfers,
             "top": ", ".join(f"{k} {100 * v / sum(prof.class_time().values()):.0f}%" for k, v in classes),
             "split": (prof.optimizer_time, prof.linker_time, prof.xla_compile_time)}
 
@@ -106,13 +109,14 @@ def main(argv=None):
     calls = 10 if quick else 30
     print(f"load average: {os.getloadavg()}")
     chosen = [w for w in WORKLOADS if w.name in ("mlp_grad", "rnn_scan", "rnn_scan_grad")]
-    print("\n| workload | call | nodes / traced call wall | nodes / untraced call | top classes | "
-          "compile: rewrite / lower / XLA |")
-    print("|---|---|---|---|---|---|")
+    print("\n| workload | call | nodes / traced call | + input copies / traced call | nodes / untraced call "
+          "| top classes | compile: rewrite / lower / XLA |")
+    print("|---|---|---|---|---|---|---|")
     for w in chosen:
         size = (w.quick_sizes if quick else w.sizes)[0]
         a = agreement(w, size, calls)
-        print(f"| {w.name} {w.label(size)} | {a['call'] * 1e3:.2f} ms | {a['traced']:.2f} | {a['untraced']:.2f} "
+        print(f"| {w.name} {w.label(size)} | {a['call'] * 1e3:.2f} ms | {a['traced']:.2f} | "
+              f"{a['with_transfers']:.2f} | {a['untraced']:.2f} "
               f"| {a['top']} | {' / '.join(f'{t:.3f}s' for t in a['split'])} |")
     print("\n| workload | jit with named scopes | without | ratio |")
     print("|---|---|---|---|")

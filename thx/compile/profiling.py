@@ -382,6 +382,7 @@ class _Hlo:
     def __init__(self, text: str) -> None:
         self.instr: dict[str, tuple[str, str, list[str], str]] = {}  # name -> (opcode, shape, operands, rest)
         self.comp_of: dict[str, list[str]] = defaultdict(list)  # computation -> its instructions
+        self.users: dict[str, list[str]] = defaultdict(list)  # instruction -> those reading it
         comp = None
         for line in text.splitlines():
             m = _COMP.match(line)
@@ -394,6 +395,8 @@ class _Hlo:
             shape, opcode, rest = _split_instr(m.group(2))
             operands = re.findall(r"%([\w.\-]+)", rest.split(")", 1)[0])
             self.instr[m.group(1)] = (opcode, shape, operands, rest)
+            for o in operands:
+                self.users[o].append(m.group(1))
             if comp is not None:
                 self.comp_of[comp].append(m.group(1))
         self._cache: dict[str, dict[Any, float]] = {}
@@ -408,7 +411,9 @@ class _Hlo:
         if item is not None and item[0] == "fusion":
             m = re.search(r"calls=%([\w.\-]+)", item[3])
             for sub in self._fused(m.group(1) if m else ""):
-                weights[_node_of(self.instr[sub][3])] += self._cost(sub)
+                node = _node_of(self.instr[sub][3])
+                if node is not None:  # an instruction XLA added has no node: the fusion's owner pays
+                    weights[node] += self._cost(sub)
         if not weights or sum(weights.values()) == 0:
             weights = defaultdict(float, {self._owner(name): 1.0})
         total = sum(weights.values())
@@ -416,15 +421,20 @@ class _Hlo:
         return got
 
     def _owner(self, name: str) -> Any:
-        """The node of an instruction; one XLA added (a copy, no metadata) takes its operand's."""
-        item = self.instr.get(name)
-        for _ in range(4):
-            if item is None:
-                return None
-            node = _node_of(item[3])
-            if node is not None or not item[2]:
-                return node
-            item = self.instr.get(item[2][0])
+        """The node of an instruction; one XLA added (a copy, a split reduction: no metadata)
+        takes the node of the nearest instruction using it, else of the one it reads."""
+        seen, frontier = set(), [name]
+        for _ in range(6):
+            nxt = []
+            for n in frontier:
+                if n in seen or n not in self.instr:
+                    continue
+                seen.add(n)
+                node = _node_of(self.instr[n][3])
+                if node is not None:
+                    return node
+                nxt += self.users.get(n, []) + self.instr[n][2]
+            frontier = nxt
         return None
 
     def _fused(self, comp: str) -> list[str]:
