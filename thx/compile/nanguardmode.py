@@ -133,11 +133,30 @@ def _guard_hook(f: Any, exprs: list) -> None:
     from thx.compile.backend import _backend
     from thx.compile.function import _keep_on_failure
     from thx.lowering.linker import jit
-    import thx.compile.nanguard_lowering  # noqa: F401 (registers NanGuard's JAX implementation)
+    _register_lowering()
     fg = guard_graph(f.maker.fgraph, mode, f.name)
     f.jax_fn, statics = jit(fg, backend=_backend(), donate=f.maker.donate,
                             keep_on_failure=_keep_on_failure(f.maker), static=f.maker.static_positions)
     assert tuple(statics) == tuple(f._statics), "NanGuardMode: the guards changed the static arguments"
+
+
+def _register_lowering() -> None:
+    """NanGuard's JAX implementation: flags reduced inside the jitted function (JAX loads lazily)."""
+    import jax.numpy as jnp
+    from thx.lowering.checks import runtime_check
+    from thx.lowering.registry import JAX_IMPLS, register
+    if NanGuard in JAX_IMPLS:
+        return
+
+    @register(NanGuard)
+    def _nan_guard(op: NanGuard, node: Apply):
+        checks = op.checks(jnp)
+
+        def impl(x):
+            for kind, bad in checks:
+                runtime_check(bad(x), AssertionError, op.message(kind))
+            return x
+        return impl
 
 
 COMPILE_HOOKS.append(_guard_hook)
