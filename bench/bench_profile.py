@@ -103,36 +103,43 @@ def mode_costs(w, size, calls):
     return res
 
 
+def _agreement_row(w, size, calls):
+    a = agreement(w, size, calls)
+    return (f"| {w.name} {w.label(size)} | {a['call'] * 1e3:.2f} ms | {a['traced']:.2f} | "
+            f"{a['with_transfers']:.2f} | {a['untraced']:.2f} | {a['top']} | "
+            f"{' / '.join(f'{t:.3f}s' for t in a['split'])} |")
+
+
+def _scope_row(w, size, calls):
+    s = scope_cost(w, size, calls)
+    return f"| {w.name} | {s['scoped'] * 1e3:.3f} ms | {s['plain'] * 1e3:.3f} ms | {s['scoped'] / s['plain']:.3f} |"
+
+
+def _mode_row(w, size, calls):
+    m = mode_costs(w, size, calls)
+    ratios = " | ".join(f"{m[k] / m['FAST_RUN']:.2f}x" for k in ("profile", "NanGuardMode", "DebugMode"))
+    return f"| {w.name} | {m['FAST_RUN'] * 1e3:.2f} ms | {ratios} |"
+
+
+TABLES = [
+    ("| workload | call | nodes / traced call | + input copies / traced call | nodes / untraced call "
+     "| top classes | compile: rewrite / lower / XLA |", _agreement_row),
+    ("| workload | jit with named scopes | without | ratio |", _scope_row),
+    ("| workload | FAST_RUN | profile=True | NanGuardMode | DebugMode |", _mode_row),
+]
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     quick = "--quick" in argv
     calls = 10 if quick else 30
     print(f"load average: {os.getloadavg()}")
     chosen = [w for w in WORKLOADS if w.name in ("mlp_grad", "rnn_scan", "rnn_scan_grad")]
-    print("\n| workload | call | nodes / traced call | + input copies / traced call | nodes / untraced call "
-          "| top classes | compile: rewrite / lower / XLA |")
-    print("|---|---|---|---|---|---|---|")
-    for w in chosen:
-        size = (w.quick_sizes if quick else w.sizes)[0]
-        a = agreement(w, size, calls)
-        print(f"| {w.name} {w.label(size)} | {a['call'] * 1e3:.2f} ms | {a['traced']:.2f} | "
-              f"{a['with_transfers']:.2f} | {a['untraced']:.2f} "
-              f"| {a['top']} | {' / '.join(f'{t:.3f}s' for t in a['split'])} |")
-    print("\n| workload | jit with named scopes | without | ratio |")
-    print("|---|---|---|---|")
-    for w in chosen:
-        size = (w.quick_sizes if quick else w.sizes)[0]
-        s = scope_cost(w, size, calls)
-        print(f"| {w.name} | {s['scoped'] * 1e3:.3f} ms | {s['plain'] * 1e3:.3f} ms | "
-              f"{s['scoped'] / s['plain']:.3f} |")
-    print("\n| workload | FAST_RUN | profile=True | NanGuardMode | DebugMode |")
-    print("|---|---|---|---|---|")
-    for w in chosen:
-        size = (w.quick_sizes if quick else w.sizes)[0]
-        m = mode_costs(w, size, calls)
-        base = m["FAST_RUN"]
-        print(f"| {w.name} | {base * 1e3:.2f} ms | " + " | ".join(
-            f"{m[k] / base:.2f}x" for k in ("profile", "NanGuardMode", "DebugMode")) + " |")
+    for header, row in TABLES:
+        print("\n" + header)
+        print("|---" * header.count(" | ") + "|---|")
+        for w in chosen:
+            print(row(w, (w.quick_sizes if quick else w.sizes)[0], calls), flush=True)
     print(f"\nload average: {os.getloadavg()}")
 
 

@@ -20,6 +20,7 @@ from thx.config import config
 from thx.graph.basic import Apply, Variable
 from thx.graph.fg import FunctionGraph
 from thx.graph.op import Op
+from thx.lowering.registry import register
 from thx.rewriting.mode import PREDEFINED_MODES, Mode
 
 __all__ = ["NanGuardMode", "NanGuard"]
@@ -133,30 +134,24 @@ def _guard_hook(f: Any, exprs: list) -> None:
     from thx.compile.backend import _backend
     from thx.compile.function import _keep_on_failure
     from thx.lowering.linker import jit
-    _register_lowering()
     fg = guard_graph(f.maker.fgraph, mode, f.name)
     f.jax_fn, statics = jit(fg, backend=_backend(), donate=f.maker.donate,
                             keep_on_failure=_keep_on_failure(f.maker), static=f.maker.static_positions)
     assert tuple(statics) == tuple(f._statics), "NanGuardMode: the guards changed the static arguments"
 
 
-def _register_lowering() -> None:
-    """NanGuard's JAX implementation: flags reduced inside the jitted function (JAX loads lazily)."""
-    import jax.numpy as jnp
+@register(NanGuard)
+def _nan_guard(op: NanGuard, node: Apply):
+    """NanGuard's JAX implementation: flags reduced inside the jitted function, raised on the host."""
+    import jax.numpy as jnp  # here: JAX loads lazily
     from thx.lowering.checks import runtime_check
-    from thx.lowering.registry import JAX_IMPLS, register
-    if NanGuard in JAX_IMPLS:
-        return
+    checks = op.checks(jnp)
 
-    @register(NanGuard)
-    def _nan_guard(op: NanGuard, node: Apply):
-        checks = op.checks(jnp)
-
-        def impl(x):
-            for kind, bad in checks:
-                runtime_check(bad(x), AssertionError, op.message(kind))
-            return x
-        return impl
+    def impl(x):
+        for kind, bad in checks:
+            runtime_check(bad(x), AssertionError, op.message(kind))
+        return x
+    return impl
 
 
 COMPILE_HOOKS.append(_guard_hook)
