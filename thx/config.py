@@ -225,7 +225,7 @@ class Config:
     def _canonical(self, name: str) -> str:
         key = name.replace(".", "__")
         if key not in self._flags:
-            valid = ", ".join(sorted(self._flags))
+            valid = ", ".join(sorted(self._flags, key=str.lower))
             raise ConfigError(f"Unknown thx flag {name!r}. Valid flags: {valid}")
         return key
 

@@ -70,3 +70,13 @@ def test_non_finite_values_from_finite_inputs():
         f(np.array([-1.0]))
     ok = thx.function([x], T.log(x), mode=DebugMode(check_isfinite=False))
     assert np.isnan(ok(np.array([-1.0]))[0])
+
+
+def test_the_mode_flag_selects_debugmode_with_the_optimizer_flag():
+    x = T.dvector("x")
+    with thx.config.change_flags(mode="DebugMode", optimizer="fast_compile"):
+        f = thx.function([x], T.log(x))
+    assert isinstance(f.maker.mode, DebugMode) and f.maker.mode.optimizer == "fast_compile"
+    assert isinstance(DebugMode().including("fast_run"), DebugMode)
+    with pytest.raises(InvalidValueError):
+        f(np.array([-1.0]))

@@ -55,3 +55,13 @@ def test_integer_graphs_and_scan_outputs():
     f = thx.function([h0], hs, mode=NanGuardMode())
     with pytest.raises(AssertionError, match=r"NaN in output 0 of node \d+, .*[Ss]can"):
         f(0.5)
+
+
+def test_the_mode_flag_and_nanguard_flags():
+    x = T.dvector("x")
+    with thx.config.change_flags(mode="NanGuardMode", NanGuardMode__nan_is_error=False):
+        f = thx.function([x], T.log(x))
+    assert isinstance(f.maker.mode, NanGuardMode) and not f.maker.mode.nan_is_error
+    assert np.isnan(f(np.array([-1.0]))[0])  # NaN is allowed now; -Inf still is not
+    with pytest.raises(AssertionError, match="Inf in output 0"):
+        f(np.array([0.0]))

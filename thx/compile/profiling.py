@@ -509,7 +509,7 @@ def _node_of(rest: str) -> Any:
 def attach(f: Any, exprs: list) -> None:
     """Compile hook: give ``f`` a ProfileStats when asked (``profile=`` or the ``profile`` flag)."""
     want = f._spec.get("profile")
-    if want is None or want is False:
+    if want is None:
         want = config.profile
     if not want:
         f.profile = None

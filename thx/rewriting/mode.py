@@ -102,7 +102,8 @@ def get_mode(mode: Any) -> Mode:
             raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(_PREDEFINED)}")
         m = _PREDEFINED[mode]()
         if mode == config.mode and config.source("optimizer") != "default":
-            m = Mode(optimizer=config.optimizer)
+            m = copy.copy(m)  # the optimizer flag applies to the flag's mode (a DebugMode stays one)
+            m.optimizer = config.optimizer
         return get_mode(m)
     raise TypeError(f"mode must be a Mode or a mode name, got {mode!r}")
 
