@@ -22,9 +22,11 @@ def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int) -> None:
         p(f"  Time in thunks (XLA ops): {thunks:e}s ({100 * thunks / call_time:.3f}%)"
           f"  [split over nodes from {prof.traced_calls} traced calls]")
         traced = prof.traced_call_time
-        p(f"    on the traced calls: ops running {_pct(prof.traced_thunk_time, traced):.1f}%, ops waiting "
-          f"for a thread {_pct(prof.traced_wait_time, traced):.1f}%, inputs copied to the device "
-          f"{_pct(prof.traced_transfer_time, traced):.1f}% of {traced:e}s")
+        parts = (prof.traced_thunk_time, prof.traced_wait_time, prof.traced_transfer_time)
+        p(f"    on the traced calls ({traced:e}s): ops running {_pct(parts[0], traced):.1f}%, ops waiting "
+          f"for a thread {_pct(parts[1], traced):.1f}%, inputs copied to the device "
+          f"{_pct(parts[2], traced):.1f}%, the rest (argument checks, dispatch, outputs) "
+          f"{_pct(max(traced - sum(parts), 0.0), traced):.1f}%")
     p(f"  Total compile time: {prof.compile_time:e}s")
     p(f"    Number of Apply nodes: {prof.nb_nodes}")
     p(f"    Graph rewriting (Theano Optimizer) time: {prof.optimizer_time:e}s")

@@ -142,7 +142,7 @@ class ProfileStats:
     def _record_trace(self, events: list[dict], hlo: _Hlo | None, wall: float) -> None:
         self.traced_calls += 1
         self.traced_call_time += wall
-        self.traced_transfer_time += _union([e for e in events if e["name"] == "DevicePut"])
+        self.traced_transfer_time += _union([e for e in events if e["name"] in _COPY_EVENTS])
         ops = [e for e in events if "hlo_op" in e["args"]]
         if hlo is None:
             return
@@ -301,6 +301,9 @@ def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
     return f.profile._hlo[key]
 
 
+_COPY_EVENTS = ("DevicePut", "H2D Dispatch")  # the arguments' copies to the device, as the runtime names them
+
+
 def _read_events(trace_dir: str) -> list[dict]:
     """The complete ('X') events naming an HLO instruction or a copy to the device, from the trace."""
     out = []
@@ -309,7 +312,7 @@ def _read_events(trace_dir: str) -> list[dict]:
             data = json.load(fh)
         for e in data.get("traceEvents", []) if isinstance(data, dict) else data:
             args = e.get("args") or {}
-            if e.get("ph") == "X" and ("hlo_op" in args or e.get("name") == "DevicePut"):
+            if e.get("ph") == "X" and ("hlo_op" in args or e.get("name") in _COPY_EVENTS):
                 e["args"] = args
                 out.append(e)
     return out
