@@ -1,6 +1,6 @@
 """Profiling and debugging modes measured: profile's per-node split against the call time, their costs.
 
-Run ``python -m bench.bench_profile`` (``--quick`` for small sizes).  For the
+Run ``python -m bench.bench_profile`` (``--quick`` for small sizes, ``--table=N`` for one table).  For the
 MLP gradient and the RNN (scan) workloads of ``bench/workloads.py`` it prints
 
 * **agreement**: the XLA time ``profile=True`` attributes to Apply nodes,
@@ -135,7 +135,8 @@ def main(argv=None):
     calls = 10 if quick else 30
     print(f"load average: {os.getloadavg()}")
     chosen = [w for w in WORKLOADS if w.name in ("mlp_grad", "rnn_scan", "rnn_scan_grad")]
-    for header, row in TABLES:
+    only = [int(a.split("=")[1]) for a in argv if a.startswith("--table=")]  # --table=0: agreement only
+    for header, row in [t for k, t in enumerate(TABLES) if not only or k in only]:
         print("\n" + header)
         print("|---" * header.count(" | ") + "|---|")
         for w in chosen:

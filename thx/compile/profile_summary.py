@@ -15,9 +15,12 @@ def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int) -> None:
     p("==================")
     p(f"  Message: {prof.message}")
     p(f"  Time in {calls} calls to Function.__call__: {call_time:e}s")
+    untraced = calls - 1 - prof.traced_calls  # neither the first call nor one run under the tracer
     if calls > 1:
-        p(f"  Time per call: {call_time / calls:e}s (first call {prof.first_call_time:e}s, later calls "
-          f"{(call_time - prof.first_call_time) / (calls - 1):e}s each)")
+        rest = call_time - prof.first_call_time - prof.traced_call_time
+        p(f"  Time per call: {call_time / calls:e}s (first call {prof.first_call_time:e}s; "
+          + (f"{untraced} calls not traced {rest / untraced:e}s each; " if untraced > 0 else "")
+          + f"{prof.traced_calls} traced calls {prof.traced_call_time / max(prof.traced_calls, 1):e}s each)")
     if call_time > 0 and thunks > 0:
         p(f"  Time in thunks (XLA ops): {thunks:e}s ({100 * thunks / call_time:.3f}%)"
           f"  [split over nodes from {prof.traced_calls} traced calls]")
