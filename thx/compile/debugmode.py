@@ -191,10 +191,12 @@ def debug_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
     fg = maker.fgraph
     env = check_nodes(fg, [np.asarray(v) for v in vals], maker.mode.check_isfinite)
     outs = [out] if f._unpack else list(out)
+    outs += [v.get_value() for v, _ in maker.updates]  # the values the call stored
     for k, (o, got) in enumerate(zip(fg.outputs, outs)):
         want = env[o] if not isinstance(o, Constant) else o.data
         if not _close(got, want):
-            raise BadThunkOutput(f"output {k} of the function ({o})", "compiled function", got,
+            what = f"output {k}" if k < maker.n_outputs else f"update {k - maker.n_outputs}"
+            raise BadThunkOutput(f"{what} of the function ({o})", "compiled function", got,
                                  "NumPy perform of the optimized graph", want)
     originals = [i.variable for i in maker.inputs] + list(maker.shared_vars)
     exprs = list(maker.outputs_vars) + [u for _, u in maker.updates]
