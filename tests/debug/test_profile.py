@@ -131,3 +131,22 @@ def test_thx_run_profile_prints_the_summary_at_exit(tmp_path):
                        text=True, cwd=tmp_path, timeout=120, env=ENV)
     assert r.returncode == 0, r.stderr
     assert "Message: expsum" in r.stderr and "Time in 3 calls to Function.__call__" in r.stderr
+
+
+def test_segmented_functions_and_the_sum_printed_at_exit(monkeypatch, capsys):
+    from thx.scan_module import until
+    x = T.dscalar("x")
+    hs, _ = thx.scan(lambda h: (h * 2, until(h > 100)), outputs_info=x, n_steps=50)
+    p1, p2 = ProfileStats(atexit_print=False, message="until"), ProfileStats(atexit_print=False)
+    f = thx.function([x], hs, profile=p1)  # runs as jitted segments around the loop: no one program
+    for _ in range(3):
+        np.testing.assert_array_equal(f(1.0), 2.0 ** np.arange(1, 9))
+    assert p1.fct_callcount == 3 and p1.traced_calls == 2
+    assert set(p1.node_time()) <= {None}  # XLA's time is there, not split over nodes
+    g = thx.function([x], x + 1, profile=p2)
+    g(1.0)
+    monkeypatch.setattr(profiling, "_ATEXIT_PRINT", [p1, p2])
+    profiling._print_at_exit()
+    err = capsys.readouterr().err
+    assert "Message: until" in err and "Sum of all(2) printed profiles at exit" in err
+    assert "Time in 4 calls to Function.__call__" in err

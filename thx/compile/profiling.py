@@ -136,9 +136,12 @@ class ProfileStats:
         sig = tuple((np.shape(v), str(getattr(v, "dtype", type(v)))) if k not in f._static_set else v
                     for k, v in enumerate(vals))
         if sig not in self._hlo:
-            lower = getattr(f.jax_fn, "lower", None)  # a segmented program has none: not split
-            with x64(True):
-                self._hlo[sig] = _Hlo(lower(*vals).compile().as_text()) if lower is not None else None
+            lower = f.jax_fn.lower
+            try:
+                with x64(True):
+                    self._hlo[sig] = _Hlo(lower(*vals).compile().as_text())
+            except NotImplementedError:  # several jitted segments (segments.py): no one program
+                self._hlo[sig] = None
         return self._hlo[sig]
 
     def _record_trace(self, events: list[dict], hlo: _Hlo | None, wall: float) -> None:
@@ -146,8 +149,6 @@ class ProfileStats:
         self.traced_call_time += wall
         self.traced_transfer_time += _union([e for e in events if e["name"] in _COPY_EVENTS])
         ops = [e for e in events if "hlo_op" in e["args"]]
-        if hlo is None:
-            return
         busy, waits = _exclusive_times(ops), _waits(ops)
         for name in set(busy) | set(waits):
             seconds = busy.get(name, 0.0) + waits.get(name, 0.0)
@@ -155,7 +156,7 @@ class ProfileStats:
                 continue
             self.traced_thunk_time += busy.get(name, 0.0)
             self.traced_wait_time += waits.get(name, 0.0)
-            for node, share in hlo.split(name).items():
+            for node, share in (hlo.split(name) if hlo is not None else {None: 1.0}).items():
                 self.apply_time[node] += seconds * share
                 self.apply_callcount[node] += 1
 
@@ -350,12 +351,16 @@ def _waits(events: list[dict]) -> dict[str, float]:
     that waited, so the nodes' times add up to the span of the execution.
     """
     out: dict[str, float] = defaultdict(float)
-    covered = None
-    for e in sorted(events, key=lambda e: float(e["ts"])):
-        ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
-        if covered is not None and ts > covered:
-            out[e["args"]["hlo_op"]] += (ts - covered) * 1e-6
-        covered = end if covered is None else max(covered, end)
+    runs: dict[Any, list[dict]] = defaultdict(list)  # one run of one executable: the gaps inside it
+    for e in events:
+        runs[(e["args"].get("hlo_module"), e["args"].get("run_id"))].append(e)
+    for run in runs.values():
+        covered = None
+        for e in sorted(run, key=lambda e: float(e["ts"])):
+            ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
+            if covered is not None and ts > covered:
+                out[e["args"]["hlo_op"]] += (ts - covered) * 1e-6
+            covered = end if covered is None else max(covered, end)
     return dict(out)
 
 
