@@ -10,7 +10,7 @@
   as JAX reports them (``jax.monitoring``) for the calls that compile (and
   taken out of those calls' time);
 * time per Apply node, per op and per op class comes from XLA itself: some
-  calls run under ``jax.profiler.trace``; the CPU (and GPU) runtime records
+  calls run under ``jax.profiler.trace``; the CPU runtime (jaxlib 0.10.2) records
   one event per executed HLO instruction (a *thunk*: a fusion, a dot, a
   while loop...).  Each node's lowering runs inside ``jax.named_scope``
   (``thx/lowering/program.py``), so every HLO instruction carries its Theano
