@@ -1,7 +1,8 @@
 """The ``thx`` command (also ``python -m thx``).
 
-``thx run script.py [args]`` (or ``thx script.py [args]``)
-    Run a Theano script unchanged: ``import theano`` gives thx.
+``thx run [--profile] [--processes N] script.py [args]`` (or ``thx script.py [args]``)
+    Run a Theano script unchanged: ``import theano`` gives thx.  ``--profile``
+    sets the ``profile`` flag: each function's profile is printed at exit.
     ``--processes N`` runs N local processes of it, joined by
     ``thx.distributed.initialize`` (docs/distributed.md).
 ``thx info``
@@ -270,6 +271,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a Theano script unchanged (import theano gives thx)")
     r.add_argument("--processes", type=int, default=0, metavar="N",
                    help="run N local processes of the script, joined by thx.distributed")
+    r.add_argument("--profile", action="store_true", help="profile every function; summaries at exit")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("info", help="versions, JAX devices, the selected device, flags and sources")
@@ -302,6 +304,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv.insert(0, "run")  # `thx script.py` is `thx run script.py`
     args = _parser().parse_args(argv)
     if args.command == "run":
+        if args.profile:
+            config.profile = True
+            if args.processes:  # the processes read their flags from the environment
+                os.environ["THX_FLAGS"] = ",".join(filter(None, [os.environ.get("THX_FLAGS"),
+                                                                 "profile=True"]))
         if args.processes:
             return thx.distributed.launch(args.script, args.args, args.processes)
         if os.environ.get(thx.distributed.ENV_PROCESS_ID) is not None:  # one of launch's processes

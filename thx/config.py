@@ -162,6 +162,18 @@ _FLAGS = [
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
+    _Flag("profile", "profile every function (f.profile; summaries printed at exit), see "
+          "docs/debugging.md", False, None, _bool),
+    _Flag("profile_optimizer", "accepted with profile (the rewriting time is always in the summary)",
+          False, None, _bool),
+    _Flag("profile_memory", "accepted for compatibility (XLA plans memory)", False, None, _bool),
+    _Flag("profiling__n_apply", "Apply nodes listed in a profile summary", 20, None, _count),
+    _Flag("profiling__n_ops", "ops and op classes listed in a profile summary", 20, None, _count),
+    _Flag("NanGuardMode__nan_is_error", "NanGuardMode's default for nan_is_error", True, None, _bool),
+    _Flag("NanGuardMode__inf_is_error", "NanGuardMode's default for inf_is_error", True, None, _bool),
+    _Flag("NanGuardMode__big_is_error", "NanGuardMode's default for big_is_error", True, None, _bool),
+    _Flag("NanGuardMode__action", "what NanGuardMode does on a bad value", "raise",
+          ("raise", "warn", "pdb")),
     _Flag("exception_verbosity", "detail of error messages: 'high' adds a debugprint of the "
           "failing node's graph (docs/debugging.md)", "low", ("low", "high")),
     _Flag("traceback__limit", "stack frames of user code recorded where each node is created "
@@ -248,7 +260,7 @@ class Config:
     def _canonical(self, name: str) -> str:
         key = name.replace(".", "__")
         if key not in self._flags:
-            valid = ", ".join(sorted(self._flags))
+            valid = ", ".join(sorted(self._flags, key=str.lower))
             raise ConfigError(f"Unknown thx flag {name!r}. Valid flags: {valid}")
         return key
 

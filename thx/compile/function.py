@@ -13,6 +13,7 @@ updates, return NumPy arrays.
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -244,7 +245,9 @@ class FunctionMaker:
             return
         fg = FunctionGraph(explicit + shared_vars, fg_outputs, clone=True)
         from thx.rewriting import optimize
+        t0 = time.perf_counter()
         optimize(fg, mode)
+        self.optimizer_time = time.perf_counter() - t0  # for the profiler (thx/compile/profiling.py)
         self.fgraph = fg
 
     @property
@@ -595,7 +598,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
         on_unused_input = config.on_unused_input
     check_policy("on_unused_input", on_unused_input)
     spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
-                no_default_updates=no_default_updates, name=name,
+                no_default_updates=no_default_updates, name=name, profile=profile,
                 allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input,
                 return_device_arrays=return_device_arrays, static_argnames=static_argnames)
     ins: list[In] = []

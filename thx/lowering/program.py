@@ -15,6 +15,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import itertools
+import weakref
+
+import jax
 import numpy as np
 
 from thx.graph import errors
@@ -73,9 +77,27 @@ def plan(fgraph: FunctionGraph) -> Plan:
         return s
 
     in_slots = [slot_of(v) for v in fgraph.inputs]
-    program = [(jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
+    program = [(scoped(jax_impl(node.op, node), node), tuple(slot_of(v) for v in node.inputs),
                 tuple(slot_of(v) for v in node.outputs), node) for node in fgraph.toposort()]
     return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs), fgraph.clients)
+
+
+# Each node's lowering runs inside ``jax.named_scope("<OpClass>#<n>")``: the HLO ops it emits carry
+# that name in their ``op_name`` metadata (only metadata: the optimized HLO is unchanged), which is
+# how the profiler (thx/compile/profiling.py) maps XLA's per-op times back to Apply nodes.
+NODE_OF_SCOPE: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_SCOPE_IDS = itertools.count()
+
+
+def scoped(fn: Callable[..., Any], node: Any) -> Callable[..., Any]:
+    """``fn`` run inside a named scope naming ``node`` (registered in ``NODE_OF_SCOPE``)."""
+    name = f"{type(node.op).__name__}#{next(_SCOPE_IDS)}"
+    NODE_OF_SCOPE[name] = node
+
+    def run(*args):
+        with jax.named_scope(name):
+            return fn(*args)
+    return run
 
 
 def build_closure(fgraph: FunctionGraph | Plan) -> Callable[..., tuple]:
