@@ -17,16 +17,12 @@ import numpy as np
 
 from thx.compile.function import COMPILE_HOOKS
 from thx.config import config
-from thx.graph.basic import Apply, Variable
+from thx.graph.basic import Variable
 from thx.graph.fg import FunctionGraph
-from thx.graph.op import Op
-from thx.lowering.registry import register
+from thx.tensor.nanguard import NanGuard
 from thx.rewriting.mode import PREDEFINED_MODES, Mode
 
-__all__ = ["NanGuardMode", "NanGuard"]
-
-BIG = 1e10  # Theano's threshold for a "big" value
-
+__all__ = ["NanGuardMode", "NanGuard"]  # NanGuard (the op) lives in thx/tensor/nanguard.py
 
 class NanGuardMode(Mode):
     """A Mode whose functions raise ``AssertionError`` when a node computes a NaN, Inf or big value.
@@ -69,43 +65,6 @@ class NanGuardMode(Mode):
                 f"big_is_error={self.big_is_error})")
 
 
-class NanGuard(Op):
-    """Identity that checks its input for NaN / Inf / big values; ``where`` names the value."""
-
-    __props__ = ("nan", "inf", "big", "where")
-
-    def __init__(self, nan: bool, inf: bool, big: bool, where: str) -> None:
-        self.nan, self.inf, self.big, self.where = nan, inf, big, where
-
-    def make_node(self, x: Variable) -> Apply:
-        return Apply(self, [x], [x.type()])
-
-    def perform(self, node: Apply, inputs: list, output_storage: list) -> None:
-        x = np.asarray(inputs[0])
-        for kind, bad in self.checks(np):
-            if bad(x):
-                raise AssertionError(self.message(kind))
-        output_storage[0][0] = x
-
-    def checks(self, xp: Any) -> list[tuple[str, Any]]:
-        """``(kind, value -> bool)`` for the checks asked, with the array module ``xp``."""
-        out = []
-        if self.nan:
-            out.append(("NaN", lambda x: xp.any(xp.isnan(x))))
-        if self.inf:
-            out.append(("Inf", lambda x: xp.any(xp.isinf(x))))
-        if self.big:
-            out.append(("big value (abs > 1e10)",
-                        lambda x: xp.any(xp.where(xp.isfinite(x), xp.abs(x), 0) > BIG)))
-        return out
-
-    def message(self, kind: str) -> str:
-        return f"NanGuardMode: {kind} in {self.where}"
-
-    def __str__(self) -> str:
-        return "NanGuard"
-
-
 def guard_graph(fgraph: FunctionGraph, mode: NanGuardMode, fname: str | None) -> FunctionGraph:
     """A copy of ``fgraph`` with a ``NanGuard`` after each input and each node's float output."""
     of = f" of thx function '{fname}'" if fname else ""
@@ -138,20 +97,6 @@ def _guard_hook(f: Any, exprs: list) -> None:
     f.jax_fn, statics = jit(fg, backend=_backend(), donate=f.maker.donate,
                             keep_on_failure=_keep_on_failure(f.maker), static=f.maker.static_positions)
     assert tuple(statics) == tuple(f._statics), "NanGuardMode: the guards changed the static arguments"
-
-
-@register(NanGuard)
-def _nan_guard(op: NanGuard, node: Apply):
-    """NanGuard's JAX implementation: flags reduced inside the jitted function, raised on the host."""
-    import jax.numpy as jnp  # here: JAX loads lazily
-    from thx.lowering.checks import runtime_check
-    checks = op.checks(jnp)
-
-    def impl(x):
-        for kind, bad in checks:
-            runtime_check(bad(x), AssertionError, op.message(kind))
-        return x
-    return impl
 
 
 COMPILE_HOOKS.append(_guard_hook)

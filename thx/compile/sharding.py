@@ -24,65 +24,15 @@ from __future__ import annotations
 from typing import Any
 
 from thx.config import config
-from thx.graph.basic import Apply, Variable, ancestors, clone_replace
-from thx.graph.op import Op
+from thx.graph.basic import Variable, ancestors, clone_replace
+from thx.tensor.sharding import ShardTo
 from thx.tensor.sharedvar import SharedVariable
 
 __all__ = ["ShardTo", "annotate"]
 
 
-class ShardTo(Op):
-    """The identity, with a layout over the device mesh (``spec``: a mesh axis or None per dimension).
-
-    ``what`` names the variable in errors (a dimension that does not divide
-    by its mesh axis); ``mesh`` is the mesh it was built for (``config.mesh``).
-    """
-
-    __props__ = ("spec", "mesh", "what")
-
-    def __init__(self, spec: tuple, mesh: str, what: str) -> None:
-        self.spec = tuple(spec)
-        self.mesh = mesh
-        self.what = what
-
-    def make_node(self, x: Any) -> Apply:
-        from thx.tensor.var import as_tensor_variable
-        x = as_tensor_variable(x)
-        return Apply(self, [x], [x.type()])
-
-    def perform(self, node: Apply, inputs: Any, output_storage: Any) -> None:
-        output_storage[0][0] = inputs[0]
-
-    def grad(self, inputs: Any, output_grads: Any) -> list:
-        return [output_grads[0]]  # the gradient's layout is XLA's to choose
-
-    def R_op(self, inputs: Any, eval_points: Any) -> list:
-        return list(eval_points)
-
-    def infer_shape(self, fgraph: Any, node: Apply, input_shapes: list) -> list:
-        return list(input_shapes)
-
-    def pprint(self, node: Apply, ins: list[str]) -> str:
-        return ins[0]  # a layout, not a computation: printed as its input
-
-    def __str__(self) -> str:
-        return f"ShardTo{{{', '.join(str(e) for e in self.spec)}}}"
-
-
 def _name(v: Variable) -> str:
     return f"variable {v.name}" if v.name else f"variable {v}"
-
-
-def _registered() -> None:
-    """Register ShardTo's lowering (here, not in lowering/: the op lives on this floor)."""
-    from thx.lowering.registry import JAX_IMPLS, register
-    if ShardTo not in JAX_IMPLS:
-        register(ShardTo)(_lower_shard_to)
-
-
-def _lower_shard_to(op: ShardTo, node: Apply):
-    from thx.lowering.sharding import constrain
-    return lambda x: constrain(x, op.spec, op.what)
 
 
 def _adopt_shared(exprs: list) -> None:
@@ -117,7 +67,6 @@ def annotate(ins: list, out_vars: list[Variable], updates: list[tuple[Variable, 
     exprs = out_vars + [u for _, u in updates] + [i.update for i in in_updates]
     if not _is_active(exprs, shardings):
         return out_vars, updates
-    _registered()
     _adopt_shared(exprs)
     mesh = config.mesh
     wanted: dict[Variable, tuple] = {}

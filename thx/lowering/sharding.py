@@ -24,6 +24,8 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from thx.config import config
+from thx.lowering.registry import register
+from thx.tensor.sharding import ShardTo
 
 __all__ = ["ShardingError", "active", "mesh", "describe", "check", "named", "place", "fetch",
            "adopt", "constrain", "use_cpu_devices"]
@@ -163,3 +165,9 @@ def constrain(x: Any, spec: Spec, what: str) -> Any:
     """``x`` (while tracing) laid out by ``spec``: XLA reshards it and propagates from it."""
     check(spec, np.shape(x), what)
     return jax.lax.with_sharding_constraint(x, named(spec))
+
+
+@register(ShardTo)
+def _shard_to(op: ShardTo, node: Any):
+    """``ShardTo``: ``jax.lax.with_sharding_constraint`` to the op's layout."""
+    return lambda x: constrain(x, op.spec, op.what)
