@@ -36,6 +36,7 @@ def test_tutorial_gradient_takes_the_fast_path_and_returns_a_fresh_writable_arra
 def test_scalar_arguments_agree_with_the_full_path(arg):
     x = T.dscalar("x")
     f = thx.function([x], [T.exp(x), x * 2])
+    f(arg)  # the first call (the full path) turns the shape-bucket watch off
     fast, full = _both(f, arg)
     assert fast is not SLOW
     assert [float(v) for v in fast] == [float(v) for v in full] == [np.exp(3.0), 6.0]
@@ -54,14 +55,16 @@ def test_anything_else_goes_the_full_way_with_theanos_errors():
     assert float(f(x=2.0)) == 4.0  # keywords: the full path
 
 
-def test_vectors_after_the_first_call_and_buckets_watch():
+def test_vectors_take_it_at_the_first_calls_shapes_only():
     v, w = T.dvector("v"), T.dvector("w")
     f = thx.function([v, w], T.dot(v, w) * v)
     a, b = np.arange(3.0), np.ones(3)
+    assert f._fast((a, b)) is SLOW  # before the first call: the full path notes the shapes
     assert np.array_equal(f(a, b), a * 3.0)
     fast, full = _both(f, a, b)
-    if fast is not SLOW:  # only once the watch of shapes is off
-        assert f._watch is None and np.array_equal(fast, full)
+    assert fast is not SLOW and np.array_equal(fast, full)
+    assert f._fast((np.arange(4.0), np.ones(4))) is SLOW  # other shapes: the buckets decide
+    assert np.array_equal(f(np.arange(4.0), np.ones(4)), np.arange(4.0) * 6.0)
     with pytest.raises(TypeError, match="index 1"):
         f(a, np.ones((3, 1)))
 

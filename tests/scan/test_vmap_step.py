@@ -88,3 +88,16 @@ def test_materialize_is_an_exact_identity_with_identity_gradient():
     assert np.array_equal(y, v, equal_nan=True) and np.array_equal(np.signbit(y), np.signbit(v))
     g = thx.function([x], thx.grad(T.sum(materialize(x) ** 3), x))(v[5:])
     np.testing.assert_allclose(g, 3 * v[5:] ** 2)
+
+
+def test_cheap_invariants_are_left_to_fusion():
+    # the tutorial's Jacobian of x ** 2: the hoisted 2 * x is arithmetic, not worth a stored copy
+    x = T.dvector("x")
+    J, _ = thx.scan(lambda i, y, x: T.grad(y[i], x), sequences=T.arange(x.shape[0]),
+                    non_sequences=[x ** 2, x])
+    f = thx.function([x], J)
+    fg = _vmapped_step(f)
+    assert not any(isinstance(n.op, Materialize) for n in fg.apply_nodes)
+    assert [getattr(n.op, "scalar_op", None) and n.op.scalar_op.name
+            for n in fg.apply_nodes].count("switch") == 2
+    np.testing.assert_allclose(f(np.arange(4.0)), np.diag(2 * np.arange(4.0)))

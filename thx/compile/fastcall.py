@@ -26,8 +26,8 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
     """The fast path of Function ``f`` (a callable of the positional argument tuple), or None
     when ``f`` has updates, shared variables, static arguments or returns device arrays.
 
-    A function with array inputs takes it only once its shape-bucket watch is off
-    (``f._watch is None``, see thx/compile/buckets.py); one of scalars only, always.
+    A function with array inputs takes it only while the shapes are those of its first call
+    (the shape-bucket watch, ``f._watch``, see thx/compile/buckets.py) or once the watch is off.
     """
     specs = tuple(f._fast_dtypes)
     if (f._has_updates or f._shared or f._statics or f.return_device_arrays
@@ -67,7 +67,7 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
         return call
 
     def call(args: tuple) -> Any:
-        if len(args) != n_in or not (scalars_only or f._watch is None):
+        if len(args) != n_in:
             return SLOW
         vals = []
         for v, (dtype, ndim, broadcastable, from_float) in zip(args, specs):
@@ -78,6 +78,9 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
                 vals.append(float64(v))
             else:
                 return SLOW
+        watch = f._watch  # the shape-bucket watch: the fast path only for the first call's shapes
+        if watch is not None and watch != tuple(np.shape(v) for v in vals):
+            return SLOW
         try:
             with x64(True):
                 outs = f.jax_fn(*vals)

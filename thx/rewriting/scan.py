@@ -100,13 +100,28 @@ def hoist_invariants(fg, batched) -> None:
             fg.change_input(node, k, done[v], reason="scan_vmap_hoist_invariant")
 
 
+# Elementwise ops XLA may recompute per element of a bigger result at little cost; any other
+# (sin, exp, tanh, pow, division ...) in a hoisted value makes it worth storing once.
+_CHEAP = frozenset({"add", "sub", "mul", "neg", "sqr", "abs", "second", "identity", "switch", "eq",
+                    "neq", "lt", "le", "gt", "ge", "maximum", "minimum", "and_", "or_", "xor", "invert",
+                    "Cast", "round_half_to_even", "floor", "ceil"})
+
+
 def _computed_elementwise(v) -> bool:
-    """Is ``v`` an elementwise result (maybe broadcast by a DimShuffle), not an input or constant?"""
-    node = v.owner
-    if node is not None and isinstance(node.op, DimShuffle):
-        node = node.inputs[0].owner
-    return node is not None and isinstance(node.op, Elemwise) and not all(
-        const_value(i) is not None for i in node.inputs)
+    """Is ``v`` an elementwise result (maybe broadcast) that uses an op costlier than arithmetic?"""
+    stack, seen = [v], set()
+    while stack:
+        node = stack.pop().owner
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node.op, Elemwise):
+            if node.op.scalar_op.name not in _CHEAP:
+                return True
+        elif not isinstance(node.op, DimShuffle):
+            continue  # stop at other ops: their results are stored anyway
+        stack.extend(node.inputs)
+    return False
 
 
 def onehot_increments(fg, batched) -> None:
