@@ -262,15 +262,20 @@ def _xla_bytes(jitted, args) -> float:
     return float(m.temp_size_in_bytes + m.output_size_in_bytes) if m is not None else float("nan")
 
 
-def run_case(case: Case, quick: bool, repeats: int, batch_seconds: float) -> Row:
-    """Compile both sides, check they agree, time gradient and forward calls (interleaved)."""
+def run_case(case: Case, quick: bool, repeats: int, batch_seconds: float,
+             thx_flags: dict | None = None) -> Row:
+    """Compile both sides, check they agree, time gradient and forward calls (interleaved).
+    ``thx_flags`` are set while thx builds its functions and makes their first calls (which
+    decide, e.g., whether a function pads to shape buckets)."""
+    import thx
     row = Row(case)
     try:
         arrays = data(case, np.random.RandomState(0))
-        fwd, grad, args = thx_functions(case, arrays)
+        with thx.config.change_flags(**(thx_flags or {})):
+            fwd, grad, args = thx_functions(case, arrays)
+            got = _host(grad(*args)) + _host(fwd(*args))
         with _x64():
             jfwd, jgrad, jargs = jax_functions(case, arrays)
-        got, want = _host(grad(*args)) + _host(fwd(*args)), None
         with _x64():
             want = _host(jgrad(*jargs)) + _host(jfwd(*jargs))
         row.agree, row.max_rel_err = compare(got, want, RTOL)
@@ -337,17 +342,19 @@ def peak_rss(index: int, quick: bool, side: str) -> float:
 
 
 def run(quick: bool = False, memory: bool | None = None, only: list[str] | None = None,
-        log=lambda s: None) -> dict:
-    """Run the matrix; ``memory`` (default: not quick) adds the RSS subprocesses."""
+        log=lambda s: None, thx_flags: dict | None = None) -> dict:
+    """Run the matrix; ``memory`` (default: not quick) adds the RSS subprocesses; ``thx_flags``
+    (e.g. ``{"shape_buckets": "off"}``) apply to thx's functions."""
     memory = (not quick) if memory is None else memory
     meta = machine_info()
     meta["quick"] = quick
+    meta["thx_flags"] = dict(thx_flags or {})
     repeats, batch_seconds = (3, 0.002) if quick else (9, 0.1)
     rows = []
     for k, case in enumerate(cases(quick)):
         if only and not any(o in case.name for o in only):
             continue
-        row = run_case(case, quick, repeats, batch_seconds)
+        row = run_case(case, quick, repeats, batch_seconds, thx_flags)
         if memory and row.error is None:
             for side in ("thx", "jax"):
                 try:
@@ -386,8 +393,10 @@ def _line(r: Row) -> str:
 def format_report(result: dict) -> str:
     """The table as Markdown (the part of docs/performance.md between the rnn-matrix markers)."""
     meta, rows = result["meta"], result["rows"]
-    out = [f"Measured {meta['date']} by `python -m bench.rnn_matrix{' --quick' if meta['quick'] else ''}` "
-           f"on {meta['cpu']} ({meta['cores']} cores; load average before/after {meta['load_before']} / "
+    cmd = " ".join(["python -m bench.rnn_matrix"] + (["--quick"] if meta["quick"] else [])
+                   + (["--no-buckets"] if meta.get("thx_flags") else []))
+    out = [f"Measured {meta['date']} by `{cmd}` on {meta['cpu']} ({meta['cores']} cores; load average "
+           f"before/after {meta['load_before']} / "
            f"{meta.get('load_after', '?')}, shared with other jobs); JAX {meta['jax']}, float64.", "",
            "| row | size | grad thx | grad JAX | ratio | forward thx | forward JAX | ratio | "
            "XLA memory thx / JAX | peak RSS thx / JAX |", "|---|---|---|---|---|---|---|---|---|---|"]
@@ -426,13 +435,16 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--quick", action="store_true", help="small sizes, no memory subprocesses")
     ap.add_argument("--memory", action="store_true", help="measure peak RSS even with --quick")
     ap.add_argument("--only", nargs="+", metavar="WORD", help="rows whose name contains WORD")
+    ap.add_argument("--no-buckets", action="store_true",
+                    help="thx without shape buckets (config.shape_buckets='off'): exact-length scans")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/performance.md")
     ap.add_argument("--child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         _child(int(a.child[0]), a.quick, a.child[1])
         return None
-    result = run(quick=a.quick, memory=a.memory or None, only=a.only, log=lambda s: print(s, flush=True))
+    result = run(quick=a.quick, memory=a.memory or None, only=a.only, log=lambda s: print(s, flush=True),
+                 thx_flags={"shape_buckets": "off"} if a.no_buckets else None)
     report = format_report(result)
     print()
     print(report)
