@@ -336,7 +336,8 @@ def peak_rss(index: int, quick: bool, side: str) -> float:
     if quick:
         cmd.append("--quick")
     root = Path(__file__).resolve().parents[1]
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]))
+    paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]  # this checkout's thx first
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
     return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
 
