@@ -30,6 +30,7 @@ from thx.graph.fg import FunctionGraph, MissingInputError
 from thx.compile.backend import _backend  # thx/__main__.py imports it from here
 from thx.compile.statics import StaticArgs, with_statics
 from thx.compile.buckets import BucketCalls
+from thx.compile.fastcall import SLOW, fast_call
 from thx.graph.type import NullType
 
 
@@ -314,6 +315,7 @@ class Function(BucketCalls):
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
         shared_state.init(self)
+        self._fast = fast_call(self)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -332,8 +334,9 @@ class Function(BucketCalls):
                             f"{_lower_first(str(e))}") from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The hot path: all arguments given by position, NumPy arrays of the exact type (or
-        # floats for a float64 scalar) are passed through without any other work.
+        # The hot path (thx/compile/fastcall.py), then: exact-typed positional arguments pass through.
+        if self._fast is not None and not kwargs and (out := self._fast(args)) is not SLOW:
+            return out
         n = self._n_in
         if kwargs or len(args) != n:
             args = self._fill(args, kwargs)
@@ -366,7 +369,7 @@ class Function(BucketCalls):
         except Exception as e:
             outs = shared_state.retry_read(self, vals, e, _runtime_error)
         if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
-            outs = _split_status(outs, self._n_fg_out)
+            outs = shared_state._split_status(outs, self._n_fg_out)
         # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
             return outs[0] if self.return_device_arrays else np.array(outs[0])
@@ -531,12 +534,6 @@ def _keep_on_failure(maker: FunctionMaker) -> list[tuple[int, int]]:
     pairs = [(n_out + k, n_in + maker.shared_vars.index(v)) for k, (v, _) in enumerate(maker.updates)]
     first = n_out + len(maker.updates)
     return pairs + [(first + j, k) for j, k in enumerate(maker.in_update_pos)]
-
-
-def _split_status(outs: tuple, n: int) -> tuple:
-    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
-    from thx.lowering.checks import split_status
-    return split_status(outs, n)
 
 
 # --------------------------------------------------------------------------- function()
