@@ -210,6 +210,15 @@ def test_shapes_means_and_negative_indices_give_true_values():
     assert compiles(f) <= 3
 
 
+def test_a_tail_longer_than_the_input_gives_numpys_shorter_result():
+    x = T.dvector("x")
+    f, _ = both([x], x[-3:] * 2)
+    assert plan(f) is not None
+    for n in (5, 6, 2, 1, 3, 7):  # the padded graph for 5..7, the exact shapes for 1 and 2
+        xv = np.arange(n, dtype="float64")
+        np.testing.assert_array_equal(f(xv), xv[-3:] * 2)
+
+
 def test_unsafe_uses_compile_per_shape():
     x = T.dmatrix("x")
     for expr in (x.max(axis=0), x[::2], T.concatenate([x, x]), x.argmax(axis=0)):

@@ -14,7 +14,8 @@ import re
 import pytest
 
 API = pathlib.Path(__file__).resolve().parent.parent / "docs" / "api.md"
-MODULES = ["thx", "thx.tensor", "thx.gradient", "thx.printing", "thx.compile", "thx.tensor.nnet",
+MODULES = ["thx", "thx.tensor", "thx.gradient", "thx.printing", "thx.compile", "thx.distributed",
+           "thx.tensor.nnet",
            "thx.tensor.nnet.abstract_conv", "thx.tensor.nnet.conv", "thx.tensor.nnet.bn",
            "thx.tensor.signal.pool", "thx.tensor.signal.downsample", "thx.tensor.signal.conv"]
 

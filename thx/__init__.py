@@ -26,6 +26,7 @@ from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
 from thx.tensor import dot
 from thx import check
+from thx import distributed  # thx.distributed.initialize, thx run --processes N
 
 # Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (T.verify_grad
 # forwards there).  They compile functions, so they live in thx/check.py, above thx.compile; the
@@ -41,4 +42,4 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
-           "function_dump", "subgraph_grad", "clone", "dot"]
+           "function_dump", "subgraph_grad", "clone", "dot", "distributed"]

@@ -1,7 +1,10 @@
 """The ``thx`` command (also ``python -m thx``).
 
-``thx run script.py [args]`` (or ``thx script.py [args]``)
-    Run a Theano script unchanged: ``import theano`` gives thx.
+``thx run [--profile] [--processes N] script.py [args]`` (or ``thx script.py [args]``)
+    Run a Theano script unchanged: ``import theano`` gives thx.  ``--profile``
+    sets the ``profile`` flag: each function's profile is printed at exit.
+    ``--processes N`` runs N local processes of it, joined by
+    ``thx.distributed.initialize`` (docs/distributed.md).
 ``thx info``
     Versions, JAX devices, the selected device, and every flag with its source.
 ``thx check script.py [args]``
@@ -66,6 +69,10 @@ def info(out: TextIO | None = None) -> int:
     selected = jax.devices(platform)[0] if platform else jax.devices()[0]
     print(f"selected device: {selected.platform}:{selected.id} "
           f"(device={config.device}, from {config.source('device')})", file=out)
+    if config.mesh or config.data_parallel or jax.process_count() > 1:
+        from thx.lowering.sharding import describe
+        print(f"mesh: {describe()} (process {jax.process_index()} of {jax.process_count()}, "
+              f"{jax.device_count()} devices)", file=out)
     print("flags:", file=out)
     rows = [["name", "value", "source"]] + [[k, str(v), s] for k, v, s in config.items()]
     print(textwrap.indent(format_table(rows), "  "), file=out)
@@ -262,6 +269,9 @@ def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="thx", description="thx: Theano's front end on JAX.")
     sub = p.add_subparsers(dest="command", required=True)
     r = sub.add_parser("run", help="run a Theano script unchanged (import theano gives thx)")
+    r.add_argument("--processes", type=int, default=0, metavar="N",
+                   help="run N local processes of the script, joined by thx.distributed")
+    r.add_argument("--profile", action="store_true", help="profile every function; summaries at exit")
     r.add_argument("script")
     r.add_argument("args", nargs=argparse.REMAINDER)
     sub.add_parser("info", help="versions, JAX devices, the selected device, flags and sources")
@@ -294,6 +304,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv.insert(0, "run")  # `thx script.py` is `thx run script.py`
     args = _parser().parse_args(argv)
     if args.command == "run":
+        if args.profile:
+            config.profile = True
+            if args.processes:  # the processes read their flags from the environment
+                os.environ["THX_FLAGS"] = ",".join(filter(None, [os.environ.get("THX_FLAGS"),
+                                                                 "profile=True"]))
+        if args.processes:
+            return thx.distributed.launch(args.script, args.args, args.processes)
+        if os.environ.get(thx.distributed.ENV_PROCESS_ID) is not None:  # one of launch's processes
+            thx.distributed.initialize()
         run_script(args.script, args.args)
         return 0
     if args.command == "info":

@@ -50,6 +50,13 @@ def _count(s: Any) -> int:
     return v
 
 
+def _limit(s: Any) -> int:
+    v = int(s)
+    if v < -1:
+        raise ValueError(f"not a frame limit (-1, 0 or a positive count): {s!r}")
+    return v
+
+
 def _tags(s: Any) -> tuple[str, ...]:
     if isinstance(s, (list, tuple)):
         return tuple(s)
@@ -66,6 +73,23 @@ def _buckets(s: Any) -> str | tuple[int, ...]:
     return tuple(sorted(sizes))
 
 
+def _mesh(s: Any) -> str:
+    """``mesh``: '' or ``name:size`` pairs ('data:2,model:2'), normalised to that spelling."""
+    if isinstance(s, dict):
+        s = ",".join(f"{k}:{v}" for k, v in s.items())
+    axes = [a.strip() for a in str(s).replace(" ", ",").split(",") if a.strip()]
+    names = []
+    for a in axes:
+        name, _, size = a.partition(":")
+        if not name.isidentifier() or not size.isdigit() or int(size) < 1 or name in names:
+            raise ValueError(f"mesh must be axis:size pairs with distinct names, such as "
+                             f"'data:2,model:2', got {s!r}")
+        names.append(name)
+    return ",".join(axes)
+
+
+# Flags whose values contain commas: in THX_FLAGS, 'mesh=data:2,model:2' keeps 'model:2'.
+_LIST_FLAGS = ("mesh",)
 
 
 # ---------------------------------------------------------------- raise / warn / ignore
@@ -128,11 +152,34 @@ _FLAGS = [
     _Flag("compile_cache_size", "compiled graphs kept for reuse by thx.function (each holds its "
           "XLA executable, about 1 MB for a small graph; 0 = no cache)", 32, None, _count),
     # applied by thx/lowering/linker.py (config.watch), the layer that imports JAX
+    _Flag("cpu_devices", "simulate this many CPU devices (JAX's jax_num_cpu_devices; 0 = JAX's "
+          "default); takes effect before JAX's backend starts, see docs/distributed.md", 0, None,
+          _count),
+    _Flag("mesh", "named device mesh over the devices, in order: 'data:4' or 'data:2,model:2' "
+          "('' = none; data_parallel alone uses 'data:<all devices>')", "", None, _mesh),
+    _Flag("data_parallel", "shard the leading axis of every function's array inputs and givens "
+          "minibatches over the 'data' mesh axis", False, None, _bool),
     _Flag("compiledir", "directory for JAX's persistent compilation cache ('' = off)", "", None, str),
     _Flag("linker", "accepted for compatibility; thx always links through jax.jit", "jax",
           ("jax", "cvm", "vm", "c", "py", "c|py", "cvm_nogc", "vm_nogc", "c|py_nogc")),
-    _Flag("exception_verbosity", "detail of error messages", "low", ("low", "high")),
-    _Flag("compute_test_value", "accepted for compatibility (test values are not computed)", "off",
+    _Flag("profile", "profile every function (f.profile; summaries printed at exit), see "
+          "docs/debugging.md", False, None, _bool),
+    _Flag("profile_optimizer", "accepted with profile (the rewriting time is always in the summary)",
+          False, None, _bool),
+    _Flag("profile_memory", "accepted for compatibility (XLA plans memory)", False, None, _bool),
+    _Flag("profiling__n_apply", "Apply nodes listed in a profile summary", 20, None, _count),
+    _Flag("profiling__n_ops", "ops and op classes listed in a profile summary", 20, None, _count),
+    _Flag("NanGuardMode__nan_is_error", "NanGuardMode's default for nan_is_error", True, None, _bool),
+    _Flag("NanGuardMode__inf_is_error", "NanGuardMode's default for inf_is_error", True, None, _bool),
+    _Flag("NanGuardMode__big_is_error", "NanGuardMode's default for big_is_error", True, None, _bool),
+    _Flag("NanGuardMode__action", "what NanGuardMode does on a bad value", "raise",
+          ("raise", "warn", "pdb")),
+    _Flag("exception_verbosity", "detail of error messages: 'high' adds a debugprint of the "
+          "failing node's graph (docs/debugging.md)", "low", ("low", "high")),
+    _Flag("traceback__limit", "stack frames of user code recorded where each node is created "
+          "and shown when it fails (-1: all, 0: none)", 8, None, _limit),
+    _Flag("compute_test_value", "evaluate test values (var.tag.test_value) as the graph is built: "
+          "'raise'/'warn'/'pdb' on an error, 'ignore' skips nodes missing one", "off",
           ("off", "ignore", "warn", "raise", "pdb")),
     _Flag("allow_gc", "accepted for compatibility", True, None, _bool),
     _Flag("warn_float64", "what to do when a float64 variable is created", "ignore",
@@ -213,7 +260,7 @@ class Config:
     def _canonical(self, name: str) -> str:
         key = name.replace(".", "__")
         if key not in self._flags:
-            valid = ", ".join(sorted(self._flags))
+            valid = ", ".join(sorted(self._flags, key=str.lower))
             raise ConfigError(f"Unknown thx flag {name!r}. Valid flags: {valid}")
         return key
 
@@ -284,6 +331,8 @@ class Config:
             for k, (v, s) in old.items():
                 self._values[k] = v
                 self._sources[k] = s
+                if self._flags[k].on_set is not None:  # a watched flag is applied again
+                    self._flags[k].on_set(v)
 
     # ---------------------------------------------------------------- loading
     def load(self, environ: dict | None = None) -> None:
@@ -337,6 +386,9 @@ def parse_flags(text: str, where: str = "THX_FLAGS") -> list[tuple[str, str]]:
     for item in text.split(","):
         item = item.strip()
         if not item:
+            continue
+        if "=" not in item and out and out[-1][0] in _LIST_FLAGS:
+            out[-1] = (out[-1][0], f"{out[-1][1]},{item}")
             continue
         if "=" not in item:
             raise ConfigError(f"{where}: expected key=value, got {item!r}")

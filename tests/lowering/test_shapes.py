@@ -273,3 +273,26 @@ def test_arange_of_fixed_length_has_a_traced_start():
             want = np.arange(x, x + np.int8(5), dtype=g(k).dtype)
         np.testing.assert_array_equal(g(k), want)
     assert g.n_compiles == 1
+
+
+def test_recompile_warning_covers_a_function_cut_into_segments():
+    # an `until` scan runs as jitted segments around a host step: the warning still counts the
+    # function's input shapes, once each
+    v = T.dvector("v")
+    out, _ = thx.scan(lambda s: (s * 2.0, thx.scan_module.until(T.sum(s) > 1e3)),
+                      outputs_info=v, n_steps=50)
+    f = thx.function([v], out[-1])
+    with thx.config.change_flags(recompile_warn_threshold=3), warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        for n in (2, 3, 2, 4, 5, 6, 3):
+            s = np.ones(n)
+            for _ in range(50):  # NumPy: the step that sees the condition true still runs
+                stop = s.sum() > 1e3
+                s = s * 2.0
+                if stop:
+                    break
+            np.testing.assert_allclose(f(np.ones(n)), s)
+    rec = [x for x in w if issubclass(x.category, RecompileWarning)]
+    assert len(rec) == 1
+    assert "v (shape)" in str(rec[0].message) and "compiled 4 times" in str(rec[0].message)
+    assert rec[0].filename == __file__

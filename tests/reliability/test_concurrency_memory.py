@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import gc
-import os
 import threading
 
 import numpy as np
@@ -20,30 +19,7 @@ import numpy as np
 import thx
 import thx.tensor as T
 from thx.compile import cache
-
-
-def rss_mb() -> float:
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-
-
-def _run_threads(target, n):
-    errors: list[BaseException] = []
-
-    def wrapped(k):
-        try:
-            target(k)
-        except BaseException as e:  # noqa: BLE001 - reported below
-            errors.append(e)
-
-    threads = [threading.Thread(target=wrapped, args=(k,)) for k in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in threads)
-    if errors:
-        raise errors[0]
+from tests.reliability.threads import rss_mb, run_threads
 
 
 def test_one_function_called_from_many_threads():
@@ -67,7 +43,7 @@ def test_one_function_called_from_many_threads():
             np.testing.assert_allclose(gW, np.outer(d, xv), rtol=1e-12)
             np.testing.assert_allclose(gx, Wv.T @ d, rtol=1e-12)
 
-    _run_threads(work, 6)
+    run_threads(work, 6)
 
 
 def test_threads_with_float32_and_float64_functions_interleaved():
@@ -85,7 +61,7 @@ def test_threads_with_float32_and_float64_functions_interleaved():
                 out = f32(np.array([1.5], dtype="float32"))
                 assert out.dtype == np.float32 and out[0] == 3.0
 
-    _run_threads(work, 4)
+    run_threads(work, 4)
 
 
 def test_compiling_and_dropping_1000_functions_of_one_graph():

@@ -12,7 +12,6 @@ import os
 import subprocess
 import sys
 import textwrap
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -20,27 +19,9 @@ import pytest
 
 import thx
 import thx.tensor as T
+from tests.reliability.threads import run_threads
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _threads(target, n):
-    errors: list[BaseException] = []
-
-    def wrapped(k):
-        try:
-            target(k)
-        except BaseException as e:  # noqa: BLE001 - re-raised below
-            errors.append(e)
-
-    ts = [threading.Thread(target=wrapped, args=(k,)) for k in range(n)]
-    for t in ts:
-        t.start()
-    for t in ts:
-        t.join(timeout=300)
-    assert not any(t.is_alive() for t in ts)
-    if errors:
-        raise errors[0]
 
 
 def _subprocess(code: str, timeout: float = 300) -> dict:
@@ -52,12 +33,7 @@ def _subprocess(code: str, timeout: float = 300) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-RSS = """
-import os
-def rss():
-    with open("/proc/self/statm") as fh:
-        return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2 ** 20
-"""
+RSS = "from tests.reliability.threads import rss_mb as rss\n"
 
 
 # ---------------------------------------------------------------- threads
@@ -66,7 +42,7 @@ def test_eight_threads_never_lose_an_update():
     for _ in range(20):
         s = thx.shared(0.0)
         inc = thx.function([], s, updates=[(s, s + 1)])
-        _threads(lambda k: [inc() for _ in range(2000)], 8)
+        run_threads(lambda k: [inc() for _ in range(2000)], 8)
         assert s.get_value() == 16000.0
 
 
@@ -88,9 +64,53 @@ def test_mixed_functions_from_eight_threads_give_exact_counts():
             if i % 100 == 0:
                 a.get_value(), b.get_value(), c.set_value(float(i))  # c: read by `read` only
     b_before = b.get_value()
-    _threads(work, 8)
+    run_threads(work, 8)
     assert a.get_value() == 8 * n * 3
     np.testing.assert_array_equal(b.get_value(), b_before + 8 * n)
+
+
+def test_a_bucketed_reader_retries_when_an_update_donates_what_it_read():
+    W = thx.shared(np.zeros((3, 3)), name="W")
+    x = T.dmatrix("x")
+    bump = thx.function([], [], updates=[(W, W + 1)])
+    read = thx.function([x], T.dot(x, W).sum(axis=1))  # bucketed along x's rows, no update
+    rng = np.random.RandomState(0)
+    shapes = [rng.randint(1, 9) for _ in range(1500)]  # enough to meet the race (3 of 3 runs)
+    read(np.ones((3, 3)))
+    read(np.ones((5, 3)))  # the second shape turns the buckets on
+    assert read._bucket is not None
+
+    def work(k):
+        for i, n in enumerate(shapes):
+            if k == 0:
+                bump()
+            else:
+                r = read(np.ones((n, 3)))
+                assert r.shape == (n,) and np.all(r == r[0]) and r[0] % 9 == 0  # one whole W: 9 w
+    run_threads(work, 3)
+    np.testing.assert_array_equal(W.get_value(), np.full((3, 3), 1500.0))
+
+
+def test_a_bucketed_reader_whose_buffer_was_donated_reads_again():
+    # the race above, made deterministic: the buffer the call read is deleted (as a donating
+    # update does) just before the jitted call runs
+    W = thx.shared(np.ones((3, 3)), name="W")
+    x = T.dmatrix("x")
+    read = thx.function([x], T.dot(x, W).sum(axis=1))
+    read(np.ones((3, 3)))
+    read(np.ones((5, 3)))
+    p, fn, statics = read._bucket
+    calls = []
+
+    def donate_first(*args):
+        if not calls:
+            W.set_value(np.full((3, 3), 2.0))
+            args[-1].delete()
+        calls.append(1)
+        return fn(*args)
+    read._bucket = (p, donate_first, statics)
+    np.testing.assert_array_equal(read(np.ones((4, 3))), np.full(4, 18.0))  # 3 columns of 3 x 2.0
+    assert len(calls) == 2
 
 
 def test_set_value_and_updates_interleave_atomically():
@@ -104,7 +124,7 @@ def test_set_value_and_updates_interleave_atomically():
                 assert np.all(v == v[0])  # never a torn array
             else:
                 inc()
-    _threads(work, 4)
+    run_threads(work, 4)
     np.testing.assert_array_equal(s.get_value(), np.full(4, 900.0))
 
 
@@ -112,7 +132,7 @@ def test_two_functions_locking_two_variables_in_opposite_orders_do_not_deadlock(
     p, q = thx.shared(0.0), thx.shared(0.0)
     f = thx.function([], [], updates=[(p, p + q + 1), (q, q + 1)])
     g = thx.function([], [], updates=[(q, q + p * 0 + 1), (p, p + 0)])
-    _threads(lambda k: [(f if k % 2 else g)() for _ in range(500)], 4)
+    run_threads(lambda k: [(f if k % 2 else g)() for _ in range(500)], 4)
     assert q.get_value() == 2000.0
 
 

@@ -2,9 +2,13 @@
 
 from thx.compile.function import Function, FunctionMaker, In, Out, Param, UnusedInputError, function
 from thx.compile.stats import stats
+from thx.compile.profiling import ProfileStats
+from thx.compile.nanguardmode import NanGuardMode
+from thx.compile.debugmode import DebugMode
 from thx.rewriting.mode import FAST_COMPILE, FAST_RUN, Mode, get_default_mode, get_mode
 from thx.tensor.sharedvar import SharedVariable, TensorSharedVariable, shared
+from thx.compile import mode, sharedvalue  # Theano's theano.compile.mode / .sharedvalue paths
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Param", "UnusedInputError",
            "Mode", "get_mode", "get_default_mode", "FAST_RUN", "FAST_COMPILE", "shared", "SharedVariable",
-           "TensorSharedVariable", "stats"]
+           "TensorSharedVariable", "stats", "ProfileStats", "NanGuardMode", "DebugMode"]

@@ -199,6 +199,7 @@ def _tail(r, x, entries, idx):
         return None
     a = tails[0]
     k = -entries[a][1]
+    r.require(labs[a][0], k)  # fewer than k true rows: x[-k:] is shorter than k
     return a, labs[a][1] - np.int64(k) + _T().arange(k)
 
 

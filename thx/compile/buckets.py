@@ -69,11 +69,15 @@ class BucketPlan:
     ``classes``: per length class, its (input position, axis) members;
     ``fgraph``: inputs = explicit inputs, one int64 length per class, shared
     variables; outputs = the original ones, then the true lengths the cuts read;
-    ``cuts``: per output position, ``[(axis, extra output index), ...]``.
+    ``cuts``: per output position, ``[(axis, extra output index), ...]``;
+    ``min_lengths``: per class, the shortest true length the padded graph is
+    exact for (``x[-k:]`` reads k true rows: a shorter input calls the exact
+    shapes' compilation instead).
     """
 
-    def __init__(self, classes, fgraph, cuts, n_extra) -> None:
+    def __init__(self, classes, fgraph, cuts, n_extra, min_lengths=None) -> None:
         self.classes = classes
+        self.min_lengths = list(min_lengths or [0] * len(classes))
         self.fgraph = fgraph
         self.cuts = cuts
         self.n_extra = n_extra
@@ -144,6 +148,7 @@ class _Rewriter:
         self.dep: dict = {}
         self.pad: dict = {}
         self.vec: dict = {}  # Shape / MakeVector outputs: per entry None or (class, true length)
+        self.min_length: dict = {}  # class -> shortest true length the rewritten graph is exact for
 
     # ---------------------------------------------------------------- helpers
     def N(self, v):
@@ -183,6 +188,10 @@ class _Rewriter:
         keep = keep.dimshuffle(pattern)
         return T.switch(keep, v, T.cast(fill, v.dtype))
 
+    def require(self, c, n: int) -> None:
+        """The rewritten graph is exact only for true lengths >= ``n`` along class ``c``."""
+        self.min_length[c] = max(self.min_length.get(c, 0), int(n))
+
     def sub(self, true_len, k: int):
         return true_len if k == 0 else true_len - np.int64(k)
 
@@ -216,7 +225,8 @@ class _Rewriter:
         T = _T()
         extra = [T.cast(e, "int64") for e in extra]
         new_fg = FunctionGraph(inputs, outs + extra, clone=True)
-        return BucketPlan([sorted(self.groups[c]) for c in classes], new_fg, cuts, len(extra))
+        return BucketPlan([sorted(self.groups[c]) for c in classes], new_fg, cuts, len(extra),
+                          [self.min_length.get(c, 0) for c in classes])
 
     def visit(self, node) -> None:
         ins = node.inputs
@@ -290,14 +300,17 @@ def pad_axis(v: np.ndarray, axis: int, size: int) -> np.ndarray:
 
 def pad_inputs(p: BucketPlan, vals: list) -> tuple[list, list] | None:
     """The arguments padded to their buckets and the true length of each class; None when the
-    lengths of one class differ (the unpadded function's own error is then the answer)."""
+    lengths of one class differ (the unpadded function's own error is then the answer) or one is
+    shorter than the padded graph allows (``p.min_lengths``: the exact compilation answers)."""
     vals = list(vals)
     lengths = []
-    for members in p.classes:
+    for members, shortest in zip(p.classes, p.min_lengths):
         ns = {vals[k].shape[a] for k, a in members}
         if len(ns) > 1:
             return None
         n_true = ns.pop()
+        if n_true < shortest:
+            return None
         size = bucket_size(n_true)
         for k, a in members:
             vals[k] = pad_axis(vals[k], a, size)
@@ -447,22 +460,27 @@ class BucketCalls:
         vals = [st.one(k, v) if k in statics else np.asarray(v) for k, v in
                 enumerate(self._check(k, v) for k, v in enumerate(args))]
         padded = pad_inputs(p, vals)
-        if padded is None:  # lengths that must agree differ: the exact shapes' own error
+        if padded is None:  # lengths disagree or are too short for the padded graph: exact shapes
             return exact_call(self, args)
         vals, lengths = padded
         try:
             if self._has_updates:  # atomic read-call-store (a failed call stores nothing)
                 outs = shared_state.call_updating(self, vals + lengths, fn, st, n_fg)
             else:
+                call_vals = st.shared(vals + lengths + [s._value for s in self._shared])
                 with x64(True):
-                    outs = fn(*st.shared(vals + lengths + [s._value for s in self._shared]))
+                    outs = fn(*call_vals)
         except Exception as e:
             msg = getattr(e, "thx_runtime_check", None)
             if msg is not None:  # a run-time check failed (while tracing: drop JAX's note)
                 raise type(e)(msg) from None
             if not p.ran:  # the padded graph never ran: warn, compile per shape from now on
                 return give_up(self, args, e)
-            raise runtime_error(self, e, vals) from e
+            if self._has_updates:
+                raise runtime_error(self, e, vals) from e
+            # a concurrent update may have donated a shared value this call read: read again
+            outs = shared_state.retry_read(self, call_vals, e, runtime_error, fn,
+                                           len(vals) + len(lengths), st)
         p.ran = True
         if len(outs) > n_fg:  # run-time checks (calls without updates)
             outs = split_status(outs, n_fg)

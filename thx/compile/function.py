@@ -13,6 +13,7 @@ updates, return NumPy arrays.
 from __future__ import annotations
 
 import copy
+import time
 import warnings
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.compile import shared_state
+from thx.compile import sharding, shared_state
 from thx.rewriting.mode import Mode, get_mode
 from thx.tensor.sharedvar import SharedVariable
 from thx.config import apply_policy, check_policy, config
@@ -29,6 +30,7 @@ from thx.graph.fg import FunctionGraph, MissingInputError
 from thx.compile.backend import _backend  # thx/__main__.py imports it from here
 from thx.compile.statics import StaticArgs, with_statics
 from thx.compile.buckets import BucketCalls
+from thx.compile.fastcall import SLOW, fast_call
 from thx.graph.type import NullType
 
 
@@ -244,7 +246,9 @@ class FunctionMaker:
             return
         fg = FunctionGraph(explicit + shared_vars, fg_outputs, clone=True)
         from thx.rewriting import optimize
+        t0 = time.perf_counter()
         optimize(fg, mode)
+        self.optimizer_time = time.perf_counter() - t0  # for the profiler (thx/compile/profiling.py)
         self.fgraph = fg
 
     @property
@@ -311,6 +315,7 @@ class Function(BucketCalls):
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
         shared_state.init(self)
+        self._fast = fast_call(self)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
@@ -329,8 +334,9 @@ class Function(BucketCalls):
                             f"{_lower_first(str(e))}") from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The hot path: all arguments given by position, NumPy arrays of the exact type (or
-        # floats for a float64 scalar) are passed through without any other work.
+        # The hot path (thx/compile/fastcall.py), then: exact-typed positional arguments pass through.
+        if self._fast is not None and not kwargs and (out := self._fast(args)) is not SLOW:
+            return out
         n = self._n_in
         if kwargs or len(args) != n:
             args = self._fill(args, kwargs)
@@ -363,7 +369,7 @@ class Function(BucketCalls):
         except Exception as e:
             outs = shared_state.retry_read(self, vals, e, _runtime_error)
         if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
-            outs = _split_status(outs, self._n_fg_out)
+            outs = shared_state._split_status(outs, self._n_fg_out)
         # Theano's contract: outputs are fresh, writable NumPy arrays
         if self._unpack:
             return outs[0] if self.return_device_arrays else np.array(outs[0])
@@ -516,7 +522,7 @@ def _lower_first(s: str) -> str:
 
 def _runtime_error(f: Function, e: Exception, args: list) -> Exception:
     shapes = ", ".join(f"{(f._names[k] or k)}: {np.shape(a)}" for k, a in enumerate(args))
-    msg = str(e).split("\n")[0]
+    msg = str(e).split("\n")[0] + getattr(e, "thx_report", "")  # the failing node (graph/errors.py)
     return ValueError(f"Error while running thx function{_fmt_name(f.name)} (input shapes: {shapes}): "
                       f"{type(e).__name__}: {msg}")
 
@@ -528,12 +534,6 @@ def _keep_on_failure(maker: FunctionMaker) -> list[tuple[int, int]]:
     pairs = [(n_out + k, n_in + maker.shared_vars.index(v)) for k, (v, _) in enumerate(maker.updates)]
     first = n_out + len(maker.updates)
     return pairs + [(first + j, k) for j, k in enumerate(maker.in_update_pos)]
-
-
-def _split_status(outs: tuple, n: int) -> tuple:
-    """The ``n`` outputs; raises the failed run-time check named by the status after them."""
-    from thx.lowering.checks import split_status
-    return split_status(outs, n)
 
 
 # --------------------------------------------------------------------------- function()
@@ -549,7 +549,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
              accept_inplace: bool = False, name: str | None = None, rebuild_strict: bool = True,
              allow_input_downcast: bool | None = None, profile: Any = None,
              on_unused_input: str | None = None, return_device_arrays: bool = False,
-             static_argnames: Sequence[Any] | None = None) -> Function:
+             static_argnames: Sequence[Any] | None = None,
+             shardings: dict | None = None) -> Function:
     """Compile a function from input variables to output expressions.
 
     Parameters
@@ -570,7 +571,8 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
         Accept lossy conversions of arguments to the inputs' dtypes.
     on_unused_input : {'raise', 'warn', 'ignore'}, optional
     return_device_arrays : bool
-        Return JAX device arrays instead of NumPy arrays.  (``static_argnames``: docs/shapes.md)
+        Return JAX device arrays instead of NumPy arrays.  (``static_argnames``: docs/shapes.md;
+        ``shardings``, ``{variable: (mesh axis or None, ...)}``: docs/distributed.md)
 
     Returns
     -------
@@ -593,7 +595,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
         on_unused_input = config.on_unused_input
     check_policy("on_unused_input", on_unused_input)
     spec = dict(inputs=inputs, outputs=outputs, mode=mode, updates=updates, givens=givens,
-                no_default_updates=no_default_updates, name=name,
+                no_default_updates=no_default_updates, name=name, profile=profile,
                 allow_input_downcast=allow_input_downcast, on_unused_input=on_unused_input,
                 return_device_arrays=return_device_arrays, static_argnames=static_argnames)
     ins: list[In] = []
@@ -662,6 +664,7 @@ def function(inputs: Sequence[Any] | None = None, outputs: Any = None, mode: Any
             if isinstance(v, SharedVariable) and v.default_update is not None and v not in targets:
                 upd.append((v, v.default_update))
                 targets.add(v)
+    out_vars, upd = sharding.annotate(ins, out_vars, upd, giv, shardings, spec)
     if giv:
         exprs = out_vars + [u for _, u in upd] + [i.update for i in ins if i.update is not None]
         new = clone_replace(exprs, giv)

@@ -92,22 +92,32 @@ def call_updating(f: Any, vals: list, fn: Any = None, statics: Any = None,
     return outs
 
 
-def retry_read(f: Any, vals: list, error: Exception, wrap: Callable) -> tuple:
+def retry_read(f: Any, vals: list, error: Exception, wrap: Callable, fn: Any = None,
+               n_lead: int | None = None, statics: Any = None) -> tuple:
     """A call failed with ``error``.  When it has no updates and a concurrent update had donated
     a value it read, read the shared values again and retry; otherwise raise ``wrap(f, error,
-    arguments)`` (the thx error naming the function)."""
-    n = f._n_in
+    arguments)`` (the thx error naming the function).
+
+    ``vals``: the arguments of the failed call, the shared values last.  ``fn``, ``n_lead``,
+    ``statics``: the jitted function, the number of arguments before the shared values and the
+    converter of shared static arguments (default ``f.jax_fn``, ``f._n_in``, ``f._st``; the
+    bucketed call passes its padded function's, whose true lengths precede the shared values).
+    """
+    n = f._n_in if n_lead is None else n_lead
+    fn = f.jax_fn if fn is None else fn
+    statics = f._st if statics is None else statics
     while not f._has_updates and f._shared and any(_is_deleted(v) for v in vals[n:]):
         vals[n:] = [s._value for s in f._shared]
+        vals = statics.shared(vals) if statics.shared_positions else vals
         try:
             with _x64(True):
-                return f.jax_fn(*vals)
+                return fn(*vals)
         except Exception as e:
             error = e
     msg = getattr(error, "thx_runtime_check", None)
     if msg is not None:  # a run-time check failed (while tracing: JAX noted it, drop that)
         raise type(error)(msg) from None
-    raise wrap(f, error, vals[:n]) from error
+    raise wrap(f, error, vals[:f._n_in]) from error
 
 
 def _split_status(outs: tuple, n: int) -> tuple:

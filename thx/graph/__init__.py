@@ -5,6 +5,7 @@ from thx.graph.basic import (Apply, Constant, Variable, ancestors, clone, clone_
 from thx.graph.fg import FunctionGraph, InconsistencyError, MissingInputError
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType, NullType, Type
+from thx.graph import test_value  # noqa: F401 (watches compute_test_value; installs its node hook)
 
 __all__ = ["Apply", "Constant", "Variable", "Op", "Type", "NullType", "DisconnectedType",
            "FunctionGraph", "InconsistencyError", "MissingInputError", "ancestors", "clone",

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from thx.config import config
+from thx.graph import trace
 
 
 class Node:
@@ -45,6 +46,7 @@ class Variable(Node):
         self.index = index
         self.name = name
         self.tag = _Tag()
+        self.tag.__dict__["_type"] = type  # a test value set on the tag is converted to it
         Variable.__count += 1
         self.auto_name = "auto_" + str(Variable.__count)
 
@@ -214,6 +216,9 @@ class Apply(Node):
                 raise ValueError(f"output {i} of {op} already belongs to another node")
             out.owner = self
             out.index = i
+        trace.record(self.outputs)
+        for hook in NODE_HOOKS:  # compute_test_value installs one (thx/graph/test_value.py)
+            hook(self)
 
     def __str__(self) -> str:
         return f"{self.op}({', '.join(str(i) for i in self.inputs)})"
@@ -244,6 +249,8 @@ class Apply(Node):
             new = Apply(self.op, inputs, [o.clone() for o in self.outputs])
             return new
         new = self.op.make_node(*inputs)
+        for a, b in zip(new.outputs, self.outputs):
+            trace.inherit(b, a)
         if strict:
             for a, b in zip(new.outputs, self.outputs):
                 if a.type != b.type and not b.type.is_super(a.type):
@@ -252,8 +259,23 @@ class Apply(Node):
         return new
 
 
+# Called with each new Apply node once its outputs are set (empty unless a debugging aid is on).
+NODE_HOOKS: list = []
+
+
 class _Tag:
-    """A free-form attribute bag (Theano's ``variable.tag``)."""
+    """A free-form attribute bag (Theano's ``variable.tag``).
+
+    A variable's tag knows the variable's type (``_type``): a ``test_value``
+    set on it is converted to that type, as in Theano.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "test_value":
+            vtype = self.__dict__.get("_type")
+            if vtype is not None:
+                value = vtype.filter(value)
+        self.__dict__[name] = value
 
     def copy(self) -> _Tag:
         t = _Tag()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from thx.graph import trace
 from thx.graph.basic import Apply, Constant, Variable, clone, describe, io_toposort
 
 
@@ -161,6 +162,8 @@ class FunctionGraph:
             new_var = conv
         if var not in self.variables:
             return
+        if new_var.owner is not None and new_var not in self.variables:
+            trace.inherit(var, new_var)  # Theano's copy_stack_trace: errors point at the user's line
         for node, i in list(self.clients[var]):
             self.change_input(node, i, new_var, reason)
 

@@ -31,7 +31,7 @@ def _import_jax_keeping_numpy_rng():
 _import_jax_keeping_numpy_rng()
 
 FAMILIES = ["basic", "shape", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan",
-            "printing", "conv", "pool"]
+            "printing", "conv", "pool", "sharding", "nanguard"]
 
 
 def load_families() -> None:

@@ -39,12 +39,21 @@ class TraceCounter:
         self.warned = False
 
     def record(self, args: Sequence[Any]) -> None:
+        """One trace of the whole function for the inputs ``args``."""
         self.bump()
-        sig = tuple(_value_key(a) if k in self.statics else (tuple(np.shape(a)), str(getattr(a, "dtype", "")))
-                    for k, a in enumerate(args))
+        self.note(self.signature(args))
+
+    def signature(self, args: Sequence[Any]) -> tuple:
+        """What decides a compilation: the static inputs' values, the other inputs' shapes and dtypes."""
+        return tuple(_value_key(a) if k in self.statics else (tuple(np.shape(a)), str(getattr(a, "dtype", "")))
+                     for k, a in enumerate(args))
+
+    def note(self, sig: tuple) -> None:
+        """One more signature compiled for; past ``config.recompile_warn_threshold`` signatures
+        the function warns, once."""
         self.signatures.append(sig)
         limit = config.recompile_warn_threshold
-        if not self.warned and limit and self.count > limit:
+        if not self.warned and limit and len(self.signatures) > limit:
             self.warned = True
             warnings.warn(self.message(), RecompileWarning, stacklevel=_user_stacklevel())
 
@@ -67,7 +76,7 @@ class TraceCounter:
         return out
 
     def message(self) -> str:
-        return (f"thx function compiled {self.count} times (config.recompile_warn_threshold = "
+        return (f"thx function compiled {len(self.signatures)} times (config.recompile_warn_threshold = "
                 f"{config.recompile_warn_threshold}): each new value of a static input and each new "
                 f"input shape compiles it again. Changing: {', '.join(self.varying()) or 'unknown'}. "
                 f"A slice whose length is fixed (x[i * k:(i + 1) * k]) compiles once for every i; see "

@@ -1,7 +1,9 @@
 """Where shared values live: upload to the device selected by ``config.device``, installed as the
 hook ``thx.tensor.sharedvar`` calls (the tensor floor imports no JAX).
 
-Uploads run under the scoped x64 switch, so a float64 value stays float64.
+Uploads run under the scoped x64 switch, so a float64 value stays float64.  When the flags
+describe a mesh (``mesh``, ``data_parallel``) or the variable has a ``sharding``, the value
+becomes a global array laid out over the mesh (``sharding.place``; replicated by default).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import jax
 import numpy as np
 
 from thx.config import config
+from thx.lowering import sharding
 from thx.tensor import sharedvar
 
 __all__ = ["device_put", "private_copy", "is_deleted"]
@@ -29,8 +32,11 @@ def _device() -> Any:
         return None
 
 
-def device_put(value: np.ndarray) -> Any:
-    """``value`` as a ``jax.Array`` on the selected device (one copy)."""
+def device_put(value: np.ndarray, var: Any = None) -> Any:
+    """``value`` as a ``jax.Array`` on the selected device, or on the mesh for ``var`` (one copy)."""
+    spec = getattr(var, "sharding", None)
+    if spec is not None or sharding.active():
+        return sharding.place(value, spec, f"shared variable {getattr(var, 'name', None) or var}")
     with jax.enable_x64(True):
         return jax.device_put(value, _device())
 
@@ -46,4 +52,4 @@ def is_deleted(value: Any) -> bool:
     return isinstance(value, jax.Array) and value.is_deleted()
 
 
-sharedvar.install_device_put(device_put)
+sharedvar.install_device_put(device_put, sharding.fetch)

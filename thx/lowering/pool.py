@@ -51,6 +51,14 @@ class _Geometry:
                                          in zip(off, self.lengths, self.out, self.stride)]
         return lax.pad(values, jnp.asarray(0, values.dtype), cfg)
 
+    def sum_over_offsets(self, part, scatter: bool):
+        """``sum(part(off))`` over the window offsets, each scattered back first when ``scatter``."""
+        total = None
+        for off in self.offsets():
+            p = self.scatter(part(off), off) if scatter else part(off)
+            total = p if total is None else total + p
+        return total
+
     @property
     def tiled(self) -> bool:
         """Windows that tile the input (stride == ws): the gradients need no scatter."""
@@ -120,11 +128,8 @@ def _max_pool_grad(op, node):
         if g.tiled:  # one elementwise pass over the blocks
             hit = g.to_blocks(xp) == g.per_block(jnp.asarray(maxout))
             return g.crop(g.from_blocks(jnp.where(hit, g.per_block(gz), zero)))
-        total = None
-        for off in g.offsets():
-            part = g.scatter(jnp.where(g.window_slice(xp, off) == maxout, gz, zero), off)
-            total = part if total is None else total + part
-        return g.crop(total)
+        return g.crop(g.sum_over_offsets(
+            lambda off: jnp.where(g.window_slice(xp, off) == maxout, gz, zero), scatter=True))
 
     return impl
 
@@ -140,10 +145,7 @@ def _average_pool_grad(op, node):
             return jnp.zeros(np.shape(x), dtype)
         if op.mode != "sum":
             gz = gz / g.counts(op.mode == "average_inc_pad").astype(dtype)
-        total = None
-        for off in g.offsets():
-            part = g.scatter(gz, off)
-            total = part if total is None else total + part
+        total = g.sum_over_offsets(lambda off: gz, scatter=True)
         # a window clipped to the real pixels (average_exc_pad) gives nothing to the padding: the crop drops it
         return g.crop(total)
 
@@ -165,10 +167,8 @@ def _max_pool_grad_grad(op, node):
             hit = g.to_blocks(xp) == g.per_block(jnp.asarray(maxout))
             window_axes = tuple(g.lead + 2 * i + 1 for i in range(op.ndim))
             return jnp.where(hit, g.to_blocks(gp), zero).sum(axis=window_axes)
-        total = None
-        for off in g.offsets():
-            part = jnp.where(g.window_slice(xp, off) == maxout, g.window_slice(gp, off), zero)
-            total = part if total is None else total + part
-        return total
+        return g.sum_over_offsets(
+            lambda off: jnp.where(g.window_slice(xp, off) == maxout, g.window_slice(gp, off), zero),
+            scatter=False)
 
     return impl

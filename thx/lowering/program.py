@@ -15,8 +15,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import itertools
+import weakref
+
+import jax
 import numpy as np
 
+from thx.graph import errors
 from thx.graph.basic import Constant, Variable
 from thx.graph.fg import FunctionGraph
 from thx.lowering.registry import LOWERING_PASSES, ensure_loaded, jax_impl, static_inputs
@@ -53,6 +58,7 @@ class Plan:
     in_slots: list[int]
     program: list[tuple[Callable[..., Any], tuple[int, ...], tuple[int, ...], Any]]
     out_slots: tuple[int, ...]
+    clients: dict | None = None  # the graph's clients, for error messages
 
 
 def plan(fgraph: FunctionGraph) -> Plan:
@@ -71,22 +77,41 @@ def plan(fgraph: FunctionGraph) -> Plan:
         return s
 
     in_slots = [slot_of(v) for v in fgraph.inputs]
-    program = [(jax_impl(node.op, node), tuple(slot_of(v) for v in node.inputs),
+    program = [(scoped(jax_impl(node.op, node), node), tuple(slot_of(v) for v in node.inputs),
                 tuple(slot_of(v) for v in node.outputs), node) for node in fgraph.toposort()]
-    return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs))
+    return Plan(initial, in_slots, program, tuple(slot_of(v) for v in fgraph.outputs), fgraph.clients)
+
+
+# Each node's lowering runs inside ``jax.named_scope("<OpClass>#<n>")``: the HLO ops it emits carry
+# that name in their ``op_name`` metadata (only metadata: the optimized HLO is unchanged), which is
+# how the profiler (thx/compile/profiling.py) maps XLA's per-op times back to Apply nodes.
+NODE_OF_SCOPE: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_SCOPE_IDS = itertools.count()
+
+
+def scoped(fn: Callable[..., Any], node: Any) -> Callable[..., Any]:
+    """``fn`` run inside a named scope naming ``node`` (registered in ``NODE_OF_SCOPE``)."""
+    name = f"{type(node.op).__name__}#{next(_SCOPE_IDS)}"
+    NODE_OF_SCOPE[name] = node
+
+    def run(*args):
+        with jax.named_scope(name):
+            return fn(*args)
+    return run
 
 
 def build_closure(fgraph: FunctionGraph | Plan) -> Callable[..., tuple]:
     """A Python function of the graph's inputs returning the tuple of its outputs."""
     p = fgraph if isinstance(fgraph, Plan) else plan(fgraph)
     return closure(p.initial, p.in_slots, [(fn, ins, outs) for fn, ins, outs, _ in p.program],
-                   p.out_slots)
+                   p.out_slots, (p.program, p.clients))
 
 
 def closure(initial: Sequence[Any], in_slots: Sequence[int], program: Sequence[tuple],
-            out_slots: Sequence[int]) -> Callable[..., tuple]:
+            out_slots: Sequence[int], nodes: tuple | None = None) -> Callable[..., tuple]:
     """The function running ``program`` (``(fn, ins, outs)`` steps) on fresh slots: the
-    arguments go to ``in_slots``, the values of ``out_slots`` come back."""
+    arguments go to ``in_slots``, the values of ``out_slots`` come back.  With ``nodes``
+    (a Plan's program and clients), an error names the node that raised it (``errors``)."""
     n_in = len(in_slots)
     out_slots = tuple(out_slots)
 
@@ -94,7 +119,15 @@ def closure(initial: Sequence[Any], in_slots: Sequence[int], program: Sequence[t
         env = list(initial)
         for k in range(n_in):
             env[in_slots[k]] = args[k]
-        execute(program, env)
+        try:
+            execute(program, env)
+        except Exception as e:
+            # the failing step: the first whose outputs were not written
+            k = next((k for k, step in enumerate(program) if env[step[2][0]] is None), None)
+            if nodes is None or k is None:
+                raise
+            node, ins = nodes[0][k][3], program[k][1]
+            raise errors.with_node(e, node, [env[i] for i in ins], k, nodes[1]) from None
         return tuple(env[o] for o in out_slots)
 
     return run

@@ -41,6 +41,7 @@ from thx.lowering.registry import as_int, register
 from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.masked import MaskedScan
+from thx.scan.materialize import Materialize
 from thx.scan.op import Scan
 
 
@@ -74,6 +75,21 @@ def _static_of_scan(op: Scan) -> tuple[int, ...]:
     first_ns = op.n_seqs + op.n_tap_inputs
     outer_first_ns = 1 + op.n_seqs + op.n_rec
     return (0,) + tuple(outer_first_ns + i - first_ns for i in inner_static if i >= first_ns)
+
+
+@register(Materialize)
+def _materialize(op: Materialize, node) -> Callable[..., Any]:
+    """Store ``x`` once: XLA fuses elementwise work into its consumers (and recomputes it per
+    element of a larger result) but not into a reduction's consumers, so ``x`` goes through a
+    sum with ``-0.0`` (exact, signed zeros and NaNs included) that XLA does not fold away."""
+    def impl(x):
+        x = jnp.asarray(x)
+        if not jnp.issubdtype(x.dtype, jnp.floating) or x.ndim == 0:
+            return x
+        pad = jnp.full_like(x, -0.0)
+        neg0 = jnp.asarray(-0.0, x.dtype)
+        return lax.reduce(jnp.stack([x, pad], -1), neg0, lax.add, (x.ndim,))
+    return impl
 
 
 def _is_tracer(v: Any) -> bool:

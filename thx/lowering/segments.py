@@ -237,7 +237,20 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
             program.append((run_host, ins, outs))
         elif seg_out:
             program.append((make_segment(items, seg_in, seg_out), seg_in, seg_out))
-    return closure(initial, in_slots, program, out_slots)
+    run = closure(initial, in_slots, program, out_slots)
+    if counter is None:
+        return run
+    seen: set = set()
+
+    def watched(*args):
+        # the segments' traces do not see the function's inputs: its signatures are noted here,
+        # so the recompile warning covers segmented functions too
+        sig = counter.signature(args)
+        if sig not in seen:
+            seen.add(sig)
+            counter.note(sig)
+        return run(*args)
+    return watched
 
 
 def _charged(fn: Callable[..., Any], counter: TraceCounter) -> Callable[..., Any]:

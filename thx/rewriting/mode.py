@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from thx.config import config
@@ -43,15 +44,20 @@ class Mode:
 
     def including(self, *tags: str) -> "Mode":
         """A copy of this mode that also applies rewrites tagged ``tags``."""
-        return Mode(self.linker, self.optimizer, self._including + tags, self._excluding, self._requiring)
+        return self._with_tags(self._including + tags, self._excluding, self._requiring)
 
     def excluding(self, *tags: str) -> "Mode":
         """A copy of this mode that skips rewrites tagged ``tags``."""
-        return Mode(self.linker, self.optimizer, self._including, self._excluding + tags, self._requiring)
+        return self._with_tags(self._including, self._excluding + tags, self._requiring)
 
     def requiring(self, *tags: str) -> "Mode":
         """A copy of this mode that keeps only rewrites tagged with all of ``tags``."""
-        return Mode(self.linker, self.optimizer, self._including, self._excluding, self._requiring + tags)
+        return self._with_tags(self._including, self._excluding, self._requiring + tags)
+
+    def _with_tags(self, including: tuple, excluding: tuple, requiring: tuple) -> "Mode":
+        m = copy.copy(self)  # keeps a subclass (NanGuardMode, DebugMode) and its settings
+        m._including, m._excluding, m._requiring = tuple(including), tuple(excluding), tuple(requiring)
+        return m
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Mode) and self._key() == other._key()
@@ -66,7 +72,9 @@ class Mode:
         return f"Mode(linker={self.linker!r}, optimizer={self.optimizer!r})"
 
 
-_PREDEFINED = {
+# Mode names for ``mode=``/``config.mode``; thx/compile/nanguardmode.py and debugmode.py replace
+# 'NanGuardMode' and 'DebugMode' with their own Mode classes (they live in a higher layer).
+PREDEFINED_MODES = _PREDEFINED = {
     "FAST_RUN": lambda: Mode(optimizer="fast_run"),
     "FAST_COMPILE": lambda: Mode(optimizer="fast_compile"),
     "JAX": lambda: Mode(optimizer="fast_run"),
@@ -86,15 +94,16 @@ def get_mode(mode: Any) -> Mode:
         inc, exc = config.optimizer_including, config.optimizer_excluding
         req = config.optimizer_requiring
         if inc or exc or req:
-            return Mode(mode.linker, mode.optimizer, mode._including + tuple(inc),
-                        mode._excluding + tuple(exc), mode._requiring + tuple(req))
+            return mode._with_tags(mode._including + tuple(inc), mode._excluding + tuple(exc),
+                                   mode._requiring + tuple(req))
         return mode
     if isinstance(mode, str):
         if mode not in _PREDEFINED:
             raise ValueError(f"unknown mode {mode!r}; valid modes: {', '.join(_PREDEFINED)}")
         m = _PREDEFINED[mode]()
         if mode == config.mode and config.source("optimizer") != "default":
-            m = Mode(optimizer=config.optimizer)
+            m = copy.copy(m)  # the optimizer flag applies to the flag's mode (a DebugMode stays one)
+            m.optimizer = config.optimizer
         return get_mode(m)
     raise TypeError(f"mode must be a Mode or a mode name, got {mode!r}")
 

@@ -6,7 +6,12 @@ import thx.tensor as T
 from thx.graph.fg import FunctionGraph
 from thx.rewriting.engine import optimize
 from thx.rewriting.mode import get_mode
+from thx.scan.materialize import Materialize, materialize
 from thx.scan.op import Scan
+from thx.tensor.elemwise import DimShuffle, Elemwise
+from thx.rewriting.constants import const_value, scalar_value
+from thx.rewriting.utils import op_name
+from thx.tensor.basic import Alloc
 from thx.tensor.subtensor import IncSubtensor
 
 
@@ -14,13 +19,109 @@ def optimize_inner(op: Scan, vmapped: bool) -> FunctionGraph:
     """A rewritten copy of ``op``'s step graph, ready to lower.
 
     The step is optimised with the scan's own mode; a step lowered under
-    ``jax.vmap`` (``vmapped``) also gets :func:`onehot_increments`.
+    ``jax.vmap`` (``vmapped``) also gets :func:`onehot_increments` (then the
+    mode again: products sink into the one-hot's taken branch) and
+    :func:`hoist_invariants`.
     """
     fg = op.fgraph.clone()
     optimize(fg, get_mode(op.mode))
     if vmapped:
         onehot_increments(fg, fg.inputs[: op.n_seqs])
+        optimize(fg, get_mode(op.mode))
+        merge_switch_sums(fg)
+        hoist_invariants(fg, fg.inputs[: op.n_seqs])
     return fg
+
+
+def merge_switch_sums(fg) -> None:
+    """Sums of one-hot selects with one condition -> one select of the sum.
+
+    After the products have sunk into the one-hots, the step of a Hessian is
+    a sum of such selects; merged, the mapped result is one select of one
+    (hoisted) vector.  Before -> after::
+
+        switch(c, a, 0) + switch(c, b, 0) - switch(c, d, 0) -> switch(c, a + b - d, 0)
+    """
+    for node in fg.toposort():
+        name = op_name(node.outputs[0])
+        if name not in ("add", "sub") or node.outputs[0] not in fg.variables:
+            continue
+        parts = [_zero_else(v) for v in node.inputs]
+        if any(p is None for p in parts) or any(p[0] is not parts[0][0] for p in parts):
+            continue
+        inner = T.add(*[p[1] for p in parts]) if name == "add" else T.sub(parts[0][1], parts[1][1])
+        zero = parts[0][2]
+        new = T.switch(parts[0][0], inner, zero)
+        old = node.outputs[0]
+        if new.dtype != old.dtype or new.broadcastable != old.broadcastable:
+            continue
+        fg.replace(old, new, reason="scan_vmap_merge_switch_sums")
+
+
+def _zero_else(v):
+    """``(c, a, zero)`` if ``v`` is ``switch(c, a, zero)`` with a constant zero ``zero``, else None."""
+    if op_name(v) != "switch":
+        return None
+    c, a, z = v.owner.inputs
+    if const_value(z) is None or scalar_value(z) != 0:
+        return None
+    return c, a, z
+
+
+def _dependents(fg, batched) -> set:
+    """The variables of ``fg`` that depend on ``batched`` (the mapped sequences)."""
+    dep = set(batched)
+    for node in fg.toposort():
+        if any(v in dep for v in node.inputs):
+            dep.update(node.outputs)
+    return dep
+
+
+def hoist_invariants(fg, batched) -> None:
+    """Computed elementwise values that do not depend on the mapped sequences are stored once.
+
+    Under ``jax.vmap`` such a value (``sin(x)`` in a Hessian's step) is
+    computed unbatched, but XLA's loop fusion recomputes it for every element
+    of the batched result it feeds (``n`` times ``sin`` per row of an ``n x n``
+    Hessian).  Before -> after, for a batched consumer ``c``::
+
+        c(sin(x), i) -> c(materialize(sin(x)), i)
+    """
+    dep = _dependents(fg, batched)
+    done: dict = {}
+    for node in fg.toposort():
+        if node.outputs[0] not in dep or isinstance(node.op, Materialize):
+            continue
+        for k, v in enumerate(node.inputs):
+            if v in dep or v.ndim == 0 or not _computed_elementwise(v):
+                continue
+            if v not in done:
+                done[v] = materialize(v)
+            fg.change_input(node, k, done[v], reason="scan_vmap_hoist_invariant")
+
+
+# Elementwise ops XLA may recompute per element of a bigger result at little cost; any other
+# (sin, exp, tanh, pow, division ...) in a hoisted value makes it worth storing once.
+_CHEAP = frozenset({"add", "sub", "mul", "neg", "sqr", "abs", "second", "identity", "switch", "eq",
+                    "neq", "lt", "le", "gt", "ge", "maximum", "minimum", "and_", "or_", "xor", "invert",
+                    "Cast", "round_half_to_even", "floor", "ceil"})
+
+
+def _computed_elementwise(v) -> bool:
+    """Is ``v`` an elementwise result (maybe broadcast) that uses an op costlier than arithmetic?"""
+    stack, seen = [v], set()
+    while stack:
+        node = stack.pop().owner
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node.op, Elemwise):
+            if node.op.scalar_op.name not in _CHEAP:
+                return True
+        elif not isinstance(node.op, DimShuffle):
+            continue  # stop at other ops: their results are stored anyway
+        stack.extend(node.inputs)
+    return False
 
 
 def onehot_increments(fg, batched) -> None:
@@ -36,10 +137,7 @@ def onehot_increments(fg, batched) -> None:
         set_subtensor(x[i], y) -> switch(m, y, x)
     """
     full = ("slice", None, None, None)
-    dep = set(batched)
-    for node in fg.toposort():
-        if any(v in dep for v in node.inputs):
-            dep.update(node.outputs)
+    dep = _dependents(fg, batched)
     for node in fg.toposort():
         if type(node.op) is not IncSubtensor or len(node.inputs) != 3:
             continue
@@ -54,10 +152,26 @@ def onehot_increments(fg, batched) -> None:
         if x.ndim > 1:
             mask = mask.dimshuffle([0] + ["x"] * (x.ndim - 1))
         yb = T.shape_padleft(y, x.ndim - y.ndim)
-        if node.op.set_instead_of_inc:
+        zero = T.constant(0, dtype=x.dtype)
+        if _is_zeros(x) and T.switch(mask, yb, zero).broadcastable == x.broadcastable:
+            new = T.switch(mask, yb, zero)  # a one-hot: later muls sink into its taken branch
+        elif node.op.set_instead_of_inc:
             new = T.switch(mask, yb, x)
         else:
-            new = x + T.switch(mask, yb, T.constant(0, dtype=x.dtype))
+            new = x + T.switch(mask, yb, zero)
         new = T.cast(new, x.dtype) if new.dtype != x.dtype else new
         fg.replace(node.outputs[0], T.patternbroadcast(new, x.broadcastable),
                    reason="scan_vmap_onehot_increment")
+
+
+def _is_zeros(v) -> bool:
+    """Is ``v`` all zeros by construction (``fill(a, 0)``, ``alloc(0, ...)``, a zero constant)?"""
+    if scalar_value(v) == 0 and const_value(v) is not None:
+        return True
+    node = v.owner
+    if node is None:
+        return False
+    if op_name(v) == "second" or type(node.op) is Alloc:
+        fill = node.inputs[1] if op_name(v) == "second" else node.inputs[0]
+        return const_value(fill) is not None and scalar_value(fill) == 0
+    return False

@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from thx.graph import test_value
 from thx.graph.basic import Constant, Variable, ancestors, clone_replace, io_toposort
 from thx.graph.fg import FunctionGraph, MissingInputError
 
@@ -264,6 +265,8 @@ def scan(fn: Callable[..., Any], sequences: Any = None, outputs_info: Any = None
     seq_outer, seq_inner = _sequence_slices(seqs_in, go_backwards)
     actual_n_steps = _number_of_steps(n_steps_var, seq_outer)
     infos = _state_variables(outs_in)
+    test_value.give_rows([(o, 0, i) for o, i in zip(seq_outer, seq_inner)] + [  # compute_test_value
+        (s["outer_init"], k - min(s["taps"]), v) for s in infos if s for k, v in zip(s["taps"], s["inner"])])
     args, condition, outputs, updates, infos = _call_step(fn, seq_inner, infos, non_seqs, outs_in)
     upd_pairs, shared_inner = _shared_variable_updates(outputs, updates, condition, args, non_seqs)
     inner = _inner_graph(outputs, condition, infos, seq_inner, non_seqs, upd_pairs, shared_inner,

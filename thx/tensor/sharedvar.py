@@ -25,14 +25,20 @@ from thx.tensor.type import TensorType
 from thx.tensor.var import _TensorMethods
 
 
-# ``put(ndarray) -> device array``, installed by the lowering layer (thx/lowering/device.py).
-_DEVICE_PUT: list[Callable[[np.ndarray], Any]] = []
+# ``put(ndarray, variable) -> device array`` and ``fetch(device array) -> array NumPy can read``
+# (the whole of a global array of several processes), installed by the lowering layer
+# (thx/lowering/device.py).
+_DEVICE_PUT: list[Callable[[np.ndarray, Any], Any]] = []
+_FETCH: list[Callable[[Any], Any]] = []
 _ORDER = itertools.count()  # creation order: the order in which a call takes several locks
 
 
-def install_device_put(put: Callable[[np.ndarray], Any]) -> None:
-    """Make tensor shared variables keep their values where ``put`` uploads them."""
+def install_device_put(put: Callable[[np.ndarray, Any], Any],
+                       fetch: Callable[[Any], Any] = lambda v: v) -> None:
+    """Make tensor shared variables keep their values where ``put`` uploads them
+    (``get_value`` reads them through ``fetch``)."""
     _DEVICE_PUT[:] = [put]
+    _FETCH[:] = [fetch]
 
 
 class SharedVariable(Variable):
@@ -45,10 +51,15 @@ class SharedVariable(Variable):
     """
 
     _device_resident = False  # tensor shared variables say True
+    sharding: tuple | None = None  # a mesh axis (or None) per dimension: docs/distributed.md
+    _any_sharded = False  # set once some variable has a sharding (compile looks for them then)
 
     def __init__(self, name: str | None, type, value: Any, strict: bool,
-                 allow_downcast: bool | None = None) -> None:
+                 allow_downcast: bool | None = None, sharding: Sequence | None = None) -> None:
         super().__init__(type, None, None, name)
+        if sharding is not None:
+            self.sharding = _sharding_spec(sharding, type.ndim, name)
+            SharedVariable._any_sharded = True
         self._allow_downcast = allow_downcast
         self._strict = strict
         self._lock = threading.Lock()
@@ -59,7 +70,7 @@ class SharedVariable(Variable):
     def _place(self, v: Any) -> Any:
         """``v`` uploaded to the device when this variable lives there and the upload is installed."""
         if self._device_resident and _DEVICE_PUT and isinstance(v, np.ndarray):
-            return _DEVICE_PUT[0](v)
+            return _DEVICE_PUT[0](v, self)
         return v
 
     def _to_device(self) -> None:
@@ -79,6 +90,8 @@ class SharedVariable(Variable):
             v = self._value
         if return_internal_type:
             return v
+        if _FETCH:
+            v = _FETCH[0](v)
         if isinstance(v, np.ndarray):
             return v if borrow else v.copy()
         return np.asarray(v) if borrow else np.array(v)
@@ -128,7 +141,7 @@ class SharedVariable(Variable):
         # A copy of the value: sharing one device buffer would let an update of one variable
         # donate (free) the other's value.
         cp = self.__class__(self.name, self.type, self.get_value(), self._strict,
-                            self._allow_downcast)
+                            self._allow_downcast, self.sharding)
         cp.tag = copy.copy(self.tag)
         return cp
 
@@ -158,7 +171,8 @@ class TensorSharedVariable(_TensorMethods, SharedVariable):
 
 def shared(value: Any, name: str | None = None, strict: bool = False,
            allow_downcast: bool | None = None, borrow: bool = False,
-           broadcastable: Sequence[bool] | None = None, **kwargs: Any) -> TensorSharedVariable:
+           broadcastable: Sequence[bool] | None = None, sharding: Sequence | None = None,
+           **kwargs: Any) -> TensorSharedVariable:
     """A shared variable holding ``value`` (an array or a number).
 
     Parameters
@@ -172,6 +186,9 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
         Use ``value`` without copying it.
     broadcastable : tuple of bool, optional
         Defaults to all False (as in Theano).
+    sharding : tuple, optional
+        A mesh axis name (or None) per dimension: how the value is laid out over the
+        device mesh (``config.mesh``); replicated when omitted.  See docs/distributed.md.
 
     Examples
     --------
@@ -202,7 +219,20 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     if broadcastable is None:
         broadcastable = (False,) * arr.ndim
     t = TensorType(str(arr.dtype), broadcastable)
-    return TensorSharedVariable(name, t, arr, strict, allow_downcast)
+    return TensorSharedVariable(name, t, arr, strict, allow_downcast, sharding)
+
+
+def _sharding_spec(sharding: Sequence, ndim: int, name: str | None) -> tuple:
+    """``sharding`` checked: one mesh axis name, tuple of names, or None per dimension."""
+    spec = tuple(tuple(e) if isinstance(e, list) else e for e in sharding) \
+        if isinstance(sharding, (tuple, list)) else None
+    ok = spec is not None and len(spec) == ndim and all(
+        e is None or isinstance(e, str) or (isinstance(e, tuple) and all(isinstance(a, str) for a in e))
+        for e in spec)
+    if not ok:
+        raise ValueError(f"shared variable {name or '<unnamed>'}: sharding must be a tuple of "
+                         f"{ndim} mesh axis names or None (one per dimension), got {sharding!r}")
+    return spec
 
 
 # ---------------------------------------------------------------- any Python object (Theano's generic)
@@ -265,7 +295,7 @@ class GenericSharedVariable(SharedVariable):
     """
 
     def __init__(self, name: str | None, type: Type, value: Any, strict: bool,
-                 allow_downcast: bool | None = None) -> None:
+                 allow_downcast: bool | None = None, sharding: None = None) -> None:
         super().__init__(name, type, value, strict, allow_downcast)
 
     def get_value(self, borrow: bool = False, return_internal_type: bool = False) -> Any:

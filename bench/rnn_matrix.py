@@ -1,0 +1,463 @@
+"""The RNN matrix: every way users write a recurrent net, thx against hand-written JAX.
+
+Run ``python -m bench.rnn_matrix`` (``--quick``: small sizes, no memory
+subprocesses; ``--write-docs``: the table into ``docs/performance.md``).
+
+Rows: {vector state ``h: (H,)``, batched state} x {weights left
+``dot(W, h)`` (batched ``h: (H, B)``), weights right ``dot(h, W)`` (batched
+``h: (B, H)``)} x {tanh RNN, LSTM, GRU}, plus a tanh RNN reading two
+sequences and two taps of its state (``h[t-2]``, ``h[t-1]``) and an LSTM
+over 1,000 steps.  Each cell is written once over a small adapter (``_Ops``:
+``mm`` = the row's product, ``gate`` = the row's slice of stacked gates) and
+built twice: as a Theano graph with ``thx.scan`` / ``T.grad`` and as the
+natural JAX program, ``lax.scan`` of the same step with ``jax.jit(jax.grad(loss))``.
+The cost is ``sum(h_t ** 2)`` over all steps; the gradient is wrt every weight.
+
+Columns, each thx / JAX measured in the same run (float64 on both sides):
+
+* **grad call**, **forward call**: median of interleaved batches of calls,
+  NumPy in and NumPy out (``bench.run.time_calls``); the ratio is thx / JAX.
+* **XLA memory**: ``temp + output`` bytes of the compiled gradient
+  (``Compiled.memory_analysis()``): what XLA's buffer assignment reserves
+  for one call, exact and free of allocator noise.
+* **peak RSS** (full runs): each side in its own fresh subprocess, which
+  imports, builds and compiles the gradient ahead of time
+  (``jit(...).lower(args).compile()``), returns freed heap to the system
+  (``malloc_trim(0)``), notes its resident size, resets the kernel's
+  high-water mark (``echo 5 > /proc/self/clear_refs``) and calls the compiled
+  gradient 3 times, keeping the results.  The figure is the high-water mark
+  (``VmHWM``) minus the resident size before the calls: the peak the calls
+  add over imports + data + compile (the compile's own peak, larger than a
+  call's, is left out).  Allocator caching makes it approximate (a few
+  hundred KB); the XLA column is exact.
+* **agree**: thx's gradient and cost ``allclose`` JAX's (``rtol=1e-8``); a
+  row that differs fails the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+if __package__ in (None, ""):  # `python bench/rnn_matrix.py`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.run import _host, _loadavg, compare, fmt_time, machine_info, time_calls  # noqa: E402
+
+__all__ = ["Case", "CASES", "run", "format_report", "main"]
+
+DOCS = Path(__file__).resolve().parents[1] / "docs" / "performance.md"
+BEGIN, END = "<!-- rnn-matrix:begin -->", "<!-- rnn-matrix:end -->"
+RTOL = 1e-8
+
+
+@dataclass(frozen=True)
+class Case:
+    """One row: a cell, how its state and weights are laid out, and its sizes."""
+
+    cell: str  # "tanh", "lstm", "gru"
+    batched: bool
+    right: bool  # weights right: dot(h, W); else left: dot(W, h)
+    steps: int
+    batch: int
+    n_in: int
+    hidden: int
+    two_taps: bool = False  # two sequences, state taps [-2, -1] (tanh only)
+
+    @property
+    def name(self) -> str:
+        if self.two_taps:
+            return "tanh, 2 sequences, taps [-2, -1]"
+        return (f"{self.cell}, {'batched' if self.batched else 'vector'} state, weights "
+                f"{'right dot(h, W)' if self.right else 'left dot(W, h)'}")
+
+    @property
+    def size(self) -> str:
+        b = f", batch {self.batch}" if self.batched else ""
+        return f"{self.steps} steps{b}, {self.n_in}->{self.hidden}"
+
+
+def cases(quick: bool) -> list[Case]:
+    """The matrix, then the two extra rows."""
+    T, B, D, H = (5, 2, 3, 4) if quick else (100, 32, 64, 128)
+    out = [Case(cell, batched, right, T, B, D, H)
+           for cell in ("tanh", "lstm", "gru") for batched in (False, True) for right in (False, True)]
+    out.append(Case("tanh", True, True, T, B, D, H, two_taps=True))
+    out.append(Case("lstm", True, True, 12 if quick else 1000, B, D, H if quick else 64))
+    return out
+
+
+CASES = cases(quick=False)
+
+
+# ---------------------------------------------------------------- one cell, two front ends
+
+class _Ops:
+    """The row's layout over a front end (thx.tensor or jax.numpy)."""
+
+    def __init__(self, case: Case, thx_side: bool):
+        self.c, self.thx_side = case, thx_side
+        if thx_side:
+            import thx.tensor as T
+            self.dot, self.tanh, self.sigmoid = T.dot, T.tanh, T.nnet.sigmoid
+        else:
+            import jax
+            import jax.numpy as jnp
+            self.dot, self.tanh, self.sigmoid = jnp.dot, jnp.tanh, jax.nn.sigmoid
+
+    def mm(self, W, h):
+        return self.dot(h, W) if self.c.right else self.dot(W, h)
+
+    def bias(self, b):
+        if self.c.batched and not self.c.right:  # h: (H, B), a column bias
+            return b.dimshuffle(0, "x") if self.thx_side else b[:, None]
+        return b
+
+    def gate(self, z, k):
+        H = self.c.hidden
+        if self.c.batched and self.c.right:
+            return z[:, k * H:(k + 1) * H]
+        return z[k * H:(k + 1) * H]
+
+
+def _step(case: Case, o: _Ops):
+    """The step ``(x_t, *state, *weights) -> new state`` (a list)."""
+    if case.two_taps:
+        def step(x1, x2, h2, h1, W1, W2, U1, U2, b):
+            return [o.tanh(o.mm(W1, x1) + o.mm(W2, x2) + o.mm(U1, h1) + o.mm(U2, h2) + o.bias(b))]
+    elif case.cell == "tanh":
+        def step(x, h, W, U, b):
+            return [o.tanh(o.mm(W, x) + o.mm(U, h) + o.bias(b))]
+    elif case.cell == "lstm":
+        def step(x, h, c, W, U, b):
+            z = o.mm(W, x) + o.mm(U, h) + o.bias(b)
+            i, f, g = (o.sigmoid(o.gate(z, k)) for k in range(3))
+            c = f * c + i * o.tanh(o.gate(z, 3))
+            return [g * o.tanh(c), c]
+    else:  # gru
+        def step(x, h, Wg, Ug, bg, Wc, Uc, bc):
+            zg = o.mm(Wg, x) + o.mm(Ug, h) + o.bias(bg)
+            r, u = o.sigmoid(o.gate(zg, 0)), o.sigmoid(o.gate(zg, 1))
+            c = o.tanh(o.mm(Wc, x) + o.mm(Uc, r * h) + o.bias(bc))
+            return [u * h + (1 - u) * c]
+    return step
+
+
+def data(case: Case, rng: np.random.RandomState) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+    """``(sequences, initial states, weights)`` as float64 NumPy arrays."""
+    T, B, D, H = case.steps, case.batch, case.n_in, case.hidden
+    x_shape = ((T, B, D) if case.right else (T, D, B)) if case.batched else (T, D)
+    h_shape = ((B, H) if case.right else (H, B)) if case.batched else (H,)
+
+    def w(n_out, n_in):  # weights of a product with n_in inputs, stacked n_out wide
+        a = rng.randn(n_out, n_in) / np.sqrt(n_in)
+        return a.T.copy() if case.right else a
+
+    seqs = [rng.randn(*x_shape)]
+    if case.two_taps:
+        seqs = [rng.randn(*x_shape), rng.randn(*x_shape)]
+        states = [0.1 * rng.randn(2, *h_shape)]
+        weights = [w(H, D), w(H, D), 0.5 * w(H, H), 0.5 * w(H, H), 0.1 * rng.randn(H)]
+    elif case.cell == "tanh":
+        states = [np.zeros(h_shape)]
+        weights = [w(H, D), w(H, H), 0.1 * rng.randn(H)]
+    elif case.cell == "lstm":
+        states = [np.zeros(h_shape), np.zeros(h_shape)]
+        weights = [w(4 * H, D), w(4 * H, H), 0.1 * rng.randn(4 * H)]
+    else:
+        states = [np.zeros(h_shape)]
+        weights = [w(2 * H, D), w(2 * H, H), 0.1 * rng.randn(2 * H), w(H, D), w(H, H), 0.1 * rng.randn(H)]
+    return seqs, states, weights
+
+
+def thx_functions(case: Case, arrays) -> tuple[Any, Any, list]:
+    """``(forward, gradient, args)`` compiled by thx: the cost, and the cost's gradients wrt
+    every weight."""
+    import thx
+    import thx.tensor as T
+    seqs, states, weights = arrays
+    typ = lambda a, n: T.TensorType("float64", (False,) * a.ndim)(n)  # noqa: E731
+    xs = [typ(a, f"x{k}") for k, a in enumerate(seqs)]
+    h0 = [typ(a, f"h{k}") for k, a in enumerate(states)]
+    ws = [typ(a, f"w{k}") for k, a in enumerate(weights)]
+    step = _step(case, _Ops(case, True))
+    info = [dict(initial=h0[0], taps=[-2, -1])] if case.two_taps else h0
+    out, updates = thx.scan(step, sequences=xs, outputs_info=info, non_sequences=ws)
+    hs = out[0] if isinstance(out, (list, tuple)) else out
+    cost = T.sum(hs ** 2)
+    ins = xs + h0 + ws
+    fwd = thx.function(ins, cost, updates=updates)
+    grad = thx.function(ins, [cost] + T.grad(cost, ws), updates=updates)
+    return fwd, grad, list(seqs) + list(states) + list(weights)
+
+
+def jax_functions(case: Case, arrays) -> tuple[Any, Any, list]:
+    """The same in hand-written JAX: ``jit(loss)`` and ``jit(value_and_grad(loss))``."""
+    import jax
+    import jax.numpy as jnp
+    from jax import lax
+    seqs, states, weights = arrays
+    step = _step(case, _Ops(case, False))
+    ns, nst = len(seqs), len(states)
+
+    def loss(*args):
+        xs, h0, ws = args[:ns], args[ns:ns + nst], args[ns + nst:]
+        if case.two_taps:
+            def body(carry, x):
+                h2, h1 = carry
+                h = step(*x, h2, h1, *ws)[0]
+                return (h1, h), h
+            _, hs = lax.scan(body, (h0[0][0], h0[0][1]), xs)
+        else:
+            def body(carry, x):
+                new = step(*x, *carry, *ws)
+                return tuple(new), new[0]
+            _, hs = lax.scan(body, tuple(h0), xs)
+        return jnp.sum(hs ** 2)
+
+    first = ns + nst
+    vg = jax.value_and_grad(loss, argnums=tuple(range(first, first + len(weights))))
+
+    def grad(*args):
+        c, g = vg(*args)
+        return (c,) + tuple(g)
+
+    return jax.jit(loss), jax.jit(grad), list(seqs) + list(states) + list(weights)
+
+
+# ---------------------------------------------------------------- measuring
+
+@dataclass
+class Row:
+    """The measurements of one case."""
+
+    case: Case
+    agree: bool = False
+    max_rel_err: float = float("nan")
+    thx_grad: float = float("nan")
+    jax_grad: float = float("nan")
+    thx_fwd: float = float("nan")
+    jax_fwd: float = float("nan")
+    xla_mem: dict = field(default_factory=dict)  # side -> bytes (temp + output)
+    rss: dict = field(default_factory=dict)  # side -> bytes, or None (not measured)
+    error: str | None = None
+
+
+def _x64():
+    import jax
+    return jax.enable_x64(True)
+
+
+def _xla_bytes(jitted, args) -> float:
+    with _x64():
+        m = jitted.lower(*args).compile().memory_analysis()
+    return float(m.temp_size_in_bytes + m.output_size_in_bytes) if m is not None else float("nan")
+
+
+def run_case(case: Case, quick: bool, repeats: int, batch_seconds: float,
+             thx_flags: dict | None = None) -> Row:
+    """Compile both sides, check they agree, time gradient and forward calls (interleaved).
+    ``thx_flags`` are set while thx builds its functions and makes their first calls (which
+    decide, e.g., whether a function pads to shape buckets)."""
+    import thx
+    row = Row(case)
+    try:
+        arrays = data(case, np.random.RandomState(0))
+        with thx.config.change_flags(**(thx_flags or {})):
+            fwd, grad, args = thx_functions(case, arrays)
+            got = _host(grad(*args)) + _host(fwd(*args))
+        with _x64():
+            jfwd, jgrad, jargs = jax_functions(case, arrays)
+        with _x64():
+            want = _host(jgrad(*jargs)) + _host(jfwd(*jargs))
+        row.agree, row.max_rel_err = compare(got, want, RTOL)
+
+        def on_jax(fn):
+            def call():
+                with _x64():
+                    return _host(fn(*jargs))
+            return call
+
+        t = time_calls({"thx": lambda: _host(grad(*args)), "jax": on_jax(jgrad)}, repeats, batch_seconds)
+        row.thx_grad, row.jax_grad = t["thx"], t["jax"]
+        t = time_calls({"thx": lambda: _host(fwd(*args)), "jax": on_jax(jfwd)}, repeats, batch_seconds)
+        row.thx_fwd, row.jax_fwd = t["thx"], t["jax"]
+        row.xla_mem = {"thx": _xla_bytes(grad.jax_fn, args), "jax": _xla_bytes(jgrad, jargs)}
+    except Exception as e:  # keep going: the table shows it
+        import traceback
+        traceback.print_exc()
+        row.error = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+    return row
+
+
+def _status_kib(key: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    raise KeyError(key)
+
+
+def _child(index: int, quick: bool, side: str) -> None:
+    """In a fresh process: build and compile one side's gradient ahead of time, give freed heap
+    back to the system (``malloc_trim``), note the resident size, reset the kernel's high-water
+    mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
+    resident size before the calls, in bytes."""
+    import ctypes
+    case = cases(quick)[index]
+    arrays = data(case, np.random.RandomState(0))
+    if side == "thx":
+        _, grad, args = thx_functions(case, arrays)
+        jitted = grad.jax_fn
+    else:
+        with _x64():
+            _, jitted, args = jax_functions(case, arrays)
+    with _x64():
+        compiled = jitted.lower(*args).compile()
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        base = _status_kib("VmRSS")
+        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+        outs = [_host(compiled(*args)) for _ in range(3)]
+    peak = _status_kib("VmHWM")
+    del outs
+    print(json.dumps({"peak": (peak - base) * 1024}))
+
+
+def peak_rss(index: int, quick: bool, side: str) -> float:
+    """Peak RSS the gradient's calls add after imports and compile (``_child``, a fresh process)."""
+    cmd = [sys.executable, "-m", "bench.rnn_matrix", "--child", str(index), side]
+    if quick:
+        cmd.append("--quick")
+    root = Path(__file__).resolve().parents[1]
+    paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]  # this checkout's thx first
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
+    return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
+
+
+def run(quick: bool = False, memory: bool | None = None, only: list[str] | None = None,
+        log=lambda s: None, thx_flags: dict | None = None) -> dict:
+    """Run the matrix; ``memory`` (default: not quick) adds the RSS subprocesses; ``thx_flags``
+    (e.g. ``{"shape_buckets": "off"}``) apply to thx's functions."""
+    memory = (not quick) if memory is None else memory
+    meta = machine_info()
+    meta["quick"] = quick
+    meta["thx_flags"] = dict(thx_flags or {})
+    repeats, batch_seconds = (3, 0.002) if quick else (9, 0.1)
+    rows = []
+    for k, case in enumerate(cases(quick)):
+        if only and not any(o in case.name for o in only):
+            continue
+        row = run_case(case, quick, repeats, batch_seconds, thx_flags)
+        if memory and row.error is None:
+            for side in ("thx", "jax"):
+                try:
+                    row.rss[side] = peak_rss(k, quick, side)
+                except subprocess.CalledProcessError as e:
+                    row.rss[side] = None
+                    log(f"  memory subprocess failed ({side}): {e.stderr[-500:]}")
+        rows.append(row)
+        log(_line(row))
+    meta["load_after"] = _loadavg()
+    return {"rows": rows, "meta": meta}
+
+
+# ---------------------------------------------------------------- reporting
+
+def _mb(b: Any) -> str:
+    if b is None or b != b:
+        return "-"
+    return f"{b / 2 ** 20:.1f} MB" if abs(b) >= 2 ** 20 else f"{b / 2 ** 10:.0f} KB"
+
+
+def _ratio(a: float, b: float) -> str:
+    return "-" if not (a == a and b == b and b > 0) else f"{a / b:.2f}"
+
+
+def _line(r: Row) -> str:
+    if r.error:
+        return f"  {r.case.name} ({r.case.size}): ERROR {r.error}"
+    return (f"  {r.case.name} ({r.case.size}): grad thx {fmt_time(r.thx_grad)} jax {fmt_time(r.jax_grad)} "
+            f"(x{_ratio(r.thx_grad, r.jax_grad)}), forward thx {fmt_time(r.thx_fwd)} jax "
+            f"{fmt_time(r.jax_fwd)} (x{_ratio(r.thx_fwd, r.jax_fwd)}); XLA memory thx "
+            f"{_mb(r.xla_mem.get('thx'))} jax {_mb(r.xla_mem.get('jax'))}; RSS thx "
+            f"{_mb(r.rss.get('thx'))} jax {_mb(r.rss.get('jax'))}; agree={r.agree}")
+
+
+def format_report(result: dict) -> str:
+    """The table as Markdown (the part of docs/performance.md between the rnn-matrix markers)."""
+    meta, rows = result["meta"], result["rows"]
+    cmd = " ".join(["python -m bench.rnn_matrix"] + (["--quick"] if meta["quick"] else [])
+                   + (["--no-buckets"] if meta.get("thx_flags") else []))
+    out = [f"Measured {meta['date']} by `{cmd}` on {meta['cpu']} ({meta['cores']} cores; load average "
+           f"before/after {meta['load_before']} / "
+           f"{meta.get('load_after', '?')}, shared with other jobs); JAX {meta['jax']}, float64.", "",
+           "| row | size | grad thx | grad JAX | ratio | forward thx | forward JAX | ratio | "
+           "XLA memory thx / JAX | peak RSS thx / JAX |", "|---|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if r.error:
+            out.append(f"| {r.case.name} | {r.case.size} | error: {r.error} |||||||| ")
+            continue
+        name = r.case.name + ("" if r.agree else " (**results differ**)")
+        out.append(f"| {name} | {r.case.size} | {fmt_time(r.thx_grad)} | {fmt_time(r.jax_grad)} | "
+                   f"{_ratio(r.thx_grad, r.jax_grad)} | {fmt_time(r.thx_fwd)} | {fmt_time(r.jax_fwd)} | "
+                   f"{_ratio(r.thx_fwd, r.jax_fwd)} | {_mb(r.xla_mem.get('thx'))} / "
+                   f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
+    out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
+                "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
+                "= temp + output bytes of the compiled gradient; peak RSS = what 3 calls of the "
+                "compiled gradient add to the resident size after imports and compile (a fresh "
+                "subprocess per side, high-water mark reset through `/proc/self/clear_refs`; see "
+                "`bench/rnn_matrix.py`)."]
+    return "\n".join(out)
+
+
+def write_docs(report: str, path: Path = DOCS) -> None:
+    """Replace the RNN-matrix block of ``path`` (or append one)."""
+    block = f"{BEGIN}\n{report}\n{END}"
+    text = path.read_text() if path.exists() else "# Performance\n"
+    if BEGIN in text and END in text:
+        pre, rest = text.split(BEGIN, 1)
+        text = pre + block + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: list[str] | None = None) -> dict | None:
+    ap = argparse.ArgumentParser(prog="python -m bench.rnn_matrix", description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="small sizes, no memory subprocesses")
+    ap.add_argument("--memory", action="store_true", help="measure peak RSS even with --quick")
+    ap.add_argument("--only", nargs="+", metavar="WORD", help="rows whose name contains WORD")
+    ap.add_argument("--no-buckets", action="store_true",
+                    help="thx without shape buckets (config.shape_buckets='off'): exact-length scans")
+    ap.add_argument("--write-docs", action="store_true", help="write the table into docs/performance.md")
+    ap.add_argument("--child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        _child(int(a.child[0]), a.quick, a.child[1])
+        return None
+    result = run(quick=a.quick, memory=a.memory or None, only=a.only, log=lambda s: print(s, flush=True),
+                 thx_flags={"shape_buckets": "off"} if a.no_buckets else None)
+    report = format_report(result)
+    print()
+    print(report)
+    if a.write_docs:
+        write_docs(report)
+        print(f"\nwrote {DOCS}")
+    bad = [r for r in result["rows"] if r.error or not r.agree]
+    if bad:
+        print("\nFAILED: " + ", ".join(f"{r.case.name}" for r in bad), file=sys.stderr)
+        sys.exit(1)
+    return result
+
+
+if __name__ == "__main__":
+    main()

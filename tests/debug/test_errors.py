@@ -1,0 +1,211 @@
+"""Errors name the Apply node that failed, its inputs' types and shapes, and the user's line that built it."""
+
+from __future__ import annotations
+
+import inspect
+import pickle
+import re
+
+import numpy as np
+import pytest
+
+import thx
+import thx.tensor as T
+from thx.graph import errors, trace
+from thx.graph.basic import io_toposort
+
+HERE = __file__
+
+
+def line_of(text: str) -> int:
+    """The line of this file holding ``text`` (the statement a test expects in a backtrace)."""
+    lines = open(HERE).read().splitlines()
+    hits = [i + 1 for i, line in enumerate(lines)
+            if text in line and line[line.index(text) - 1] not in "\"'"]  # not a quoted mention
+    assert len(hits) == 1, (text, hits)
+    return hits[0]
+
+
+def backtrace_names(msg: str, text: str) -> None:
+    """``msg`` has Theano's backtrace section pointing at this file's line holding ``text``."""
+    assert "Backtrace when the node is created(use Theano flag traceback.limit=N" in msg
+    assert f'File "{HERE}", line {line_of(text)}' in msg
+    assert text in msg
+
+
+def test_dot_shape_error_names_node_shapes_and_line():
+    x, y = T.dmatrix('x'), T.dmatrix('y')
+    z = T.dot(x, y) + 1  # the line the error must show
+    f = thx.function([x, y], z)
+    with pytest.raises(ValueError) as info:
+        f(np.ones((2, 3)), np.ones((4, 5)))
+    msg = str(info.value)
+    assert "dot_general requires contracting dimensions" in msg  # JAX's own text is kept
+    assert "Apply node that caused the error: dot(x, y)" in msg
+    assert "Inputs types: [TensorType(float64, matrix), TensorType(float64, matrix)]" in msg
+    assert "Inputs shapes: [(2, 3), (4, 5)]" in msg
+    assert "Inputs strides: [(24, 8), (40, 8)]" in msg  # row-major, as NumPy gets the arrays
+    assert re.search(r"Toposort index: \d+", msg)
+    assert "Outputs clients: [[Elemwise{add,no_inplace}" in msg
+    backtrace_names(msg, "z = T.dot(x, y) + 1  # the line the error must show")
+    assert "HINT: Use the Theano flag 'exception_verbosity=high'" in msg
+    # the underlying error keeps its type (TypeError from JAX), as Theano's raise_with_op does
+    cause = info.value.__cause__
+    assert isinstance(cause, TypeError)
+    assert str(getattr(cause, errors.NODE_ATTR)) == "dot(x, y)"
+
+
+def test_elemwise_shape_mismatch():
+    x, y = T.dvector('x'), T.dvector('y')
+    s = T.exp(x + y)  # elemwise add of mismatched lengths
+    with pytest.raises(ValueError) as info:
+        thx.function([x, y], s)(np.ones(3), np.ones(4))
+    msg = str(info.value)
+    assert "Apply node that caused the error: Elemwise{add,no_inplace}(x, y)" in msg
+    assert "Inputs shapes: [(3,), (4,)]" in msg
+    backtrace_names(msg, "s = T.exp(x + y)  # elemwise add of mismatched lengths")
+
+
+def test_indexing_op_shape_mismatch():
+    x, y = T.dvector('x'), T.dvector('y')
+    r = T.set_subtensor(x[:2], y)  # two slots, three values
+    with pytest.raises(ValueError) as info:
+        thx.function([x, y], r)(np.ones(5), np.ones(3))
+    msg = str(info.value)
+    assert "Apply node that caused the error: SetSubtensor{:2}(x, y)" in msg
+    assert "Inputs shapes: [(5,), (3,)]" in msg
+    backtrace_names(msg, "r = T.set_subtensor(x[:2], y)  # two slots, three values")
+
+
+def test_small_constant_inputs_show_their_values():
+    x, y = T.dvector('x'), T.dvector('y')
+    r = T.inc_subtensor(x[[0, 1]], y)
+    with pytest.raises(ValueError) as info:
+        thx.function([x, y], r)(np.ones(5), np.ones(3))
+    msg = str(info.value)
+    assert "Inputs shapes: [(5,), (3,), (2,)]" in msg
+    assert "Inputs values: ['not shown', 'not shown', array([0, 1])]" in msg
+
+
+def test_error_inside_scan_names_inner_node_and_scan():
+    def step(a, acc, B):
+        return acc + T.dot(a, B)  # inner node that fails
+
+    A, B = T.dmatrix('A'), T.dmatrix('B')
+    out, _ = thx.scan(step, sequences=[A], non_sequences=[B], outputs_info=[T.zeros(3)])  # the scan
+    with pytest.raises(ValueError) as info:
+        thx.function([A, B], out)(np.ones((4, 3)), np.ones((2, 3)))
+    msg = str(info.value)
+    assert "Apply node that caused the error: dot(A[t], B)" in msg
+    assert "Inputs shapes: [(3,), (2, 3)]" in msg
+    backtrace_names(msg, "return acc + T.dot(a, B)  # inner node that fails")
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    scan_line = line_of("outputs_info=[T.zeros(3)])  # the scan")
+    assert msg.count(f'File "{HERE}", line {scan_line}') == 2  # the step's caller, and the scan's own
+
+
+def test_exception_verbosity_high_adds_debugprint():
+    x, y = T.dmatrix('x'), T.dmatrix('y')
+    d = T.dot(x, y)
+    f = thx.function([x, y], d + 1)
+    with thx.config.change_flags(exception_verbosity="high"):
+        with pytest.raises(ValueError) as info:
+            f(np.ones((2, 3)), np.ones((4, 5)))
+    msg = str(info.value)
+    expected = thx.printing.debugprint(d.owner, print_type=True, stop_on_name=True,
+                                       file="str")
+    assert "Debugprint of the apply node: \n" + expected in msg
+    assert "HINT: Use the Theano flag 'exception_verbosity=high'" not in msg
+
+
+def _built_at_depth(depth: int):
+    if depth:
+        return _built_at_depth(depth - 1)
+    x = T.dvector('x')
+    return T.exp(x)  # deepest frame
+
+
+def test_traceback_limit():
+    with thx.config.change_flags(traceback__limit=1):
+        v = _built_at_depth(3)
+    frames = trace.get(v).frames()
+    assert len(frames) == 1 and frames[0][:2] == (HERE, line_of("return T.exp(x)  # deepest frame"))
+    with thx.config.change_flags(traceback__limit=0):
+        assert trace.get(_built_at_depth(3)) == ()
+    default = trace.get(_built_at_depth(20))
+    assert len(default) == 8  # Theano's default limit
+    with thx.config.change_flags(traceback__limit=-1):
+        whole = trace.get(_built_at_depth(20))
+    assert len(whole) > 21 and whole[:8] == default  # innermost first
+    # the recorded frames match Python's own view of the stack (no thx frames in them)
+    assert all(not f[0].startswith(trace._THX_DIR) for f in trace.Trace(whole).frames())
+    assert [f[:3] for f in trace.Trace(whole).frames()][-1][2] == "_built_at_depth"
+
+
+def test_trace_matches_inspect_stack():
+    x = T.dvector('x')
+    y = x * 2; here = inspect.stack()  # noqa: E702 (same line on purpose)
+    got = trace.get(y).frames()
+    want = [(f.filename, f.lineno, f.function) for f in reversed(here)][-len(got):]
+    assert got == want
+
+
+def test_no_trace_without_limit_gives_hint():
+    with thx.config.change_flags(traceback__limit=0):
+        x, y = T.dvector('x'), T.dvector('y')
+        s = x + y
+    with pytest.raises(ValueError) as info:
+        thx.function([x, y], s)(np.ones(3), np.ones(4))
+    assert "no backtrace was recorded" in str(info.value)
+
+
+def test_rewritten_and_cloned_nodes_keep_the_users_line():
+    x, y = T.dvector('x'), T.dvector('y')
+    out = T.log(1 + x) * y  # log(1 + x) becomes log1p(x) in the optimizer
+    f = thx.function([x, y], out)
+    nodes = f.maker.fgraph.toposort()
+    assert any("log1p" in str(n.op) for n in nodes)
+    for n in nodes:
+        frames = trace.get(n.outputs[0]).frames()
+        assert frames[-1][:2] == (HERE, line_of("out = T.log(1 + x) * y  # log(1 + x)")), n
+
+
+def test_with_node_keeps_type_and_message():
+    x = T.dvector('x')
+    node = T.exp(x).owner
+    err = errors.with_node(KeyError("boom"), node, [np.ones(3)])
+    assert type(err) is KeyError and "boom" in str(err) and "Apply node that caused the error" in str(err)
+    assert getattr(err, errors.NODE_ATTR) is node
+    flagged = ValueError("x")
+    flagged.extra = 3  # attributes survive the rebuild
+    assert errors.with_node(flagged, node).extra == 3
+
+    class Odd(Exception):
+        def __init__(self, a, b):
+            super().__init__(f"{a}/{b}")
+
+    odd = errors.with_node(Odd(1, 2), node)  # cannot be rebuilt from a message: a note is added
+    assert type(odd) is Odd and str(odd) == "1/2"
+    assert "Apply node that caused the error" in odd.__notes__[0]
+
+
+def test_index_errors_keep_their_exact_message():
+    x = T.dvector('x')
+    with pytest.raises(IndexError, match=r"^index 5 is out of bounds for axis 0 with size 3$"):
+        thx.function([x], x[5])(np.ones(3))
+
+
+def test_graph_without_failure_unchanged():
+    x, y = T.dmatrix('x'), T.dmatrix('y')
+    f = thx.function([x, y], T.dot(x, y) + 1)
+    np.testing.assert_allclose(f(np.ones((2, 3)), np.ones((3, 4))), np.full((2, 4), 4.0))
+    assert len(io_toposort([x, y], [T.dot(x, y)])) == 1
+
+
+def test_traces_pickle_with_their_graph():
+    x = T.dvector('x')
+    y = T.exp(x) * 2  # pickled with its trace
+    y2 = pickle.loads(pickle.dumps(y))
+    assert trace.get(y2).frames() == trace.get(y).frames()
+    assert trace.get(y2).frames()[-1][:2] == (HERE, line_of("y = T.exp(x) * 2  # pickled with"))
+    assert "y = T.exp(x) * 2" in trace.get(y2).format()

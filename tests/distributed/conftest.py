@@ -1,0 +1,3 @@
+"""The scripts are Theano programs run by ``thx run`` in a subprocess, not modules to import."""
+
+collect_ignore_glob = ["scripts/*"]
