@@ -88,17 +88,17 @@ def test_small_constant_inputs_show_their_values():
 
 
 def test_error_inside_scan_names_inner_node_and_scan():
-    def step(a, acc, B):
-        return acc + T.dot(a, B)  # inner node that fails
+    def step(a, acc, B):  # dot(a, B) alone would be one product before the loop (scan push-outs)
+        return acc + T.dot(a * acc, B)  # inner node that fails
 
     A, B = T.dmatrix('A'), T.dmatrix('B')
     out, _ = thx.scan(step, sequences=[A], non_sequences=[B], outputs_info=[T.zeros(3)])  # the scan
     with pytest.raises(ValueError) as info:
         thx.function([A, B], out)(np.ones((4, 3)), np.ones((2, 3)))
     msg = str(info.value)
-    assert "Apply node that caused the error: dot(A[t], B)" in msg
+    assert "Apply node that caused the error: dot(Elemwise{mul,no_inplace}.0, B)" in msg
     assert "Inputs shapes: [(3,), (2, 3)]" in msg
-    backtrace_names(msg, "return acc + T.dot(a, B)  # inner node that fails")
+    backtrace_names(msg, "return acc + T.dot(a * acc, B)  # inner node that fails")
     assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
     scan_line = line_of("outputs_info=[T.zeros(3)])  # the scan")
     assert msg.count(f'File "{HERE}", line {scan_line}') == 2  # the step's caller, and the scan's own
