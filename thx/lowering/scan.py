@@ -122,8 +122,8 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     def step_values(xs, bufs, nonseqs):
         """One step: returns (new recurrent values, nit values, condition or None)."""
         args = list(xs)
-        for k, taps in enumerate(rec_taps):
-            args += [bufs[k][lags[k] + t] for t in taps]
+        for k, taps in enumerate(rec_taps):  # a buffer may hold more than the lag (store_steps)
+            args += [bufs[k][t] for t in taps]
         outs = run(*args, *nonseqs)
         new = []
         for k in range(nr):
@@ -138,9 +138,6 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
         cond = jnp.asarray(outs[-1]).astype(bool).reshape(()) if op.as_while else None
         return new, nit, cond
 
-    def shift(buf, v):
-        return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
-
     def full_traces(inits, rows):
         # no step ran: the initial rows alone (XLA aborts slicing a concatenate of an empty array)
         return [(jnp.concatenate([rows[k], inits[k]] if reverse else [inits[k], rows[k]])
@@ -150,39 +147,46 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     if op.as_while:
-        return _while_impl(op, prepare, step_values, shift, full_traces, pack, _fixed_nonseqs(node))
+        return _while_impl(op, prepare, step_values, full_traces, pack, _fixed_nonseqs(node))
     if masked:
-        return _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map)
+        return _masked_impl(op, prepare, step_values, full_traces, pack, use_map)
+
+    store = [op.stored(k) for k in range(n_out)]
+    kept = _Kept(op, store, step_values)
 
     def impl(n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
         if use_map:
+            seqs, lo = _map_rows(seqs, N, store, reverse)
+
             def one(*xs):
                 with collecting() as c:  # a failed check: a per-element status, reduced below
                     nit = tuple(step_values(xs, [], nonseqs)[1])
                 return nit + _status_or_empty(c)
             outs = list(jax.vmap(one)(*seqs))
             _emit_steps(outs[nn:])
-            return pack(outs[:nn])
-        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+            return pack([_last_rows(y, N, s, reverse, lo) for y, s in zip(outs[:nn], store)])
+        carry0 = kept.carry0(seqs, inits, nonseqs)
 
-        def step(bufs, xs):
+        def step(carry, xs):
             with collecting() as c:  # a failed check: a per-step status, reduced after the loop
-                new, nit, _ = step_values(xs if xs is not None else (), bufs, nonseqs)
-            return [shift(b, v) for b, v in zip(bufs, new)], tuple(new + nit) + _status_or_empty(c)
+                new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
+            return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
-        _, ys = lax.scan(step, bufs0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
+        carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)
-        _emit_steps(ys[n_out:])
-        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+        _emit_steps(ys[kept.n_ys:])
+        return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))
 
     return impl
 
 
-def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
+def _masked_impl(op, prepare, step_values, full_traces, pack, use_map):
     """Shape buckets: run all ``n_steps`` (padded) steps; steps from ``active`` on change
     no state (the carry is held) and output zeros (see ``thx.scan.masked``)."""
-    nr, n_out, reverse = op.n_rec, op.n_rec + op.n_nit, op.reverse
+    nr, nn, reverse = op.n_rec, op.n_nit, op.reverse
+    store = [op.stored(k) for k in range(nr + nn)]
+    kept = _Kept(op, store, step_values)
 
     def impl(active, n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
@@ -194,26 +198,116 @@ def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
                     nit = tuple(step_values(xs, [], nonseqs)[1])
                 return nit + _status_or_empty(c)
             ys = list(jax.vmap(one)(*seqs))
-            _emit_steps(_active_statuses(ys[op.n_nit:], steps, active))
-            return pack([_zero_rows_from(y, steps, active) for y in ys[:op.n_nit]])
-        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+            _emit_steps(_active_statuses(ys[nn:], steps, active))
+            return pack([_last_rows(_zero_rows_from(y, steps, active), N, s, reverse, 0)
+                         for y, s in zip(ys[:nn], store)])
+        carry0 = kept.carry0(seqs, inits, nonseqs)
 
-        def step(bufs, xs):
+        def step(carry, xs):
             t, xs = xs[0], xs[1:]
             with collecting() as c:  # checks of padded steps are dropped below
-                new, nit, _ = step_values(xs, bufs, nonseqs)
+                new, nit, _ = step_values(xs, carry[0], nonseqs)
             keep = t < active
-            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, bufs)]
+            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, carry[0])]
             nit = [jnp.where(keep, v, jnp.zeros_like(v)) for v in nit]
-            bufs = [jnp.where(keep, shift(b, v), b) for b, v in zip(bufs, new)]
-            return bufs, tuple(rows + nit) + _status_or_empty(c)
+            held = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b),
+                                          kept.advance(carry, new, nit), carry)
+            return held, kept.rows(rows, nit) + _status_or_empty(c)
 
-        _, ys = lax.scan(step, bufs0, (steps,) + tuple(seqs), length=N, reverse=reverse)
+        carry, ys = lax.scan(step, carry0, (steps,) + tuple(seqs), length=N, reverse=reverse)
         ys = list(ys)
-        _emit_steps(_active_statuses(ys[n_out:], steps, active))
-        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+        _emit_steps(_active_statuses(ys[kept.n_ys:], steps, active))
+        return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))
 
     return impl
+
+
+def _shift(buf, v):
+    """The buffer's rows moved up by one, ``v`` as the new last row."""
+    return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
+
+
+class _Kept:
+    """What a ``lax.scan`` carries and stacks, given the outputs' ``store_steps``.
+
+    The carry holds, per recurrent state, a buffer of ``max(lag, stored)`` rows
+    (the most recent last) and, per stored nit output, one of ``stored`` rows;
+    only outputs that keep their full trace are stacked per step (``ys``).
+    """
+
+    def __init__(self, op: Scan, store: list[int], step_values) -> None:
+        self.op, self.store, self.step_values = op, store, step_values
+        nr = op.n_rec
+        self.full_rec = [k for k in range(nr) if not store[k]]
+        self.full_nit = [j for j in range(op.n_nit) if not store[nr + j]]
+        self.kept_nit = [j for j in range(op.n_nit) if store[nr + j]]
+        self.n_ys = len(self.full_rec) + len(self.full_nit)
+
+    def carry0(self, seqs, inits, nonseqs):
+        op, nr = self.op, self.op.n_rec
+        bufs = []
+        for k, b in enumerate(inits):
+            b = _flip_rows(b) if op.reverse else b
+            extra = self.store[k] - op.lags[k]
+            if extra > 0:  # room for the stored rows older than the lag (zeros until written)
+                b = jnp.concatenate([jnp.zeros((extra,) + b.shape[1:], b.dtype), b])
+            bufs.append(b)
+        nbufs = []
+        if self.kept_nit:
+            xs0 = [jax.ShapeDtypeStruct(np.shape(s)[1:], jnp.asarray(s).dtype) for s in seqs]
+
+            def nit_of(xs, b):
+                with collecting():  # shapes only: the checks are made in the loop
+                    return self.step_values(xs, b, nonseqs)[1]
+            shapes = jax.eval_shape(nit_of, xs0, bufs)
+            nbufs = [jnp.zeros((self.store[nr + j],) + shapes[j].shape, shapes[j].dtype)
+                     for j in self.kept_nit]
+        return bufs, nbufs
+
+    def advance(self, carry, new, nit):
+        bufs, nbufs = carry
+        return ([_shift(b, v) for b, v in zip(bufs, new)],
+                [_shift(b, nit[j]) for b, j in zip(nbufs, self.kept_nit)])
+
+    def rows(self, new, nit) -> tuple:
+        return tuple([new[k] for k in self.full_rec] + [nit[j] for j in self.full_nit])
+
+    def outputs(self, N: int, inits, carry, ys, full_traces) -> list:
+        op, nr, rev = self.op, self.op.n_rec, self.op.reverse
+        bufs, nbufs = carry
+        rec_ys = dict(zip(self.full_rec, ys))
+        traces = full_traces(inits, [rec_ys.get(k, inits[k][:0]) for k in range(nr)])
+        out = [_last_rows(bufs[k], N + op.lags[k], self.store[k], rev, None) if self.store[k]
+               else traces[k] for k in range(nr)]
+        nit_ys = dict(zip(self.full_nit, ys[len(self.full_rec):]))
+        nit_bufs = dict(zip(self.kept_nit, nbufs))
+        out += [_last_rows(nit_bufs[j], N, self.store[nr + j], rev, None) if j in nit_bufs
+                else nit_ys[j] for j in range(op.n_nit)]
+        return out
+
+
+def _last_rows(y, n: int, s: int, reverse: bool, lo: int | None):
+    """The rows ``store_steps`` keeps of a trace of ``n`` rows: its ``min(s, n)`` most recent.
+
+    ``y`` holds the trace's last rows in loop order (a carried buffer: ``lo`` None)
+    or the full trace from row ``lo`` on in time order (a map's outputs).
+    """
+    if not s:
+        return y
+    m = min(s, n)
+    if lo is None:  # a carried buffer, most recent row last
+        rows = y[y.shape[0] - m:]
+        return _flip_rows(rows) if reverse else rows
+    return y[:m] if reverse else y[y.shape[0] - m:]
+
+
+def _map_rows(seqs, N: int, store: list[int], reverse: bool):
+    """A map whose every output keeps only its last rows runs only those steps."""
+    if not store or not all(store):
+        return seqs, 0
+    m = min(max(store), N)
+    lo = 0 if reverse else N - m
+    return [s[lo: lo + m] for s in seqs], lo
 
 
 def _active_statuses(extra: list, steps, active) -> list:
@@ -240,7 +334,7 @@ def _fixed_nonseqs(node) -> set[int]:
     return fixed
 
 
-def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
+def _while_impl(op, prepare, step_values, full_traces, pack, fixed):
     """``until`` scans: a jitted while loop into preallocated rows, trimmed on the host."""
     nr, nn = op.n_rec, op.n_nit
     cache: dict = {}
@@ -266,7 +360,7 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
                 new, nit, stop = step_values(xs, bufs, nonseqs)
             rows = [lax.dynamic_update_index_in_dim(r, v, i, 0) for r, v in zip(rows, new + nit)]
             st = col.status()
-            return (i + 1, stop, [shift(b, v) for b, v in zip(bufs, new)], rows,
+            return (i + 1, stop, [_shift(b, v) for b, v in zip(bufs, new)], rows,
                     status if st is None else st)
 
         ok = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))
