@@ -235,3 +235,38 @@ def test_config_flag_excluding_the_rewrite():
         f = thx.function(ins, H[-1])
     (op,) = scans(f)
     assert not op.store_steps
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_stored_rows_are_the_most_recent_rows_of_the_full_trace(reverse):
+    from thx.graph.evaluate import evaluate
+    x, h0 = T.dvector("x"), T.dvector("h0")
+    (h, y), _ = thx.scan(lambda x_t, h2, h1: [h1 * 0.5 - h2 + x_t, x_t * h1], sequences=x,
+                         outputs_info=[dict(initial=h0, taps=[-2, -1]), None])
+    node = h.owner.inputs[0].owner
+    full = node.op.clone_with(reverse=reverse)(*node.inputs)
+    xv, hv = np.random.RandomState(11).randn(6), np.random.RandomState(12).randn(2)
+    ref = thx.function([x, h0], full, mode=Mode(optimizer=None))(xv, hv)
+    for store in ([1, 4], [3, 9], [8, 1]):  # fewer rows than the trace, and more
+        stored = node.op.clone_with(reverse=reverse, store_steps=store)(*node.inputs)
+        got = thx.function([x, h0], stored, mode=Mode(optimizer=None))(xv, hv)
+        by_perform = evaluate(stored, {x: xv, h0: hv})
+        for k, s in enumerate(store):
+            want = ref[k][:s] if reverse else ref[k][-s:]
+            assert_close(got[k], want)
+            assert_close(by_perform[k], want)
+
+
+def test_bucketed_gradients_and_last_rows_equal_jax():
+    ins, H = rnn()
+    cost = T.sum(H[-1] ** 2)
+    f = thx.function(ins, [H[-3:]] + T.grad(cost, ins[:2]))
+
+    def jref(W, U, X, h0):
+        return jnp.sum(jax_rnn(W, U, X, h0)[-1] ** 2)
+    for n in (5, 3, 7, 6):
+        vals = values(n=n, seed=20 + n)
+        got = f(*vals)
+        assert_close(got[0], np.asarray(jax_rnn(*vals))[-3:], rtol=1e-12, atol=1e-12)
+        for g, e in zip(got[1:], jax.grad(jref, argnums=(0, 1))(*vals)):
+            assert_close(g, np.asarray(e), rtol=1e-10, atol=1e-12)

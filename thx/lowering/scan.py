@@ -157,7 +157,7 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     def impl(n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
         if use_map:
-            seqs, lo = _map_rows(seqs, N, store, reverse)
+            seqs = _map_rows(seqs, N, store, reverse)
 
             def one(*xs):
                 with collecting() as c:  # a failed check: a per-element status, reduced below
@@ -165,7 +165,7 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
                 return nit + _status_or_empty(c)
             outs = list(jax.vmap(one)(*seqs))
             _emit_steps(outs[nn:])
-            return pack([_last_rows(y, N, s, reverse, lo) for y, s in zip(outs[:nn], store)])
+            return pack([_last_rows(y, N, s, reverse, carried=False) for y, s in zip(outs[:nn], store)])
         carry0 = kept.carry0(seqs, inits, nonseqs)
 
         def step(carry, xs):
@@ -199,7 +199,7 @@ def _masked_impl(op, prepare, step_values, full_traces, pack, use_map):
                 return nit + _status_or_empty(c)
             ys = list(jax.vmap(one)(*seqs))
             _emit_steps(_active_statuses(ys[nn:], steps, active))
-            return pack([_last_rows(_zero_rows_from(y, steps, active), N, s, reverse, 0)
+            return pack([_last_rows(_zero_rows_from(y, steps, active), N, s, reverse, carried=False)
                          for y, s in zip(ys[:nn], store)])
         carry0 = kept.carry0(seqs, inits, nonseqs)
 
@@ -277,37 +277,37 @@ class _Kept:
         bufs, nbufs = carry
         rec_ys = dict(zip(self.full_rec, ys))
         traces = full_traces(inits, [rec_ys.get(k, inits[k][:0]) for k in range(nr)])
-        out = [_last_rows(bufs[k], N + op.lags[k], self.store[k], rev, None) if self.store[k]
+        out = [_last_rows(bufs[k], N + op.lags[k], self.store[k], rev, carried=True) if self.store[k]
                else traces[k] for k in range(nr)]
         nit_ys = dict(zip(self.full_nit, ys[len(self.full_rec):]))
         nit_bufs = dict(zip(self.kept_nit, nbufs))
-        out += [_last_rows(nit_bufs[j], N, self.store[nr + j], rev, None) if j in nit_bufs
+        out += [_last_rows(nit_bufs[j], N, self.store[nr + j], rev, carried=True) if j in nit_bufs
                 else nit_ys[j] for j in range(op.n_nit)]
         return out
 
 
-def _last_rows(y, n: int, s: int, reverse: bool, lo: int | None):
+def _last_rows(y, n: int, s: int, reverse: bool, carried: bool):
     """The rows ``store_steps`` keeps of a trace of ``n`` rows: its ``min(s, n)`` most recent.
 
-    ``y`` holds the trace's last rows in loop order (a carried buffer: ``lo`` None)
-    or the full trace from row ``lo`` on in time order (a map's outputs).
+    ``y`` is a carried buffer (``carried``: the most recent row last, in loop
+    order) or a map's stacked rows in time order (the trace, or its last rows).
     """
     if not s:
         return y
     m = min(s, n)
-    if lo is None:  # a carried buffer, most recent row last
+    if carried:
         rows = y[y.shape[0] - m:]
         return _flip_rows(rows) if reverse else rows
     return y[:m] if reverse else y[y.shape[0] - m:]
 
 
-def _map_rows(seqs, N: int, store: list[int], reverse: bool):
+def _map_rows(seqs, N: int, store: list[int], reverse: bool) -> list:
     """A map whose every output keeps only its last rows runs only those steps."""
     if not store or not all(store):
-        return seqs, 0
+        return seqs
     m = min(max(store), N)
     lo = 0 if reverse else N - m
-    return [s[lo: lo + m] for s in seqs], lo
+    return [s[lo: lo + m] for s in seqs]
 
 
 def _active_statuses(extra: list, steps, active) -> list:
