@@ -234,11 +234,10 @@ def _scans(fg) -> list:
     return [n.op for n in fg.apply_nodes if isinstance(n.op, Scan)]
 
 
-def _cumsum_and_cumprod(n_steps=None):
+def _cumsum_and_cumprod():
     """Two recurrent states over ``x`` (one scan): ``s + cumsum(x)`` and ``s * cumprod(x)``."""
     import thx
-    (a, b), _ = thx.scan(lambda x_t, a, b: [a + x_t, b * x_t], sequences=x, outputs_info=[s, s],
-                         n_steps=n_steps)
+    (a, b), _ = thx.scan(lambda x_t, a, b: [a + x_t, b * x_t], sequences=x, outputs_info=[s, s])
     return a, b
 
 
