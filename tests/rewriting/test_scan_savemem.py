@@ -270,3 +270,36 @@ def test_bucketed_gradients_and_last_rows_equal_jax():
         assert_close(got[0], np.asarray(jax_rnn(*vals))[-3:], rtol=1e-12, atol=1e-12)
         for g, e in zip(got[1:], jax.grad(jref, argnums=(0, 1))(*vals)):
             assert_close(g, np.asarray(e), rtol=1e-10, atol=1e-12)
+
+
+def test_a_scan_inside_a_step_stores_its_last_state_too():
+    from thx.rewriting.scan import optimize_inner
+    X = T.dmatrix("X")
+
+    def row(x):
+        c, _ = thx.scan(lambda e, a: a * 0.5 + e, sequences=x, outputs_info=T.constant(0.0, dtype="float64"))
+        return c[-1]
+    out, _ = thx.scan(row, sequences=X)
+    f = thx.function([X], [out, T.grad(T.sum(out ** 2), X)])
+    forward = [op for op in scans(f) if not op.reverse][0]
+    inner = [n.op for n in optimize_inner(forward, False).apply_nodes if isinstance(n.op, Scan)]
+    assert [op.store_steps for op in inner] == [(1,)]
+    Xv = np.random.RandomState(13).randn(4, 5)
+    decay = 0.5 ** np.arange(4, -1, -1)  # d a_final / d x_t
+    a = Xv @ decay
+    got = f(Xv)
+    assert_close(got[0], a)
+    assert_close(got[1], 2 * a[:, None] * decay[None, :])
+
+
+def test_prune_in_an_until_scan_keeps_the_states_the_condition_reads():
+    x = T.dvector("x")
+    z = T.constant(0.0, dtype="float64")
+    # a is read, b only decides when to stop, c is read by nothing
+    (a, b, c), _ = thx.scan(lambda x_t, a, b, c: ([a + x_t, b + 1.0, c * x_t], thx.scan_module.until(b + 1.0 >= 3)),
+                            sequences=x, outputs_info=[z, z, T.constant(1.0, dtype="float64")])
+    f = thx.function([x], a)
+    (op,) = scans(f)
+    assert op.as_while and op.n_rec == 2
+    xv = np.arange(1.0, 7.0)
+    assert_close(f(xv), np.cumsum(xv)[:3])
