@@ -4,25 +4,14 @@ before/after and checks values and gradients against NumPy and hand-written JAX.
 import jax
 import jax.numpy as jnp
 import numpy as np
-import pytest
 
 import thx
 import thx.tensor as T
 from thx.compile.mode import Mode
-from thx.scan.op import Scan
 from tests.oracle import assert_close
+from tests.rewriting.scan_helpers import scans, x64  # noqa: F401  (x64: an autouse fixture)
 
 NO_MERGE = Mode(optimizer="fast_run").excluding("local_scan_merge")
-
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
-def scans(f):
-    return [n.op for n in f.maker.fgraph.toposort() if isinstance(n.op, Scan)]
 
 
 def two_rnns():

@@ -12,21 +12,11 @@ import thx
 import thx.tensor as T
 from thx.compile.mode import Mode
 from thx.config import config
-from thx.scan.masked import MaskedScan
 from thx.scan.op import Scan
 from tests.oracle import assert_close
+from tests.rewriting.scan_helpers import scans, x64  # noqa: F401  (x64: an autouse fixture)
 
 NO_SCAN_REWRITES = Mode(optimizer="fast_run").excluding("scan")
-
-
-@pytest.fixture(autouse=True)
-def x64():
-    with jax.enable_x64(True):
-        yield
-
-
-def scans(f):
-    return [n.op for n in f.maker.fgraph.toposort() if isinstance(n.op, (Scan, MaskedScan))]
 
 
 def rnn():

@@ -98,7 +98,7 @@ def _masked_scan(op: MaskedScan, node) -> Callable[..., Any]:
 def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     run, _ = _inner(op)
     ns, nr, nn = op.n_seqs, op.n_rec, op.n_nit
-    lags, rec_taps, reverse = op.lags, op.rec_taps, op.reverse
+    rec_taps, reverse = op.rec_taps, op.reverse
     out_types = [o.type for o in op.fgraph.outputs]
     dtypes = [np.dtype(t.dtype) for t in out_types]
     use_map = _uses_vmap(op)
