@@ -187,6 +187,8 @@ def _masked_impl(op, prepare, step_values, full_traces, pack, use_map):
     nr, nn, reverse = op.n_rec, op.n_nit, op.reverse
     store = [op.stored(k) for k in range(nr + nn)]
     kept = _Kept(op, store, step_values)
+    if kept.ring:  # the bucket analysis keeps such scans unpadded (thx/compile/bucket_rules.py)
+        raise NotImplementedError(f"{op}: a masked scan keeps no more rows of an output than its taps")
 
     def impl(active, n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
@@ -230,9 +232,13 @@ def _shift(buf, v):
 class _Kept:
     """What a ``lax.scan`` carries and stacks, given the outputs' ``store_steps``.
 
-    The carry holds, per recurrent state, a buffer of ``max(lag, stored)`` rows
-    (the most recent last) and, per stored nit output, one of ``stored`` rows;
-    only outputs that keep their full trace are stacked per step (``ys``).
+    The carry holds each recurrent state's last ``lag`` rows (the window its
+    taps read, most recent last) and a step counter.  An output keeping ``s``
+    rows, more than a state's window (or any nit output), also carries a
+    circular buffer of ``s`` rows: row ``r`` of its full trace is written to
+    slot ``r % s`` (one row written per step, as Theano's save-memory buffers),
+    and the slots are put back in order after the loop.  Only outputs that keep
+    their full trace are stacked per step (``ys``).
     """
 
     def __init__(self, op: Scan, store: list[int], step_values) -> None:
@@ -240,50 +246,71 @@ class _Kept:
         nr = op.n_rec
         self.full_rec = [k for k in range(nr) if not store[k]]
         self.full_nit = [j for j in range(op.n_nit) if not store[nr + j]]
-        self.kept_nit = [j for j in range(op.n_nit) if store[nr + j]]
+        self.ring = [k for k in range(nr + op.n_nit) if store[k] > (op.lags[k] if k < nr else 0)]
         self.n_ys = len(self.full_rec) + len(self.full_nit)
 
     def carry0(self, seqs, inits, nonseqs):
         op, nr = self.op, self.op.n_rec
-        bufs = []
-        for k, b in enumerate(inits):
-            b = _flip_rows(b) if op.reverse else b
-            extra = self.store[k] - op.lags[k]
-            if extra > 0:  # room for the stored rows older than the lag (zeros until written)
-                b = jnp.concatenate([jnp.zeros((extra,) + b.shape[1:], b.dtype), b])
-            bufs.append(b)
-        nbufs = []
-        if self.kept_nit:
+        bufs = [_flip_rows(b) if op.reverse else b for b in inits]
+        nit_shapes = None
+        if any(k >= nr for k in self.ring):
             xs0 = [jax.ShapeDtypeStruct(np.shape(s)[1:], jnp.asarray(s).dtype) for s in seqs]
 
             def nit_of(xs, b):
                 with collecting():  # shapes only: the checks are made in the loop
                     return self.step_values(xs, b, nonseqs)[1]
-            shapes = jax.eval_shape(nit_of, xs0, bufs)
-            nbufs = [jnp.zeros((self.store[nr + j],) + shapes[j].shape, shapes[j].dtype)
-                     for j in self.kept_nit]
-        return bufs, nbufs
+            nit_shapes = jax.eval_shape(nit_of, xs0, bufs)
+        rings = []
+        for k in self.ring:
+            if k < nr:  # the initial rows are the trace's first rows: slots 0 .. lag - 1
+                b = bufs[k]
+                rings.append(jnp.concatenate([b, jnp.zeros((self.store[k] - b.shape[0],) + b.shape[1:],
+                                                           b.dtype)]))
+            else:
+                sh = nit_shapes[k - nr]
+                rings.append(jnp.zeros((self.store[k],) + sh.shape, sh.dtype))
+        return bufs, rings, jnp.asarray(0, "int64")
 
     def advance(self, carry, new, nit):
-        bufs, nbufs = carry
-        return ([_shift(b, v) for b, v in zip(bufs, new)],
-                [_shift(b, nit[j]) for b, j in zip(nbufs, self.kept_nit)])
+        bufs, rings, i = carry
+        op, nr = self.op, self.op.n_rec
+        rings = [lax.dynamic_update_index_in_dim(
+            r, new[k] if k < nr else nit[k - nr], (i + (op.lags[k] if k < nr else 0)) % r.shape[0], 0)
+            for r, k in zip(rings, self.ring)]
+        return [_shift(b, v) for b, v in zip(bufs, new)], rings, i + 1
 
     def rows(self, new, nit) -> tuple:
         return tuple([new[k] for k in self.full_rec] + [nit[j] for j in self.full_nit])
 
     def outputs(self, N: int, inits, carry, ys, full_traces) -> list:
         op, nr, rev = self.op, self.op.n_rec, self.op.reverse
-        bufs, nbufs = carry
-        rec_ys = dict(zip(self.full_rec, ys))
-        traces = full_traces(inits, [rec_ys.get(k, inits[k][:0]) for k in range(nr)])
-        out = [_last_rows(bufs[k], N + op.lags[k], self.store[k], rev, carried=True) if self.store[k]
-               else traces[k] for k in range(nr)]
-        nit_ys = dict(zip(self.full_nit, ys[len(self.full_rec):]))
-        nit_bufs = dict(zip(self.kept_nit, nbufs))
-        out += [_last_rows(nit_bufs[j], N, self.store[nr + j], rev, carried=True) if j in nit_bufs
-                else nit_ys[j] for j in range(op.n_nit)]
+        bufs, rings, _ = carry
+        ring_of = dict(zip(self.ring, rings))
+        full = dict(zip(self.full_rec + [nr + j for j in self.full_nit], ys))
+        traces = full_traces(inits, [full.get(k, inits[k][:0]) for k in range(nr)])
+        out = []
+        for k in range(nr + op.n_nit):
+            n_rows = N + (op.lags[k] if k < nr else 0)
+            if k in ring_of:
+                out.append(_ring_rows(ring_of[k], n_rows, rev))
+            elif self.store[k]:  # within the taps' window
+                out.append(_last_rows(bufs[k], n_rows, self.store[k], rev, carried=True))
+            else:
+                out.append(traces[k] if k < nr else full[k])
         return out
+
+
+def _ring_rows(ring, n_rows: int, reverse: bool):
+    """The last ``min(s, n_rows)`` rows of a trace of ``n_rows`` rows written circularly into the
+    ``s`` slots of ``ring`` (row ``r`` in slot ``r % s``), in time order."""
+    s = ring.shape[0]
+    m = min(s, n_rows)
+    first = (n_rows - m) % s
+    if first + m <= s:
+        rows = ring[first: first + m]
+    else:
+        rows = jnp.concatenate([ring[first:], ring[: first + m - s]])
+    return _flip_rows(rows) if reverse else rows
 
 
 def _last_rows(y, n: int, s: int, reverse: bool, carried: bool):
