@@ -293,3 +293,18 @@ def test_prune_in_an_until_scan_keeps_the_states_the_condition_reads():
     assert op.as_while and op.n_rec == 2
     xv = np.arange(1.0, 7.0)
     assert_close(f(xv), np.cumsum(xv)[:3])
+
+
+def test_bad_store_steps_are_named():
+    x = T.dvector("x")
+    h, _ = thx.scan(lambda x_t, h: h + x_t, sequences=x, outputs_info=T.dscalar("h0"))
+    op = h.owner.inputs[0].owner.op
+    with pytest.raises(ValueError, match="store_steps needs one count >= 0 per output"):
+        op.clone_with(store_steps=[1, 2])
+    with pytest.raises(ValueError, match="stop condition keeps all its steps"):
+        op.clone_with(as_while=True, fgraph=_with_condition(op.fgraph), store_steps=[1])
+
+
+def _with_condition(fg):
+    from thx.graph.fg import FunctionGraph
+    return FunctionGraph(fg.inputs, fg.outputs + [T.gt(fg.outputs[0], 3)])

@@ -122,7 +122,7 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     def step_values(xs, bufs, nonseqs):
         """One step: returns (new recurrent values, nit values, condition or None)."""
         args = list(xs)
-        for k, taps in enumerate(rec_taps):  # a buffer may hold more than the lag (store_steps)
+        for k, taps in enumerate(rec_taps):  # tap -1 is the window's last row
             args += [bufs[k][t] for t in taps]
         outs = run(*args, *nonseqs)
         new = []
