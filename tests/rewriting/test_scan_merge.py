@@ -110,3 +110,21 @@ def test_different_step_counts_are_not_merged():
     got = f(xv, yv, 1.0)
     assert_close(got[0], np.cumsum(xv) + 1.0)
     assert_close(got[1], np.cumprod(yv))
+
+
+def test_a_stack_of_dependent_scans_stays_a_stack():
+    X, h0 = T.dvector("X"), T.dscalar("h0")
+    layer, layers = X, 20
+    for _ in range(layers):
+        layer, _ = thx.scan(lambda x, h: h * 0.5 + x, sequences=layer, outputs_info=h0)
+    f = thx.function([X, h0], layer)
+    assert len(scans(f)) == layers
+    xv = np.random.RandomState(5).randn(6)
+    want = xv
+    for _ in range(layers):
+        h, rows = 0.125, []
+        for v in want:
+            h = h * 0.5 + v
+            rows.append(h)
+        want = np.array(rows)
+    assert_close(f(xv, 0.125), want)

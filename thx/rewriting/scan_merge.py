@@ -21,13 +21,15 @@ from thx.scan.op import Scan
 def local_scan_merge(fgraph, node):  # scan_a(n, xs), scan_b(n, xs) -> scan_ab(n, xs)
     if not _mergeable(node.op):
         return None
-    for other, i in list(fgraph.clients.get(node.inputs[0], ())):
-        if (other == "output" or other is node or i != 0 or type(other.op) is not Scan
-                or not _mergeable(other.op) or not _compatible(node.op, other.op)):
-            continue
-        if _reads(other, node) or _reads(node, other):
-            continue
-        return _merge(node, other)
+    candidates = [other for other, i in fgraph.clients.get(node.inputs[0], ())
+                  if other != "output" and other is not node and i == 0 and type(other.op) is Scan
+                  and _mergeable(other.op) and _compatible(node.op, other.op)]
+    if not candidates:
+        return None
+    related = _upstream(node) | _downstream(fgraph, node)  # one walk each, for all candidates
+    for other in candidates:
+        if other not in related:
+            return _merge(node, other)
     return None
 
 
@@ -40,10 +42,21 @@ def _compatible(a: Scan, b: Scan) -> bool:
             and a.mode == b.mode and a.is_map() == b.is_map())
 
 
-def _reads(node, other) -> bool:
-    """True if ``node`` depends on an output of ``other``."""
-    outs = set(other.outputs)
-    return any(v in outs for v in ancestors(node.inputs))
+def _upstream(node) -> set:
+    """The nodes ``node`` depends on."""
+    return {v.owner for v in ancestors(node.inputs) if v.owner is not None}
+
+
+def _downstream(fgraph, node) -> set:
+    """The nodes that depend on ``node``'s outputs."""
+    seen: set = set()
+    stack = list(node.outputs)
+    while stack:
+        for client, _ in fgraph.clients.get(stack.pop(), ()):
+            if client != "output" and client not in seen:
+                seen.add(client)
+                stack.extend(client.outputs)
+    return seen
 
 
 def _merge(a, b) -> dict[Variable, Variable]:
