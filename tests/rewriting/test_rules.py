@@ -260,6 +260,39 @@ def _np_loop(seq, h, step):
     return np.stack(out)
 
 
+# ---------------------------------------------------------------- scan (whole-node rewrites)
+
+def _scans(fg) -> list:
+    from thx.scan.op import Scan
+    return [n.op for n in fg.apply_nodes if isinstance(n.op, Scan)]
+
+
+def _cumsum_and_cumprod():
+    """Two recurrent states over ``x`` (one scan): ``s + cumsum(x)`` and ``s * cumprod(x)``."""
+    import thx
+    (a, b), _ = thx.scan(lambda x_t, a, b: [a + x_t, b * x_t], sequences=x, outputs_info=[s, s])
+    return a, b
+
+
+def _two_scans():
+    """The same two states as two scans over the same steps."""
+    import thx
+    n = x.shape[0]
+    a, _ = thx.scan(lambda x_t, a: a + x_t, sequences=x, outputs_info=s, n_steps=n)
+    b, _ = thx.scan(lambda x_t, b: b * x_t, sequences=x, outputs_info=s, n_steps=n)
+    return a + b
+
+
+CASES += [
+    Case("local_scan_prune", lambda: _cumsum_and_cumprod()[0],
+         lambda fg: [op.n_rec for op in _scans(fg)] == [1], ref=lambda: S + np.cumsum(X)),
+    Case("local_scan_merge", _two_scans, lambda fg: [op.n_rec for op in _scans(fg)] == [2],
+         ref=lambda: S + np.cumsum(X) + S * np.cumprod(X)),
+    Case("local_scan_save_mem", lambda: _cumsum_and_cumprod()[1][-1],
+         lambda fg: [op.store_steps for op in _scans(fg)] in ([(1, 1)], [(1,)]), ref=lambda: S * np.prod(X)),
+]
+
+
 def _run(case: Case, mode):
     out = case.build()
     ins = case.inputs(out)
@@ -307,13 +340,16 @@ def test_every_rule_has_a_before_after_comment():
     import inspect
 
     import thx.rewriting.canonicalize as C
-    import thx.rewriting.scan_pushout as Sc
     import thx.rewriting.shape as Sh
     import thx.rewriting.specialize as Sp
     import thx.rewriting.stabilize as St
-    src = "\n".join(inspect.getsource(mod) for mod in (C, Sh, St, Sp, Sc))
+    import sys
+    mods = [C, Sh, St, Sp]  # pattern rules are declared here; function rules in their fn's module
+    mods += [m for m in dict.fromkeys(sys.modules[rw.fn.__module__] for rw in all_rewrites()) if m not in mods]
+    src = "\n".join(inspect.getsource(mod) for mod in mods)
     for rw in all_rewrites():
         line = next(ln for ln in src.splitlines() if rw.name in ln and ("def " in ln or "pattern(" in ln))
         k = src.splitlines().index(line)
         nearby = "\n".join(src.splitlines()[k:k + 3])
         assert "->" in nearby and "#" in nearby, rw.name
+

@@ -480,13 +480,18 @@ def _scan(r, node) -> None:
         r.poison(n_steps)
     if _has_side_effects(op.fgraph):  # a Print in the step would also print the padded steps
         r.poison(n_steps, *seqs)
+    # a state keeping its last rows (store_steps) holds them through the padded steps; more rows
+    # than its taps, or a non-state's last rows, would include padding
+    if any(op.stored(k) > (op.lags[k] if k < op.n_rec else 0) for k in range(len(node.outputs))):
+        r.poison(n_steps, *seqs)
     from thx.scan.masked import MaskedScan
     T = _T()
     active = T.cast(r.N(n_steps), "int64")
     outs = MaskedScan(op).make_node(active, r.P(n_steps), *[r.N(v) for v in node.inputs[1:]]).outputs
     labels = []
     for k in range(op.n_rec):
-        labels.append([(c, active + np.int64(op.lags[k]))] + [None] * (node.outputs[k].ndim - 1))
+        first = None if op.stored(k) else (c, active + np.int64(op.lags[k]))
+        labels.append([first] + [None] * (node.outputs[k].ndim - 1))
     for j in range(op.n_nit):
         labels.append([(c, active)] + [None] * (node.outputs[op.n_rec + j].ndim - 1))
     r.emit(node, outs, labels)

@@ -114,7 +114,7 @@ def _masked_scan(op: MaskedScan, node) -> Callable[..., Any]:
 def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     run, _ = _inner(op)
     ns, nr, nn = op.n_seqs, op.n_rec, op.n_nit
-    lags, rec_taps, reverse = op.lags, op.rec_taps, op.reverse
+    rec_taps, reverse = op.rec_taps, op.reverse
     out_types = [o.type for o in op.fgraph.outputs]
     dtypes = [np.dtype(t.dtype) for t in out_types]
     use_map = _uses_vmap(op)
@@ -138,8 +138,8 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
     def step_values(xs, bufs, nonseqs):
         """One step: returns (new recurrent values, nit values, condition or None)."""
         args = list(xs)
-        for k, taps in enumerate(rec_taps):
-            args += [bufs[k][lags[k] + t] for t in taps]
+        for k, taps in enumerate(rec_taps):  # tap -1 is the window's last row
+            args += [bufs[k][t] for t in taps]
         outs = run(*args, *nonseqs)
         new = []
         for k in range(nr):
@@ -154,9 +154,6 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
         cond = jnp.asarray(outs[-1]).astype(bool).reshape(()) if op.as_while else None
         return new, nit, cond
 
-    def shift(buf, v):
-        return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
-
     def full_traces(inits, rows):
         # no step ran: the initial rows alone (XLA aborts slicing a concatenate of an empty array)
         return [(jnp.concatenate([rows[k], inits[k]] if reverse else [inits[k], rows[k]])
@@ -166,39 +163,48 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
         return outs[0] if len(outs) == 1 else tuple(outs)
 
     if op.as_while:
-        return _while_impl(op, prepare, step_values, shift, full_traces, pack, _fixed_nonseqs(node))
+        return _while_impl(op, prepare, step_values, full_traces, pack, _fixed_nonseqs(node))
     if masked:
-        return _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map)
+        return _masked_impl(op, prepare, step_values, full_traces, pack, use_map)
+
+    store = [op.stored(k) for k in range(n_out)]
+    kept = _Kept(op, store, step_values)
 
     def impl(n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
         if use_map:
+            seqs = _map_rows(seqs, N, store, reverse)
+
             def one(*xs):
                 with collecting() as c:  # a failed check: a per-element status, reduced below
                     nit = tuple(step_values(xs, [], nonseqs)[1])
                 return nit + _status_or_empty(c)
             outs = list(jax.vmap(one)(*seqs))
             _emit_steps(outs[nn:])
-            return pack(outs[:nn])
-        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+            return pack([_last_rows(y, N, s, reverse, carried=False) for y, s in zip(outs[:nn], store)])
+        carry0 = kept.carry0(seqs, inits, nonseqs)
 
-        def step(bufs, xs):
+        def step(carry, xs):
             with collecting() as c:  # a failed check: a per-step status, reduced after the loop
-                new, nit, _ = step_values(xs if xs is not None else (), bufs, nonseqs)
-            return [shift(b, v) for b, v in zip(bufs, new)], tuple(new + nit) + _status_or_empty(c)
+                new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
+            return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
-        _, ys = lax.scan(step, bufs0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
+        carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)
-        _emit_steps(ys[n_out:])
-        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+        _emit_steps(ys[kept.n_ys:])
+        return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))
 
     return impl
 
 
-def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
+def _masked_impl(op, prepare, step_values, full_traces, pack, use_map):
     """Shape buckets: run all ``n_steps`` (padded) steps; steps from ``active`` on change
     no state (the carry is held) and output zeros (see ``thx.scan.masked``)."""
-    nr, n_out, reverse = op.n_rec, op.n_rec + op.n_nit, op.reverse
+    nr, nn, reverse = op.n_rec, op.n_nit, op.reverse
+    store = [op.stored(k) for k in range(nr + nn)]
+    kept = _Kept(op, store, step_values)
+    if kept.ring:  # the bucket analysis keeps such scans unpadded (thx/compile/bucket_rules.py)
+        raise NotImplementedError(f"{op}: a masked scan keeps no more rows of an output than its taps")
 
     def impl(active, n_steps, *vals):
         N, seqs, inits, nonseqs = prepare(n_steps, vals)
@@ -210,26 +216,141 @@ def _masked_impl(op, prepare, step_values, shift, full_traces, pack, use_map):
                     nit = tuple(step_values(xs, [], nonseqs)[1])
                 return nit + _status_or_empty(c)
             ys = list(jax.vmap(one)(*seqs))
-            _emit_steps(_active_statuses(ys[op.n_nit:], steps, active))
-            return pack([_zero_rows_from(y, steps, active) for y in ys[:op.n_nit]])
-        bufs0 = [_flip_rows(b) if reverse else b for b in inits]
+            _emit_steps(_active_statuses(ys[nn:], steps, active))
+            return pack([_last_rows(_zero_rows_from(y, steps, active), N, s, reverse, carried=False)
+                         for y, s in zip(ys[:nn], store)])
+        carry0 = kept.carry0(seqs, inits, nonseqs)
 
-        def step(bufs, xs):
+        def step(carry, xs):
             t, xs = xs[0], xs[1:]
             with collecting() as c:  # checks of padded steps are dropped below
-                new, nit, _ = step_values(xs, bufs, nonseqs)
+                new, nit, _ = step_values(xs, carry[0], nonseqs)
             keep = t < active
-            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, bufs)]
+            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, carry[0])]
             nit = [jnp.where(keep, v, jnp.zeros_like(v)) for v in nit]
-            bufs = [jnp.where(keep, shift(b, v), b) for b, v in zip(bufs, new)]
-            return bufs, tuple(rows + nit) + _status_or_empty(c)
+            held = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b),
+                                          kept.advance(carry, new, nit), carry)
+            return held, kept.rows(rows, nit) + _status_or_empty(c)
 
-        _, ys = lax.scan(step, bufs0, (steps,) + tuple(seqs), length=N, reverse=reverse)
+        carry, ys = lax.scan(step, carry0, (steps,) + tuple(seqs), length=N, reverse=reverse)
         ys = list(ys)
-        _emit_steps(_active_statuses(ys[n_out:], steps, active))
-        return pack(full_traces(inits, ys[:nr]) + ys[nr:n_out])
+        _emit_steps(_active_statuses(ys[kept.n_ys:], steps, active))
+        return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))
 
     return impl
+
+
+def _shift(buf, v):
+    """The buffer's rows moved up by one, ``v`` as the new last row."""
+    return v[None] if buf.shape[0] == 1 else jnp.concatenate([buf[1:], v[None]])
+
+
+class _Kept:
+    """What a ``lax.scan`` carries and stacks, given the outputs' ``store_steps``.
+
+    The carry holds each recurrent state's last ``lag`` rows (the window its
+    taps read, most recent last) and a step counter.  An output keeping ``s``
+    rows, more than a state's window (or any nit output), also carries a
+    circular buffer of ``s`` rows: row ``r`` of its full trace is written to
+    slot ``r % s`` (one row written per step, as Theano's save-memory buffers),
+    and the slots are put back in order after the loop.  Only outputs that keep
+    their full trace are stacked per step (``ys``).
+    """
+
+    def __init__(self, op: Scan, store: list[int], step_values) -> None:
+        self.op, self.store, self.step_values = op, store, step_values
+        nr = op.n_rec
+        self.full_rec = [k for k in range(nr) if not store[k]]
+        self.full_nit = [j for j in range(op.n_nit) if not store[nr + j]]
+        self.ring = [k for k in range(nr + op.n_nit) if store[k] > (op.lags[k] if k < nr else 0)]
+        self.n_ys = len(self.full_rec) + len(self.full_nit)
+
+    def carry0(self, seqs, inits, nonseqs):
+        op, nr = self.op, self.op.n_rec
+        bufs = [_flip_rows(b) if op.reverse else b for b in inits]
+        nit_shapes = None
+        if any(k >= nr for k in self.ring):
+            xs0 = [jax.ShapeDtypeStruct(np.shape(s)[1:], jnp.asarray(s).dtype) for s in seqs]
+
+            def nit_of(xs, b):
+                with collecting():  # shapes only: the checks are made in the loop
+                    return self.step_values(xs, b, nonseqs)[1]
+            nit_shapes = jax.eval_shape(nit_of, xs0, bufs)
+        rings = []
+        for k in self.ring:
+            if k < nr:  # the initial rows are the trace's first rows: slots 0 .. lag - 1
+                b = bufs[k]
+                rings.append(jnp.concatenate([b, jnp.zeros((self.store[k] - b.shape[0],) + b.shape[1:],
+                                                           b.dtype)]))
+            else:
+                sh = nit_shapes[k - nr]
+                rings.append(jnp.zeros((self.store[k],) + sh.shape, sh.dtype))
+        return bufs, rings, jnp.asarray(0, "int64")
+
+    def advance(self, carry, new, nit):
+        bufs, rings, i = carry
+        op, nr = self.op, self.op.n_rec
+        rings = [lax.dynamic_update_index_in_dim(
+            r, new[k] if k < nr else nit[k - nr], (i + (op.lags[k] if k < nr else 0)) % r.shape[0], 0)
+            for r, k in zip(rings, self.ring)]
+        return [_shift(b, v) for b, v in zip(bufs, new)], rings, i + 1
+
+    def rows(self, new, nit) -> tuple:
+        return tuple([new[k] for k in self.full_rec] + [nit[j] for j in self.full_nit])
+
+    def outputs(self, N: int, inits, carry, ys, full_traces) -> list:
+        op, nr, rev = self.op, self.op.n_rec, self.op.reverse
+        bufs, rings, _ = carry
+        ring_of = dict(zip(self.ring, rings))
+        full = dict(zip(self.full_rec + [nr + j for j in self.full_nit], ys))
+        traces = full_traces(inits, [full.get(k, inits[k][:0]) for k in range(nr)])
+        out = []
+        for k in range(nr + op.n_nit):
+            n_rows = N + (op.lags[k] if k < nr else 0)
+            if k in ring_of:
+                out.append(_ring_rows(ring_of[k], n_rows, rev))
+            elif self.store[k]:  # within the taps' window
+                out.append(_last_rows(bufs[k], n_rows, self.store[k], rev, carried=True))
+            else:
+                out.append(traces[k] if k < nr else full[k])
+        return out
+
+
+def _ring_rows(ring, n_rows: int, reverse: bool):
+    """The last ``min(s, n_rows)`` rows of a trace of ``n_rows`` rows written circularly into the
+    ``s`` slots of ``ring`` (row ``r`` in slot ``r % s``), in time order."""
+    s = ring.shape[0]
+    m = min(s, n_rows)
+    first = (n_rows - m) % s
+    if first + m <= s:
+        rows = ring[first: first + m]
+    else:
+        rows = jnp.concatenate([ring[first:], ring[: first + m - s]])
+    return _flip_rows(rows) if reverse else rows
+
+
+def _last_rows(y, n: int, s: int, reverse: bool, carried: bool):
+    """The rows ``store_steps`` keeps of a trace of ``n`` rows: its ``min(s, n)`` most recent.
+
+    ``y`` is a carried buffer (``carried``: the most recent row last, in loop
+    order) or a map's stacked rows in time order (the trace, or its last rows).
+    """
+    if not s:
+        return y
+    m = min(s, n)
+    if carried:
+        rows = y[y.shape[0] - m:]
+        return _flip_rows(rows) if reverse else rows
+    return y[:m] if reverse else y[y.shape[0] - m:]
+
+
+def _map_rows(seqs, N: int, store: list[int], reverse: bool) -> list:
+    """A map whose every output keeps only its last rows runs only those steps."""
+    if not store or not all(store):
+        return seqs
+    m = min(max(store), N)
+    lo = 0 if reverse else N - m
+    return [s[lo: lo + m] for s in seqs]
 
 
 def _active_statuses(extra: list, steps, active) -> list:
@@ -256,7 +377,7 @@ def _fixed_nonseqs(node) -> set[int]:
     return fixed
 
 
-def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
+def _while_impl(op, prepare, step_values, full_traces, pack, fixed):
     """``until`` scans: a jitted while loop into preallocated rows, trimmed on the host."""
     nr, nn = op.n_rec, op.n_nit
     cache: dict = {}
@@ -282,7 +403,7 @@ def _while_impl(op, prepare, step_values, shift, full_traces, pack, fixed):
                 new, nit, stop = step_values(xs, bufs, nonseqs)
             rows = [lax.dynamic_update_index_in_dim(r, v, i, 0) for r, v in zip(rows, new + nit)]
             st = col.status()
-            return (i + 1, stop, [shift(b, v) for b, v in zip(bufs, new)], rows,
+            return (i + 1, stop, [_shift(b, v) for b, v in zip(bufs, new)], rows,
                     status if st is None else st)
 
         ok = (jnp.asarray(0, "int32"), jnp.asarray(0, "int64"))

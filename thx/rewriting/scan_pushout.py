@@ -226,9 +226,11 @@ class _Loop:
         if new_outs:
             inner_in = [i for i, _ in seqs] + [t for s in self.states for t in s[0]] + [i for i, _ in nonseqs]
             fg = FunctionGraph(inner_in, new_outs, clone=True)
+            same_outputs = (nr, nn + len(extra_nits)) == (op.n_rec, op.n_nit)  # else store_steps is () here
             new_op = type(op)(fg, n_seqs=len(seqs), rec_taps=[s[2] for s in self.states],
                               n_nit=nn + len(extra_nits), as_while=op.as_while, reverse=op.reverse,
-                              truncate_gradient=op.truncate_gradient, name=op.name, mode=op.mode)
+                              truncate_gradient=op.truncate_gradient, name=op.name, mode=op.mode,
+                              store_steps=op.store_steps if same_outputs else ())
             res = new_op(n, *([o for _, o in seqs] + [s[1] for s in self.states] + [o for _, o in nonseqs]))
             res = res if isinstance(res, list) else [res]
         mapping = {s[4]: res[k] for k, s in enumerate(self.states)}
@@ -369,7 +371,7 @@ def local_scan_pushout_seqs(fgraph: FunctionGraph, node: Apply):
 @local_rewrite(Scan, **_SCAN)
 def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
     # acc_t = acc + dot(a_t, b_t) -> acc0 + tensordot(A, B) after; out_t = dot(W, v_t) -> dot after
-    if node.op.as_while:  # the number of rows is known only after the loop
+    if node.op.as_while or node.op.store_steps:  # rows known only after the loop; traces cut short
         return None
     loop = _Loop(node)
     cl = loop.clients()

@@ -16,6 +16,13 @@ A recurrent state ``k`` with taps ``rec_taps[k]`` (negative ints, e.g.
 Shared variables updated inside the loop are recurrent states with taps
 ``(-1,)`` too (only their last row is used).
 
+``store_steps`` (set by the save-memory rewrite, ``thx/rewriting/scan_savemem.py``)
+keeps only the last ``s`` rows of an outer output (``0``: all of them): output
+``k`` is then ``full[-s:]`` of its full trace (``full[:s]`` in reverse, where
+the most recent rows come first), fewer rows when the trace is shorter.  A
+recurrent state stored this way lowers to ``lax.scan``'s carry alone, with no
+stacked per-step output.
+
 ``reverse=True`` runs the steps from the last sequence row to the first and
 stores every result at the row of the sequence element it processed; the
 initial rows then come *after* the steps (row ``N`` is the most recent).
@@ -64,17 +71,21 @@ class Scan(Op):
         Run from the last step to the first (used by gradients).
     truncate_gradient : int
         Backpropagate through at most this many steps (-1: all).
+    store_steps : tuple of int, optional
+        Per outer output (recurrent states, then nit outputs), how many of its
+        last rows are kept (0: all; empty: all for every output).
     name : str
     mode : optional
         Compilation mode for the inner graph.
     """
 
     __props__ = ("fgraph", "n_seqs", "rec_taps", "n_nit", "as_while", "reverse",
-                 "truncate_gradient", "name")
+                 "truncate_gradient", "name", "store_steps")
 
     def __init__(self, fgraph: FunctionGraph, n_seqs: int, rec_taps: Sequence[Sequence[int]],
                  n_nit: int, as_while: bool = False, reverse: bool = False,
-                 truncate_gradient: int = -1, name: str | None = None, mode: Any = None) -> None:
+                 truncate_gradient: int = -1, name: str | None = None, mode: Any = None,
+                 store_steps: Sequence[int] = ()) -> None:
         self.fgraph = fgraph
         self.n_seqs = int(n_seqs)
         self.rec_taps = tuple(tuple(int(t) for t in taps) for taps in rec_taps)
@@ -102,6 +113,7 @@ class Scan(Op):
                              f"{n_out} ({self.n_rec} recurrent, {self.n_nit} others"
                              f"{', 1 condition' if self.as_while else ''})")
         self.lags = tuple(-min(t) for t in self.rec_taps)
+        self.store_steps = _check_store_steps(self, store_steps)
         for k in range(self.n_rec):
             out_t = fgraph.outputs[k].type
             for v in self.inner_taps(k):
@@ -114,7 +126,10 @@ class Scan(Op):
                 raise TypeError(f"Scan '{self.name}': the stop condition must be a scalar, got {c.type}")
 
     def __str__(self) -> str:
-        return f"{'do_while' if self.as_while else 'for'}{{cpu,{self.name}}}"
+        kept = ""
+        if self.store_steps:
+            kept = ",store=[" + ",".join(str(s) if s else "all" for s in self.store_steps) + "]"
+        return f"{'do_while' if self.as_while else 'for'}{{cpu,{self.name}{kept}}}"
 
     __repr__ = __str__
 
@@ -143,6 +158,27 @@ class Scan(Op):
         """A stop condition makes the output length a run-time value: the linker runs this
         node between jitted segments (see ``thx.lowering.segments``)."""
         return self.as_while
+
+    def stored(self, k: int) -> int:
+        """How many last rows outer output ``k`` keeps (0: its full trace)."""
+        return self.store_steps[k] if self.store_steps else 0
+
+    def clone_with(self, **changes: Any) -> "Scan":
+        """This op with some constructor arguments changed (the rewrites' way to rebuild it).
+
+        Examples
+        --------
+        >>> import thx, thx.tensor as T
+        >>> h, _ = thx.scan(lambda a: a * 2, outputs_info=[T.dscalar()], n_steps=3)
+        >>> h.owner.inputs[0].owner.op.clone_with(store_steps=[1])
+        for{cpu,scan_fn,store=[1]}
+        """
+        args = dict(fgraph=self.fgraph, n_seqs=self.n_seqs, rec_taps=self.rec_taps, n_nit=self.n_nit,
+                    as_while=self.as_while, reverse=self.reverse,
+                    truncate_gradient=self.truncate_gradient, name=self.name, mode=self.mode,
+                    store_steps=self.store_steps)
+        args.update(changes)
+        return Scan(**args)
 
     def is_map(self) -> bool:
         """No recurrent state and no stop condition: the steps are independent."""
@@ -219,10 +255,18 @@ class Scan(Op):
         return pattern
 
     def L_op(self, inputs, outputs, output_grads):
+        self._no_stored_steps("gradient")
         return scan_grad(self, inputs, outputs, output_grads)
 
     def R_op(self, inputs, eval_points):
+        self._no_stored_steps("R_op")
         return scan_rop(self, inputs, eval_points)
+
+    def _no_stored_steps(self, what: str) -> None:
+        if any(self.store_steps):
+            raise NotImplementedError(
+                f"{self}: no {what} for a scan that keeps only its last steps (an optimized graph's "
+                f"scan); take derivatives of the graph before compiling it")
 
     # ------------------------------------------------------------ printing
     def pprint(self, node: Apply, ins: list[str]) -> str:
@@ -272,7 +316,10 @@ class Scan(Op):
             inner_in += [tuple(s) for s in input_shapes[1 + ns + nr:]]
             nit_shapes = self._inner_output_shapes(inner_in)[nr: nr + self.n_nit]
             out += [(n_steps, *shp) for shp in nit_shapes]
-        return out
+        from thx.tensor.elemwise import minimum
+        from thx.tensor.var import constant
+        return [(minimum(shp[0], constant(self.stored(k), dtype="int64")), *shp[1:])
+                if self.stored(k) else shp for k, shp in enumerate(out)]
 
     def _inner_output_shapes(self, inner_input_shapes: list[tuple]) -> list[tuple]:
         """The inner outputs' shapes from its inputs' (outer) shapes, by each inner op's
@@ -346,14 +393,34 @@ class Scan(Op):
             rows = [rec_rows[k][t] for t in steps]
             body = np.stack(rows) if rows else np.zeros((0,) + init.shape[1:], init.dtype)
             full = np.concatenate([body, init]) if self.reverse else np.concatenate([init, body])
-            output_storage[k][0] = full.astype(init.dtype)
+            output_storage[k][0] = self._keep(k, full.astype(init.dtype))
         for j in range(self.n_nit):
             rows = [nit_rows[j][t] for t in steps]
             otype = self.fgraph.outputs[self.n_rec + j].type
-            if rows:
-                output_storage[self.n_rec + j][0] = np.stack(rows)
-            else:
-                output_storage[self.n_rec + j][0] = _empty_nit(self, j, seqs, nonseqs, otype)
+            full = np.stack(rows) if rows else _empty_nit(self, j, seqs, nonseqs, otype)
+            output_storage[self.n_rec + j][0] = self._keep(self.n_rec + j, full)
+
+    def _keep(self, k: int, full: np.ndarray) -> np.ndarray:
+        """The rows of output ``k``'s full trace that ``store_steps`` keeps (the most recent)."""
+        s = self.stored(k)
+        if not s:
+            return full
+        return np.ascontiguousarray(full[:s] if self.reverse else full[max(len(full) - s, 0):])
+
+
+def _check_store_steps(op: Scan, store_steps: Sequence[int]) -> tuple[int, ...]:
+    """``store_steps`` as a tuple (empty when every output keeps its full trace)."""
+    steps = tuple(int(s) for s in store_steps)
+    if not any(steps):
+        return ()
+    n_out = op.n_rec + op.n_nit
+    if len(steps) != n_out or any(s < 0 for s in steps):
+        raise ValueError(f"Scan '{op.name}': store_steps needs one count >= 0 per output ({n_out}), "
+                         f"got {list(steps)}")
+    if op.as_while:
+        raise ValueError(f"Scan '{op.name}': a loop with a stop condition keeps all its steps "
+                         f"(store_steps {list(steps)})")
+    return steps
 
 
 def _empty_nit(op: Scan, j: int, seqs, nonseqs, otype) -> np.ndarray:
