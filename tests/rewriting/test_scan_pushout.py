@@ -271,19 +271,25 @@ def test_per_step_output_products_and_accumulators_move_after_the_loop():
     assert dots >= 2 and (n_rec, n_nit) == (2, 1)  # before: the accumulator and dot(V, h) in the loop
 
 
-def test_sequence_only_per_step_output_needs_no_loop_but_lengths_are_still_checked():
-    X, k = T.dmatrix("X"), T.iscalar("k")
-    U = T.dmatrix("U")
+def test_maps_are_left_to_vmap_and_a_vanishing_loop_still_checks_lengths():
+    X, k, U, h0 = T.dmatrix("X"), T.iscalar("k"), T.dmatrix("U"), T.dvector("h0")
     Y, _ = theano.scan(lambda x, U: T.exp(T.dot(U, x)), sequences=X, non_sequences=U)
     f = theano.function([X, U], Y)
     x, u = RNG.randn(5, 3), RNG.randn(2, 3)
     close(f(x, u), np.exp(x @ u.T))
-    assert loops(f) == [("scan_fn", 0, 0, 0, 1)]  # the step only hands over a stored sequence
-    Z, _ = theano.scan(lambda x: x * 3, sequences=X, n_steps=k)
-    g = theano.function([X, k], Z)
-    close(g(x, 2), 3 * x[:2])
+    assert loops(f) == [("scan_fn", 2, 1, 0, 1)]  # a map (dot, exp): jax.vmap batches its step as it is
+    # a loop that only sums a sequence would vanish, but n_steps may be more than its rows: kept
+    S, _ = theano.scan(lambda x, s: s + x, sequences=X, outputs_info=X[0] * 0, n_steps=k)
+    g = theano.function([X, k], S[-1])
+    close(g(x, 2), x[:2].sum(axis=0))
+    assert [n_rec for _, _, _, n_rec, _ in loops(g)] == [1]
     with pytest.raises(ValueError, match="fewer than the 7 steps"):
         g(x, 7)
+    # with n_steps = the sequence's length, the loop is one sum
+    S, _ = theano.scan(lambda x, s: s + x, sequences=X, outputs_info=X[0] * 0)
+    g = theano.function([X], S[-1])
+    close(g(x), x.sum(axis=0))
+    assert loops(g) == []
 
 
 def test_mode_can_exclude_each_rewrite():

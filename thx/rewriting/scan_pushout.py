@@ -15,8 +15,9 @@ becomes the sequence ``dot(X, U.T)``; elementwise ops, DimShuffles, sums
 and dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
 the step graph rewritten by the scan's mode (cached per Scan op), so the
 forms it matches are canonical, and builds a new Scan when it moved
-anything.  ``MaskedScan`` (shape buckets) is made only after the optimizer
-has run, so it never meets these rewrites.
+anything.  A map (no state, no stop condition) is left alone: ``jax.vmap``
+batches its whole step.  ``MaskedScan`` (shape buckets) is made only after
+the optimizer has run, so it never meets these rewrites.
 """
 
 from __future__ import annotations
@@ -265,9 +266,10 @@ def _redo_dimshuffles(rows: Variable, chain: list[Apply]) -> Variable:
     return rows
 
 
-def _after_loop_leaves(loop: "_Loop", v: Variable) -> tuple[list[Variable], bool]:
+def _after_loop_leaves(loop: "_Loop", v: Variable, kept: list[Variable]) -> tuple[list[Variable], bool]:
     """The per-step values from which ``v`` is computed by batchable nodes (elementwise,
-    DimShuffle, a dot with a loop-invariant operand), and whether a dot is among them."""
+    DimShuffle, a dot with a loop-invariant operand), and whether a dot is among them; the
+    walk stops at values already ``kept`` per step."""
     leaves: list[Variable] = []
     has_dot, todo, seen = False, [v], set()
     while todo:
@@ -276,7 +278,7 @@ def _after_loop_leaves(loop: "_Loop", v: Variable) -> tuple[list[Variable], bool
             continue
         seen.add(u)
         n = u.owner
-        through = (n is not None and not loop.stored(u) and len(n.outputs) == 1
+        through = (n is not None and not loop.stored(u) and u not in kept and len(n.outputs) == 1
                    and (isinstance(n.op, (Elemwise, DimShuffle, Sum))
                         or (isinstance(n.op, Dot) and sum(loop.is_invariant(i) for i in n.inputs) == 1
                             and all(i.ndim >= 1 for i in n.inputs))))
@@ -357,6 +359,8 @@ _SCAN = dict(phase="specialize", tags=("scan", "scan_pushout"))
 @local_rewrite(Scan, **_SCAN)
 def local_scan_pushout_nonseqs(fgraph: FunctionGraph, node: Apply):
     # f(W) in the step -> f(W) computed once before the loop, a new non-sequence
+    if node.op.is_map():  # jax.vmap batches a map's step already (thx/lowering/scan.py)
+        return None
     loop = _Loop(node)
     return loop.build()[0] if loop.push_invariants() else None
 
@@ -364,6 +368,8 @@ def local_scan_pushout_nonseqs(fgraph: FunctionGraph, node: Apply):
 @local_rewrite(Scan, **_SCAN)
 def local_scan_pushout_seqs(fgraph: FunctionGraph, node: Apply):
     # f(x_t, W) in the step -> f(X, W) batched before the loop, a new sequence
+    if node.op.is_map():
+        return None
     loop = _Loop(node)
     return loop.build()[0] if loop.push_sequence_work() else None
 
@@ -371,8 +377,8 @@ def local_scan_pushout_seqs(fgraph: FunctionGraph, node: Apply):
 @local_rewrite(Scan, **_SCAN)
 def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
     # acc_t = acc + dot(a_t, b_t) -> acc0 + tensordot(A, B) after; out_t = dot(W, v_t) -> dot after
-    if node.op.as_while or node.op.store_steps:  # rows known only after the loop; traces cut short
-        return None
+    if node.op.as_while or node.op.store_steps or node.op.is_map():  # rows known only after the loop;
+        return None  # traces cut short; a map is batched by jax.vmap
     loop = _Loop(node)
     cl = loop.clients()
     extra: list[Variable] = []
@@ -410,9 +416,10 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
         drop_states.add(k)
     keep_nits = []
     for v, old in loop.nits:
-        leaves, has_dot = _after_loop_leaves(loop, v)
-        # stored per step instead of v: only worth it for a dot, and if no value is larger than v
-        if all(loop.stored(u) for u in leaves) or (has_dot and all(u.ndim <= v.ndim for u in leaves)):
+        leaves, has_dot = _after_loop_leaves(loop, v, extra)
+        # stored per step instead of v: only worth it for a dot, and if no value is larger than v;
+        # a v that is only a stored value is read from where it is stored
+        if loop.stored(_strip(v)[0]) or (has_dot and all(u.ndim <= v.ndim for u in leaves)):
             for u in leaves:
                 need(u)
             plans.append(("nit", (old, v, leaves)))
