@@ -272,7 +272,7 @@ def test_per_step_output_products_and_accumulators_move_after_the_loop():
 
 
 def test_maps_are_left_to_vmap_and_a_vanishing_loop_still_checks_lengths():
-    X, k, U, h0 = T.dmatrix("X"), T.iscalar("k"), T.dmatrix("U"), T.dvector("h0")
+    X, k, U = T.dmatrix("X"), T.iscalar("k"), T.dmatrix("U")
     Y, _ = theano.scan(lambda x, U: T.exp(T.dot(U, x)), sequences=X, non_sequences=U)
     f = theano.function([X, U], Y)
     x, u = RNG.randn(5, 3), RNG.randn(2, 3)
