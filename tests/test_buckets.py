@@ -110,7 +110,7 @@ def test_rop_and_values_equal_unpadded():
         assert_all_close(f(*args), g(*args))
 
 
-def test_lstm_with_mask_50_lengths_compiles_at_most_7_times():
+def test_lstm_with_mask_50_lengths_compiles_at_most_8_times():
     rng = np.random.RandomState(0)
     d, nh = 3, 4
     W = thx.shared(rng.randn(d, 4 * nh) * 0.3, "W")
@@ -142,9 +142,10 @@ def test_lstm_with_mask_50_lengths_compiles_at_most_7_times():
         got = f(xv, mv)
         if n % 7 == 0:  # a sample against the unpadded function
             assert_all_close(got, g(xv, mv))
-    # a scan over the inputs' length: buckets from the first call; 7 buckets cover 1..50
+    # the first length compiles exactly (a fixed-length scan never pads); from the second
+    # on, 7 buckets cover 1..50
     assert f._bucket is not None and f._bucket[0].classes == [[(0, 0), (1, 0)]]
-    assert compiles(f) <= 7 and f.jax_fn._cache_size() == 0
+    assert compiles(f) <= 8 and f.jax_fn._cache_size() == 1
 
 
 def test_buckets_start_at_the_second_shape():

@@ -407,8 +407,8 @@ class BucketCalls:
 
     def _watch_shapes(self, vals: list) -> bool:
         """Whether this call goes through the buckets: remember the first call's shapes; at the
-        first call with others, find the buckets and warn once about axes left without one.  A
-        scan over an input's length (lengths vary by design) buckets from the first call."""
+        first call with others, find the buckets and warn once about axes left without one.  (A
+        function called at one shape only, e.g. a scan over fixed-length sequences, never pads.)"""
         import warnings
         if self._bucket is not None:
             return True
@@ -419,13 +419,6 @@ class BucketCalls:
                 self._watch = None
                 return False
             self._watch = shapes
-            if any(type(n.op).__name__ == "Scan" for n in self.maker.fgraph.apply_nodes):
-                if "plan" not in found:
-                    found["reasons"] = {}
-                    found["plan"] = self._find(found["reasons"])
-                if found["plan"] is not None and found["plan"][0].masks_scan:
-                    self._watch, self._bucket = "on", found["plan"]
-                    return True
             return False
         if shapes == self._watch:
             return False
