@@ -164,3 +164,27 @@ def test_gradients_through_each_family_match_jax_grad_of_plain_jax_numpy():
         return jnp.concatenate([h * a[1:4], jnp.exp(m[1, ::2])])
 
     check_grad_against_jax(thx_fn, jax_fn, (VEC, MAT), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("key", [
+    (slice(1, 3),), (slice(None, None, 2),), (2,), (-1, slice(1, None)), (slice(0, 4), 1),
+    (slice(1, 5, 3), slice(None, None, 2)), (slice(3, 3),), (slice(-3, None), -2), (slice(1, 4), slice(0, 5)),
+])
+@pytest.mark.parametrize("setting", [False, True])
+def test_static_box_updates_match_numpy(key, setting):
+    # set/inc_subtensor with indices known while tracing lower without a scatter (pad + add, a
+    # dynamic_update_slice or a select); the values must be NumPy's, broadcasting y included
+    rng = np.random.RandomState(len(key))
+    x = T.dmatrix("x")
+    xv = rng.randn(5, 6)
+    want = xv.copy()
+    region = want[key]
+    yv = rng.randn(*region.shape[1:]) if region.ndim else rng.randn()  # broadcast along the first axis
+    y = T.TensorType("float64", (False,) * np.ndim(yv))("y")
+    if setting:
+        want[key] = yv
+        out = T.set_subtensor(x[key], y)
+    else:
+        want[key] += yv
+        out = T.inc_subtensor(x[key], y)
+    np.testing.assert_allclose(thx.function([x, y], out)(xv, yv), want)

@@ -251,5 +251,50 @@ def _inc_subtensor(op, node):
         if all(isinstance(e, slice) and is_concrete(*[p for p in (e.start, e.stop, e.step) if p is not None])
                and e.indices(n) == (0, n, 1) for e, n in zip(index, np.shape(x))):
             return whole(x, y)  # x[0:] etc.: the whole array too (shapes are concrete here)
+        region = _static_region(index, np.shape(x))
+        if region is not None:
+            return _region_update(jnp.asarray(x, dtype), y, region, setting, dtype)
         return update(jnp.asarray(x).at[index], y)
     return impl
+
+
+def _static_region(index: tuple, shape: tuple) -> list[tuple[int, int, int, bool]] | None:
+    """``(start, count, step, is_int)`` per dimension when ``index`` is known while tracing and
+    made of integers and slices with positive steps (a box of ``x``); None otherwise."""
+    if len(index) > len(shape) or any(e is None for e in index):
+        return None
+    out = []
+    for e, n in zip(list(index) + [slice(None)] * (len(shape) - len(index)), shape):
+        if isinstance(e, slice):
+            parts = [p for p in (e.start, e.stop, e.step) if p is not None]
+            if parts and not is_concrete(*parts):
+                return None
+            start, stop, step = slice(*[None if p is None else int(np.asarray(p))
+                                        for p in (e.start, e.stop, e.step)]).indices(n)
+            if step <= 0:
+                return None
+            out.append((start, max(0, -(-(stop - start) // step)), step, False))
+        elif is_concrete(e) and np.ndim(e) == 0 and np.asarray(e).dtype.kind in "iu":
+            i = int(np.asarray(e))
+            out.append((i + n if i < 0 else i, 1, 1, True))
+        else:
+            return None
+    return out
+
+
+def _region_update(x, y, region, setting: bool, dtype):
+    """``x[box] = y`` / ``x[box] += y`` for a static box, without a scatter: ``y`` padded to ``x``'s
+    shape (``lax.pad``, interior padding for steps) and added, or a ``dynamic_update_slice``
+    (unit steps) or a select.  XLA fuses these with their neighbours, as it does JAX's own
+    gradient of slicing (an LSTM's gate gradients assembled from four slices)."""
+    if any(c == 0 for _, c, _, _ in region):
+        return x
+    box = tuple(c for _, c, _, _ in region)
+    yb = jnp.broadcast_to(jnp.asarray(y, dtype), tuple(c for _, c, _, i in region if not i)).reshape(box)
+    if setting and all(s == 1 for _, _, s, _ in region):
+        return lax.dynamic_update_slice(x, yb, [st for st, _, _, _ in region])
+    cfg = [(st, n - st - (c - 1) * s - 1, s - 1) for (st, c, s, _), n in zip(region, x.shape)]
+    spread = lax.pad(yb, jnp.zeros((), dtype), cfg)
+    if not setting:
+        return x + spread
+    return jnp.where(lax.pad(jnp.ones(box, bool), False, cfg), spread, x)
