@@ -38,17 +38,11 @@ __all__ = ["ROWS", "run", "main"]
 def _thx_rows():
     import thx
     import thx.tensor as T
+    from bench.bench_jacobian import thx_jacobian_fn as tutorial  # the tutorial's scan Jacobian
 
     def hess(cost):
         x = T.dvector("x")
         return thx.function([x], thx.gradient.hessian(cost(T, x), x))
-
-    def tutorial():
-        x = T.dvector("x")
-        y = x ** 2
-        J, updates = thx.scan(lambda i, y, x: T.grad(y[i], x), sequences=T.arange(y.shape[0]),
-                              non_sequences=[y, x])
-        return thx.function([x], J, updates=updates)
 
     def jac_wx():
         x, W = T.dvector("x"), T.dmatrix("W")

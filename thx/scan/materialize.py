@@ -18,7 +18,11 @@ __all__ = ["Materialize", "materialize"]
 
 
 class Materialize(Op):
-    """Identity in value and gradient; a fusion boundary when lowered."""
+    """Identity in value and gradient; a fusion boundary when lowered.
+
+    Not a ``gradient._ViewOp``, though it has the same identity skeleton: the optimizer removes
+    view ops, and this one must survive until lowering.
+    """
 
     def make_node(self, x):
         x = as_variable(x)
