@@ -44,15 +44,20 @@ def test_profile_records_calls_compile_split_and_node_times(prof):
     assert prof.traced_calls == 3  # calls 2..4 (the first few after the first) run under the tracer
     nodes = prof.node_time()
     graph_ops = {str(n.op) for n in f.maker.fgraph.apply_nodes}
-    named = {str(n.op) for n in nodes if n is not None}
+    named = {str(n.op) for n in nodes if n is not None and n not in profiling.OUTSIDE}
     assert named and named <= graph_ops
     assert any("dot" in s.lower() for s in named)  # the matrix products are found by name
+    # the work outside the graph is listed under Theano's names, measured on the calls
+    assert {"DeepCopyOp", "InputChecks", "DevicePut", "FirstCall"} <= set(prof.class_time())
+    assert 0 < prof.output_time < prof.fct_call_time and 0 < prof.input_time < prof.fct_call_time
+    # a call = before the jitted function + in it + after it (timed in the same call)
+    assert prof.input_time + prof.fn_call_time + prof.output_time == pytest.approx(prof.fct_call_time)
     # the per-node times add up to the per-class and per-op times, and to no more than the calls took
     total = sum(nodes.values())
     assert sum(prof.class_time().values()) == pytest.approx(total)
     assert sum(prof.op_time().values()) == pytest.approx(total)
     assert 0 < total <= prof.fct_call_time * 1.05
-    assert 0 < prof.thunk_fraction() <= 1.05
+    assert 0 < prof.thunk_fraction() <= prof.accounted_fraction() <= 1.05
 
 
 def test_summary_has_theanos_sections(prof):
@@ -63,10 +68,13 @@ def test_summary_has_theanos_sections(prof):
     prof.summary(out)
     text = out.getvalue()
     for line in ("Function profiling", "Time in 3 calls to Function.__call__", "Total compile time",
+                 "Time in Function.fn.__call__", "Time in thunks", "output copies (DeepCopyOp)",
                  "Graph rewriting (Theano Optimizer) time", "Lowering (tracing to StableHLO) time",
                  "XLA compile time", "\nClass\n", "\nOps\n", "\nApply\n", "<Class name>", "<Apply name>"):
         assert line in text, line
     assert re.search(r"%\s+[\d.]+%\s+[\d.]+s\s+\d+\s+XLA\s+Dot", text)
+    assert re.search(r"%\s+[\d.]+%\s+[\d.]+s\s+\d+\s+Py\s+DeepCopyOp", text)
+    assert "DeepCopyOp(outputs)" in text
 
 
 def test_scan_time_goes_to_the_scan_node(prof):
@@ -75,7 +83,8 @@ def test_scan_time_goes_to_the_scan_node(prof):
     f = thx.function([h0, W], hs[-1], profile=prof)
     for _ in range(3):
         f(np.ones(30) * 0.1, np.eye(30) * 0.5)
-    classes = prof.class_time()
+    outside = {str(n.op) for n in profiling.OUTSIDE}
+    classes = {k: t for k, t in prof.class_time().items() if k not in outside}
     assert "Scan" in classes and classes["Scan"] == max(classes.values())
 
 
@@ -135,18 +144,57 @@ def test_thx_run_profile_prints_the_summary_at_exit(tmp_path):
 
 def test_segmented_functions_and_the_sum_printed_at_exit(monkeypatch, capsys):
     from thx.scan_module import until
-    x = T.dscalar("x")
-    hs, _ = thx.scan(lambda h: (h * 2, until(h > 100)), outputs_info=x, n_steps=50)
+    x = T.dvector("x")
+    hs, _ = thx.scan(lambda h: (h * 2, until(T.sum(h) > 100)), outputs_info=x, n_steps=50)
     p1, p2 = ProfileStats(atexit_print=False, message="until"), ProfileStats(atexit_print=False)
-    f = thx.function([x], hs, profile=p1)  # runs as jitted segments around the loop: no one program
+    out = T.exp(hs).sum() + T.log(x).sum()
+    f = thx.function([x], out, profile=p1)  # runs as jitted segments around the loop: no one program
+    want = np.exp(2.0 ** np.arange(1, 9)).sum()
     for _ in range(3):
-        np.testing.assert_array_equal(f(1.0), 2.0 ** np.arange(1, 9))
+        np.testing.assert_allclose(f(np.ones(1)), want)
     assert p1.fct_callcount == 3 and p1.traced_calls == 2
-    assert set(p1.node_time()) <= {None}  # XLA's time is there, not split over nodes
+    # each segment's nodes get their time, and the loop's goes to the until scan (the barrier)
+    timed = {n for n, t in p1.node_time().items() if t > 0 and n is not None}
+    graph = f.maker.fgraph.apply_nodes
+    scan = [n for n in graph if getattr(n.op, "host_barrier", False)]
+    log = [n for n in graph if "log" in str(n.op)]  # computed before the loop, in the first segment
+    exp = [n for n in graph if "exp" in str(n.op)]  # after it, in the second
+    assert len(scan) == len(log) == len(exp) == 1
+    assert scan[0] in timed and log[0] in timed and exp[0] in timed
     g = thx.function([x], x + 1, profile=p2)
-    g(1.0)
+    g(np.ones(1))
     monkeypatch.setattr(profiling, "_ATEXIT_PRINT", [p1, p2])
     profiling._print_at_exit()
     err = capsys.readouterr().err
     assert "Message: until" in err and "Sum of all(2) printed profiles at exit" in err
     assert "Time in 4 calls to Function.__call__" in err
+
+
+def _ev(name, ts, dur, tid=1, run="1", end=None):
+    """A thunk event of a trace (and its ``end:`` event when ``end`` is given), in microseconds."""
+    out = [{"ph": "X", "name": name, "ts": ts, "dur": dur, "pid": 1, "tid": tid,
+            "args": {"hlo_op": name, "hlo_module": "jit_f", "run_id": run}}]
+    if end is not None:
+        out.append({"ph": "X", "name": f"end: {name}", "ts": end, "dur": 0, "pid": 1, "tid": 9, "args": {}})
+    return out
+
+
+def test_thunk_times_give_each_instant_of_an_execution_to_the_ops_running():
+    from thx.compile.profile_trace import device_put_time, thunk_times
+    events = (_ev("a", 0, 10, end=10)             # 0-10: a alone
+              + _ev("dot", 10, 2, end=50)         # a product handed to the thread pool: ready at 50
+              + _ev("b", 20, 10, tid=2, end=30)   # 20-30: runs beside the product
+              + _ev("while", 60, 30, end=90)      # a loop whose body ran 65-75 and 80-85
+              + _ev("body", 65, 10) + _ev("body", 80, 5)
+              + [{"ph": "X", "name": "DevicePut", "ts": -8, "dur": 5, "pid": 1, "tid": 1, "args": {}},
+                 {"ph": "X", "name": "DevicePut", "ts": -6, "dur": 5, "pid": 1, "tid": 1, "args": {}}])
+    runs, busy, wait, first = thunk_times(events)
+    got = runs[("jit_f", "1")]
+    us = {k: v * 1e6 for k, v in got.items()}
+    # dot: 10-20 alone, 20-30 shared with b, 30-50 alone; the 50-60 gap is the loop's wait
+    assert us["a"] == pytest.approx(10) and us["b"] == pytest.approx(5)
+    assert us["dot"] == pytest.approx(10 + 5 + 20)
+    assert us["body"] == pytest.approx(15) and us["while"] == pytest.approx(10 + 5 + 5 + 5)
+    assert sum(us.values()) == pytest.approx(90)  # the whole span of the execution, once
+    assert busy * 1e6 == pytest.approx(80) and wait * 1e6 == pytest.approx(10) and first == 0
+    assert device_put_time(events, first) * 1e6 == pytest.approx(7)  # overlapping copies counted once

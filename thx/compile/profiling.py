@@ -34,11 +34,7 @@ docs/debugging.md has the measured agreement.
 from __future__ import annotations
 
 import atexit
-import glob
-import gzip
-import json
 import os
-import re
 import shutil
 import sys
 import tempfile
@@ -51,6 +47,8 @@ import numpy as np
 
 from thx.compile.function import COMPILE_HOOKS
 from thx.compile.instrumented import call_values, wrap_call
+from thx.compile.profile_hlo import Hlo
+from thx.compile.profile_trace import device_put_time, read_events, thunk_times
 from thx.config import config
 
 __all__ = ["ProfileStats"]
@@ -111,11 +109,18 @@ class ProfileStats:
         self.traced_calls = 0
         self.traced_call_time = 0.0
         self.traced_thunk_time = 0.0  # XLA's ops running
-        self.traced_wait_time = 0.0  # between them: an op waiting for a thread (see _waits)
+        self.traced_wait_time = 0.0  # between them: an op waiting for a thread (profile_trace.py)
         self.traced_transfer_time = 0.0  # the arguments' copies to the device
+        self.traced_host_time = 0.0  # the argument checks and output copies of the traced calls
+        self.input_time = 0.0  # all calls: before the jitted function (argument checks)
+        self.output_time = 0.0  # all calls: after its outputs are ready (output copies, DeepCopyOp)
+        self.fn_call_time = 0.0  # all calls: in the jitted function (Theano's Function.fn.__call__)
+        self.timed_calls = 0  # calls whose jitted function was timed (not a shape-bucketed call's)
+        self.traced_fn_time = 0.0  # the traced calls' time in the jitted function
+        self.first_fn_time = 0.0  # the first call's (never traced): one-time work besides compiling
         self.sample_calls = sample_calls
         self.sample_every = sample_every
-        self._hlo: dict[Any, _Hlo] = {}
+        self._hlo: dict[Any, Hlo | None] = {}
         self._summed: dict[Any, float] = {}  # node times of profiles added with +=
         if atexit_print:
             _ATEXIT_PRINT.append(self)
@@ -130,49 +135,79 @@ class ProfileStats:
         n = self.fct_callcount  # calls done before this one
         return 1 <= n <= self.sample_calls or (n > self.sample_calls and n % self.sample_every == 0)
 
-    def _hlo_for(self, f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
-        """The parsed HLO of the program a call with these arguments ran (None if not one program)."""
+    def _hlo_for(self, f: Any, args: tuple, kwargs: dict, segment_calls: list | None) -> Any:
+        """The parsed HLO of the program(s) a call with these arguments ran: one ``Hlo``, a list
+        of them (a segmented function: one per segment run, in order), or None."""
         from thx.lowering.linker import x64
         if getattr(f, "_bucket", None) is not None:  # the call ran the padded program
             return _bucket_hlo(f, args, kwargs)
+        if segment_calls:
+            return [self._segment_hlo(jitted, vals) for jitted, vals in segment_calls]
         vals = [int(v) if k in f._static_set else v for k, v in enumerate(call_values(f, args, kwargs))]
         sig = tuple((np.shape(v), str(getattr(v, "dtype", type(v)))) if k not in f._static_set else v
                     for k, v in enumerate(vals))
         if sig not in self._hlo:
-            lower = f.jax_fn.lower
+            lower = _plain_fn(f).lower
             try:
                 with x64(True):
-                    self._hlo[sig] = _Hlo(lower(*vals).compile().as_text())
-            except NotImplementedError:  # several jitted segments (segments.py): no one program
+                    self._hlo[sig] = Hlo(lower(*vals).compile().as_text())
+            except NotImplementedError:  # several jitted segments, none run yet
                 self._hlo[sig] = None
         return self._hlo[sig]
 
-    def _record_trace(self, events: list[dict], hlo: _Hlo | None, wall: float) -> None:
+    def _segment_hlo(self, jitted: Any, vals: tuple) -> Hlo:
+        from thx.lowering.linker import x64
+        key = (id(jitted), tuple(v if not hasattr(v, "shape") else (np.shape(v), str(v.dtype)) for v in vals))
+        if key not in self._hlo:
+            with x64(True):
+                self._hlo[key] = Hlo(jitted.lower(*vals).compile().as_text())
+        return self._hlo[key]
+
+    def _record_trace(self, events: list[dict], hlo: Any, wall: float, host: float,
+                      barrier: Any = None) -> None:
+        """Split one traced call: XLA's time per instruction (``profile_trace``) to Apply nodes."""
         self.traced_calls += 1
         self.traced_call_time += wall
-        self.traced_transfer_time += _union([e for e in events if e["name"] in _COPY_EVENTS])
-        ops = [e for e in events if "hlo_op" in e["args"]]
-        busy, waits = _exclusive_times(ops), _waits(ops)
-        for name in set(busy) | set(waits):
-            seconds = busy.get(name, 0.0) + waits.get(name, 0.0)
-            if seconds <= 0:
-                continue
-            self.traced_thunk_time += busy.get(name, 0.0)
-            self.traced_wait_time += waits.get(name, 0.0)
-            for node, share in (hlo.split(name) if hlo is not None else {None: 1.0}).items():
-                self.apply_time[node] += seconds * share
-                self.apply_callcount[node] += 1
+        self.traced_host_time += host
+        times, busy, wait, first = thunk_times(events)
+        self.traced_thunk_time += busy
+        self.traced_wait_time += wait
+        self.traced_transfer_time += device_put_time(events, first)
+        for run, by_name in _per_run(times, hlo, barrier):
+            for name, seconds in by_name.items():
+                for node, share in (run.split(name) if isinstance(run, Hlo) else {run: 1.0}).items():
+                    self.apply_time[node] += seconds * share
+                    self.apply_callcount[node] += 1
 
     # ------------------------------------------------------------------ reading
     def _scale(self) -> float:
-        return self.fct_callcount / self.traced_calls if self.traced_calls else 0.0
+        """Traced calls -> all calls: by the time spent in the jitted function when every call's is
+        known (a traced call is slower: the tracer records every op), else by the number of calls."""
+        if not self.traced_calls:
+            return 0.0
+        if self.timed_calls == self.fct_callcount and self.traced_fn_time > 0:
+            return (self.fn_call_time - self.first_fn_time) / self.traced_fn_time
+        return self.fct_callcount / self.traced_calls
 
     def node_time(self) -> dict[Any, float]:
-        """Apply node -> seconds over all calls (XLA's times on the traced calls, scaled)."""
+        """Apply node -> seconds over all calls.
+
+        XLA's times on the traced calls are scaled to all calls after the first
+        (by their time in the jitted function); the work of a call outside the
+        graph is listed as nodes of its own (``OUTSIDE``): the argument checks
+        and the output copies (Theano's ``DeepCopyOp``), timed on every call,
+        the arguments' copies to the device, from the traced calls and scaled,
+        and the first call's time in the jitted function (never traced: it
+        holds one-time work besides compiling).
+        """
         s = self._scale()
         out = dict(self._summed)
         for n, t in self.apply_time.items():
             out[n] = out.get(n, 0.0) + t * s
+        for n, t in ((INPUT_CHECKS, self.input_time), (OUTPUT_COPIES, self.output_time),
+                     (DEVICE_PUT, self.traced_transfer_time * s), (FIRST_CALL, self.first_fn_time * bool(s))):
+            if t > 0:
+                out[n] = out.get(n, 0.0) + t
         return out
 
     def op_time(self) -> dict[str, float]:
@@ -190,14 +225,21 @@ class ProfileStats:
         return dict(out)
 
     def thunk_fraction(self) -> float:
-        """Time given to Apply nodes / wall time, on the traced calls (1.0: all of a call is in XLA)."""
+        """XLA's time (given to Apply nodes) / wall time, on the traced calls."""
         busy = self.traced_thunk_time + self.traced_wait_time
         return busy / self.traced_call_time if self.traced_call_time else 0.0
+
+    def accounted_fraction(self) -> float:
+        """All measured parts of the traced calls (XLA's ops, the argument checks and copies to the
+        device, the output copies) / their wall time: 1.0 when nothing of a call went unmeasured."""
+        parts = self.traced_thunk_time + self.traced_wait_time + self.traced_transfer_time + self.traced_host_time
+        return parts / self.traced_call_time if self.traced_call_time else 0.0
 
     def __iadd__(self, other: "ProfileStats") -> "ProfileStats":
         for k in ("fct_callcount", "fct_call_time", "optimizer_time", "linker_time", "xla_compile_time",
                   "nb_nodes", "traced_calls", "traced_call_time", "traced_thunk_time", "traced_wait_time",
-                  "traced_transfer_time"):
+                  "traced_transfer_time", "traced_host_time", "fn_call_time", "timed_calls",
+                  "traced_fn_time", "first_fn_time"):
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for n, t in other.node_time().items():
             self._summed[n] = self._summed.get(n, 0.0) + t
@@ -210,6 +252,73 @@ class ProfileStats:
         write_summary(self, file if file is not None else sys.stderr,
                       n_ops_to_print if n_ops_to_print is not None else config.profiling__n_ops,
                       n_apply_to_print if n_apply_to_print is not None else config.profiling__n_apply)
+
+
+class _OutsideOp:
+    """The op of a pseudo-node: work of a call done outside the graph (no graph Op)."""
+
+    def __str__(self) -> str:
+        return type(self).__name__
+
+
+class InputChecks(_OutsideOp):
+    """Checking and converting the arguments to the inputs' types (Theano's ``Type.filter``)."""
+
+
+class DevicePut(_OutsideOp):
+    """Copying the arguments to the device (the role of Theano's ``GpuFromHost``)."""
+
+
+class DeepCopyOp(_OutsideOp):
+    """Copying the outputs into fresh writable NumPy arrays (Theano's ``DeepCopyOp``)."""
+
+
+class FirstCall(_OutsideOp):
+    """The first call's time in the jitted function: its run, and one-time work besides compiling."""
+
+
+class OutsideNode:
+    """A pseudo Apply node in a profile: a part of each call outside the graph, measured."""
+
+    outside = True
+
+    def __init__(self, op: _OutsideOp, label: str) -> None:
+        self.op, self.label = op, label
+        self.inputs: list = []
+        self.outputs: list = []
+
+    def __str__(self) -> str:
+        return self.label
+
+    __repr__ = __str__
+
+
+INPUT_CHECKS = OutsideNode(InputChecks(), "InputChecks(arguments)")
+DEVICE_PUT = OutsideNode(DevicePut(), "DevicePut(arguments)")
+OUTPUT_COPIES = OutsideNode(DeepCopyOp(), "DeepCopyOp(outputs)")
+FIRST_CALL = OutsideNode(FirstCall(), "FirstCall(jitted function)")
+OUTSIDE = (INPUT_CHECKS, DEVICE_PUT, OUTPUT_COPIES, FIRST_CALL)
+
+
+def _per_run(times: dict, hlo: Any, barrier: Any):
+    """``(Hlo, or the node to charge, {instruction: seconds})`` for each execution of a traced call.
+
+    A segmented function's executions are its segments (``hlo`` lists their
+    modules in the order they ran) and the programs its host barrier runs
+    between them: those go to the barrier node when there is one (else
+    unattributed).
+    """
+    if not isinstance(hlo, list):
+        for by_name in times.values():
+            yield hlo, by_name
+        return
+    k = 0
+    for (module, _), by_name in times.items():
+        if k < len(hlo) and module == hlo[k].module:
+            yield hlo[k], by_name
+            k += 1
+        else:
+            yield barrier, by_name
 
 
 def _op_name(node: Any) -> str:
@@ -227,11 +336,17 @@ def profiled_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
 
     JAX reports the tracing, lowering and XLA compilation a call does
     (``jax.monitoring``): they go to the compile time, not the call time.
+    The jitted function is timed from inside (``_TimedFn``): what comes
+    before it is the argument checks, what comes after its outputs are
+    ready is the output copies.
     """
     import jax
+    from thx.lowering import segments
     _listen()
     prof = f.profile
+    timed = _timed(f)
     trace_dir = tempfile.mkdtemp(prefix="thx_profile_") if prof._wants_trace() else None
+    seg_calls = None
     try:
         if trace_dir is not None:
             try:
@@ -241,27 +356,91 @@ def profiled_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
             except RuntimeError:  # another trace is running (the user's): just time the call
                 shutil.rmtree(trace_dir, ignore_errors=True)
                 trace_dir = None
+            else:
+                seg_calls = segments.SEGMENT_CALLS = []
         compiled_before = prof.linker_time + prof.xla_compile_time
         _CURRENT.prof = prof
+        timed.marks = marks = []
         t0 = time.perf_counter()
         try:
             out = jax.block_until_ready(call(*args, **kwargs))
         finally:
-            wall = time.perf_counter() - t0
+            t1 = time.perf_counter()
+            timed.marks = None
+            segments.SEGMENT_CALLS = None
             _CURRENT.prof = None
             if trace_dir is not None:
                 jax.profiler.stop_trace()
-        wall -= prof.linker_time + prof.xla_compile_time - compiled_before
+        compiling = prof.linker_time + prof.xla_compile_time - compiled_before
+        wall = t1 - t0 - compiling
+        host = 0.0
+        if marks:  # the jitted function ran (not a shape-bucketed call's padded one)
+            prof.input_time += marks[0] - t0
+            prof.output_time += t1 - marks[-1]
+            prof.fn_call_time += marks[-1] - marks[0] - compiling
+            prof.timed_calls += 1
+            host = marks[0] - t0 + t1 - marks[-1]
+            if trace_dir is not None:
+                prof.traced_fn_time += marks[-1] - marks[0] - compiling
+            if prof.fct_callcount == 0:
+                prof.first_fn_time = marks[-1] - marks[0] - compiling
         if prof.fct_callcount == 0:
             prof.first_call_time = wall
         prof.fct_callcount += 1
         prof.fct_call_time += wall
         if trace_dir is not None:
-            prof._record_trace(_read_events(trace_dir), prof._hlo_for(f, args, kwargs), wall)
+            prof._record_trace(read_events(trace_dir), prof._hlo_for(f, args, kwargs, seg_calls), wall, host,
+                               _barrier(f))
     finally:
         if trace_dir is not None:
             shutil.rmtree(trace_dir, ignore_errors=True)
     return out
+
+
+class _TimedFn:
+    """``f.jax_fn`` seen by the profiler: notes when a call enters it and when its outputs are ready."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.marks: list[float] | None = None
+
+    def __call__(self, *args: Any) -> Any:
+        marks = self.marks
+        if marks is None:
+            return self.fn(*args)
+        import jax
+        marks.append(time.perf_counter())
+        try:
+            return jax.block_until_ready(self.fn(*args))
+        finally:
+            marks.append(time.perf_counter())
+
+    def __getattr__(self, name: str) -> Any:  # lower, trace_counter ...: the jitted function's
+        return getattr(self.fn, name)
+
+
+def _timed(f: Any) -> _TimedFn:
+    """``f.jax_fn`` wrapped once in a ``_TimedFn`` (at the first profiled call, after every compile
+    hook has set it); the fast path is rebuilt so that it calls the wrapper."""
+    fn = f.__dict__.get("jax_fn")
+    if isinstance(fn, _TimedFn):
+        return fn
+    from thx.compile.fastcall import fast_call
+    f.jax_fn = _TimedFn(fn)
+    if getattr(f, "_fast", None) is not None:
+        f._fast = fast_call(f)
+    return f.jax_fn
+
+
+def _plain_fn(f: Any) -> Any:
+    fn = f.jax_fn
+    return fn.fn if isinstance(fn, _TimedFn) else fn
+
+
+def _barrier(f: Any) -> Any:
+    """The one host-barrier node of a segmented function (an until scan), or None."""
+    found = [n for n in f.maker.fgraph.apply_nodes if getattr(n.op, "host_barrier", False)]
+    return found[0] if len(found) == 1 else None
 
 
 _CURRENT = threading.local()  # .prof: the ProfileStats of the call running in this thread
@@ -289,7 +468,7 @@ def _listen() -> None:
     _LISTENING = True
 
 
-def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
+def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "Hlo | None":
     """The parsed HLO of a shape-bucketed call's padded program (docs/shapes.md), or None."""
     from thx.compile.buckets import pad_inputs
     from thx.lowering.linker import x64
@@ -303,218 +482,8 @@ def _bucket_hlo(f: Any, args: tuple, kwargs: dict) -> "_Hlo | None":
         vals = st[1].shared(padded[0] + padded[1] + [s._value for s in f._shared])
         vals = [int(v) if k in statics else v for k, v in enumerate(vals)]
         with x64(True):
-            f.profile._hlo[key] = _Hlo(fn.lower(*vals).compile().as_text())
+            f.profile._hlo[key] = Hlo(fn.lower(*vals).compile().as_text())
     return f.profile._hlo[key]
-
-
-_COPY_EVENTS = ("DevicePut", "H2D Dispatch")  # the arguments' copies to the device, as the runtime names them
-
-
-def _read_events(trace_dir: str) -> list[dict]:
-    """The complete ('X') events naming an HLO instruction or a copy to the device, from the trace."""
-    out = []
-    for path in glob.glob(os.path.join(trace_dir, "**", "*.trace.json.gz"), recursive=True):
-        with gzip.open(path) as fh:
-            data = json.load(fh)
-        for e in data.get("traceEvents", []) if isinstance(data, dict) else data:
-            args = e.get("args") or {}
-            if e.get("ph") == "X" and ("hlo_op" in args or e.get("name") in _COPY_EVENTS):
-                e["args"] = args
-                out.append(e)
-    return out
-
-
-def _exclusive_times(events: list[dict]) -> dict[str, float]:
-    """HLO instruction -> seconds, each event less the events nested in it (a while loop's body)."""
-    by_thread: dict[Any, list[dict]] = defaultdict(list)
-    for e in events:
-        by_thread[(e.get("pid"), e.get("tid"))].append(e)
-    out: dict[str, float] = defaultdict(float)
-    for evs in by_thread.values():
-        evs.sort(key=lambda e: (float(e["ts"]), -float(e.get("dur", 0))))
-        stack: list[list] = []  # [end, name, exclusive]
-        for e in evs:
-            ts, dur = float(e["ts"]), float(e.get("dur", 0))
-            while stack and stack[-1][0] <= ts:
-                end, name, excl = stack.pop()
-                out[name] += excl
-            if stack:
-                stack[-1][2] -= dur
-            stack.append([ts + dur, e["args"]["hlo_op"], dur])
-        for _, name, excl in stack:
-            out[name] += excl
-    return {k: max(v, 0.0) * 1e-6 for k, v in out.items()}  # the trace counts microseconds
-
-
-def _waits(events: list[dict]) -> dict[str, float]:
-    """HLO instruction -> seconds between the end of the ops before it and its start.
-
-    XLA's CPU runtime hands ops to a thread pool; the time an op waits for a
-    thread (long on a loaded machine) is part of the call: it goes to the op
-    that waited, so the nodes' times add up to the span of the execution.
-    """
-    out: dict[str, float] = defaultdict(float)
-    runs: dict[Any, list[dict]] = defaultdict(list)  # one run of one executable: the gaps inside it
-    for e in events:
-        runs[(e["args"].get("hlo_module"), e["args"].get("run_id"))].append(e)
-    for run in runs.values():
-        covered = None
-        for e in sorted(run, key=lambda e: float(e["ts"])):
-            ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
-            if covered is not None and ts > covered:
-                out[e["args"]["hlo_op"]] += (ts - covered) * 1e-6
-            covered = end if covered is None else max(covered, end)
-    return dict(out)
-
-
-def _union(events: list[dict]) -> float:
-    """Seconds covered by the events (overlaps counted once)."""
-    total, covered = 0.0, None
-    for e in sorted(events, key=lambda e: float(e["ts"])):
-        ts, end = float(e["ts"]), float(e["ts"]) + float(e.get("dur", 0))
-        start = ts if covered is None else max(ts, covered)
-        total += max(end - start, 0.0)
-        covered = end if covered is None else max(covered, end)
-    return total * 1e-6
-
-
-# --------------------------------------------------------------------------- HLO text -> nodes
-
-_INSTR = re.compile(r"^\s*(?:ROOT\s+)?%([\w.\-]+)\s*=\s*(.*)$")
-_COMP = re.compile(r"^(?:ENTRY\s+)?%([\w.\-]+)\s.*\{\s*$")
-_OP_NAME = re.compile(r'op_name="([^"]*)"')
-_SCOPE = re.compile(r"([A-Za-z_]\w*#\d+)")
-_DIMS = re.compile(r"\[([\d,]*)\]")
-_FREE = {"parameter", "constant", "bitcast", "get-tuple-element", "tuple", "reshape", "broadcast",
-         "copy-start", "copy-done", "iota"}
-
-
-class _Hlo:
-    """A compiled module's instructions: which Apply nodes each came from, and their costs."""
-
-    def __init__(self, text: str) -> None:
-        self.instr: dict[str, tuple[str, str, list[str], str]] = {}  # name -> (opcode, shape, operands, rest)
-        self.comp_of: dict[str, list[str]] = defaultdict(list)  # computation -> its instructions
-        self.users: dict[str, list[str]] = defaultdict(list)  # instruction -> those reading it
-        comp = None
-        for line in text.splitlines():
-            m = _COMP.match(line)
-            if m and " = " not in line.split("{")[0]:
-                comp = m.group(1)
-                continue
-            m = _INSTR.match(line)
-            if m is None:
-                continue
-            shape, opcode, rest = _split_instr(m.group(2))
-            operands = re.findall(r"%([\w.\-]+)", rest.split(")", 1)[0])
-            self.instr[m.group(1)] = (opcode, shape, operands, rest)
-            for o in operands:
-                self.users[o].append(m.group(1))
-            if comp is not None:
-                self.comp_of[comp].append(m.group(1))
-        self._cache: dict[str, dict[Any, float]] = {}
-
-    def split(self, name: str) -> dict[Any, float]:
-        """Apply node (None: unknown) -> share of the time of instruction ``name``."""
-        got = self._cache.get(name)
-        if got is not None:
-            return got
-        weights: dict[Any, float] = defaultdict(float)
-        item = self.instr.get(name)
-        if item is not None and item[0] == "fusion":
-            m = re.search(r"calls=%([\w.\-]+)", item[3])
-            for sub in self._fused(m.group(1) if m else ""):
-                node = _node_of(self.instr[sub][3])
-                if node is not None:  # an instruction XLA added has no node: the fusion's owner pays
-                    weights[node] += self._cost(sub)
-        if not weights or sum(weights.values()) == 0:
-            weights = defaultdict(float, {self._owner(name): 1.0})
-        total = sum(weights.values())
-        got = self._cache[name] = {n: w / total for n, w in weights.items()}
-        return got
-
-    def _owner(self, name: str) -> Any:
-        """The node of an instruction; one XLA added (a copy, a split reduction: no metadata)
-        takes the node of the nearest instruction using it, else of the one it reads."""
-        seen, frontier = set(), [name]
-        for _ in range(6):
-            nxt = []
-            for n in frontier:
-                if n in seen or n not in self.instr:
-                    continue
-                seen.add(n)
-                node = _node_of(self.instr[n][3])
-                if node is not None:
-                    return node
-                nxt += self.users.get(n, []) + self.instr[n][2]
-            frontier = nxt
-        return None
-
-    def _fused(self, comp: str) -> list[str]:
-        out = []
-        for sub in self.comp_of.get(comp, []):
-            opcode, _, _, rest = self.instr[sub]
-            m = re.search(r"calls=%([\w.\-]+)", rest) if opcode == "fusion" else None
-            out.extend(self._fused(m.group(1)) if m else [sub])
-        return out
-
-    def _cost(self, name: str) -> float:
-        opcode, shape, operands, rest = self.instr[name]
-        if opcode in _FREE:
-            return 0.0
-        n = _elements(shape)
-        if opcode == "dot" and operands:
-            lhs = _dims(self.instr.get(operands[0], ("", "", [], ""))[1])
-            m = re.search(r"lhs_contracting_dims=\{([\d,]*)\}", rest)
-            for d in (m.group(1).split(",") if m and m.group(1) else []):
-                n *= lhs[int(d)] if int(d) < len(lhs) else 1
-        elif opcode in ("reduce", "reduce-window", "convolution") and operands:
-            n = max(n, _elements(self.instr.get(operands[0], ("", "", [], ""))[1]))
-        return float(max(n, 1))
-
-
-def _split_instr(s: str) -> tuple[str, str, str]:
-    """``shape opcode(rest`` of an instruction's right-hand side."""
-    if s.startswith("("):  # a tuple shape: up to its closing parenthesis
-        depth = 0
-        for k, ch in enumerate(s):
-            depth += ch == "("
-            depth -= ch == ")"
-            if depth == 0:
-                break
-        shape, tail = s[:k + 1], s[k + 1:].lstrip()
-    else:
-        shape, _, tail = s.partition(" ")
-    opcode, _, rest = tail.partition("(")
-    return shape, opcode.strip(), rest
-
-
-def _dims(shape: str) -> list[int]:
-    m = _DIMS.search(shape)
-    return [int(d) for d in m.group(1).split(",") if d] if m else []
-
-
-def _elements(shape: str) -> int:
-    total = 0
-    for m in _DIMS.finditer(shape):
-        n = 1
-        for d in m.group(1).split(","):
-            n *= int(d) if d else 1
-        total += n
-    return total
-
-
-def _node_of(rest: str) -> Any:
-    """The outermost Apply node named in an instruction's ``op_name`` (None if none is)."""
-    from thx.lowering.program import NODE_OF_SCOPE
-    m = _OP_NAME.search(rest)
-    if m is None:
-        return None
-    for scope in _SCOPE.findall(m.group(1)):
-        node = NODE_OF_SCOPE.get(scope)
-        if node is not None:
-            return node
-    return None
 
 
 # --------------------------------------------------------------------------- hooks

@@ -51,6 +51,7 @@ from thx.tensor.type import discrete_dtypes
 # op type -> factory(op, node) of the function that runs the node between segments (concrete
 # inputs); a barrier without one runs its ordinary implementation there.
 HOST_IMPLS: dict[type, Callable[[Any, Any], Callable[..., Any]]] = {}
+SEGMENT_CALLS: list | None = None  # while the profiler sets it: (jitted segment, its arguments) per run
 
 
 class BranchShapesDiffer(ValueError):
@@ -221,6 +222,8 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
         def call(*vals):
             if statics:
                 vals = tuple(as_static(v) if k in statics else v for k, v in enumerate(vals))
+            if SEGMENT_CALLS is not None:
+                SEGMENT_CALLS.append((jitted, vals))
             out = split_status(jitted(*vals), n)  # a failed check raises before the next segment
             # a step of the outer program: one output slot takes the value itself (see execute)
             return out[0] if n == 1 else out
