@@ -198,3 +198,58 @@ def test_thunk_times_give_each_instant_of_an_execution_to_the_ops_running():
     assert sum(us.values()) == pytest.approx(90)  # the whole span of the execution, once
     assert busy * 1e6 == pytest.approx(80) and wait * 1e6 == pytest.approx(10) and first == 0
     assert device_put_time(events, first) * 1e6 == pytest.approx(7)  # overlapping copies counted once
+
+
+def test_profile_optimizer_counts_each_rewrite_that_changed_the_graph():
+    from thx.compile.profile_rewrites import rewrite_counts, rewrite_times
+    from thx.graph.fg import FunctionGraph
+    from thx.rewriting import optimize
+    x, W = T.dvector("x"), T.dmatrix("W")
+    cost = (T.log(1 + T.exp(T.dot(W, x))) * 1).sum() + (x ** 2).sum() * 2 * 3
+    fg = FunctionGraph([x, W], [cost, T.grad(cost, x), T.grad(x.sum() ** 2, x)])
+    seen: dict[str, int] = {}  # an independent count: the graph's own replacements, by reason
+    replace = fg.replace
+
+    def counting(var, new_var, reason=None):
+        seen[reason] = seen.get(reason, 0) + 1
+        replace(var, new_var, reason)
+    fg.replace = counting
+    with thx.config.change_flags(profile_optimizer=True):
+        counts = optimize(fg, "FAST_RUN")
+    assert len(seen) > 3 and {"local_log1p", "constant_folding", "merge"} <= set(seen)
+    assert rewrite_counts(fg.rewrite_profile) == seen == counts
+    times = rewrite_times(fg.rewrite_profile)
+    assert set(seen) <= set(times) and all(t >= 0 for t in times.values())
+    phases = [ph for ph, *_ in fg.rewrite_profile]
+    assert phases == ["canonicalize", "stabilize", "specialize"]
+    # the phases' times hold the rewrites' times (and the worklist's own work)
+    assert sum(times.values()) <= sum(t for _, t, *_ in fg.rewrite_profile)
+    fg2 = FunctionGraph([x], [x * 1])
+    optimize(fg2, "FAST_RUN")  # without the flag: nothing is timed or kept
+    assert not hasattr(fg2, "rewrite_profile")
+
+
+def test_profile_optimizer_and_memory_reports_in_the_summary():
+    x, W = T.dmatrix("x"), T.dmatrix("W")
+    prof = ProfileStats(atexit_print=False)
+    with thx.config.change_flags(profile_optimizer=True, profile_memory=True):
+        f = thx.function([x, W], [T.tanh(T.log(1 + T.exp(T.dot(x, W)))).sum(), T.dot(x, W) * 2],
+                         profile=prof, name="layer")
+    a, w = np.ones((40, 30)), np.ones((30, 20))
+    f(a, w)
+    out = io.StringIO()
+    prof.summary(out)
+    text = out.getvalue()
+    assert "Optimizer Profile" in text and "times - times applied - name:" in text
+    assert re.search(r"\d+\.\d{3}s - 1 - local_log1p\b", text)
+    assert "Memory Profile" in text and "<Sum apply outputs (bytes)>" in text
+    (_, mem), = prof.memory.values()
+    sizes = {str(n.op): (shapes, b) for n, shapes, b in mem["nodes"]}
+    assert sizes["dot"] == ([(40, 20)], [40 * 20 * 8])  # from the shapes, float64
+    assert f"{40 * 20 * 8:9d}B  [(40, 20)] c dot(x, W)" in text
+    xla = mem["xla"]  # XLA's own plan: the arguments and outputs it holds
+    assert xla["argument_size_in_bytes"] == a.nbytes + w.nbytes
+    assert xla["output_size_in_bytes"] >= 8 + 40 * 20 * 8
+    assert xla["peak_memory_in_bytes"] >= xla["argument_size_in_bytes"]
+    # Theano's estimates from the node sizes: nothing freed >= freed after the last use
+    assert mem["no_gc"] == sum(sum(b) for _, _, b in mem["nodes"]) >= mem["gc"] > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import IO, Any
 
 
-def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int) -> None:
+def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int, min_memory: int = 1024) -> None:
     """Write ``prof``'s summary (a ``ProfileStats``) to ``file``."""
     p = lambda *a: print(*a, file=file)  # noqa: E731
     calls, call_time = prof.fct_callcount, prof.fct_call_time
@@ -51,7 +51,18 @@ def write_summary(prof: Any, file: IO[str], n_ops: int, n_apply: int) -> None:
     if not nodes:
         p("  No node time accumulated (no call ran under the tracer yet)")
         p("")
-        return
+    else:
+        _sections(p, prof, nodes, thunks, calls, n_ops, n_apply)
+    if prof.memory:
+        from thx.compile.profile_memory import write_memory_profile
+        write_memory_profile(list(prof.memory.values()), file, n_apply, min_memory)
+    if prof.optimizer_profiles:
+        from thx.compile.profile_rewrites import write_rewrite_profile
+        write_rewrite_profile(prof.optimizer_profiles, file)
+
+
+def _sections(p, prof: Any, nodes: dict, thunks: float, calls: int, n_ops: int, n_apply: int) -> None:
+    """The Class, Ops and Apply sections."""
     _table(p, "Class", "<Class name>", _group(nodes, lambda n: type(n.op).__name__), thunks, n_ops)
     _table(p, "Ops", "<Op name>", _group(nodes, lambda n: str(n.op)), thunks, n_ops)
     # <type>: XLA for the graph's nodes, Py for the work of a call outside the graph (host side)

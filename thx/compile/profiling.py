@@ -122,6 +122,9 @@ class ProfileStats:
         self.sample_every = sample_every
         self._hlo: dict[Any, Hlo | None] = {}
         self._summed: dict[Any, float] = {}  # node times of profiles added with +=
+        self.track_memory = bool(kwargs.get("profile_memory", False))  # or the profile_memory flag
+        self.memory: dict[Any, tuple[str, dict]] = {}  # (graph, signature) -> (name, profile_memory.py's)
+        self.optimizer_profiles: list[tuple[str, list]] = []  # (name, the graph's rewrite_profile)
         if atexit_print:
             _ATEXIT_PRINT.append(self)
 
@@ -243,6 +246,8 @@ class ProfileStats:
             setattr(self, k, getattr(self, k) + getattr(other, k))
         for n, t in other.node_time().items():
             self._summed[n] = self._summed.get(n, 0.0) + t
+        self.memory.update(other.memory)
+        self.optimizer_profiles += other.optimizer_profiles
         return self
 
     def summary(self, file: IO[str] | None = None, n_ops_to_print: int | None = None,
@@ -251,7 +256,8 @@ class ProfileStats:
         from thx.compile.profile_summary import write_summary
         write_summary(self, file if file is not None else sys.stderr,
                       n_ops_to_print if n_ops_to_print is not None else config.profiling__n_ops,
-                      n_apply_to_print if n_apply_to_print is not None else config.profiling__n_apply)
+                      n_apply_to_print if n_apply_to_print is not None else config.profiling__n_apply,
+                      config.profiling__min_memory_size)
 
 
 class _OutsideOp:
@@ -388,6 +394,8 @@ def profiled_call(f: Any, call: Any, args: tuple, kwargs: dict) -> Any:
             prof.first_call_time = wall
         prof.fct_callcount += 1
         prof.fct_call_time += wall
+        if prof.track_memory:
+            _note_memory(f, args, kwargs)
         if trace_dir is not None:
             prof._record_trace(read_events(trace_dir), prof._hlo_for(f, args, kwargs, seg_calls), wall, host,
                                _barrier(f))
@@ -430,6 +438,15 @@ def _timed(f: Any) -> _TimedFn:
     if getattr(f, "_fast", None) is not None:
         f._fast = fast_call(f)
     return f.jax_fn
+
+
+def _note_memory(f: Any, args: tuple, kwargs: dict) -> None:
+    """profile_memory: measure the memory of a call signature not seen yet (after the call's timing)."""
+    from thx.compile.profile_memory import measure_memory
+    vals = call_values(f, args, kwargs)
+    key = (id(f.maker.fgraph), tuple((np.shape(v), str(getattr(v, "dtype", type(v)))) for v in vals))
+    if key not in f.profile.memory:
+        f.profile.memory[key] = (f.name or f.profile.message, measure_memory(f, vals))
 
 
 def _plain_fn(f: Any) -> Any:
@@ -501,6 +518,10 @@ def attach(f: Any, exprs: list) -> None:
         prof.message = f.name or _caller()
     prof.optimizer_time += getattr(f.maker, "optimizer_time", 0.0)
     prof.nb_nodes += len(f.maker.fgraph.apply_nodes)
+    prof.track_memory = prof.track_memory or config.profile_memory
+    rewrites = getattr(f.maker.fgraph, "rewrite_profile", None)  # profile_optimizer (engine.py)
+    if rewrites is not None and getattr(f.maker, "_cached", None) is None:
+        prof.optimizer_profiles.append((f.name or prof.message, rewrites))
     f.profile = prof
     wrap_call(f, lambda f, call, args, kwargs: profiled_call(f, call, args, kwargs))
 

@@ -28,6 +28,7 @@ folds it if all its inputs are constants, then tries the local rewrites.
 from __future__ import annotations
 
 import gc
+import time
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
@@ -245,6 +246,7 @@ class Rewriter:
         self._table: dict[tuple, Apply] = {}
         self._consts: dict[Any, Constant] = {}
         self._dispatch: dict[tuple, list[LocalRewrite]] = {}
+        self.times: dict[str, float] | None = {} if config.profile_optimizer else None  # s per rewrite
 
     # ---------------------------------------------------------- listener protocol
     def on_import(self, fgraph, node):
@@ -301,16 +303,39 @@ class Rewriter:
             fgraph.remove_feature(self)
 
     def _visit(self, fgraph: FunctionGraph, node: Apply) -> bool:
+        if self.times is None:
+            return self._try(fgraph, node)
+        self._last = (None, time.perf_counter())
+        try:
+            return self._try(fgraph, node)
+        finally:
+            self._charge(None)
+
+    def _charge(self, name: str | None) -> None:
+        """profile_optimizer: the time since the last mark goes to the rewrite tried then."""
+        (prev, t0), now = self._last, time.perf_counter()
+        if prev is not None:
+            self.times[prev] = self.times.get(prev, 0.0) + now - t0
+        self._last = (name, now)
+
+    def _try(self, fgraph: FunctionGraph, node: Apply) -> bool:
+        timed = self.times is not None
         if self.merge:
+            if timed:
+                self._charge("merge")
             if self._merge_constants(fgraph, node) and node not in fgraph.apply_nodes:
                 return True
             if self._merge_node(fgraph, node):
                 return True
         if self.fold:
+            if timed:
+                self._charge("constant_folding")
             consts = fold(node)
             if consts is not None and self._replace(fgraph, node, consts, "constant_folding"):
                 return True
         for rw in rewrites_for(self.rewrites, node.op, self._dispatch):
+            if timed:
+                self._charge(rw.name)
             try:
                 result = rw.fn(fgraph, node)
             except Exception as e:  # a buggy rewrite must not break compilation
@@ -442,6 +467,7 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
     m = get_mode(mode)
     merge, do_fold, phases = plan(m.optimizer, m._including, m._excluding, m._requiring)
     counts: dict[str, int] = {}
+    profile = [] if config.profile_optimizer else None  # (phase, seconds, nodes before, after, Rewriter)
     # Graph nodes form reference cycles (owner <-> outputs); on a big graph Python's cyclic
     # collector would rescan all of them again and again while rewrites allocate, making the
     # cost superlinear.  Collection is deferred to the end of the rewriting.
@@ -451,10 +477,15 @@ def optimize(fgraph: FunctionGraph, mode: Any = None, on_error: str = "warn") ->
         for p in PHASES:
             if phases[p] or (p == "canonicalize" and (merge or do_fold)):
                 rw = Rewriter(phases[p], merge=merge, fold=do_fold, on_error=on_error)
+                t0, n0 = time.perf_counter(), len(fgraph.apply_nodes)
                 rw.apply(fgraph)
+                if profile is not None:
+                    profile.append((p, time.perf_counter() - t0, n0, len(fgraph.apply_nodes), rw))
                 for k, n in rw.applied.items():
                     counts[k] = counts.get(k, 0) + n
     finally:
         if gc_was_enabled:
             gc.enable()
+    if profile is not None:  # read by the profiler (thx/compile/profile_rewrites.py)
+        fgraph.rewrite_profile = profile
     return counts
