@@ -1,12 +1,15 @@
 """Profiling and debugging modes measured: profile's per-node split against the call time, their costs.
 
-Run ``python -m bench.bench_profile`` (``--quick`` for small sizes, ``--table=N`` for one table).  For the
-MLP gradient and the RNN (scan) workloads of ``bench/workloads.py`` it prints
+Run ``python -m bench.bench_profile`` (``--quick`` for small sizes, ``--table=N`` for one table,
+``--repeat=N`` to measure the agreement N times).  For the MLP gradient and the RNN (scan) workloads
+of ``bench/workloads.py`` it prints
 
-* **agreement**: the XLA time ``profile=True`` attributes to Apply nodes,
-  over the wall time of the same (traced) calls (also with the copies of the
-  arguments to the device, which no node does), and per call over the
-  median call time of the same function without profiling;
+* **agreement**: the sum of the times ``profile=True`` gives to nodes, over
+  the measured call time: XLA's nodes alone on the traced calls; all nodes
+  (with the pseudo-nodes of the work outside the graph: ``InputChecks``,
+  ``DevicePut``, ``DeepCopyOp``, ``FirstCall``) on the traced calls and on
+  all calls; and per call over the median call time of the same function
+  compiled without profiling;
 * **named scopes**: the call time of the graph's ``jax.jit`` with the
   per-node ``jax.named_scope`` and without (they change only metadata);
 * **modes**: the call time of FAST_RUN, ``profile=True``, NanGuardMode and
@@ -62,7 +65,7 @@ def agreement(w, size, calls):
     plain = _build(w, size)
     per_call = _median_call(plain, args, calls)
     nodes = sum(prof.node_time().values()) / prof.fct_callcount
-    classes = sorted(prof.class_time().items(), key=lambda kv: -kv[1])[:3]
+    classes = sorted(prof.class_time().items(), key=lambda kv: -kv[1])[:4]
     return {"traced": prof.thunk_fraction(), "untraced": nodes / per_call, "call": per_call,
             "all_calls": sum(prof.node_time().values()) / prof.fct_call_time,
             "with_outside": prof.accounted_fraction(),
@@ -136,11 +139,15 @@ def main(argv=None):
     print(f"load average: {os.getloadavg()}")
     chosen = [w for w in WORKLOADS if w.name in ("mlp_grad", "rnn_scan", "rnn_scan_grad")]
     only = [int(a.split("=")[1]) for a in argv if a.startswith("--table=")]  # --table=0: agreement only
-    for header, row in [t for k, t in enumerate(TABLES) if not only or k in only]:
+    repeat = ([int(a.split("=")[1]) for a in argv if a.startswith("--repeat=")] or [1])[0]
+    for k, (header, row) in enumerate(TABLES):
+        if only and k not in only:
+            continue
         print("\n" + header)
         print("|---" * header.count(" | ") + "|---|")
         for w in chosen:
-            print(row(w, (w.quick_sizes if quick else w.sizes)[0], calls), flush=True)
+            for _ in range(repeat if k == 0 else 1):
+                print(row(w, (w.quick_sizes if quick else w.sizes)[0], calls), flush=True)
     print(f"\nload average: {os.getloadavg()}")
 
 

@@ -1,34 +1,41 @@
-"""Theano's ``ProfileStats`` on XLA: call times, compile time in three parts, XLA's time per Apply node.
+"""Theano's ``ProfileStats`` on XLA: call times, compile time in three parts, time per Apply node.
 
 ``function(..., profile=True)`` (or the flag ``profile=True``, or ``thx run
 --profile``) gives the function a ``ProfileStats`` as ``f.profile``:
 
 * every call is timed (wall clock, outputs ready), as Theano's
-  ``Time in N calls to Function.__call__``;
+  ``Time in N calls to Function.__call__``, and split into what comes before
+  the jitted function (argument checks), the jitted function itself
+  (Theano's ``Function.fn.__call__``) and what comes after its outputs are
+  ready (copies into fresh NumPy arrays);
 * compile time is split into graph rewriting (``FunctionMaker``), lowering
   (tracing the slot program to StableHLO) and XLA compilation, the last two
   as JAX reports them (``jax.monitoring``) for the calls that compile (and
   taken out of those calls' time);
 * time per Apply node, per op and per op class comes from XLA itself: some
-  calls run under ``jax.profiler.trace``; the CPU runtime (jaxlib 0.10.2) records
-  one event per executed HLO instruction (a *thunk*: a fusion, a dot, a
-  while loop...).  Each node's lowering runs inside ``jax.named_scope``
-  (``thx/lowering/program.py``), so every HLO instruction carries its Theano
-  node in its ``op_name`` metadata.  A thunk's exclusive time, and the time
-  it waited for a thread after the thunks before it ended, goes to the
-  nodes its instructions came from; a fusion of several nodes is split in
-  proportion to a cost estimate of its instructions (output elements; a dot
-  times its contracted size; a reduction its input size).
+  calls run under ``jax.profiler.trace``, whose CPU runtime records each
+  executed HLO instruction (*thunk*) and when its work ended
+  (``profile_trace.py`` gives each instant of the execution to the thunks
+  running then); each node's lowering runs inside ``jax.named_scope``, so
+  the compiled HLO says which nodes each instruction came from
+  (``profile_hlo.py``);
+* the work of a call outside the graph is listed as pseudo-nodes with
+  Theano's names where one exists (``OUTSIDE``): ``InputChecks``,
+  ``DevicePut`` (the arguments' copies to the device), ``DeepCopyOp`` (the
+  output copies) and ``FirstCall`` (the first call's time in the jitted
+  function, never traced: it holds one-time work besides compiling).
 
-Limits: the split inside a fusion is an estimate, not a measurement (XLA
-does not time inside a fused kernel); the work of a scan's inner graph is
-reported on the Scan node; only the calls that ran under the tracer (the
-first few, then one call in ``sample_every``) are split, and the split is
-scaled to all calls; a function run as several jitted segments has no
-single program to read, so its XLA time stays unattributed.  Time spent
-outside thunks (argument copies, checks, dispatch, output conversion)
-appears as the difference between ``Time in thunks`` and the call time.
-docs/debugging.md has the measured agreement.
+Limits: the split inside a fusion is an estimate (XLA does not time inside
+a fused kernel); the work of a scan's inner graph is reported on the Scan
+node; only the calls that ran under the tracer (the first few, then one
+call in ``sample_every``) are split, and the split is scaled to the other
+calls by their time in the jitted function; a segmented function (an
+``until`` scan) is split per segment, its barrier's own programs going to
+the barrier node.  What is not measured (dispatch, Python between the
+segments) is printed as such, never spread over the nodes.
+``profile_optimizer`` and ``profile_memory`` add their reports
+(``profile_rewrites.py``, ``profile_memory.py``).  docs/debugging.md has
+the measured agreement.
 """
 
 from __future__ import annotations
