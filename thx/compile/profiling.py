@@ -76,7 +76,8 @@ class ProfileStats:
         Calls 2 .. ``sample_calls + 1`` and then every ``sample_every``-th call run
         under JAX's profiler to split the time over Apply nodes.
     **kwargs
-        Theano's other arguments (``gpu_checks``, ``flag_time_thunks`` ...) are accepted.
+        ``profile_memory=True`` measures memory without the flag; Theano's other arguments
+        (``gpu_checks``, ``flag_time_thunks`` ...) are accepted.
 
     Attributes
     ----------
@@ -86,6 +87,11 @@ class ProfileStats:
         Graph rewriting, lowering to StableHLO (tracing), XLA compilation (seconds).
     apply_time : dict
         Apply node -> seconds in XLA on the traced calls (``node_time()`` scales them to all calls).
+    input_time, fn_call_time, output_time : float
+        All calls' time before the jitted function (argument checks), in it (Theano's
+        ``Function.fn.__call__``) and after its outputs are ready (output copies).
+    memory, optimizer_profiles
+        The ``profile_memory`` and ``profile_optimizer`` measurements (docs/debugging.md).
 
     Examples
     --------
