@@ -253,3 +253,26 @@ def test_profile_optimizer_and_memory_reports_in_the_summary():
     assert xla["peak_memory_in_bytes"] >= xla["argument_size_in_bytes"]
     # Theano's estimates from the node sizes: nothing freed >= freed after the last use
     assert mem["no_gc"] == sum(sum(b) for _, _, b in mem["nodes"]) >= mem["gc"] > 0
+
+
+def test_instructions_xla_added_go_to_the_node_whose_value_they_hold():
+    from thx.compile.profile_hlo import Hlo
+    x = T.dmatrix("x")
+    dot_node, tanh_node = T.dot(x, x).owner, T.tanh(x).owner
+    program.NODE_OF_SCOPE["Dot#990001"], program.NODE_OF_SCOPE["Elemwise#990002"] = dot_node, tanh_node
+    hlo = Hlo(textwrap.dedent("""\
+        HloModule jit_f, entry_computation_layout={(f64[2,2]{1,0})->f64[2,2]{1,0}}
+
+        ENTRY %main.1 (p0: f64[2,2]) -> (f64[2,2]) {
+          %p0 = f64[2,2]{1,0} parameter(0)
+          %copy.1 = f64[2,2]{0,1} copy(f64[2,2]{1,0} %p0)
+          %dot.2 = f64[2,2]{1,0} dot(f64[2,2]{0,1} %copy.1, f64[2,2]{1,0} %p0), lhs_contracting_dims={1}, rhs_contracting_dims={0}, metadata={op_name="jit(f)/Dot#990001/dot_general"}
+          %copy.3 = f64[2,2]{0,1} copy(f64[2,2]{1,0} %dot.2)
+          %tanh.4 = f64[2,2]{0,1} tanh(f64[2,2]{0,1} %copy.3), metadata={op_name="jit(f)/Elemwise#990002/tanh"}
+          ROOT %tuple.5 = (f64[2,2]{0,1}) tuple(f64[2,2]{0,1} %tanh.4)
+        }
+        """))
+    assert hlo.module == "jit_f"
+    assert hlo.split("dot.2") == {dot_node: 1.0} and hlo.split("tanh.4") == {tanh_node: 1.0}
+    assert hlo.split("copy.3") == {dot_node: 1.0}  # a copy of the product's value: the product's
+    assert hlo.split("copy.1") == {dot_node: 1.0}  # a copy of an argument: the node reading it

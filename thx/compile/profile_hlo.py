@@ -22,6 +22,7 @@ _COMP = re.compile(r"^(?:ENTRY\s+)?%([\w.\-]+)\s.*\{\s*$")
 _OP_NAME = re.compile(r'op_name="([^"]*)"')
 _SCOPE = re.compile(r"([A-Za-z_]\w*#\d+)")
 _DIMS = re.compile(r"\[([\d,]*)\]")
+_MOVES = {"copy", "copy-start", "copy-done", "bitcast", "tuple", "get-tuple-element", "transpose"}
 _FREE = {"parameter", "constant", "bitcast", "get-tuple-element", "tuple", "reshape", "broadcast",
          "copy-start", "copy-done", "iota"}
 
@@ -73,8 +74,10 @@ class Hlo:
         return got
 
     def _owner(self, name: str) -> Any:
-        """The node of an instruction; one XLA added (a copy, a split reduction: no metadata)
-        takes the node of the nearest instruction using it, else of the one it reads."""
+        """The node of an instruction; one XLA added (no metadata) takes the node of the nearest
+        instruction with one: a copy (moving a value) that of the value it copies, when a node
+        made it (else, a copied argument, that of its user); other instructions (a split
+        reduction) that of their user first."""
         seen, frontier = set(), [name]
         for _ in range(6):
             nxt = []
@@ -85,7 +88,10 @@ class Hlo:
                 node = _node_of(self.instr[n][3])
                 if node is not None:
                     return node
-                nxt += self.users.get(n, []) + self.instr[n][2]
+                if self.instr[n][0] in _MOVES:
+                    nxt += self.instr[n][2] + self.users.get(n, [])
+                else:
+                    nxt += self.users.get(n, []) + self.instr[n][2]
             frontier = nxt
         return None
 
