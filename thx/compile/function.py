@@ -117,8 +117,7 @@ class Param(In):
 
 
 class Out:
-    """An output of ``thx.function`` (``borrow`` is accepted; results are always fresh: see
-    thx/compile/outputs.py)."""
+    """An output of ``thx.function`` (``borrow`` is accepted; results are always fresh)."""
 
     def __init__(self, variable: Variable, borrow: bool = False) -> None:
         self.variable = variable
