@@ -195,3 +195,10 @@ def test_to_numpy_ignores_a_donated_argument():
     gone = _device(np.ones(3))
     gone.delete()
     assert _zero_copy(outputs.to_numpy(fresh, 0, (gone, 2.0, np.float64(1.0))))
+
+
+def test_to_numpy_keeps_a_dtype_numpys_interface_cannot_describe():
+    import jax.numpy as jnp
+    outs = (jnp.full((N, N), 1.5, dtype=jnp.bfloat16),)
+    out = outputs.to_numpy(outs, 0, ())
+    assert out.dtype == jnp.bfloat16 and out.flags.writeable and (out.astype(np.float64) == 1.5).all()

@@ -90,7 +90,10 @@ def to_numpy(outs: Sequence[Any], k: int, args: Sequence[Any]) -> np.ndarray:
             or any(_hits(a, view, lo, hi) for a in args):
         return np.array(view)
     face["data"] = (lo, False)  # writable
-    return np.asarray(_Owned(r, face))
+    out = np.asarray(_Owned(r, face))
+    if out.dtype != view.dtype:  # a dtype NumPy's interface does not describe (bfloat16 ...)
+        return np.array(view)
+    return out
 
 
 def converter(n_out: int, unpack: bool, device_arrays: bool,
