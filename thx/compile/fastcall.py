@@ -1,21 +1,28 @@
 """The call fast path: a closure for the common Function call (no updates, shared values or statics).
 
-``Function.__call__`` validates arguments, handles keyword arguments,
-defaults, shared variables, updates, static arguments and shape buckets.  A
-function without updates, shared variables or static arguments, called with
-all its inputs by position as NumPy arrays of the exact type (or floats for
-float64 scalars), needs none of that: :func:`fast_call` builds a
-closure with everything it reads bound as locals.  Anything else makes the
-closure answer :data:`SLOW`, and ``__call__`` takes its full path (which also
-raises Theano's errors).  Outputs are fresh writable NumPy arrays as always.
+``Function.__call__`` handles keyword arguments, defaults, shared variables,
+updates, static arguments and shape buckets.  A function without updates,
+shared variables or static arguments, called with all its inputs by
+position, needs none of that: :func:`fast_call` builds a closure with
+everything it reads bound as locals.  It checks the arguments as the full
+path does (exact-typed arrays and floats inline, anything else through
+``Function._check``, the one place of Theano's rules and errors), calls the
+jitted function once, and converts the outputs with the Function's converter
+(``thx/compile/outputs.py``).  It answers :data:`SLOW`, for the full path to
+take the call, only before calling: another number of arguments, or shapes
+the shape-bucket watch must see.  An error of the jitted call is raised from
+here, built by the full path's ``shared_state.retry_read``: the jitted
+function never runs twice for one call (a ``Print`` op prints once).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import numpy as np
+
+from thx.compile.shared_state import retry_read
 
 __all__ = ["SLOW", "fast_call"]
 
@@ -34,20 +41,20 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
             or any(s is None for s in specs)):
         return None
     from thx.lowering.checks import split_status  # compile loads lowering lazily (see function.py)
-    from thx.lowering.linker import x64
-    n_in, n_fg_out, n_out, unpack = f._n_in, f._n_fg_out, f._n_out, f._unpack
-    array, float64, ndarray = np.array, np.float64, np.ndarray
-    scalars_only = all(s[1] == 0 for s in specs)
+    from thx.lowering.linker import x64_restore, x64_swap
+    n_in, n_fg_out, convert, check = f._n_in, f._n_fg_out, f._convert, f._check
+    float64, ndarray = np.float64, np.ndarray
+    runtime_error = f._helpers()[0]
 
-    def finish(outs) -> Any:
-        if len(outs) > n_fg_out:  # a run-time check's status follows the outputs
-            outs = split_status(outs, n_fg_out)
-        if unpack:
-            return array(outs[0])
-        return [array(r) for r in outs[:n_out]]
+    def fail(e: Exception, vals: list) -> NoReturn:  # the full path's error (no retry: no shared)
+        retry_read(f, vals, e, runtime_error)
+        raise e  # pragma: no cover - retry_read raises
 
-    if n_in == 1 and scalars_only and unpack:  # unrolled: Theano's tutorial function f(4.0)
+    if n_in == 1 and all(s[1] == 0 for s in specs):  # unrolled: Theano's tutorial function f(4.0)
         (dtype, _, _, from_float), = specs
+        # one 0-d output (the tutorial's, or bench's [grad]): the converter's copy, inlined
+        array, unpack = np.array, f._unpack
+        copy_one = f._n_out == 1 and getattr(f.maker.fgraph.outputs[0].type, "ndim", None) == 0
 
         def call(args: tuple) -> Any:
             if len(args) != 1:
@@ -57,19 +64,27 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
             if (tv is float or tv is float64) and from_float:
                 v = float64(v)
             elif tv is not ndarray or v.dtype != dtype or v.ndim:
-                return SLOW
+                v = check(0, v)
+            prev = x64_swap(True)
             try:
-                with x64(True):
-                    outs = f.jax_fn(v)
-            except Exception:  # the full path runs it again and raises thx's error
-                return SLOW
-            return array(outs[0]) if len(outs) == n_fg_out else finish(outs)
+                outs = f.jax_fn(v)  # read per call: thx.distributed may wrap it after compiling
+            except Exception as e:
+                fail(e, [v])
+            finally:
+                x64_restore(prev)
+            if len(outs) > n_fg_out:  # a run-time check's status follows the outputs
+                outs = split_status(outs, n_fg_out)
+            if copy_one:
+                r = array(outs[0])
+                return r if unpack else [r]
+            return convert(outs, (v,))
         return call
 
     def call(args: tuple) -> Any:
         if len(args) != n_in:
             return SLOW
         vals = []
+        k = 0
         for v, (dtype, ndim, broadcastable, from_float) in zip(args, specs):
             tv = type(v)
             if tv is ndarray and v.dtype == dtype and v.ndim == ndim and not broadcastable:
@@ -77,15 +92,20 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
             elif (tv is float or tv is float64) and from_float:
                 vals.append(float64(v))
             else:
-                return SLOW
+                vals.append(check(k, v))
+            k += 1
         watch = f._watch  # the shape-bucket watch: the fast path only for the first call's shapes
         if watch is not None and watch != tuple(np.shape(v) for v in vals):
             return SLOW
+        prev = x64_swap(True)
         try:
-            with x64(True):
-                outs = f.jax_fn(*vals)
-        except Exception:  # the full path runs it again and raises thx's error
-            return SLOW
-        return finish(outs)
+            outs = f.jax_fn(*vals)
+        except Exception as e:
+            fail(e, vals)
+        finally:
+            x64_restore(prev)
+        if len(outs) > n_fg_out:
+            outs = split_status(outs, n_fg_out)
+        return convert(outs, vals)
 
     return call

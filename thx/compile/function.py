@@ -31,6 +31,7 @@ from thx.compile.backend import _backend  # thx/__main__.py imports it from here
 from thx.compile.statics import StaticArgs, with_statics
 from thx.compile.buckets import BucketCalls
 from thx.compile.fastcall import SLOW, fast_call
+from thx.compile.outputs import converter
 from thx.graph.type import NullType
 
 
@@ -315,17 +316,22 @@ class Function(BucketCalls):
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
         shared_state.init(self)
+        self._convert = converter(self._n_out, unpack_single, return_device_arrays,
+                                  [getattr(v.type, "ndim", None) for v in maker.fgraph.outputs])
         self._fast = fast_call(self)
 
     # ------------------------------------------------------------------ calling
     def _check(self, k: int, value: Any) -> Any:
-        t = self._types[k]
+        """Argument ``k`` as input ``k`` takes it (Theano's rules; fastcall.py inlines the first two)."""
         fast = self._fast_dtypes[k]
-        if fast is not None and type(value) is np.ndarray and value.dtype == fast[0] \
-                and value.ndim == fast[1] and not fast[2]:
-            return value
+        if fast is not None:
+            if type(value) is np.ndarray and value.dtype == fast[0] and value.ndim == fast[1] \
+                    and not fast[2]:
+                return value
+            if type(value) is float and fast[3]:
+                return np.float64(value)
         try:
-            return t.filter(value, strict=self._strict[k], allow_downcast=self._downcast[k])
+            return self._types[k].filter(value, strict=self._strict[k], allow_downcast=self._downcast[k])
         except (TypeError, ValueError) as e:
             name = self._names[k]
             fname = f" with name \"{self.name}\"" if self.name else ""
@@ -334,28 +340,13 @@ class Function(BucketCalls):
                             f"{_lower_first(str(e))}") from None
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        # The hot path (thx/compile/fastcall.py), then: exact-typed positional arguments pass through.
+        # The hot path (thx/compile/fastcall.py); it answers SLOW before calling, never after.
         if self._fast is not None and not kwargs and (out := self._fast(args)) is not SLOW:
             return out
-        n = self._n_in
-        if kwargs or len(args) != n:
+        if kwargs or len(args) != self._n_in:
             args = self._fill(args, kwargs)
-        vals = []
-        k = 0
-        for v, spec in zip(args, self._fast_dtypes):
-            if spec is not None:
-                tv = type(v)
-                if tv is np.ndarray and v.dtype == spec[0] and v.ndim == spec[1] and not spec[2]:
-                    vals.append(v)
-                    k += 1
-                    continue
-                if tv is float and spec[3]:
-                    vals.append(np.float64(v))
-                    k += 1
-                    continue
-            v = self._check(k, v)
-            vals.append(self._st.one(k, v) if k in self._static_set else v)
-            k += 1
+        vals = [self._st.one(k, self._check(k, v)) if k in self._static_set else self._check(k, v)
+                for k, v in enumerate(args)]
         if self._watch is not None and self._watch_shapes(vals):
             return self._call_bucketed(args)
         try:
@@ -370,12 +361,7 @@ class Function(BucketCalls):
             outs = shared_state.retry_read(self, vals, e, _runtime_error)
         if len(outs) > self._n_fg_out:  # run-time checks (calls without updates; see shared_state)
             outs = shared_state._split_status(outs, self._n_fg_out)
-        # Theano's contract: outputs are fresh, writable NumPy arrays
-        if self._unpack:
-            return outs[0] if self.return_device_arrays else np.array(outs[0])
-        if self.return_device_arrays:
-            return list(outs[:self._n_out])
-        return [np.array(r) for r in outs[:self._n_out]]
+        return self._convert(outs, vals)  # Theano's fresh writable arrays (compile/outputs.py)
 
     def _fill(self, args: tuple, kwargs: dict) -> list:
         """The argument list with keyword arguments placed and missing ones defaulted."""
