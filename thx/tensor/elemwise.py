@@ -181,8 +181,8 @@ def _g_mul(i, o, g):
 
 
 _ROWS: list[ScalarOp] = [
-    # name, nin, symbol, dtype rule, numpy, jax, grad (exp, tanh, sigmoid: from the output ``o``,
-    # the value the forward pass computed, as JAX's rules do; no second node for merge to find)
+    # name, nin, symbol, dtype rule, numpy, jax, grad (exp, sigmoid: from the output ``o``, the
+    # value the forward pass computed, as JAX's rules do; no second node for merge to find)
     ScalarOp("add", -1, "+", same_out, _np_same(lambda *a: sum(a[1:], a[0])), "jnp.add",
              lambda i, o, g: [g for _ in i], commutative=True, associative=True),
     ScalarOp("sub", 2, "-", same_out, _np_same(np.subtract), "jnp.subtract", lambda i, o, g: [g, neg(g)]),
@@ -222,7 +222,7 @@ _ROWS: list[ScalarOp] = [
              lambda i, o, g: [g * i[1] / (sqr(i[0]) + sqr(i[1])), -g * i[0] / (sqr(i[0]) + sqr(i[1]))]),
     ScalarOp("sinh", 1, None, float_out, _np_float(np.sinh), "jnp.sinh", lambda i, o, g: [g * cosh(i[0])]),
     ScalarOp("cosh", 1, None, float_out, _np_float(np.cosh), "jnp.cosh", lambda i, o, g: [g * sinh(i[0])]),
-    ScalarOp("tanh", 1, None, float_out, _np_float(np.tanh), "jnp.tanh", lambda i, o, g: [g * (1 - sqr(o))]),
+    ScalarOp("tanh", 1, None, float_out, _np_float(np.tanh), "jnp.tanh", lambda i, o, g: [g * (1 - sqr(tanh(i[0])))]),
     ScalarOp("arcsinh", 1, None, float_out, _np_float(np.arcsinh), "jnp.arcsinh",
              lambda i, o, g: [g / sqrt(sqr(i[0]) + 1)]),
     ScalarOp("arccosh", 1, None, float_out, _np_float(np.arccosh), "jnp.arccosh",
