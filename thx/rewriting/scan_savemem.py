@@ -213,9 +213,9 @@ def _stored_view(stored: Variable, c: int | None, links: tuple, full_rows: Varia
     """``full[c:]`` on the stored rows: those at or after row ``c`` of the full trace
     (``full_rows`` rows), i.e. ``stored[max(len(stored) + c - full_rows, 0):]``, then each
     link's indexing of the other axes; with ``c`` None (only single rows from the end are
-    read) all the stored rows."""
+    read) all the stored rows, as with ``c`` 0 (``len(stored) <= full_rows``)."""
     import thx.tensor as T
-    if c is None:
+    if not c:
         out = stored
     else:
         start = T.maximum(stored.shape[0] + c - T.cast(full_rows, "int64"), 0)
