@@ -311,3 +311,83 @@ def test_bad_store_steps_are_named():
 def _with_condition(fg):
     from thx.graph.fg import FunctionGraph
     return FunctionGraph(fg.inputs, fg.outputs + [T.gt(fg.outputs[0], 3)])
+
+
+def _chain_reads(H, H5):
+    """Reads through chained views (name -> (graph, NumPy of the states ``hs``, of ``hs5``))."""
+    return {
+        "h[1:][-1]": (H[1:][-1], lambda hs: hs[1:][-1]),
+        "h[-1:][0]": (H[-1:][0], lambda hs: hs[-1:][0]),
+        "h[-4:][1:][0]": (H[-4:][1:][0], lambda hs: hs[-4:][1:][0]),
+        "h[::-1][0]": (H[::-1][0], lambda hs: hs[::-1][0]),
+        "h[-2:][::-1]": (H[-2:][::-1], lambda hs: hs[-2:][::-1]),
+        "h[:, 0][-1]": (H[:, 0][-1], lambda hs: hs[:, 0][-1]),
+        "h[1:, 1:][-2]": (H[1:, 1:][-2], lambda hs: hs[1:, 1:][-2]),
+        "h5[2:][0]": (H5[2:][0], lambda hs5: hs5[2:][0]),
+        "h5[3]": (H5[3], lambda hs5: hs5[3]),
+        "h5[1:][::-1][1]": (H5[1:][::-1][1], lambda hs5: hs5[1:][::-1][1]),
+    }
+
+
+CHAIN_ROWS = {"h[1:][-1]": 1, "h[-1:][0]": 1, "h[-4:][1:][0]": 4, "h[::-1][0]": 1, "h[-2:][::-1]": 2,
+              "h[:, 0][-1]": 1, "h[1:, 1:][-2]": 2, "h5[2:][0]": 3, "h5[3]": 2, "h5[1:][::-1][1]": 2}
+
+
+@pytest.mark.parametrize("name", sorted(CHAIN_ROWS))
+def test_reads_through_chained_views_store_only_the_last_rows(name):
+    X, h0 = T.dmatrix("X"), T.dvector("h0")
+    H, _ = thx.scan(lambda x, h: T.tanh(h * 0.5 + x), sequences=X, outputs_info=h0)
+    H5, _ = thx.scan(lambda h: T.tanh(h * 0.5 - 0.25), outputs_info=h0, n_steps=5)
+    out, ref = _chain_reads(H, H5)[name]
+    f = thx.function([X, h0], out, on_unused_input="ignore")
+    g = thx.function([X, h0], out, mode=NO_SCAN_REWRITES, on_unused_input="ignore")
+    (op,) = scans(f)
+    (op0,) = scans(g)
+    assert op0.store_steps == () and op.store_steps == (CHAIN_ROWS[name],)
+    hv = np.random.RandomState(14).randn(3)
+    h5, hs5 = hv, []
+    for _ in range(5):
+        h5 = np.tanh(h5 * 0.5 - 0.25)
+        hs5.append(h5)
+    for n in (6, 3):  # 3 steps: fewer than "h[-4:][1:][0]" reads
+        Xv = np.random.RandomState(n).randn(n, 3)
+        h, hs = hv, []
+        for x in Xv:
+            h = np.tanh(h * 0.5 + x)
+            hs.append(h)
+        want = ref(np.array(hs5)) if name.startswith("h5") else ref(np.array(hs))
+        with config.change_flags(shape_buckets="off"):  # exact lengths, one compile each
+            assert_close(f(Xv, hv), want, rtol=1e-12, atol=1e-12)
+            assert_close(g(Xv, hv), want, rtol=1e-12, atol=1e-12)
+
+
+def test_a_chained_read_out_of_range_raises_as_on_the_full_trace():
+    # 1 step: h[1:] is empty (h is the trace without h0), so h[1:][-1] raises on the full trace
+    # and on the stored rows
+    X, h0 = T.dmatrix("X"), T.dvector("h0")
+    H, _ = thx.scan(lambda x, h: h * 0.5 + x, sequences=X, outputs_info=h0)
+    out = H[1:][-1]
+    f = thx.function([X, h0], out)
+    assert scans(f)[0].store_steps == (1,)
+    hv = np.zeros(2)
+    for fn in (f, thx.function([X, h0], out, mode=NO_SCAN_REWRITES)):
+        with config.change_flags(shape_buckets="off"):  # exact lengths, one compile each
+            assert_close(fn(np.ones((4, 2)), hv), np.full(2, 1.875))
+            assert_close(fn(np.ones((2, 2)), hv), np.full(2, 1.5))
+            with pytest.raises(IndexError):
+                fn(np.ones((1, 2)), hv)
+
+
+def test_cost_and_gradient_through_a_reversed_view_equal_jax():
+    ins, H = rnn()
+    cost = T.sum(H[::-1][0] ** 2) + T.sum(H[:, 1][-2:])
+    f = thx.function(ins, [cost] + T.grad(cost, ins[:2]))  # the gradient reads every step
+    assert [op.store_steps for op in scans(thx.function(ins, cost))] == [(2,)]
+    vals = values(n=6, seed=15)
+
+    def jcost(*a):
+        hs = jax_rnn(*a)
+        return jnp.sum(hs[::-1][0] ** 2) + jnp.sum(hs[:, 1][-2:])
+    expect = [jcost(*vals)] + list(jax.grad(jcost, argnums=(0, 1))(*vals))
+    for got, e in zip(f(*vals), expect):
+        assert_close(got, np.asarray(e), rtol=1e-10, atol=1e-12)

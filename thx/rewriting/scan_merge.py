@@ -3,8 +3,10 @@
 A forward pass that builds several outputs as separate scans over the same
 sequence runs several loops; merged, one loop computes them all, reading each
 shared sequence or non-sequence once (equal step computations then merge
-inside the step).  Two Scan nodes merge when they take the same ``n_steps``
-variable, run in the same direction, have no stop condition, neither reads
+inside the step).  Two Scan nodes merge when their ``n_steps`` are proven equal
+(the same variable, or the same value by ``thx.rewriting.steps_form``:
+``X.shape[0]`` and ``minimum(X.shape[0], X.shape[0])``, the lengths of
+``X[1:]`` and ``X[:-1]``), run in the same direction, have no stop condition, neither reads
 the other's outputs, and both are maps or both recurrent (merging a map into
 a recurrent loop would lose its ``jax.vmap`` lowering).
 """
@@ -14,16 +16,18 @@ from __future__ import annotations
 from thx.graph.basic import Variable, ancestors, clone, clone_replace
 from thx.graph.fg import FunctionGraph
 from thx.rewriting.engine import local_rewrite
+from thx.rewriting.steps_form import same_steps
 from thx.scan.op import Scan
+from thx.tensor.subtensor import Subtensor
 
 
 @local_rewrite(Scan, phase="specialize", tags=("scan",))
 def local_scan_merge(fgraph, node):  # scan_a(n, xs), scan_b(n, xs) -> scan_ab(n, xs)
     if not _mergeable(node.op):
         return None
-    candidates = [other for other, i in fgraph.clients.get(node.inputs[0], ())
-                  if other != "output" and other is not node and i == 0 and type(other.op) is Scan
-                  and _mergeable(other.op) and _compatible(node.op, other.op)]
+    candidates = [other for other in _neighbours(fgraph, node)
+                  if _mergeable(other.op) and _compatible(node.op, other.op)
+                  and same_steps(node.inputs[0], other.inputs[0])]
     if not candidates:
         return None
     related = _upstream(node) | _downstream(fgraph, node)  # one walk each, for all candidates
@@ -31,6 +35,28 @@ def local_scan_merge(fgraph, node):  # scan_a(n, xs), scan_b(n, xs) -> scan_ab(n
         if other not in related:
             return _merge(node, other)
     return None
+
+
+def _neighbours(fgraph, node) -> list:
+    """The other Scan nodes that take the same ``n_steps`` variable, or read one of ``node``'s
+    inputs or the array one of them slices (two scans over ``X`` and ``X[1:]``)."""
+    sources = [node.inputs[0]]
+    for v in node.inputs[1:]:
+        sources.append(v)
+        if v.owner is not None and type(v.owner.op) is Subtensor:
+            sources.append(v.owner.inputs[0])
+    found: dict = {}
+    for v in sources:
+        for client, _ in fgraph.clients.get(v, ()):
+            if client == "output":
+                continue
+            readers = [client]
+            if type(client.op) is Subtensor and client.inputs[0] is v:
+                readers = [c for c, _ in fgraph.clients.get(client.outputs[0], ()) if c != "output"]
+            for r in readers:
+                if r is not node and type(r.op) is Scan:
+                    found[r] = None
+    return list(found)
 
 
 def _mergeable(op) -> bool:

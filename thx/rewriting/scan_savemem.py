@@ -9,10 +9,19 @@ output holds only those rows: a recurrent state then lives in
 ``lax.scan``'s carry alone, and no ``[n_steps, ...]`` array is stacked.  A
 state nobody reads outside but that the step needs keeps just its taps.
 
+Readers may go through chains of views: ``trace[c:]`` (c >= 0, nested:
+``h[1:][-1]`` is ``trace[1:][1:][-1]``), a full slice indexing other axes
+(``h[:, 0][-1]``), a reversal read from its start (``h[::-1][0]``), and, when
+the number of steps is a constant, a row counted from the start
+(``h[2:][0]`` of 5 steps is the 3rd row from the end).
+
 Indexing the last rows of the stored output gives what indexing the full
 trace gave: a read from the end (``[-1]``, ``[-3:-1]``) is unchanged; a view
-``trace[c:]`` (c >= 0) becomes the stored rows at or after row ``c``.  Scans
-with a stop condition keep every step (their length is known only at run time).
+``trace[c:]`` becomes the stored rows at or after row ``c`` (other axes indexed
+as before); a row counted from the start is read from the end.  A read that
+is out of range in the full trace is out of range in the stored rows too: it
+needs more rows than the trace has, so the stored output holds the whole trace.
+Scans with a stop condition keep every step (their length is known only at run time).
 """
 
 from __future__ import annotations
@@ -37,11 +46,15 @@ def local_scan_save_mem(fgraph, node):  # scan(...)[-1] -> scan{store=[1]}(...)[
             if k < nr:  # read by the step only: its taps
                 plans[k] = (op.lags[k], [])
             continue
-        found = _tail_readers(fgraph, out, op.reverse, views=True)
-        if found is None:
+        full_rows = _constant(node.inputs[0])
+        if op.reverse:
+            found = _tail_readers(fgraph, out, True)
+        else:
+            lag = op.lags[k] if k < nr else 0
+            found = _forward_plan(fgraph, out, (0, ()), None if full_rows is None else full_rows + lag, lag, 0)
+        if found is None or not found[0]:
             continue
         need, views = found
-        full_rows = _constant(node.inputs[0])
         if full_rows is not None and need >= full_rows + (op.lags[k] if k < nr else 0):
             continue  # it already keeps no more than that
         plans[k] = (need, views)
@@ -52,10 +65,10 @@ def local_scan_save_mem(fgraph, node):  # scan(...)[-1] -> scan{store=[1]}(...)[
     new = new_op(*node.inputs)
     new = new if isinstance(new, list) else [new]
     result: dict[Variable, Variable] = {}
-    for k, (_, views) in plans.items():
+    for k, (_, fixes) in plans.items():
         lag = op.lags[k] if k < nr else 0
-        for view, c in views:
-            result[view.outputs[0]] = _stored_view(view, c, new[k], node.inputs[0] + lag)
+        for fix in fixes:
+            result[fix[0].outputs[0]] = _fixed(fix, new[k], node.inputs[0] + lag)
     result.update(zip(node.outputs, new))
     return result
 
@@ -86,28 +99,77 @@ def _first_entry(node) -> tuple[object, int]:
     return value(e), used
 
 
-def _tail_readers(fgraph, v: Variable, reverse: bool, views: bool):
-    """``(rows, views)`` if every reader of ``v`` reads only its ``rows`` most recent rows
-    (its last ones; its first in a reverse scan), else None.  ``views`` lists the readers
-    ``v[c:]`` (``(node, c)``, forward only) whose own readers all read from the end."""
-    need, found = 0, []
+def _tail_readers(fgraph, v: Variable, reverse: bool):
+    """``(rows, [])`` if every reader of ``v`` reads only its ``rows`` most recent rows
+    (its last ones; its first in a reverse scan), else None."""
+    need = 0
     for client, i in fgraph.clients.get(v, ()):
         if client == "output" or i != 0 or type(client.op) is not Subtensor:
             return None
         e, _ = _first_entry(client)
         rows = _rows_from_start(e) if reverse else _rows_from_end(e)
-        if rows is None and views and not reverse and _is_view(e):
-            inner = _tail_readers(fgraph, client.outputs[0], reverse, views=False)
-            if inner is None:
-                return None
-            rows = inner[0]
-            # read only at single rows from the end: any suffix of >= rows rows reads the same
-            ints = all(_is_int(_first_entry(n)[0]) for n, _ in fgraph.clients[client.outputs[0]])
-            found.append((client, None if ints else e[1]))
         if rows is None:
             return None
         need = max(need, rows)
-    return (need, found) if need else None
+    return need, []
+
+
+_MAX_CHAIN = 8
+
+
+def _forward_plan(fgraph, v: Variable, view: tuple, n_full: int | None, lag: int, depth: int):
+    """``(rows, fixes)`` if every reader of ``v`` reads only the last ``rows`` rows of the trace,
+    else None.  ``v`` is the trace or ``trace[c:]`` with other axes indexed by ``links``
+    (``view = (c, links)``); ``fixes`` are the readers to rebuild on the stored rows
+    (``(node, kind, view, ...)``, see ``_fixed``); ``n_full``: the trace's length, if constant;
+    ``lag``: its initial rows."""
+    c, links = view
+    need, fixes, direct, singles = 0, [], False, True
+    for client, i in fgraph.clients.get(v, ()):
+        if client == "output" or i != 0 or type(client.op) is not Subtensor:
+            return None
+        e, used = _first_entry(client)
+        rest = (tuple(client.op.idx_list[1:]), tuple(client.inputs[1 + used:]))
+        rows = _rows_from_end(e)
+        if rows is not None:  # unchanged on the stored rows
+            need, direct, singles = max(need, rows), True, singles and _is_int(e)
+            continue
+        if _is_int(e) and e >= 0 and n_full is not None:  # row c + e of a trace of known length
+            back = n_full - c - e
+            if back < 1:
+                return None
+            need = max(need, back)
+            fixes.append((client, "row", view, -back, rest))
+            continue
+        if depth >= _MAX_CHAIN:
+            return None
+        start = _view_start(e)
+        if start is not None:  # trace[c:][start:] is trace[c + start:]
+            sub = _forward_plan(fgraph, client.outputs[0], (c + start, links + (rest,)), n_full, lag, depth + 1)
+        elif e == ("slice", None, None, -1):  # reversed: read from its start
+            sub = _tail_readers(fgraph, client.outputs[0], True)
+            if sub is not None:
+                fixes.append((client, "flip", view, None, rest))
+        else:
+            return None
+        if sub is None:
+            return None
+        need = max(need, sub[0])
+        fixes.extend(sub[1])
+    if direct and (c or links):
+        # single rows read from the end of the trace past its initial rows (``h[-1]``): all the
+        # stored rows, no length arithmetic (which would keep the function from shape buckets;
+        # it differs only for a scan of 0 steps); past more rows: the exact view
+        fixes.append((v.owner, "view", view, None if singles and c <= lag else c, None))
+    return need, fixes
+
+
+def _view_start(e) -> int | None:
+    """``c`` if ``x[e]`` is ``x[c:]`` with a constant ``c >= 0`` (``x[:]``: 0), else None."""
+    if (isinstance(e, tuple) and (e[1] is None or (_is_int(e[1]) and e[1] >= 0)) and e[2] is None
+            and e[3] in (None, 1)):
+        return e[1] or 0
+    return None
 
 
 def _is_int(p) -> bool:
@@ -137,20 +199,36 @@ def _rows_from_start(e) -> int | None:
     return None
 
 
-def _is_view(e) -> bool:
-    """``x[c:]`` with a constant ``c >= 0`` (the frontend's trace without its initial rows)."""
-    return (isinstance(e, tuple) and _is_int(e[1]) and e[1] >= 0 and e[2] is None
-            and e[3] in (None, 1))
+def _fixed(fix, stored: Variable, full_rows: Variable) -> Variable:
+    """The replacement of a reader (``_forward_plan``'s fixes) computed from the stored rows."""
+    node, kind, (c, links), value, rest = fix
+    if kind == "view":  # trace[c:][links] read from the end
+        return _stored_view(stored, value, links, full_rows)
+    base = _stored_view(stored, None if kind == "row" else c, links, full_rows)  # a row: in range
+    entry = value if kind == "row" else ("slice", None, None, -1)
+    return Subtensor((entry,) + rest[0] + _ALL * (base.ndim - 1 - _dims_read(rest[0])))(base, *rest[1])
 
 
-def _stored_view(view, c: int, stored: Variable, full_rows: Variable) -> Variable:
-    """``full[c:][rest]`` on the stored rows: those at or after row ``c`` of the full trace
-    (``full_rows`` rows), i.e. ``stored[max(len(stored) + c - full_rows, 0):][rest]``;
-    with ``c`` None (only single rows from the end are read) all the stored rows."""
+def _stored_view(stored: Variable, c: int | None, links: tuple, full_rows: Variable) -> Variable:
+    """``full[c:]`` on the stored rows: those at or after row ``c`` of the full trace
+    (``full_rows`` rows), i.e. ``stored[max(len(stored) + c - full_rows, 0):]``, then each
+    link's indexing of the other axes; with ``c`` None (only single rows from the end are
+    read) all the stored rows, as with ``c`` 0 (``len(stored) <= full_rows``)."""
     import thx.tensor as T
-    _, n_first = _first_entry(view)
-    rest = tuple(view.op.idx_list[1:])
-    if c is None:
-        return Subtensor((("slice", None, None, None),) + rest)(stored, *view.inputs[1 + n_first:])
-    start = T.maximum(stored.shape[0] + c - T.cast(full_rows, "int64"), 0)
-    return Subtensor((("slice", "?", None, None),) + rest)(stored, start, *view.inputs[1 + n_first:])
+    if not c:
+        out = stored
+    else:
+        start = T.maximum(stored.shape[0] + c - T.cast(full_rows, "int64"), 0)
+        out = Subtensor((("slice", "?", None, None),) + _ALL * (stored.ndim - 1))(stored, start)
+    for entries, inputs in links:
+        if any(e != _ALL[0] for e in entries):
+            out = Subtensor(_ALL + entries + _ALL * (out.ndim - 1 - _dims_read(entries)))(out, *inputs)
+    return out
+
+
+_ALL = (("slice", None, None, None),)
+
+
+def _dims_read(entries: tuple) -> int:
+    """How many axes an index tuple reads (a ``None`` entry adds an axis)."""
+    return sum(e is not None for e in entries)

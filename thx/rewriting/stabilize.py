@@ -33,8 +33,7 @@ pattern("local_log1m_sigmoid", (E.log, (E.sub, 1, (E.sigmoid, "x"))),   # log(1 
         lambda x: E.neg(E.softplus(x)), phase=STAB)
 pattern("local_log1p_neg_sigmoid", (E.log1p, (E.neg, (E.sigmoid, "x"))),  # log1p(-sigmoid(x)) -> -softplus(x)
         lambda x: E.neg(E.softplus(x)), phase=STAB)
-pattern("local_1msigmoid", (E.sub, 1, (E.sigmoid, "x")),                  # 1 - sigmoid(x) -> sigmoid(-x)
-        lambda x: E.sigmoid(_neg(x)), phase=STAB)
+_1msigmoid = pattern("local_1msigmoid", (E.sub, 1, (E.sigmoid, "x")), lambda x: E.sigmoid(_neg(x)))
 pattern("local_log1p_exp", (E.log1p, (E.exp, "x")), (E.softplus, "x"), phase=STAB)  # log1p(exp(x)) -> softplus(x)
 pattern("local_log_exp", (E.log, (E.exp, "x")), "x", phase=STAB)                  # log(exp(x)) -> x
 pattern("local_expm1", (E.sub, (E.exp, "x"), 1), (E.expm1, "x"), phase=STAB)      # exp(x) - 1 -> expm1(x)
@@ -157,3 +156,34 @@ def local_sigmoid_grad(fgraph, node):  # a * exp(x) / (1 + exp(x)) ** 2 -> a * s
             rest = list(factors[:k]) + list(factors[k + 1:])
             return [E.mul(*rest, E.sigmoid(x), E.sigmoid(_neg(x)))]
     return None
+
+
+# Uses where the absolute error of ``1 - s`` (at most one rounding of 1) is the result's absolute
+# error: sums and products.  A quotient, log or power of it needs its relative error.
+_ABSOLUTE = frozenset(("add", "sub", "mul", "neg"))
+_RELATIVE = frozenset(("true_div", "log", "log2", "log10", "log1p", "pow", "sqrt", "reciprocal"))
+
+
+def _scaled_only(fgraph, v) -> bool:
+    """Every reader of ``v`` adds or multiplies it, and no product of it is divided by or logged."""
+    for client, _ in fgraph.clients.get(v, ()):
+        if client == "output" or op_name(client.outputs[0]) not in _ABSOLUTE:
+            return False
+        for reader, i in fgraph.clients.get(client.outputs[0], ()):
+            name = None if reader == "output" else op_name(reader.outputs[0])
+            if name in _RELATIVE and not (name == "true_div" and i == 0):
+                return False
+    return True
+
+
+@local_rewrite(E.sub, phase=STAB)
+def local_1msigmoid(fgraph, node):  # 1 - sigmoid(x) -> sigmoid(-x)
+    """Unless ``sigmoid(x)`` is computed anyway and ``1 - sigmoid(x)`` is only added or multiplied
+    (the gradient ``s * (1 - s)``, a GRU's ``u * h + (1 - u) * c``): there ``sigmoid(-x)`` would be
+    a second exponential for an absolute error of one rounding (Theano's own guard: the graph
+    uses both).  A ``1 - sigmoid(x)`` divided by or logged is rewritten: there its relative
+    error counts."""
+    s = node.inputs[1]
+    if len(fgraph.clients.get(s, ())) > 1 and _scaled_only(fgraph, node.outputs[0]):
+        return None
+    return _1msigmoid(fgraph, node)

@@ -181,7 +181,8 @@ def _g_mul(i, o, g):
 
 
 _ROWS: list[ScalarOp] = [
-    # name, nin, symbol, dtype rule, numpy, jax, grad
+    # name, nin, symbol, dtype rule, numpy, jax, grad (exp, sigmoid: from the output ``o``, the
+    # value the forward pass computed, as JAX's rules do; no second node for merge to find)
     ScalarOp("add", -1, "+", same_out, _np_same(lambda *a: sum(a[1:], a[0])), "jnp.add",
              lambda i, o, g: [g for _ in i], commutative=True, associative=True),
     ScalarOp("sub", 2, "-", same_out, _np_same(np.subtract), "jnp.subtract", lambda i, o, g: [g, neg(g)]),
@@ -199,7 +200,7 @@ _ROWS: list[ScalarOp] = [
     ScalarOp("sgn", 1, None, same_out, _np_same(np.sign), "jnp.sign", None),
     ScalarOp("sqr", 1, None, same_out, _np_same(np.square), "jnp.square", lambda i, o, g: [g * i[0] * 2]),
     ScalarOp("sqrt", 1, None, float_out, _np_float(np.sqrt), "jnp.sqrt", lambda i, o, g: [(g * 0.5) / sqrt(i[0])]),
-    ScalarOp("exp", 1, None, float_out, _np_float(np.exp), "jnp.exp", lambda i, o, g: [g * exp(i[0])]),
+    ScalarOp("exp", 1, None, float_out, _np_float(np.exp), "jnp.exp", lambda i, o, g: [g * o]),
     ScalarOp("exp2", 1, None, float_out, _np_float(np.exp2), "jnp.exp2",
              lambda i, o, g: [g * exp2(i[0]) * np.log(2.0).astype(i[0].dtype if i[0].dtype in float_dtypes else "float64")]),
     ScalarOp("expm1", 1, None, float_out, _np_float(np.expm1), "jnp.expm1", lambda i, o, g: [g * exp(i[0])]),
@@ -239,7 +240,7 @@ _ROWS: list[ScalarOp] = [
              _np_float(lambda x: np.sign(x) * np.floor(np.abs(x) + 0.5)),
              lambda j: lambda x: j.jnp.sign(x) * j.jnp.floor(j.jnp.abs(x) + 0.5), None),
     ScalarOp("sigmoid", 1, None, float_out, _sigmoid_np, "jax.nn.sigmoid",
-             lambda i, o, g: [g * sigmoid(i[0]) * (1.0 - sigmoid(i[0]))]),
+             lambda i, o, g: [g * o * (1.0 - o)]),
     ScalarOp("softplus", 1, None, float_out, _softplus_np, "jax.nn.softplus", lambda i, o, g: [g * sigmoid(i[0])]),
     ScalarOp("maximum", 2, None, same_out, _np_same(np.maximum), "jnp.maximum",
              lambda i, o, g: [eq(o, i[0]) * g, eq(o, i[1]) * g], commutative=True, associative=True),
