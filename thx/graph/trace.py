@@ -28,20 +28,22 @@ _IS_THX: dict[str, bool] = {}  # file name -> is it thx's own code (a str caches
 
 
 class Trace(tuple):
-    """The frames where a node was created, innermost first, as ``(code, lasti)`` pairs
-    (or ``(filename, lineno, name)`` triples, once pickled).
+    """The frames where a node was created, innermost first, stored flat as
+    ``code, lasti, code, lasti, ...`` (one tuple object per node: pairs would be one
+    more object per frame for the garbage collector to count and walk).
 
     Line numbers are worked out only when asked for (``frames``, ``format``):
-    reading ``frame.f_lineno`` while recording would double the cost.
+    reading ``frame.f_lineno`` while recording would double the cost.  A pickled
+    trace comes back as a ``_Loaded`` one (code objects do not pickle).
     """
 
     def frames(self) -> list[tuple[str, int, str]]:
         """``(filename, lineno, function name)`` per frame, outermost first (as ``traceback``)."""
-        return [f if len(f) == 3 else (f[0].co_filename, _line(*f), f[0].co_name) for f in reversed(self)]
+        codes, lastis = self[-2::-2], self[::-2]  # outermost first
+        return [(c.co_filename, _line(c, i), c.co_name) for c, i in zip(codes, lastis)]
 
     def __reduce__(self):
-        # code objects do not pickle: a pickled trace holds (filename, lineno, name) triples
-        return Trace, (tuple(reversed(self.frames())),)
+        return _Loaded, (tuple(reversed(self.frames())),)
 
     def format(self) -> str:
         """The frames as ``traceback`` prints them, with their source lines."""
@@ -57,6 +59,16 @@ class Trace(tuple):
         return self.format()
 
 
+class _Loaded(Trace):
+    """A trace read back from a pickle: ``(filename, lineno, name)`` triples, innermost first."""
+
+    def frames(self) -> list[tuple[str, int, str]]:
+        return [tuple(f) for f in reversed(self)]
+
+    def __reduce__(self):
+        return _Loaded, (tuple(self),)
+
+
 def _line(code: Any, lasti: int) -> int:
     """The source line of the instruction at byte offset ``lasti`` (what ``f_lineno`` reads)."""
     for start, end, line in code.co_lines():
@@ -66,29 +78,73 @@ def _line(code: Any, lasti: int) -> int:
 
 
 _EMPTY = Trace()
+_new = tuple.__new__  # Trace(list) goes through type.__call__: slower
+_RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
+
+# The frames below the caller of the user's innermost frame, as recorded last time.  While a
+# frame runs, the frames below it do not change (unless it is a generator's, resumed from
+# anywhere): a loop that builds many nodes walks its thx frames and its own, not the whole stack.
+# The cached frame is held (with its locals) until another caller builds a node.
+_below: list[Any] = [None, -1, 0, ()]  # [caller frame, its f_lasti, limit, flat tail]
 
 
-def user_stack(limit: int, skip: int = 1) -> Trace:
-    """The innermost ``limit`` frames of the caller's stack outside thx (-1: all of them).
+def _own(filename: str) -> bool:
+    own = _IS_THX[filename] = filename.startswith(_THX_DIR)
+    return own
 
-    ``skip`` frames above this call are ignored first (1: the caller itself).  The loop
-    runs for every new node: it is written for speed (a subscript, not ``dict.get``).
-    """
-    frame = sys._getframe(skip + 1)
+
+def _walk(frame: Any, n: int) -> list:
+    """``code, lasti`` of the next ``n`` user frames from ``frame`` down (-1: all)."""
     is_thx = _IS_THX
-    frames: list[tuple[Any, int]] = []
+    out: list = []
     while frame is not None:
         code = frame.f_code
         try:
             own = is_thx[code.co_filename]
         except KeyError:
-            own = is_thx[code.co_filename] = code.co_filename.startswith(_THX_DIR)
+            own = _own(code.co_filename)
         if not own:
-            frames.append((code, frame.f_lasti))
-            if len(frames) == limit:
+            out += code, frame.f_lasti
+            n -= 1
+            if not n:
                 break
         frame = frame.f_back
-    return Trace(frames)
+    return out
+
+
+def user_stack(limit: int, skip: int = 1) -> Trace:
+    """The innermost ``limit`` frames of the caller's stack outside thx (-1: all of them).
+
+    ``skip`` frames above this call are ignored first (1: the caller itself).  It runs for
+    every new node: thx's frames on top are skipped in a tight loop (a dict subscript on the
+    file name, whose hash the string caches: a code object's hash is computed from its
+    contents each time), then the user's innermost frame is read, and the frames below its
+    caller come from ``_below`` when that caller has not moved since.
+    """
+    frame = sys._getframe(skip + 1)
+    is_thx = _IS_THX
+    while frame is not None:
+        name = frame.f_code.co_filename
+        try:
+            if not is_thx[name]:
+                break
+        except KeyError:
+            if not _own(name):
+                break
+        frame = frame.f_back
+    if frame is None:
+        return _EMPTY
+    head = (frame.f_code, frame.f_lasti)
+    caller = frame.f_back
+    if limit == 1 or caller is None:
+        return _new(Trace, head)
+    below = _below
+    if caller is below[0] and caller.f_lasti == below[1] and limit == below[2]:
+        return _new(Trace, head + below[3])
+    tail = tuple(_walk(caller, limit - 1))
+    if not caller.f_code.co_flags & _RESUMABLE:
+        _below[:] = caller, caller.f_lasti, limit, tail
+    return _new(Trace, head + tail)
 
 
 def record(outputs: Sequence[Any]) -> None:
