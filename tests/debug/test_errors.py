@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import thx
+import thx.graph.op
+import thx.lowering.registry
 import thx.tensor as T
 from thx.graph import errors, trace
 from thx.graph.basic import io_toposort
@@ -189,10 +191,130 @@ def test_with_node_keeps_type_and_message():
     assert "Apply node that caused the error" in odd.__notes__[0]
 
 
-def test_index_errors_keep_their_exact_message():
+def names_line(msg: str, line: int, what: str = "the node") -> None:
+    """``msg`` has Theano's backtrace section for ``what`` naming this file's ``line``."""
+    assert f"Backtrace when {what} is created(use Theano flag traceback.limit=N" in msg
+    assert f'File "{HERE}", line {line}' in msg.split(f"Backtrace when {what} is created")[1]
+
+
+def test_constant_index_out_of_range_names_the_node():
     x = T.dvector('x')
-    with pytest.raises(IndexError, match=r"^index 5 is out of bounds for axis 0 with size 3$"):
-        thx.function([x], x[5])(np.ones(3))
+    y = x[5]; line = inspect.currentframe().f_lineno  # noqa: E702
+    with pytest.raises(IndexError) as info:
+        thx.function([x], y)(np.ones(3))
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 5 is out of bounds for axis 0 with size 3"  # NumPy's, whole
+    assert "Apply node that caused the error: Subtensor{5}(x)" in msg
+    assert "Inputs shapes: [(3,)]" in msg
+    names_line(msg, line)
+
+
+def test_runtime_index_out_of_range_names_node_and_line():
+    x, i = T.dvector('x'), T.lscalar('i')
+    y = x[i] * 2; line = inspect.currentframe().f_lineno  # noqa: E702
+    f = thx.function([x, i], y)
+    np.testing.assert_allclose(f(np.arange(3.0), 2), 4.0)
+    with pytest.raises(IndexError) as info:
+        f(np.arange(3.0), 5)  # known only when the compiled function runs
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 5 is out of bounds for axis 0 with size 3"
+    assert "Apply node that caused the error: Subtensor{?}(x, i)" in msg
+    assert "Inputs types: [TensorType(float64, vector), TensorType(int64, scalar)]" in msg
+    assert "Inputs shapes: [(3,), ()]" in msg
+    names_line(msg, line)
+    with pytest.raises(IndexError, match=r"^index -4 is out of bounds for axis 0 with size 3\n"):
+        f(np.arange(3.0), -4)  # the same check, another value
+
+
+def test_runtime_index_out_of_range_inside_scan():
+    A, i = T.dmatrix('A'), T.lscalar('i')
+
+    def step(a, i):
+        lines.append(inspect.currentframe().f_lineno + 1)  # the next line's
+        return a[i] + 1
+
+    lines: list[int] = []
+    out, _ = thx.scan(step, sequences=[A], non_sequences=[i]); scan_line = inspect.currentframe().f_lineno  # noqa
+    f = thx.function([A, i], out)
+    with pytest.raises(IndexError) as info:
+        f(np.ones((4, 3)), 7)
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 7 is out of bounds for axis 0 with size 3"
+    assert "Apply node that caused the error: Subtensor{?}(A[t], i)" in msg
+    assert "Inputs shapes: [(3,), ()]" in msg
+    names_line(msg, lines[0])
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    names_line(msg, scan_line, "that node")
+
+
+class NoLowering(thx.graph.op.Op):
+    """An op with a NumPy ``perform`` but no JAX lowering (registered nowhere)."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return thx.graph.basic.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = inputs[0] * 2
+
+
+def test_op_without_lowering_names_node_and_line():
+    x = T.dvector('x')
+    y = NoLowering()(x) + 1; line = inspect.currentframe().f_lineno  # noqa: E702
+    with pytest.raises(NotImplementedError) as info:
+        thx.function([x], y)
+    msg = str(info.value)
+    assert msg.startswith("No JAX lowering registered for op NoLowering")
+    assert "Apply node that caused the error: NoLowering(x)" in msg
+    assert "Inputs types: [TensorType(float64, vector)]" in msg
+    names_line(msg, line)
+
+
+def test_op_without_lowering_inside_scan():
+    x = T.dvector('x')
+    out, _ = thx.scan(lambda a: NoLowering()(a) * 2, sequences=[x]); line = inspect.currentframe().f_lineno  # noqa
+    with pytest.raises(NotImplementedError) as info:
+        thx.function([x], out)
+    msg = str(info.value)
+    assert "Apply node that caused the error: NoLowering(x[t])" in msg
+    assert "Inputs types: [TensorType(float64, scalar)]" in msg
+    names_line(msg, line)
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    names_line(msg, line, "that node")
+
+
+class Fails(NoLowering):
+    """An op whose lowering raises while it is traced."""
+
+
+@thx.lowering.registry.register(Fails)
+def _fails(op, node):
+    def impl(x):
+        raise RuntimeError("the lowering of Fails gave up")
+    return impl
+
+
+def test_lowering_raising_inside_ifelse_in_scan():
+    from thx.ifelse import ifelse
+    x, c = T.dvector('x'), T.lscalar('c')
+
+    def step(a, c):
+        lines.append(inspect.currentframe().f_lineno + 1)  # the next line's
+        return ifelse(c, Fails()(a), a)
+
+    lines: list[int] = []
+    out, _ = thx.scan(step, sequences=[x], non_sequences=[c])
+    with pytest.raises(ValueError) as info:  # the function's "Error while running" error
+        thx.function([x, c], out)(np.ones(3), 1)
+    msg = str(info.value)
+    assert "the lowering of Fails gave up" in msg  # the original text is kept
+    assert "Apply node that caused the error: Fails(x[t])" in msg
+    names_line(msg, lines[0])
+    assert "The node above is in the inner graph of the Apply node if{}" in msg
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    assert type(info.value.__cause__) is RuntimeError  # the lowering's own error, kept
 
 
 def test_graph_without_failure_unchanged():
