@@ -152,6 +152,67 @@ def test_trace_matches_inspect_stack():
     assert got == want
 
 
+def _stack_here() -> list:
+    """``(file, line, function)`` of the caller's stack as Python reports it, outermost first."""
+    return [(f.filename, f.lineno, f.function) for f in reversed(inspect.stack()[1:])]
+
+
+def _node_and_stack(x):
+    y = T.exp(x); here = _stack_here()  # noqa: E702 (the stack of this very line)
+    return y, here
+
+
+def test_trace_follows_callers_that_move():
+    """The frames below the builder's caller are reused while that caller runs: a new call
+    site, a new caller or a generator resumed from elsewhere must still give the real stack."""
+    x = T.dvector('x')
+
+    def check(y, here):
+        got = trace.get(y).frames()
+        assert got == here[-len(got):]
+
+    for _ in range(3):  # the same caller, twice from the same line
+        check(*_node_and_stack(x))
+    check(*_node_and_stack(x))  # the same caller, another line
+    check(*(lambda: _node_and_stack(x))())  # another caller
+
+    def gen():
+        while True:
+            y = T.exp(x); here = _stack_here()  # noqa: E702
+            yield y, here
+
+    g = gen()
+
+    def resume_a():
+        return next(g)
+
+    def resume_b():
+        return next(g)
+
+    for resume in (resume_a, resume_b, resume_a, resume_b):
+        check(*resume())
+
+    def builds():  # a generator calling the builder: the builder's caller is resumed anywhere
+        while True:
+            yield _node_and_stack(x)
+
+    b = builds()
+
+    def from_c():
+        return next(b)
+
+    def from_d():
+        return next(b)
+
+    for resume in (from_c, from_d, from_c, from_d):
+        check(*resume())
+    for limit in (-1, 8, -1, 8):  # the same call site under another limit
+        with thx.config.change_flags(traceback__limit=limit):
+            y, here = _node_and_stack(x)
+        check(y, here)
+        assert len(trace.get(y).frames()) == (len(here) if limit == -1 else 8)
+
+
 def test_no_trace_without_limit_gives_hint():
     with thx.config.change_flags(traceback__limit=0):
         x, y = T.dvector('x'), T.dvector('y')
