@@ -192,6 +192,13 @@ def test_trace_follows_callers_that_move():
     for resume in (resume_a, resume_b, resume_a, resume_b):
         check(*resume())
 
+    def resume_twice():  # one caller resuming the builder from two lines
+        first = next(g)
+        return first, next(g)
+
+    for pair in resume_twice() + resume_twice():
+        check(*pair)
+
     def builds():  # a generator calling the builder: the builder's caller is resumed anywhere
         while True:
             yield _node_and_stack(x)
@@ -206,9 +213,14 @@ def test_trace_follows_callers_that_move():
 
     for resume in (from_c, from_d, from_c, from_d):
         check(*resume())
-    for limit in (-1, 8, -1, 8):  # the same call site under another limit
+    built = []
+    for limit in (-1, 8, -1, 8):  # the same line of the same frame under another limit
         with thx.config.change_flags(traceback__limit=limit):
-            y, here = _node_and_stack(x)
+            built.append((limit, *(T.exp(x), _stack_here())))
+    for limit in (-1, 8, -1, 8):  # a new frame called from the same line: the same frames below
+        with thx.config.change_flags(traceback__limit=limit):
+            built.append((limit, *_node_and_stack(x)))
+    for limit, y, here in built:
         check(y, here)
         assert len(trace.get(y).frames()) == (len(here) if limit == -1 else 8)
 

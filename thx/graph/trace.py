@@ -81,11 +81,15 @@ _EMPTY = Trace()
 _new = tuple.__new__  # Trace(list) goes through type.__call__: slower
 _RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERABLE_COROUTINE, CO_ASYNC_GENERATOR
 
-# The frames below the caller of the user's innermost frame, as recorded last time.  While a
-# frame runs, the frames below it do not change (unless it is a generator's, resumed from
-# anywhere): a loop that builds many nodes walks its thx frames and its own, not the whole stack.
-# The cached frame is held (with its locals) until another caller builds a node.
-_below: list[Any] = [None, -1, 0, ()]  # [caller frame, its f_lasti, limit, flat tail]
+# Two caches make a node built in a loop cheap.  While a frame runs, the frames below it do not
+# change (unless it is a generator's, resumed from anywhere), so ``_below`` keeps the frames under
+# the caller of the user's innermost frame (a function called again from the same place reuses
+# them), and ``_last`` keeps, for that innermost frame, the trace made at each of its
+# instructions (a loop building nodes from the same lines reuses whole traces: one object shared
+# by the nodes).  Each holds its frame (with its locals) until another frame builds a node.
+# Both are tuples replaced whole, so a thread reading one sees one consistent entry.
+_below: tuple = (None, -1, 0, ())  # (caller frame, its f_lasti, limit, flat tail)
+_last: tuple = (None, None, 0, {})  # (innermost user frame, its caller, limit, {f_lasti: Trace})
 
 
 def _own(filename: str) -> bool:
@@ -118,9 +122,10 @@ def user_stack(limit: int, skip: int = 1) -> Trace:
     ``skip`` frames above this call are ignored first (1: the caller itself).  It runs for
     every new node: thx's frames on top are skipped in a tight loop (a dict subscript on the
     file name, whose hash the string caches: a code object's hash is computed from its
-    contents each time), then the user's innermost frame is read, and the frames below its
-    caller come from ``_below`` when that caller has not moved since.
+    contents each time), then the user's innermost frame is read; the rest comes from
+    ``_last`` or ``_below`` when the frames they hold have not moved since.
     """
+    global _below, _last
     frame = sys._getframe(skip + 1)
     is_thx = _IS_THX
     while frame is not None:
@@ -134,17 +139,30 @@ def user_stack(limit: int, skip: int = 1) -> Trace:
         frame = frame.f_back
     if frame is None:
         return _EMPTY
+    last = _last
+    if frame is last[0] and limit == last[2] and frame.f_back is last[1]:
+        trace = last[3].get(frame.f_lasti)
+        if trace is not None:
+            return trace
     head = (frame.f_code, frame.f_lasti)
     caller = frame.f_back
     if limit == 1 or caller is None:
         return _new(Trace, head)
     below = _below
     if caller is below[0] and caller.f_lasti == below[1] and limit == below[2]:
-        return _new(Trace, head + below[3])
-    tail = tuple(_walk(caller, limit - 1))
-    if not caller.f_code.co_flags & _RESUMABLE:
-        _below[:] = caller, caller.f_lasti, limit, tail
-    return _new(Trace, head + tail)
+        trace = _new(Trace, head + below[3])
+    else:
+        trace = _new(Trace, head + tuple(_walk(caller, limit - 1)))
+        if caller.f_code.co_flags & _RESUMABLE:
+            return trace
+        _below = (caller, caller.f_lasti, limit, trace[2:])
+    if frame.f_code.co_flags & _RESUMABLE:  # resumed by another call, its caller's line moves
+        return trace
+    if frame is last[0] and limit == last[2] and caller is last[1]:
+        last[3][head[1]] = trace
+    else:
+        _last = (frame, caller, limit, {head[1]: trace})
+    return trace
 
 
 def record(outputs: Sequence[Any]) -> None:
