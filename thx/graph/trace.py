@@ -4,10 +4,13 @@ Every new Apply node's outputs get ``tag.trace``, the innermost frames of the
 user's code that built it (thx's own frames skipped), at most
 ``config.traceback__limit`` of them (Theano's ``traceback.limit``: 8 by default,
 -1 for the whole stack, 0 to record nothing).  Recording walks the frames with
-``sys._getframe`` and keeps ``(code, instruction offset)`` pairs; line numbers
-and source lines are worked out only when an error message prints the trace
-(``thx/graph/errors.py``), so building a graph pays little for it (about 1 µs
-a node: ``bench/bench_trace.py``).  Cloned variables keep the trace of the
+``sys._getframe`` and keeps ``code, instruction offset`` per frame in one flat
+tuple; file names, line numbers and source lines are worked out only when an
+error message prints the trace (``thx/graph/errors.py``).  Only thx's frames
+above the user's code are walked for each node: the user's frames below come
+from caches that hold while those frames run (``user_stack``), so building a
+graph pays little for it (under 1 µs a node, mostly that walk:
+``bench/bench_trace.py``).  Cloned variables keep the trace of the
 ones they copy (the tag is copied), and ``FunctionGraph.replace`` hands a
 replaced variable's trace to the variable a rewrite puts in its place
 (``inherit``).
