@@ -190,8 +190,8 @@ def while_lowering(error: BaseException) -> BaseException:
     """``error``, raised while a graph was being lowered, naming the node being lowered.
 
     A missing lowering or a lowering that raises fails before anything runs, in the code
-    that turns each node into JAX (``thx/lowering``), where the node at hand is always the
-    local ``node``: the innermost one in the traceback is the node that failed, and the
+    that turns each node into JAX (``thx/lowering``), where the node at hand is always a
+    parameter ``node``: the innermost one in the traceback is the node that failed, and the
     outer ones holding an inner graph (a scan, an ifelse) are reported after it.  An error
     that already names a node comes back unchanged.
 
@@ -211,9 +211,12 @@ def while_lowering(error: BaseException) -> BaseException:
     nodes: list[Apply] = []  # outermost first, as the traceback runs
     tb = error.__traceback__
     while tb is not None:
-        node = tb.tb_frame.f_locals.get("node")
-        if isinstance(node, Apply) and node not in nodes:
-            nodes.append(node)
+        code = tb.tb_frame.f_code
+        # a parameter, not a loop variable that may be left over from an earlier node
+        if "node" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            node = tb.tb_frame.f_locals.get("node")
+            if isinstance(node, Apply) and node not in nodes:
+                nodes.append(node)
         tb = tb.tb_next
     if not nodes:
         return error
