@@ -225,6 +225,28 @@ def test_trace_follows_callers_that_move():
         assert len(trace.get(y).frames()) == (len(here) if limit == -1 else 8)
 
 
+def test_a_returned_builders_locals_are_freed_by_the_next_node():
+    """The caches hold the last frames that built a node (see thx/graph/trace.py): a function
+    that returned keeps its locals only until some other code builds a node."""
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    def build():
+        big = Big()
+        x = T.dvector('x')
+        for _ in range(3):
+            x = T.exp(x)
+        return weakref.ref(big)
+
+    ref = build()
+    T.exp(T.dvector('y'))  # another frame builds a node
+    gc.collect()
+    assert ref() is None
+
+
 def test_no_trace_without_limit_gives_hint():
     with thx.config.change_flags(traceback__limit=0):
         x, y = T.dvector('x'), T.dvector('y')

@@ -89,10 +89,13 @@ _RESUMABLE = 0x20 | 0x80 | 0x100 | 0x200  # CO_GENERATOR, CO_COROUTINE, CO_ITERA
 # the caller of the user's innermost frame (a function called again from the same place reuses
 # them), and ``_last`` keeps, for that innermost frame, the trace made at each of its
 # instructions (a loop building nodes from the same lines reuses whole traces: one object shared
-# by the nodes).  Each holds its frame (with its locals) until another frame builds a node.
+# by the nodes).  Each holds its frames, so a function that returned keeps its locals until some
+# other code builds a node (the caches are then replaced, or emptied).
 # Both are tuples replaced whole, so a thread reading one sees one consistent entry.
-_below: tuple = (None, -1, 0, ())  # (caller frame, its f_lasti, limit, flat tail)
-_last: tuple = (None, None, 0, {})  # (innermost user frame, its caller, limit, {f_lasti: Trace})
+_NO_BELOW = (None, -1, 0, ())
+_NO_LAST = (None, None, 0, {})
+_below: tuple = _NO_BELOW  # (caller frame, its f_lasti, limit, flat tail)
+_last: tuple = _NO_LAST  # (innermost user frame, its caller, limit, {f_lasti: Trace})
 
 
 def _own(filename: str) -> bool:
@@ -149,19 +152,20 @@ def user_stack(limit: int, skip: int = 1) -> Trace:
             return trace
     head = (frame.f_code, frame.f_lasti)
     caller = frame.f_back
-    if limit == 1 or caller is None:
-        return _new(Trace, head)
     below = _below
-    if caller is below[0] and caller.f_lasti == below[1] and limit == below[2]:
+    moves = frame.f_code.co_flags & _RESUMABLE  # a generator's frame is resumed from anywhere
+    if limit == 1 or caller is None:
+        trace = _new(Trace, head)
+        _below = _NO_BELOW
+    elif caller is below[0] and caller.f_lasti == below[1] and limit == below[2]:
         trace = _new(Trace, head + below[3])
     else:
         trace = _new(Trace, head + tuple(_walk(caller, limit - 1)))
-        if caller.f_code.co_flags & _RESUMABLE:
-            return trace
-        _below = (caller, caller.f_lasti, limit, trace[2:])
-    if frame.f_code.co_flags & _RESUMABLE:  # resumed by another call, its caller's line moves
-        return trace
-    if frame is last[0] and limit == last[2] and caller is last[1]:
+        moves = moves or caller.f_code.co_flags & _RESUMABLE  # then the frames below it move
+        _below = _NO_BELOW if moves else (caller, caller.f_lasti, limit, trace[2:])
+    if moves:
+        _last = _NO_LAST  # (holding no frame: a returned one's locals are freed)
+    elif frame is last[0] and limit == last[2] and caller is last[1]:
         last[3][head[1]] = trace
     else:
         _last = (frame, caller, limit, {head[1]: trace})
