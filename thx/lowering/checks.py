@@ -102,11 +102,13 @@ def _where() -> tuple:
         _SCOPED_RUN.extend(c for c in program.scoped.__code__.co_consts
                            if getattr(c, "co_name", None) == "run")
     out = []
+    run = _SCOPED_RUN[0] if _SCOPED_RUN else None
     frame = sys._getframe(2)
     while frame is not None:
-        if frame.f_code in _SCOPED_RUN:
+        if frame.f_code is run:
             loc = frame.f_locals
-            out.append((loc["name"], tuple(_stand_in(v) for v in loc["args"])))
+            if isinstance(loc.get("name"), str) and isinstance(loc.get("args"), tuple):
+                out.append((loc["name"], tuple(_stand_in(v) for v in loc["args"])))
         frame = frame.f_back
     return tuple(out)
 
