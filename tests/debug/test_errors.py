@@ -426,3 +426,6 @@ def test_traces_pickle_with_their_graph():
     assert trace.get(y2).frames() == trace.get(y).frames()
     assert trace.get(y2).frames()[-1][:2] == (HERE, line_of("y = T.exp(x) * 2  # pickled with"))
     assert "y = T.exp(x) * 2" in trace.get(y2).format()
+    legacy = trace.Trace(((HERE, 7, "g"), (HERE, 3, "<module>")))  # as an earlier thx pickled one
+    assert legacy.frames() == [(HERE, 3, "<module>"), (HERE, 7, "g")]
+    assert pickle.loads(pickle.dumps(legacy)).frames() == legacy.frames()

@@ -42,6 +42,8 @@ class Trace(tuple):
 
     def frames(self) -> list[tuple[str, int, str]]:
         """``(filename, lineno, function name)`` per frame, outermost first (as ``traceback``)."""
+        if self and type(self[0]) is tuple:  # pickled by an earlier thx: triples
+            return _Loaded.frames(self)
         codes, lastis = self[-2::-2], self[::-2]  # outermost first
         return [(c.co_filename, _line(c, i), c.co_name) for c, i in zip(codes, lastis)]
 
