@@ -10,6 +10,8 @@ import numpy as np
 import pytest
 
 import thx
+import thx.graph.op
+import thx.lowering.registry
 import thx.tensor as T
 from thx.graph import errors, trace
 from thx.graph.basic import io_toposort
@@ -132,14 +134,14 @@ def test_traceback_limit():
     assert len(frames) == 1 and frames[0][:2] == (HERE, line_of("return T.exp(x)  # deepest frame"))
     with thx.config.change_flags(traceback__limit=0):
         assert trace.get(_built_at_depth(3)) == ()
-    default = trace.get(_built_at_depth(20))
+    default = trace.get(_built_at_depth(20)).frames()
     assert len(default) == 8  # Theano's default limit
     with thx.config.change_flags(traceback__limit=-1):
-        whole = trace.get(_built_at_depth(20))
-    assert len(whole) > 21 and whole[:8] == default  # innermost first
+        whole = trace.get(_built_at_depth(20)).frames()
+    assert len(whole) > 21 and whole[-8:] == default  # outermost first
     # the recorded frames match Python's own view of the stack (no thx frames in them)
-    assert all(not f[0].startswith(trace._THX_DIR) for f in trace.Trace(whole).frames())
-    assert [f[:3] for f in trace.Trace(whole).frames()][-1][2] == "_built_at_depth"
+    assert all(not f[0].startswith(trace._THX_DIR) for f in whole)
+    assert whole[-1][2] == "_built_at_depth"
 
 
 def test_trace_matches_inspect_stack():
@@ -148,6 +150,101 @@ def test_trace_matches_inspect_stack():
     got = trace.get(y).frames()
     want = [(f.filename, f.lineno, f.function) for f in reversed(here)][-len(got):]
     assert got == want
+
+
+def _stack_here() -> list:
+    """``(file, line, function)`` of the caller's stack as Python reports it, outermost first."""
+    return [(f.filename, f.lineno, f.function) for f in reversed(inspect.stack()[1:])]
+
+
+def _node_and_stack(x):
+    y = T.exp(x); here = _stack_here()  # noqa: E702 (the stack of this very line)
+    return y, here
+
+
+def test_trace_follows_callers_that_move():
+    """The frames below the builder's caller are reused while that caller runs: a new call
+    site, a new caller or a generator resumed from elsewhere must still give the real stack."""
+    x = T.dvector('x')
+
+    def check(y, here):
+        got = trace.get(y).frames()
+        assert got == here[-len(got):]
+
+    for _ in range(3):  # the same caller, twice from the same line
+        check(*_node_and_stack(x))
+    check(*_node_and_stack(x))  # the same caller, another line
+    check(*(lambda: _node_and_stack(x))())  # another caller
+
+    def gen():
+        while True:
+            y = T.exp(x); here = _stack_here()  # noqa: E702
+            yield y, here
+
+    g = gen()
+
+    def resume_a():
+        return next(g)
+
+    def resume_b():
+        return next(g)
+
+    for resume in (resume_a, resume_b, resume_a, resume_b):
+        check(*resume())
+
+    def resume_twice():  # one caller resuming the builder from two lines
+        first = next(g)
+        return first, next(g)
+
+    for pair in resume_twice() + resume_twice():
+        check(*pair)
+
+    def builds():  # a generator calling the builder: the builder's caller is resumed anywhere
+        while True:
+            yield _node_and_stack(x)
+
+    b = builds()
+
+    def from_c():
+        return next(b)
+
+    def from_d():
+        return next(b)
+
+    for resume in (from_c, from_d, from_c, from_d):
+        check(*resume())
+    built = []
+    for limit in (-1, 8, -1, 8):  # the same line of the same frame under another limit
+        with thx.config.change_flags(traceback__limit=limit):
+            built.append((limit, *(T.exp(x), _stack_here())))
+    for limit in (-1, 8, -1, 8):  # a new frame called from the same line: the same frames below
+        with thx.config.change_flags(traceback__limit=limit):
+            built.append((limit, *_node_and_stack(x)))
+    for limit, y, here in built:
+        check(y, here)
+        assert len(trace.get(y).frames()) == (len(here) if limit == -1 else 8)
+
+
+def test_a_returned_builders_locals_are_freed_by_the_next_node():
+    """The caches hold the last frames that built a node (see thx/graph/trace.py): a function
+    that returned keeps its locals only until some other code builds a node."""
+    import gc
+    import weakref
+
+    class Big:
+        pass
+
+    def build():
+        big = Big()
+        x = T.dvector('x')
+        for _ in range(3):
+            x = T.exp(x)
+        return weakref.ref(big)
+
+    ref = build()
+    T.exp(T.dvector('y'))  # another frame builds a node
+    gc.collect()
+    assert ref() is None
 
 
 def test_no_trace_without_limit_gives_hint():
@@ -189,10 +286,130 @@ def test_with_node_keeps_type_and_message():
     assert "Apply node that caused the error" in odd.__notes__[0]
 
 
-def test_index_errors_keep_their_exact_message():
+def names_line(msg: str, line: int, what: str = "the node") -> None:
+    """``msg`` has Theano's backtrace section for ``what`` naming this file's ``line``."""
+    assert f"Backtrace when {what} is created(use Theano flag traceback.limit=N" in msg
+    assert f'File "{HERE}", line {line}' in msg.split(f"Backtrace when {what} is created")[1]
+
+
+def test_constant_index_out_of_range_names_the_node():
     x = T.dvector('x')
-    with pytest.raises(IndexError, match=r"^index 5 is out of bounds for axis 0 with size 3$"):
-        thx.function([x], x[5])(np.ones(3))
+    y = x[5]; line = inspect.currentframe().f_lineno  # noqa: E702
+    with pytest.raises(IndexError) as info:
+        thx.function([x], y)(np.ones(3))
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 5 is out of bounds for axis 0 with size 3"  # NumPy's, whole
+    assert "Apply node that caused the error: Subtensor{5}(x)" in msg
+    assert "Inputs shapes: [(3,)]" in msg
+    names_line(msg, line)
+
+
+def test_runtime_index_out_of_range_names_node_and_line():
+    x, i = T.dvector('x'), T.lscalar('i')
+    y = x[i] * 2; line = inspect.currentframe().f_lineno  # noqa: E702
+    f = thx.function([x, i], y)
+    np.testing.assert_allclose(f(np.arange(3.0), 2), 4.0)
+    with pytest.raises(IndexError) as info:
+        f(np.arange(3.0), 5)  # known only when the compiled function runs
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 5 is out of bounds for axis 0 with size 3"
+    assert "Apply node that caused the error: Subtensor{?}(x, i)" in msg
+    assert "Inputs types: [TensorType(float64, vector), TensorType(int64, scalar)]" in msg
+    assert "Inputs shapes: [(3,), ()]" in msg
+    names_line(msg, line)
+    with pytest.raises(IndexError, match=r"^index -4 is out of bounds for axis 0 with size 3\n"):
+        f(np.arange(3.0), -4)  # the same check, another value
+
+
+def test_runtime_index_out_of_range_inside_scan():
+    A, i = T.dmatrix('A'), T.lscalar('i')
+
+    def step(a, i):
+        lines.append(inspect.currentframe().f_lineno + 1)  # the next line's
+        return a[i] + 1
+
+    lines: list[int] = []
+    out, _ = thx.scan(step, sequences=[A], non_sequences=[i]); scan_line = inspect.currentframe().f_lineno  # noqa
+    f = thx.function([A, i], out)
+    with pytest.raises(IndexError) as info:
+        f(np.ones((4, 3)), 7)
+    msg = str(info.value)
+    assert msg.splitlines()[0] == "index 7 is out of bounds for axis 0 with size 3"
+    assert "Apply node that caused the error: Subtensor{?}(A[t], i)" in msg
+    assert "Inputs shapes: [(3,), ()]" in msg
+    names_line(msg, lines[0])
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    names_line(msg, scan_line, "that node")
+
+
+class NoLowering(thx.graph.op.Op):
+    """An op with a NumPy ``perform`` but no JAX lowering (registered nowhere)."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return thx.graph.basic.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, out):
+        out[0][0] = inputs[0] * 2
+
+
+def test_op_without_lowering_names_node_and_line():
+    x = T.dvector('x')
+    y = NoLowering()(x) + 1; line = inspect.currentframe().f_lineno  # noqa: E702
+    with pytest.raises(NotImplementedError) as info:
+        thx.function([x], y)
+    msg = str(info.value)
+    assert msg.startswith("No JAX lowering registered for op NoLowering")
+    assert "Apply node that caused the error: NoLowering(x)" in msg
+    assert "Inputs types: [TensorType(float64, vector)]" in msg
+    names_line(msg, line)
+
+
+def test_op_without_lowering_inside_scan():
+    x = T.dvector('x')
+    out, _ = thx.scan(lambda a: NoLowering()(a) * 2, sequences=[x]); line = inspect.currentframe().f_lineno  # noqa
+    with pytest.raises(NotImplementedError) as info:
+        thx.function([x], out)
+    msg = str(info.value)
+    assert "Apply node that caused the error: NoLowering(x[t])" in msg
+    assert "Inputs types: [TensorType(float64, scalar)]" in msg
+    names_line(msg, line)
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    names_line(msg, line, "that node")
+
+
+class Fails(NoLowering):
+    """An op whose lowering raises while it is traced."""
+
+
+@thx.lowering.registry.register(Fails)
+def _fails(op, node):
+    def impl(x):
+        raise RuntimeError("the lowering of Fails gave up")
+    return impl
+
+
+def test_lowering_raising_inside_ifelse_in_scan():
+    from thx.ifelse import ifelse
+    x, c = T.dvector('x'), T.lscalar('c')
+
+    def step(a, c):
+        lines.append(inspect.currentframe().f_lineno + 1)  # the next line's
+        return ifelse(c, Fails()(a), a)
+
+    lines: list[int] = []
+    out, _ = thx.scan(step, sequences=[x], non_sequences=[c])
+    with pytest.raises(ValueError) as info:  # the function's "Error while running" error
+        thx.function([x, c], out)(np.ones(3), 1)
+    msg = str(info.value)
+    assert "the lowering of Fails gave up" in msg  # the original text is kept
+    assert "Apply node that caused the error: Fails(x[t])" in msg
+    names_line(msg, lines[0])
+    assert "The node above is in the inner graph of the Apply node if{}" in msg
+    assert "The node above is in the inner graph of the Apply node for{cpu,scan_fn}" in msg
+    assert type(info.value.__cause__) is RuntimeError  # the lowering's own error, kept
 
 
 def test_graph_without_failure_unchanged():
@@ -209,3 +426,6 @@ def test_traces_pickle_with_their_graph():
     assert trace.get(y2).frames() == trace.get(y).frames()
     assert trace.get(y2).frames()[-1][:2] == (HERE, line_of("y = T.exp(x) * 2  # pickled with"))
     assert "y = T.exp(x) * 2" in trace.get(y2).format()
+    legacy = trace.Trace(((HERE, 7, "g"), (HERE, 3, "<module>")))  # as an earlier thx pickled one
+    assert legacy.frames() == [(HERE, 3, "<module>"), (HERE, 7, "g")]
+    assert pickle.loads(pickle.dumps(legacy)).frames() == legacy.frames()

@@ -43,6 +43,7 @@ from thx.graph.basic import Apply
 
 REPORT_ATTR = "thx_report"  # the node report, set on the re-raised exception
 NODE_ATTR = "thx_node"  # the innermost Apply node that failed
+RUNTIME_ATTR = "thx_runtime_check"  # the message of a failed run-time check (thx/lowering/checks.py)
 
 
 def _debugprint(node: Apply) -> str | None:
@@ -157,8 +158,9 @@ def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = 
     it already names a node of an inner graph, with ``inner_report``).
 
     An exception class that cannot be rebuilt from one message keeps its message and gets
-    the report as a note (``add_note``).  Errors of thx's run-time checks (an index out of
-    range) come back unchanged: their message is NumPy's, exactly.
+    the report as a note (``add_note``).  An error of thx's run-time checks (an index out of
+    range) keeps NumPy's message as its first line; its ``thx_runtime_check`` attribute (the
+    message the function re-raises it with) becomes the whole text.
 
     Examples
     --------
@@ -168,8 +170,6 @@ def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = 
     >>> type(err).__name__, str(err).splitlines()[:2]
     ('ValueError', ['bad shapes', 'Apply node that caused the error: Elemwise{exp,no_inplace}(x)'])
     """
-    if getattr(error, "thx_runtime_check", None) is not None:
-        return error  # a run-time check (IndexError ...): its message is the contract
     inner = getattr(error, NODE_ATTR, None)
     extra = report(node, inputs, index, clients) if inner is None else inner_report(node)
     full = getattr(error, REPORT_ATTR, "") + extra
@@ -181,4 +181,47 @@ def with_node(error: BaseException, node: Apply, inputs: Sequence[Any] | None = 
         new.add_note(extra)
     setattr(new, NODE_ATTR, inner if inner is not None else node)
     setattr(new, REPORT_ATTR, full)
+    if getattr(error, RUNTIME_ATTR, None) is not None:  # a run-time check (IndexError ...)
+        setattr(new, RUNTIME_ATTR, getattr(error, RUNTIME_ATTR) + extra)
     return new.with_traceback(error.__traceback__)
+
+
+def while_lowering(error: BaseException) -> BaseException:
+    """``error``, raised while a graph was being lowered, naming the node being lowered.
+
+    A missing lowering or a lowering that raises fails before anything runs, in the code
+    that turns each node into JAX (``thx/lowering``), where the node at hand is always a
+    parameter ``node``: the innermost one in the traceback is the node that failed, and the
+    outer ones holding an inner graph (a scan, an ifelse) are reported after it.  An error
+    that already names a node comes back unchanged.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> def lower(node):
+    ...     raise NotImplementedError("no lowering")
+    >>> try:
+    ...     lower(T.exp(T.dvector('x')).owner)
+    ... except NotImplementedError as e:
+    ...     print(str(while_lowering(e)).splitlines()[:2])
+    ['no lowering', 'Apply node that caused the error: Elemwise{exp,no_inplace}(x)']
+    """
+    if getattr(error, NODE_ATTR, None) is not None:
+        return error
+    nodes: list[Apply] = []  # outermost first, as the traceback runs
+    tb = error.__traceback__
+    while tb is not None:
+        code = tb.tb_frame.f_code
+        # a parameter, not a loop variable that may be left over from an earlier node
+        if "node" in code.co_varnames[:code.co_argcount + code.co_kwonlyargcount]:
+            node = tb.tb_frame.f_locals.get("node")
+            if isinstance(node, Apply) and node not in nodes:
+                nodes.append(node)
+        tb = tb.tb_next
+    if not nodes:
+        return error
+    error = with_node(error, nodes[-1])
+    for outer in reversed(nodes[:-1]):
+        if any(hasattr(v, "apply_nodes") for v in vars(outer.op).values()):  # holds a graph
+            error = with_node(error, outer)
+    return error

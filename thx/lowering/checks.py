@@ -21,7 +21,10 @@ jitted by a tool) is not reported: code that wants its checks opens a
 ``collecting()`` context around its tracing, as every thx path does.
 
 Messages are static strings; ``{}`` in a message is replaced by the
-``value`` returned with the failing check.
+``value`` returned with the failing check.  A check also records where it was
+made (``_where``): the Apply node whose implementation made it, its inputs'
+types and shapes, and the scan or ifelse nodes holding it; the host's error
+adds Theano's report of that node (``thx/graph/errors.py``) after the message.
 
 Examples
 --------
@@ -42,23 +45,26 @@ IndexError: index 5 is too large
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
+from thx.graph import errors
 from thx.lowering.registry import is_concrete
 
 __all__ = ["runtime_check", "active", "collecting", "Collector", "checked", "emit_status", "first_failure",
            "raise_status", "split_status", "RUNTIME_CHECK_ATTR"]
 
-# code -> (exc_type, message); code 0 means "no failure".  Append-only, so a code in a
+# code -> (exc_type, message, where); code 0 means "no failure".  Append-only, so a code in a
 # compiled function keeps its meaning for the life of the process.
-_CHECKS: list[tuple[type[BaseException], str] | None] = [None]
-_CODE_OF: dict[tuple[type[BaseException], str], int] = {}
+_CHECKS: list[tuple[type[BaseException], str, tuple] | None] = [None]
+_CODE_OF: dict[tuple, int] = {}
 _LOCAL = threading.local()
 
 # Set on exceptions raised by a check (to the message), so callers that wrap run-time errors let
@@ -66,17 +72,67 @@ _LOCAL = threading.local()
 RUNTIME_CHECK_ATTR = "thx_runtime_check"
 
 
-def _code(exc_type: type[BaseException], message: str) -> int:
-    key = (exc_type, message)
+def _code(exc_type: type[BaseException], message: str, where: tuple = ()) -> int:
+    key = (exc_type, message, tuple((name, tuple((v.shape, str(v.dtype)) for v in ins))
+                                    for name, ins in where))
     code = _CODE_OF.get(key)
     if code is None:
         code = _CODE_OF[key] = len(_CHECKS)
-        _CHECKS.append(key)
+        _CHECKS.append((exc_type, message, where))
     return code
 
 
 def _format(message: str, value: Any) -> str:
     return message.replace("{}", str(value)) if value is not None else message
+
+
+_SCOPED_RUN: list[Any] = []  # the code of program.scoped's ``run``: the frame running one node
+
+
+def _where() -> tuple:
+    """``(scope name, input stand-ins)`` of the nodes whose implementations are being traced,
+    innermost first: the node making a check, then the scan/ifelse nodes holding its graph.
+
+    Each node runs in ``program.scoped``'s ``run(*args)`` (its scope name names the node in
+    ``NODE_OF_SCOPE``); an inner graph is traced inside its holder's call, so the Python
+    stack holds them all.  Called while tracing only, never per call.
+    """
+    if not _SCOPED_RUN:
+        from thx.lowering import program  # program sits beside this module and imports more
+        _SCOPED_RUN.extend(c for c in program.scoped.__code__.co_consts
+                           if getattr(c, "co_name", None) == "run")
+    out = []
+    run = _SCOPED_RUN[0] if _SCOPED_RUN else None
+    frame = sys._getframe(2)
+    while frame is not None:
+        if frame.f_code is run:
+            loc = frame.f_locals
+            if isinstance(loc.get("name"), str) and isinstance(loc.get("args"), tuple):
+                out.append((loc["name"], tuple(_stand_in(v) for v in loc["args"])))
+        frame = frame.f_back
+    return tuple(out)
+
+
+def _stand_in(v: Any) -> Any:
+    """What the report shows of an input: a small known value itself, else its shape and dtype."""
+    if is_concrete(v):
+        v = np.asarray(v)
+        if v.size <= 5:
+            return v
+    return jax.ShapeDtypeStruct(np.shape(v), v.dtype)
+
+
+def _report(where: tuple) -> str:
+    """Theano's report of the node that made a check, then of the nodes holding its graph."""
+    program = sys.modules.get("thx.lowering.program")
+    nodes = [] if program is None else [program.NODE_OF_SCOPE.get(name) for name, _ in where]
+    if not nodes or nodes[0] is None:
+        return ""
+    text = errors.report(nodes[0], where[0][1])
+    for outer in nodes[1:]:
+        if outer is not None:
+            text += errors.inner_report(outer)
+    return text
 
 
 def _raise(exc_type: type[BaseException], message: str) -> None:
@@ -154,7 +210,7 @@ def runtime_check(bad: Any, exc_type: type[BaseException], message: str, value: 
     if not s:
         return
     bad = jnp.any(jnp.asarray(bad))
-    code = _code(exc_type, message)
+    code = _code(exc_type, message, _where())
     s[-1].add(jnp.where(bad, np.int32(code), np.int32(0)),
               jnp.where(bad, jnp.asarray(0 if value is None else value).astype(jnp.int64),
                         np.int64(0)))
@@ -185,8 +241,8 @@ def raise_status(code: Any, value: Any) -> None:
     """On the host: raise the failed check named by ``code`` (nothing if 0)."""
     c = np.asarray(code).item()  # (faster than int() on a JAX array)
     if c:
-        exc_type, message = _CHECKS[c]
-        _raise(exc_type, _format(message, int(value)))
+        exc_type, message, where = _CHECKS[c]
+        _raise(exc_type, _format(message, int(value)) + _report(where))
 
 
 def checked(run: Callable[..., tuple],

@@ -20,6 +20,7 @@ import os
 import jax
 
 from thx.config import config
+from thx.graph import errors
 from thx.graph.fg import FunctionGraph
 from thx.lowering.program import Plan, build_closure, plan, static_argnums  # noqa: F401 (re-exports)
 from thx.lowering import device  # noqa: F401 (installs the shared variables' upload to the device)
@@ -99,7 +100,10 @@ def jit(fgraph: FunctionGraph, backend: str | None = None,
     scans, ifelses whose branch shapes differ) runs as jitted segments around
     them (``segments.compile_graph``).
     """
-    fn, statics = compile_graph(fgraph, backend, keep_on_failure, static, donate)
+    try:
+        fn, statics = compile_graph(fgraph, backend, keep_on_failure, static, donate)
+    except Exception as e:  # a node without a lowering, or whose lowering raised: name it
+        raise errors.while_lowering(e) from None
     return track(fn), statics
 
 
