@@ -1,0 +1,62 @@
+"""Scan rewrite: recurrent states that carry the same values become one state.
+
+A scan gradient stores forward residuals through an augmented copy of the
+forward scan (``thx/scan/residuals.py``); once ``local_scan_merge`` has
+merged the two loops, each recurrent state is carried twice.  Two states are
+the same when they start from the same outer buffer with the same taps and
+their steps compute the same value once the second state's taps read the
+first's (checked on the hash-consed step, for all candidate pairs at once: an
+LSTM's ``h`` and ``c`` are equal only together).  The duplicate is dropped,
+its outer trace replaced by the kept state's, and the step keeps one copy of
+the shared work.
+"""
+
+from __future__ import annotations
+
+from thx.graph.basic import clone_replace
+from thx.graph.fg import FunctionGraph
+from thx.rewriting.engine import local_rewrite
+from thx.scan.op import Scan
+from thx.scan.residuals import _cse
+
+
+@local_rewrite(Scan, phase="specialize", tags=("scan",))
+def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h == h' -> scan(h0 -> h)
+    op = node.op
+    if op.n_rec < 2:
+        return None
+    _, seqs, inits, nonseqs = op.split_outer_inputs(node.inputs)
+    fg = op.fgraph
+    first: dict = {}
+    same: dict[int, int] = {}  # duplicate state -> the state it repeats
+    for k in range(op.n_rec):
+        key = (inits[k], op.rec_taps[k], fg.outputs[k].type, op.stored(k))
+        if key in first:
+            same[k] = first[key]
+        else:
+            first[key] = k
+    while same:
+        taps = {v: w for k, j in same.items() for v, w in zip(op.inner_taps(k), op.inner_taps(j))}
+        outs = _cse(clone_replace(fg.outputs, taps))
+        bad = [k for k, j in same.items() if outs[k] is not outs[j]]
+        if not bad:
+            break
+        for k in bad:
+            del same[k]
+    if not same:
+        return None
+    keep = [k for k in range(op.n_rec) if k not in same]
+    nr = op.n_rec
+    inner = (list(op.inner_seqs()) + [v for k in keep for v in op.inner_taps(k)]
+             + list(op.inner_nonseqs()))
+    new_outs = [outs[k] for k in keep] + outs[nr:]
+    new_op = op.clone_with(fgraph=FunctionGraph(inner, new_outs, clone=True),
+                           rec_taps=[op.rec_taps[k] for k in keep],
+                           store_steps=[op.stored(k) for k in keep]
+                           + [op.stored(nr + j) for j in range(op.n_nit)] if op.store_steps else ())
+    new = new_op(node.inputs[0], *seqs, *[inits[k] for k in keep], *nonseqs)
+    new = new if isinstance(new, list) else [new]
+    by_state = dict(zip(keep, new))
+    repl = {node.outputs[k]: by_state[same.get(k, k)] for k in range(nr)}
+    repl.update(zip(node.outputs[nr:], new[len(keep):]))
+    return repl
