@@ -39,12 +39,15 @@ from collections.abc import Callable, Sequence
 from thx.graph.basic import Constant, Variable, clone_replace, io_toposort
 from thx.graph.fg import FunctionGraph
 
+STORE = True  # False: recompute every forward intermediate (the behaviour before residuals; for tests)
+
 # arithmetic recomputed in the backward step rather than stored (cheaper than a read)
 CHEAP_SCALARS = frozenset({"add", "sub", "mul", "neg", "sqr", "second", "identity", "Cast", "abs_",
                            "maximum", "minimum", "switch"})
 # views and shape plumbing: never stored
-VIEW_OPS = frozenset({"DimShuffle", "Rebroadcast", "Subtensor", "Reshape", "SpecifyShape", "Shape",
-                      "Shape_i", "MakeVector", "Alloc"})
+VIEW_OPS = frozenset({"DimShuffle", "Rebroadcast", "Subtensor", "Reshape", "SpecifyShape", "MakeVector",
+                      "Alloc"})
+SHAPE_OPS = frozenset({"Shape", "Shape_i"})  # read a value's shape only (static under XLA)
 
 
 def _cse(outputs: Sequence[Variable]) -> list[Variable]:
@@ -72,9 +75,18 @@ def _cse(outputs: Sequence[Variable]) -> list[Variable]:
     return [memo.get(o, o) for o in outputs]
 
 
+def _value_inputs(node) -> list[Variable]:
+    """The inputs whose values (not just shapes) a node reads: ``fill(a, b)`` reads ``b``."""
+    if type(node.op).__name__ in SHAPE_OPS:
+        return []
+    if type(node.op).__name__ == "Elemwise" and node.op.scalar_op.name == "second":
+        return node.inputs[1:]
+    return node.inputs
+
+
 def _cheap_op(node) -> bool:
     name = type(node.op).__name__
-    if name in VIEW_OPS:
+    if name in VIEW_OPS or name in SHAPE_OPS:
         return True
     return name == "Elemwise" and node.op.scalar_op.name in CHEAP_SCALARS
 
@@ -105,7 +117,7 @@ def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
             for i in node.inputs:
                 if on_step.get(i, False) and not on_grad.get(i, False):
                     frontier[i] = None
-    at_hand = set(free)
+    at_hand = set(free) | step
     cheap: dict[Variable, bool] = {}
 
     def is_cheap(v: Variable) -> bool:  # recomputable from values at hand by cheap ops only
@@ -123,11 +135,12 @@ def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
                 cheap[u] = False
                 todo.pop()
                 continue
-            pending = [i for i in u.owner.inputs if i not in cheap]
+            ins = _value_inputs(u.owner)
+            pending = [i for i in ins if i not in cheap]
             if pending:
                 todo.extend(pending)
                 continue
-            cheap[u] = all(cheap[i] for i in u.owner.inputs)
+            cheap[u] = all(cheap[i] for i in ins)
             todo.pop()
         return cheap[v]
 
@@ -179,8 +192,9 @@ def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callabl
     for k, v in enumerate(cfwd):
         if v in used and v.owner is not None and _is_float(v.type) and v not in trace_of:
             trace_of[v] = k
+    wanted = _shape_only_fills(wanted, set(trace_of))
     stored = []
-    if augmented is not None:
+    if augmented is not None and STORE:
         stored = split_frontier(wanted, step_inputs, grad_inputs, set(trace_of))
     if not trace_of and not stored:
         return [], [], grads
@@ -198,6 +212,27 @@ def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callabl
             outer.append(lambda r=rows[q]: r)
     new = iter(clone_replace(wanted, repl))
     return phs, outer, [next(new) if isinstance(g, Variable) else g for g in grads]
+
+
+def _shape_only_fills(wanted: list[Variable], at_hand: set) -> list[Variable]:
+    """``fill(a, b)`` (``zeros_like(a)`` in a derivative) reads only ``a``'s shape: rebuilt on
+    ``shape(a)``, which the shape rewrites compute without ``a``, so the backward step does
+    not recompute ``a`` (a pre-activation, with its products) for its shape."""
+    import thx.tensor as T
+    repl: dict[Variable, Variable] = {}
+    for node in io_toposort([], wanted):
+        if type(node.op).__name__ != "Elemwise" or node.op.scalar_op.name != "second":
+            continue
+        a, b = node.inputs
+        if a.owner is None or a in at_hand:
+            continue
+        zeros = T.alloc(T.constant(0, dtype=a.dtype), *[a.shape[i] for i in range(a.ndim)])
+        if zeros.broadcastable != a.broadcastable:
+            zeros = T.patternbroadcast(zeros, a.broadcastable)
+        new = T.second(zeros, b)
+        if new.type == node.outputs[0].type:
+            repl[node.outputs[0]] = new
+    return clone_replace(wanted, repl) if repl else wanted
 
 
 def augmented_scan(op, inputs: Sequence[Variable], x_ph, tap_ph, w_ph, fwd: Sequence[Variable],
