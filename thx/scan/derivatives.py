@@ -5,11 +5,14 @@ graph computes, at step ``t``, new states ``r_t`` and outputs ``n_t`` from
 slices ``x_t``, past states ``s_{t+tap}`` and non-sequences ``W``.  The
 gradient is a Scan running the other way over the same steps, whose body is
 the vector-Jacobian product of the forward body, rebuilt on the forward
-step's inputs; a forward result the derivative needs (tanh's ``1 - h**2``)
-is read from the forward trace instead of recomputed:
+step's inputs; the forward values the derivative needs are read, not
+recomputed (``thx/scan/residuals.py``): a forward result (tanh's ``1 - h**2``
+needs ``h``) from its trace, the rest (an LSTM's gates) from extra outputs of
+an augmented forward scan, which the optimizer merges into the forward one:
 
 * sequences: the forward slices, the forward state taps (cut from the
-  forward traces), and the output gradients for each step;
+  forward traces), the output gradients for each step, and the forward rows
+  and stored residuals the body reads;
 * one recurrent buffer ``P_k`` per differentiable state, holding the
   gradient contributions already sent to the ``L_k`` previous states
   (``a_t = dC/dr_t + P_k[0]`` is the total adjoint of ``r_t``);
