@@ -3,12 +3,13 @@
 A scan gradient stores forward residuals through an augmented copy of the
 forward scan (``thx/scan/residuals.py``); once ``local_scan_merge`` has
 merged the two loops, each recurrent state is carried twice.  Two states are
-the same when they start from the same outer buffer with the same taps and
+the same when they start from equal outer buffers with the same taps and
 their steps compute the same value once the second state's taps read the
 first's (checked on the hash-consed step, for all candidate pairs at once: an
 LSTM's ``h`` and ``c`` are equal only together).  The duplicate is dropped,
-its outer trace replaced by the kept state's, and the step keeps one copy of
-the shared work.
+its outer trace replaced by the kept state's (its last rows, when the
+save-memory rewrite had kept fewer of the duplicate's), and the step keeps
+one copy of the shared work.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
     fg = op.fgraph
     first: dict = {}
     same: dict[int, int] = {}  # duplicate state -> the state it repeats
+    start = _cse(inits)  # equal buffers built twice (before the outer graph's merge) are one
     for k in range(op.n_rec):
-        key = (inits[k], op.rec_taps[k], fg.outputs[k].type, op.stored(k))
+        key = (start[k], op.rec_taps[k], fg.outputs[k].type)
         if key in first:
             same[k] = first[key]
         else:
@@ -47,16 +49,26 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
         return None
     keep = [k for k in range(op.n_rec) if k not in same]
     nr = op.n_rec
+    # a kept state stores what the most demanding of its copies stored (0: every row)
+    stored = {k: op.stored(k) for k in keep}
+    for k, j in same.items():
+        stored[j] = 0 if 0 in (stored[j], op.stored(k)) else max(stored[j], op.stored(k))
     inner = (list(op.inner_seqs()) + [v for k in keep for v in op.inner_taps(k)]
              + list(op.inner_nonseqs()))
     new_outs = [outs[k] for k in keep] + outs[nr:]
     new_op = op.clone_with(fgraph=FunctionGraph(inner, new_outs, clone=True),
                            rec_taps=[op.rec_taps[k] for k in keep],
-                           store_steps=[op.stored(k) for k in keep]
-                           + [op.stored(nr + j) for j in range(op.n_nit)] if op.store_steps else ())
+                           store_steps=[stored[k] for k in keep]
+                           + [op.stored(nr + j) for j in range(op.n_nit)])
     new = new_op(node.inputs[0], *seqs, *[inits[k] for k in keep], *nonseqs)
     new = new if isinstance(new, list) else [new]
     by_state = dict(zip(keep, new))
-    repl = {node.outputs[k]: by_state[same.get(k, k)] for k in range(nr)}
+    repl = {}
+    for k in range(nr):
+        j = same.get(k, k)
+        s = op.stored(k)
+        # a copy that stored fewer rows reads the last ones (the first ones in reverse)
+        repl[node.outputs[k]] = (by_state[j] if s == stored[j]
+                                 else by_state[j][:s] if op.reverse else by_state[j][-s:])
     repl.update(zip(node.outputs[nr:], new[len(keep):]))
     return repl

@@ -203,7 +203,7 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
     store = not op.as_while and bool(diff_rec)  # a map's backward loop is batched anyway
     stored_ph, stored_rows, grads = read_residuals(
         op, fwd, grads, trace_rows, x_ph + [v for taps in tap_ph for v in taps],
-        list(gR_ph.values()) + list(gN_ph.values()) + list(P_ph.values()),
+        [v for taps in tap_ph for v in taps], list(gR_ph.values()) + list(gN_ph.values()) + list(P_ph.values()),
         augmented if store else None)
     it = iter(grads)
     g_x = {j: next(it) for j in diff_seq}

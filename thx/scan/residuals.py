@@ -57,8 +57,8 @@ def _cse(outputs: Sequence[Variable]) -> list[Variable]:
     for node in io_toposort([], list(outputs)):
         ins = [memo.get(v, v) for v in node.inputs]
         try:
-            key = (node.op, tuple(ins))
-            hit = table.get(key)
+            key = None if getattr(node.op, "nondeterministic", False) else (node.op, tuple(ins))
+            hit = table.get(key) if key is not None else None
         except TypeError:  # an unhashable op: keep the node
             key, hit = None, None
         if hit is not None and all(a.type == b.type for a, b in zip(hit.outputs, node.outputs)):
@@ -92,25 +92,32 @@ def _cheap_op(node) -> bool:
 
 
 def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
-                   grad_inputs: Sequence[Variable], free: set) -> list[Variable]:
+                   state_inputs: Sequence[Variable], grad_inputs: Sequence[Variable],
+                   free: set) -> list[Variable]:
     """The forward values of the backward body ``grads`` worth storing, in topological order.
 
     ``step_inputs`` are the per-step inputs (a value depending on none is loop
-    invariant), ``grad_inputs`` the gradient placeholders, ``free`` the values
-    the backward step reads anyway (slices, taps, forward traces).
+    invariant), ``state_inputs`` those of them that are state taps, ``grad_inputs``
+    the gradient placeholders, ``free`` the values the backward step reads anyway
+    (slices, taps, forward traces).  A value that depends on no state (``exp(x_t)``)
+    is not stored: the scan push-outs compute it for all steps at once before the loop.
     """
-    step, gradp = set(step_inputs), set(grad_inputs)
+    step, gradp, states = set(step_inputs), set(grad_inputs), set(state_inputs)
     on_step: dict[Variable, bool] = {}
     on_grad: dict[Variable, bool] = {}
+    on_state: dict[Variable, bool] = {}
     order = io_toposort([], list(grads))
     for v in list(step) + list(gradp) + list(free):
         on_step[v], on_grad[v] = v in step or v in free, v in gradp
+        on_state[v] = v in states or v in free
     for node in order:
         s = any(on_step.get(i, False) for i in node.inputs)
         g = any(on_grad.get(i, False) for i in node.inputs)
+        r = any(on_state.get(i, False) for i in node.inputs)
         for o in node.outputs:
             on_step.setdefault(o, s)
             on_grad.setdefault(o, g)
+            on_state.setdefault(o, r)
     frontier: dict[Variable, None] = {}
     for node in order:
         if any(on_grad[o] for o in node.outputs):
@@ -147,7 +154,7 @@ def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
     stored = []
     position = {o: n for n, node in enumerate(order) for o in node.outputs}
     for v in sorted(frontier, key=lambda u: position.get(u, -1)):
-        if v.owner is None or is_cheap(v):
+        if v.owner is None or not on_state[v] or is_cheap(v):
             continue
         stored.append(v)
         at_hand.add(v)
@@ -156,8 +163,8 @@ def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
 
 
 def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callable[[int, object], Variable],
-                   step_inputs: Sequence[Variable], grad_inputs: Sequence[Variable],
-                   augmented: Callable[[list[Variable]], list[Variable]] | None
+                   step_inputs: Sequence[Variable], state_inputs: Sequence[Variable],
+                   grad_inputs: Sequence[Variable], augmented: Callable[[list[Variable]], list[Variable]] | None
                    ) -> tuple[list[Variable], list[Callable[[], Variable]], list]:
     """Rewrite the backward body ``grads`` to read forward values instead of recomputing them.
 
@@ -172,8 +179,9 @@ def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callabl
     trace_rows : callable
         ``(k, row type) -> `` the outer rows (in the backward loop's step order) of forward
         output ``k``, as a sequence of that row type.
-    step_inputs, grad_inputs : list of Variable
-        The per-step forward placeholders (slices, taps) and the gradient placeholders.
+    step_inputs, state_inputs, grad_inputs : list of Variable
+        The per-step forward placeholders (slices, taps), the taps alone, and the gradient
+        placeholders.
     augmented : callable or None
         ``values -> `` their outer rows (sequences of their types), computed by an augmented
         forward scan; None: store nothing.
@@ -195,7 +203,7 @@ def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callabl
     wanted = _shape_only_fills(wanted, set(trace_of))
     stored = []
     if augmented is not None and STORE:
-        stored = split_frontier(wanted, step_inputs, grad_inputs, set(trace_of))
+        stored = split_frontier(wanted, step_inputs, state_inputs, grad_inputs, set(trace_of))
     if not trace_of and not stored:
         return [], [], grads
     repl: dict[Variable, Variable] = {}
