@@ -15,56 +15,23 @@ import pytest
 
 import thx as theano
 import thx.tensor as T
-from thx.graph.basic import toposort
 from thx.scan.op import Scan
 from thx.scan_module import until
+from bench.rnn_matrix import Case, _Ops, _step
 from tests.scan.conftest import close
 
 residuals = importlib.import_module("thx.scan.residuals")  # thx.scan is also the function
 
 
 # ----------------------------------------------------------------- the cells, on both front ends
+# (bench/rnn_matrix.py's: one step written once over thx.tensor and jax.numpy)
 
-class Ops:
-    """A row's layout (vector or batched state, weights left or right) over thx or jax.numpy."""
-
-    def __init__(self, batched, right, H, on_thx):
-        self.batched, self.right, self.H, self.on_thx = batched, right, H, on_thx
-        if on_thx:
-            self.dot, self.tanh, self.sigmoid = T.dot, T.tanh, T.nnet.sigmoid
-        else:
-            self.dot, self.tanh, self.sigmoid = jnp.dot, jnp.tanh, jax.nn.sigmoid
-
-    def mm(self, W, h):
-        return self.dot(h, W) if self.right else self.dot(W, h)
-
-    def bias(self, b):
-        if self.batched and not self.right:
-            return b.dimshuffle(0, "x") if self.on_thx else b[:, None]
-        return b
-
-    def gate(self, z, k):
-        H = self.H
-        return z[:, k * H:(k + 1) * H] if self.batched and self.right else z[k * H:(k + 1) * H]
+def Ops(batched, right, H, on_thx):
+    return _Ops(Case("tanh", batched, right, 1, 1, 1, H), on_thx)
 
 
 def step_of(cell, o):
-    if cell == "tanh":
-        return lambda x, h, W, U, b: [o.tanh(o.mm(W, x) + o.mm(U, h) + o.bias(b))]
-    if cell == "lstm":
-        def lstm(x, h, c, W, U, b):
-            z = o.mm(W, x) + o.mm(U, h) + o.bias(b)
-            i, f, g = (o.sigmoid(o.gate(z, k)) for k in range(3))
-            c = f * c + i * o.tanh(o.gate(z, 3))
-            return [g * o.tanh(c), c]
-        return lstm
-
-    def gru(x, h, Wg, Ug, bg, Wc, Uc, bc):
-        zg = o.mm(Wg, x) + o.mm(Ug, h) + o.bias(bg)
-        r, u = o.sigmoid(o.gate(zg, 0)), o.sigmoid(o.gate(zg, 1))
-        c = o.tanh(o.mm(Wc, x) + o.mm(Uc, r * h) + o.bias(bc))
-        return [u * h + (1 - u) * c]
-    return gru
+    return _step(Case(cell, o.c.batched, o.c.right, 1, 1, 1, o.c.hidden), o)
 
 
 def arrays(cell, batched, right, steps=5, B=3, D=4, H=5, seed=0):
