@@ -18,7 +18,7 @@ from thx.graph.basic import clone_replace
 from thx.graph.fg import FunctionGraph
 from thx.rewriting.engine import local_rewrite
 from thx.scan.op import Scan
-from thx.scan.residuals import _cse
+from thx.scan.residuals import merge_equal_nodes
 
 
 @local_rewrite(Scan, phase="specialize", tags=("scan",))
@@ -30,7 +30,7 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
     fg = op.fgraph
     first: dict = {}
     same: dict[int, int] = {}  # duplicate state -> the state it repeats
-    start = _cse(inits)  # equal buffers built twice (before the outer graph's merge) are one
+    start = merge_equal_nodes(inits)  # equal buffers built twice (before the outer graph's merge) are one
     for k in range(op.n_rec):
         key = (start[k], op.rec_taps[k], fg.outputs[k].type)
         if key in first:
@@ -39,7 +39,7 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
             first[key] = k
     while same:
         taps = {v: w for k, j in same.items() for v, w in zip(op.inner_taps(k), op.inner_taps(j))}
-        outs = _cse(clone_replace(fg.outputs, taps))
+        outs = merge_equal_nodes(clone_replace(fg.outputs, taps))
         bad = [k for k, j in same.items() if outs[k] is not outs[j]]
         if not bad:
             break

@@ -7,7 +7,7 @@ its derivative needs (the gates of an LSTM, the ``dot(U, h)`` inside them) at
 every backward step.  JAX's ``vjp`` keeps them as residuals instead; so does
 this module:
 
-1. the backward body is hash-consed (``_cse``), so a derivative's copy of a
+1. the backward body is hash-consed (``merge_equal_nodes``), so a derivative's copy of a
    forward node (sigmoid's ``sigmoid(x) * (1 - sigmoid(x))``) *is* the
    forward node;
 2. a node equal to one of the forward step's own results (a state's new
@@ -42,16 +42,18 @@ from thx.graph.fg import FunctionGraph
 STORE = True  # False: recompute every forward intermediate (the behaviour before residuals; for tests)
 
 # arithmetic recomputed in the backward step rather than stored (cheaper than a read)
-CHEAP_SCALARS = frozenset({"add", "sub", "mul", "neg", "sqr", "second", "identity", "Cast", "abs_",
-                           "maximum", "minimum", "switch"})
+CHEAP_SCALARS = frozenset({"add", "sub", "mul", "neg", "sqr", "abs", "sgn", "second", "identity", "Cast",
+                           "maximum", "minimum", "clip", "switch", "lt", "gt", "le", "ge", "eq", "neq",
+                           "and_", "or_", "xor", "invert"})
 # views and shape plumbing: never stored
 VIEW_OPS = frozenset({"DimShuffle", "Rebroadcast", "Subtensor", "Reshape", "SpecifyShape", "MakeVector",
                       "Alloc"})
 SHAPE_OPS = frozenset({"Shape", "Shape_i"})  # read a value's shape only (static under XLA)
 
 
-def _cse(outputs: Sequence[Variable]) -> list[Variable]:
-    """``outputs`` rebuilt so that equal nodes (same op, same inputs) are one node."""
+def merge_equal_nodes(outputs: Sequence[Variable]) -> list[Variable]:
+    """``outputs`` rebuilt so that equal nodes (same op, same inputs) are one node (hash-consing;
+    the graph is copied where it changes, never edited in place)."""
     memo: dict[Variable, Variable] = {}
     table: dict = {}
     for node in io_toposort([], list(outputs)):
@@ -193,7 +195,7 @@ def read_residuals(op, fwd: Sequence[Variable], grads: list, trace_rows: Callabl
     """
     wanted = [g for g in grads if isinstance(g, Variable)]
     n_out = op.n_rec + op.n_nit
-    canon = _cse(wanted + list(fwd[:n_out]))
+    canon = merge_equal_nodes(wanted + list(fwd[:n_out]))
     wanted, cfwd = canon[:len(wanted)], canon[len(wanted):]
     used = {v for node in io_toposort([], wanted) for v in node.outputs}
     trace_of: dict[Variable, int] = {}
