@@ -249,3 +249,27 @@ def test_second_derivative_through_residuals():
     vals = [rng.randn(4, 3), rng.randn(3, 3) / 2]
     want = jax.grad(lambda x, W: jnp.sum(jax.grad(cost_jax, argnums=1)(x, W) ** 2), argnums=1)(*vals)
     close(f(*vals), want)
+
+
+def test_two_gradients_of_one_scan_store_their_residuals_once():
+    vals = arrays("gru", True, True, seed=9)
+    seqs, states, ws = vals
+    var = lambda a, n: T.TensorType("float64", (False,) * a.ndim)(n)  # noqa: E731
+    xs, h0 = [var(seqs[0], "x")], [var(states[0], "h0")]
+    wv = [var(a, f"w{k}") for k, a in enumerate(ws)]
+    hs, _ = theano.scan(step_of("gru", Ops(True, True, 5, True)), sequences=xs, outputs_info=h0,
+                        non_sequences=wv)
+    f = theano.function(xs + h0 + wv, theano.grad(T.sum(hs ** 2), wv[:3])
+                        + theano.grad(T.sum(T.sin(hs)), wv[3:]))
+    (fwd,) = [op for op in scans(f) if not op.name.startswith("grad_of")]
+    assert (fwd.n_rec, fwd.n_nit) == (1, 3)  # one state, r, u and the candidate, once
+
+    step = step_of("gru", Ops(True, True, 5, False))
+
+    def trace(x, h, *w):
+        return jax.lax.scan(lambda c, xt: (step(xt, c, *w)[0],) * 2, h, x)[1]
+    args = sum(vals, [])
+    want = (list(jax.grad(lambda *a: jnp.sum(trace(*a) ** 2), argnums=(2, 3, 4))(*args))
+            + list(jax.grad(lambda *a: jnp.sum(jnp.sin(trace(*a))), argnums=(5, 6, 7))(*args)))
+    for got, w in zip(f(*args), want):
+        close(got, w)

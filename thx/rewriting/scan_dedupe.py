@@ -9,7 +9,8 @@ first's (checked on the hash-consed step, for all candidate pairs at once: an
 LSTM's ``h`` and ``c`` are equal only together).  The duplicate is dropped,
 its outer trace replaced by the kept state's (its last rows, when the
 save-memory rewrite had kept fewer of the duplicate's), and the step keeps
-one copy of the shared work.
+one copy of the shared work.  Per-step outputs that are the same value (two
+gradients of one scan store the same residuals) are returned once.
 """
 
 from __future__ import annotations
@@ -24,14 +25,14 @@ from thx.scan.residuals import merge_equal_nodes
 @local_rewrite(Scan, phase="specialize", tags=("scan",))
 def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h == h' -> scan(h0 -> h)
     op = node.op
-    if op.n_rec < 2:
+    if op.n_rec < 2 and op.n_nit < 2:
         return None
     _, seqs, inits, nonseqs = op.split_outer_inputs(node.inputs)
-    fg = op.fgraph
+    fg, nr = op.fgraph, op.n_rec
     first: dict = {}
     same: dict[int, int] = {}  # duplicate state -> the state it repeats
     start = merge_equal_nodes(inits)  # equal buffers built twice (before the outer graph's merge) are one
-    for k in range(op.n_rec):
+    for k in range(nr):
         key = (start[k], op.rec_taps[k], fg.outputs[k].type)
         if key in first:
             same[k] = first[key]
@@ -46,20 +47,27 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
         for k in bad:
             del same[k]
     if not same:
+        outs = merge_equal_nodes(fg.outputs)
+    twin: dict[int, int] = {}  # duplicate nit output -> the one it repeats (two gradients' residuals)
+    seen: dict = {}
+    for j in range(op.n_nit):
+        i = seen.setdefault(outs[nr + j], j)
+        if i != j and op.stored(nr + i) == op.stored(nr + j):
+            twin[j] = i
+    if not same and not twin:
         return None
-    keep = [k for k in range(op.n_rec) if k not in same]
-    nr = op.n_rec
+    keep = [k for k in range(nr) if k not in same]
+    keep_nit = [j for j in range(op.n_nit) if j not in twin]
     # a kept state stores what the most demanding of its copies stored (0: every row)
     stored = {k: op.stored(k) for k in keep}
     for k, j in same.items():
         stored[j] = 0 if 0 in (stored[j], op.stored(k)) else max(stored[j], op.stored(k))
     inner = (list(op.inner_seqs()) + [v for k in keep for v in op.inner_taps(k)]
              + list(op.inner_nonseqs()))
-    new_outs = [outs[k] for k in keep] + outs[nr:]
+    new_outs = [outs[k] for k in keep] + [outs[nr + j] for j in keep_nit] + outs[nr + op.n_nit:]
     new_op = op.clone_with(fgraph=FunctionGraph(inner, new_outs, clone=True),
-                           rec_taps=[op.rec_taps[k] for k in keep],
-                           store_steps=[stored[k] for k in keep]
-                           + [op.stored(nr + j) for j in range(op.n_nit)])
+                           rec_taps=[op.rec_taps[k] for k in keep], n_nit=len(keep_nit),
+                           store_steps=[stored[k] for k in keep] + [op.stored(nr + j) for j in keep_nit])
     new = new_op(node.inputs[0], *seqs, *[inits[k] for k in keep], *nonseqs)
     new = new if isinstance(new, list) else [new]
     by_state = dict(zip(keep, new))
@@ -70,5 +78,6 @@ def local_scan_dedupe_states(fgraph, node):  # scan(h0 -> h, h0 -> h') with h ==
         # a copy that stored fewer rows reads the last ones (the first ones in reverse)
         repl[node.outputs[k]] = (by_state[j] if s == stored[j]
                                  else by_state[j][:s] if op.reverse else by_state[j][-s:])
-    repl.update(zip(node.outputs[nr:], new[len(keep):]))
+    by_nit = dict(zip(keep_nit, new[len(keep):]))
+    repl.update({node.outputs[nr + j]: by_nit[twin.get(j, j)] for j in range(op.n_nit)})
     return repl
