@@ -201,10 +201,10 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
                 for r, v in zip(rows, values)]
 
     store = not op.as_while and bool(diff_rec)  # a map's backward loop is batched anyway
-    stored_ph, stored_rows, grads = read_residuals(
-        op, fwd, grads, trace_rows, x_ph + [v for taps in tap_ph for v in taps],
-        [v for taps in tap_ph for v in taps], list(gR_ph.values()) + list(gN_ph.values()) + list(P_ph.values()),
-        augmented if store else None)
+    taps_in = [v for taps in tap_ph for v in taps]
+    grad_in = list(gR_ph.values()) + list(gN_ph.values()) + list(P_ph.values())
+    stored_ph, stored_rows, grads = read_residuals(op, fwd, grads, trace_rows, x_ph + taps_in, taps_in,
+                                                   grad_in, augmented if store else None)
     it = iter(grads)
     g_x = {j: next(it) for j in diff_seq}
     g_tap = {k: [next(it) for _ in op.rec_taps[k]] for k in diff_rec}
