@@ -273,3 +273,28 @@ def test_two_gradients_of_one_scan_store_their_residuals_once():
             + list(jax.grad(lambda *a: jnp.sum(jnp.sin(trace(*a))), argnums=(5, 6, 7))(*args)))
     for got, w in zip(f(*args), want):
         close(got, w)
+
+
+def test_a_scan_in_the_step_is_stored_and_merged_like_any_value():
+    X, W, h0 = T.dmatrix("X"), T.dmatrix("W"), T.dvector("h0")
+
+    def outer_step(x, h, W):
+        inner, _ = theano.scan(lambda a, W: T.nnet.sigmoid(T.dot(W, a)), outputs_info=h,
+                               non_sequences=W, n_steps=2)
+        return T.tanh(inner[-1] + x)
+    H, _ = theano.scan(outer_step, sequences=X, outputs_info=h0, non_sequences=W)
+    f = theano.function([X, W, h0], theano.grad(T.sum(H ** 2), [X, W, h0]))
+    assert [op.name for op in scans(f)].count("scan_fn") == 1  # one forward loop
+
+    def ref(X, W, h0):
+        def step(h, x):
+            a = h
+            for _ in range(2):
+                a = jax.nn.sigmoid(W @ a)
+            h = jnp.tanh(a + x)
+            return h, h
+        return jnp.sum(jax.lax.scan(step, h0, X)[1] ** 2)
+    rng = np.random.RandomState(10)
+    vals = [rng.randn(4, 3), rng.randn(3, 3) / 2, rng.randn(3)]
+    for got, want in zip(f(*vals), jax.grad(ref, argnums=(0, 1, 2))(*vals)):
+        close(got, want)
