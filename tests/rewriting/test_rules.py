@@ -283,11 +283,20 @@ def _two_scans():
     return a + b
 
 
+def _twice_cumsum():
+    """One scan carrying ``s + cumsum(x)`` twice (two states, same start, same step)."""
+    import thx
+    (a, b), _ = thx.scan(lambda x_t, a, b: [a + x_t, b + x_t], sequences=x, outputs_info=[s, s])
+    return a + b
+
+
 CASES += [
     Case("local_scan_prune", lambda: _cumsum_and_cumprod()[0],
          lambda fg: [op.n_rec for op in _scans(fg)] == [1], ref=lambda: S + np.cumsum(X)),
     Case("local_scan_merge", _two_scans, lambda fg: [op.n_rec for op in _scans(fg)] == [2],
          ref=lambda: S + np.cumsum(X) + S * np.cumprod(X)),
+    Case("local_scan_dedupe_states", lambda: _twice_cumsum(),
+         lambda fg: [op.n_rec for op in _scans(fg)] == [1], ref=lambda: 2 * (S + np.cumsum(X))),
     Case("local_scan_save_mem", lambda: _cumsum_and_cumprod()[1][-1],
          lambda fg: [op.store_steps for op in _scans(fg)] in ([(1, 1)], [(1,)]), ref=lambda: S * np.prod(X)),
 ]

@@ -300,10 +300,12 @@ def _redo_dimshuffles(rows: Variable, chain: list[Apply]) -> Variable:
     return rows
 
 
-def _after_loop_leaves(loop: "_Loop", v: Variable, kept: list[Variable]) -> tuple[list[Variable], bool]:
+def _after_loop_leaves(loop: "_Loop", v: Variable, kept: list[Variable],
+                       recurrence: set = frozenset()) -> tuple[list[Variable], bool]:
     """The per-step values from which ``v`` is computed by batchable nodes (elementwise,
     DimShuffle, a dot with a loop-invariant operand), and whether a dot is among them; the
-    walk stops at values already ``kept`` per step."""
+    walk stops at values already ``kept`` per step and at those the ``recurrence`` computes
+    anyway (recomputing them after the loop would repeat a product the step does)."""
     leaves: list[Variable] = []
     has_dot, todo, seen = False, [v], set()
     while todo:
@@ -312,7 +314,8 @@ def _after_loop_leaves(loop: "_Loop", v: Variable, kept: list[Variable]) -> tupl
             continue
         seen.add(u)
         n = u.owner
-        through = (n is not None and not loop.stored(u) and u not in kept and len(n.outputs) == 1
+        through = (n is not None and not loop.stored(u) and u not in kept and u not in recurrence
+                   and len(n.outputs) == 1
                    and (isinstance(n.op, (Elemwise, DimShuffle, Sum))
                         or (isinstance(n.op, Dot) and sum(loop.is_invariant(i) for i in n.inputs) == 1
                             and all(i.ndim >= 1 for i in n.inputs))))
@@ -449,8 +452,9 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
         plans.append(("acc", (init, finals, parts, loop.states[k][3])))
         drop_states.add(k)
     keep_nits = []
+    recurrence = set(ancestors([s[3] for k, s in enumerate(loop.states) if k not in drop_states]))
     for v, old in loop.nits:
-        leaves, has_dot = _after_loop_leaves(loop, v, extra)
+        leaves, has_dot = _after_loop_leaves(loop, v, extra, recurrence)
         # stored per step instead of v: only worth it for a dot, and if no value is larger than v;
         # a v that is only a stored value is read from where it is stored
         if loop.stored(_strip(v)[0]) or (has_dot and all(u.ndim <= v.ndim for u in leaves)):

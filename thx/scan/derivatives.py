@@ -5,11 +5,14 @@ graph computes, at step ``t``, new states ``r_t`` and outputs ``n_t`` from
 slices ``x_t``, past states ``s_{t+tap}`` and non-sequences ``W``.  The
 gradient is a Scan running the other way over the same steps, whose body is
 the vector-Jacobian product of the forward body, rebuilt on the forward
-step's inputs; a forward result the derivative needs (tanh's ``1 - h**2``)
-is read from the forward trace instead of recomputed:
+step's inputs; the forward values the derivative needs are read, not
+recomputed (``thx/scan/residuals.py``): a forward result (tanh's ``1 - h**2``
+needs ``h``) from its trace, the rest (an LSTM's gates) from extra outputs of
+an augmented forward scan, which the optimizer merges into the forward one:
 
 * sequences: the forward slices, the forward state taps (cut from the
-  forward traces), and the output gradients for each step;
+  forward traces), the output gradients for each step, and the forward rows
+  and stored residuals the body reads;
 * one recurrent buffer ``P_k`` per differentiable state, holding the
   gradient contributions already sent to the ``L_k`` previous states
   (``a_t = dC/dr_t + P_k[0]`` is the total adjoint of ``r_t``);
@@ -131,61 +134,13 @@ def _n_steps_run(op, n_steps, outputs):
     return outputs[0].shape[0] - op.lags[0]
 
 
-def _reuse_forward_rows(op, fwd, grads, gr_rec, gr_nit, rec_full, outputs, lo, hi):
-    """Read the forward step's results from its traces instead of recomputing them.
-
-    A node of ``grads`` equal to the node computing a forward result (same op,
-    same inputs: e.g. the ``tanh(z)`` in tanh's derivative) is replaced by a
-    placeholder fed, as a backward sequence, by that result's stored rows; the
-    forward work only the result needed then drops out of the backward step.
-    Returns ``(placeholders, outer rows, grads)``.
-    """
-    from thx.graph.basic import io_toposort
-    T = _T()
-    targets = []  # (forward result, outer rows in time order)
-    for k in gr_rec:
-        L = op.lags[k]
-        rows = rec_full[k][lo:hi] if op.reverse else rec_full[k][L + lo: L + hi]
-        targets.append((fwd[k], rows))
-    for j in gr_nit:
-        targets.append((fwd[op.n_rec + j], outputs[op.n_rec + j][lo:hi]))
-    by_node = {}
-    for v, rows in targets:
-        if v.owner is not None:
-            by_node.setdefault((v.owner.op, tuple(v.owner.inputs), v.owner.outputs.index(v)), (v, rows))
-    if not by_node:
-        return [], [], grads
-    wanted = [g for g in grads if isinstance(g, Variable)]
-    repl: dict[Variable, Variable] = {}
-    ph_of: dict[Variable, Variable] = {}
-    phs, outer = [], []
-    for node in io_toposort([], wanted):
-        for idx, out in enumerate(node.outputs):
-            hit = by_node.get((node.op, tuple(node.inputs), idx))
-            if hit is None:
-                continue
-            v, rows = hit
-            if v not in ph_of:
-                ph_of[v] = v.type(f"{v.name or 'out'}[t]")
-                phs.append(ph_of[v])
-                outer.append(lambda r=rows, t=v.type: _as_type(r, T.TensorType(
-                    t.dtype, (False,) + t.broadcastable)))
-            if out.type == v.type:
-                repl[out] = ph_of[v]
-    if not repl:
-        return [], [], grads
-    new = clone_replace(wanted, repl)
-    it = iter(new)
-    grads = [next(it) if isinstance(g, Variable) else g for g in grads]
-    return phs, outer, grads
-
-
 # ------------------------------------------------------------------------ L_op
 
 def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
               output_grads: Sequence[Variable]) -> list[Variable]:
     """Gradients of a Scan node's inputs from those of its outputs (a reversed Scan)."""
     from thx.gradient import grad
+    from thx.scan.residuals import augmented_scan, read_residuals
     from thx.tensor.type import TensorType
     T = _T()
     n_steps, seqs, inits, nonseqs = op.split_outer_inputs(inputs)
@@ -233,9 +188,23 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
                      return_disconnected="zero")
     else:
         grads = [T.zeros_like(w) for w in wrt]
-    # the forward step's own results are read from its traces, not recomputed
-    stored_ph, stored_rows, grads = _reuse_forward_rows(op, fwd, grads, gr_rec, gr_nit, rec_full,
-                                                        outputs, lo, hi)
+    # forward values are read (from the forward traces, or stored by an augmented forward
+    # scan: thx/scan/residuals.py), not recomputed
+    def trace_rows(k, t):
+        L = op.lags[k] if k < n_rec else 0
+        rows = outputs[k][lo:hi] if op.reverse or k >= n_rec else outputs[k][L + lo: L + hi]
+        return _as_type(rows, TensorType(t.dtype, (False,) + t.broadcastable))
+
+    def augmented(values):
+        rows = augmented_scan(op, inputs, x_ph, tap_ph, w_ph, fwd, values)
+        return [_as_type(r[lo:hi], TensorType(v.dtype, (False,) + v.broadcastable))
+                for r, v in zip(rows, values)]
+
+    store = not op.as_while and bool(diff_rec)  # a map's backward loop is batched anyway
+    taps_in = [v for taps in tap_ph for v in taps]
+    grad_in = list(gR_ph.values()) + list(gN_ph.values()) + list(P_ph.values())
+    stored_ph, stored_rows, grads = read_residuals(op, fwd, grads, trace_rows, x_ph + taps_in, taps_in,
+                                                   grad_in, augmented if store else None)
     it = iter(grads)
     g_x = {j: next(it) for j in diff_seq}
     g_tap = {k: [next(it) for _ in op.rec_taps[k]] for k in diff_rec}
