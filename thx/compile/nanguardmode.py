@@ -47,6 +47,7 @@ class NanGuardMode(Mode):
     Traceback (most recent call last):
     ...
     AssertionError: NanGuardMode: NaN in output 0 of node ..., Elemwise{log,no_inplace}(x)
+    ...
     """
 
     def __init__(self, nan_is_error: bool | None = None, inf_is_error: bool | None = None,
