@@ -38,6 +38,7 @@ from thx.graph.basic import Constant
 from thx.lowering.checks import collecting, emit_status, first_failure, raise_status
 from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import as_int, register
+from thx.lowering.scan_reuse import pair_rows, row_shapes, scan_over_sequences
 from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.masked import MaskedScan
@@ -189,7 +190,11 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
                 new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
             return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
-        carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
+        pairs = pair_rows(seqs, row_shapes(step, carry0, seqs, kept.n_ys)) if seqs and kept.n_ys else {}
+        if pairs:  # stacked outputs written over sequences of the same rows (thx/lowering/scan_reuse.py)
+            carry, ys = scan_over_sequences(step, carry0, seqs, pairs, kept.n_ys, lambda c: c[2], N, reverse)
+        else:
+            carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)
         _emit_steps(ys[kept.n_ys:])
         return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))

@@ -1,0 +1,95 @@
+"""A scan's stacked outputs written over its sequences: one ``[steps, ...]`` buffer instead of two.
+
+``lax.scan`` reads row ``t`` of each sequence and writes row ``t`` of each
+stacked output into a fresh, zero-filled array.  When an output row has the
+shape and dtype of a sequence row, the loop can instead carry that sequence
+and overwrite its row ``t`` with the output's row ``t``: the step has read the
+row before it writes it (the output depends on what the step read), and the
+other rows are either already read or still untouched.  XLA updates the
+carried array in place when nothing reads the sequence after the loop (a
+gradient's backward loop reading per-step values that only it needs: the
+stacked ``delta`` of a push-out, ``thx/rewriting/scan_pushout.py``, then
+costs no memory of its own); otherwise it copies the sequence once, as it
+would have zero-filled the fresh array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import numpy as np
+from jax import lax
+
+__all__ = ["pair_rows", "row_shapes", "scan_over_sequences"]
+
+
+def pair_rows(seqs: list[Any], row_shapes: list[Any]) -> dict[int, int]:
+    """Stacked output ``y`` -> the sequence whose buffer it takes (rows of the same shape and dtype).
+
+    Parameters
+    ----------
+    seqs
+        The sequences, each ``[steps, ...]``.
+    row_shapes
+        One ``jax.ShapeDtypeStruct`` per stacked output: the shape and dtype of its row.
+
+    Returns
+    -------
+    dict
+        Output index -> sequence index; each sequence is taken at most once, the last
+        matching one first (a gradient's later sequences are its per-step intermediates).
+    """
+    free = list(range(len(seqs)))[::-1]
+    pairs: dict[int, int] = {}
+    for y, sh in enumerate(row_shapes):
+        for j in free:
+            s = seqs[j]
+            if tuple(np.shape(s)[1:]) == tuple(sh.shape) and np.dtype(s.dtype) == np.dtype(sh.dtype):
+                pairs[y] = j
+                free.remove(j)
+                break
+    return pairs
+
+
+def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dict[int, int], n_ys: int,
+                        counter: Callable[[Any], Any], N: int, reverse: bool) -> tuple[Any, list]:
+    """``lax.scan(step, carry0, seqs)`` whose first ``n_ys`` stacked outputs ``y`` in ``pairs``
+    are written into the buffer of sequence ``pairs[y]`` (carried, read and overwritten row by row).
+
+    ``step(carry, xs) -> (carry, ys)`` is the ordinary step; ``counter(carry)`` is the number of
+    steps done, from which the row read and written is found.  Returns ``(carry, ys)`` as
+    ``lax.scan`` would.
+    """
+    taken = sorted(set(pairs.values()))
+    rest = [j for j in range(len(seqs)) if j not in taken]
+    ys_of = sorted(pairs)
+
+    def body(c, xs):
+        inner, bufs = c
+        i = counter(inner)
+        row = N - 1 - i if reverse else i
+        it = iter(xs if xs is not None else ())
+        full = [next(it) if j in rest else
+                lax.dynamic_index_in_dim(bufs[taken.index(j)], row, 0, keepdims=False)
+                for j in range(len(seqs))]
+        inner, ys = step(inner, tuple(full))
+        bufs = list(bufs)
+        for y in ys_of:
+            k = taken.index(pairs[y])
+            bufs[k] = lax.dynamic_update_index_in_dim(bufs[k], ys[y], row, 0)
+        return (inner, bufs), tuple(v for y, v in enumerate(ys) if y not in pairs)
+
+    xs = tuple(seqs[j] for j in rest)
+    (carry, bufs), ys = lax.scan(body, (carry0, [seqs[j] for j in taken]), xs if xs else None,
+                                 length=N, reverse=reverse)
+    it = iter(ys)
+    out = [bufs[taken.index(pairs[y])] if y in pairs else next(it) for y in range(n_ys)]
+    return carry, out + list(it)
+
+
+def row_shapes(step: Callable, carry0: Any, seqs: list[Any], n_ys: int) -> list[Any]:
+    """The shapes and dtypes of the rows of ``step``'s first ``n_ys`` stacked outputs."""
+    xs0 = tuple(jax.ShapeDtypeStruct(np.shape(s)[1:], s.dtype) for s in seqs)
+    return list(jax.eval_shape(step, carry0, xs0)[1][:n_ys])
