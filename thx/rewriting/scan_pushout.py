@@ -223,15 +223,19 @@ class _Loop:
         # batched before it, it only writes a [steps, ...] array the loop reads back (a batched
         # LSTM's gradient: 77 ms against 68 ms).
         worth: set[Variable] = set()
+        dotted: set[Variable] = set()  # computed with a matrix-vector product
         for n in io_toposort(list(per_step), self.outputs()):
             if _batchable(n, per_step, self.is_invariant):
                 out = n.outputs[0]
                 per_step.add(out)
-                if (isinstance(n.op, Dot) or any(i in worth for i in n.inputs)
+                if isinstance(n.op, Dot) or any(i in dotted for i in n.inputs):
+                    dotted.add(out)
+                if (out in dotted or any(i in worth for i in n.inputs)
                         or (sum(not b for b in out.broadcastable) <= 1
                             and not isinstance(n.op, DimShuffle))):
                     worth.add(out)
         moved = self._frontier(per_step, lambda v: v in worth and _float(v))
+        moved = self._no_more_arrays(moved, dotted)
         if not moved:
             return False
         rows = {i: s[: self.n_steps] for i, s in self.seqs}
@@ -240,6 +244,35 @@ class _Loop:
             self.seqs.append((ph, outer))
             self.repl[v] = ph
         return True
+
+    def _no_more_arrays(self, moved: list[Variable], dotted: set[Variable]) -> list[Variable]:
+        """``moved`` without the elementwise work that would add ``[steps, ...]`` arrays.
+
+        Batched before the loop, each moved value is a new sequence.  One with a
+        matrix-vector product is worth its array (the GEMVs become one GEMM).  Elementwise
+        work only saves a small kernel per step, so it moves only while the sequences it
+        reads are freed by it (the loop no longer reads them) and it stores no more arrays
+        than it frees: a gradient's ``1 - h ** 2`` batched beside the ``h`` the loop still
+        reads holds both (the vector LSTM's gradient: two extra ``[steps, H]`` arrays)."""
+        seq_in = {i for i, _ in self.seqs}
+        plain = [v for v in moved if v not in dotted]
+        reads = {v: seq_in.intersection(ancestors([v])) for v in plain}
+        while plain:
+            stop = {v for v in moved if v in dotted} | set(plain)
+            reached, todo = set(), list(self.outputs())
+            while todo:
+                u = todo.pop()
+                if u in reached or u in stop:
+                    continue
+                reached.add(u)
+                if u.owner is not None:
+                    todo.extend(u.owner.inputs)
+            still = [v for v in plain if reads[v] & reached]
+            freed = set().union(*(reads[v] for v in plain)) - reached
+            if not still and len(plain) <= len(freed):
+                break
+            plain = [v for v in plain if v not in still] if still else []
+        return [v for v in moved if v in dotted or v in plain]
 
     # ---------------------------------------------------------------- rebuilding
     def build(self, extra_nits: list[Variable] = ()) -> tuple[dict, Callable[[Variable], Variable]]:
@@ -428,7 +461,10 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
         return core, chain
 
     drop_states = set()
-    for k, (_, init, _, _, trace) in enumerate(loop.states):
+    # twice: a sum's per-step term may be what a product pushed out in the first pass stores
+    for k, (_, init, _, _, trace) in list(enumerate(loop.states)) * 2:
+        if k in drop_states:
+            continue
         terms = _accumulator_terms(loop, k, cl)
         finals = None if terms is None else _trace_reads(fgraph, loop, k)
         if finals is None or any(loop.is_invariant(_strip(e)[0]) for e in terms):
@@ -443,8 +479,8 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
                 parts.append(("sum", [_strip(e)]))
         # a per-step term as large as the accumulator would be stored at every step: only
         # smaller ones (broadcast rows) and values stored anyway (sequences) are summed after
-        if any(how == "sum" and not loop.stored(fc[0][0]) and fc[0][0].ndim >= loop.states[k][3].ndim
-               for how, fc in parts):
+        if any(how == "sum" and not loop.stored(fc[0][0]) and fc[0][0] not in extra
+               and fc[0][0].ndim >= loop.states[k][3].ndim for how, fc in parts):
             continue
         for how, fcs in parts:
             for fc in fcs:
