@@ -250,12 +250,16 @@ class _Loop:
 
         Batched before the loop, each moved value is a new sequence.  One with a
         matrix-vector product is worth its array (the GEMVs become one GEMM).  Elementwise
-        work only saves a small kernel per step, so it moves only while the sequences it
+        work only saves a small kernel per step, so it moves only when it is an accumulator's
+        term (summed after the loop by ``local_scan_pushout_outputs``) or while the sequences it
         reads are freed by it (the loop no longer reads them) and it stores no more arrays
         than it frees: a gradient's ``1 - h ** 2`` batched beside the ``h`` the loop still
         reads holds both (the vector LSTM's gradient: two extra ``[steps, H]`` arrays)."""
         seq_in = {i for i, _ in self.seqs}
-        plain = [v for v in moved if v not in dotted]
+        cl = self.clients()
+        summed = {_strip(e)[0] for k in range(len(self.states))  # summed after the loop instead
+                  for e in (_accumulator_terms(self, k, cl) or ())}
+        plain = [v for v in moved if v not in dotted and v not in summed]
         reads = {v: seq_in.intersection(ancestors([v])) for v in plain}
         while plain:
             stop = {v for v in moved if v in dotted} | set(plain)
@@ -272,7 +276,7 @@ class _Loop:
             if not still and len(plain) <= len(freed):
                 break
             plain = [v for v in plain if v not in still] if still else []
-        return [v for v in moved if v in dotted or v in plain]
+        return [v for v in moved if v in dotted or v in summed or v in plain]
 
     # ---------------------------------------------------------------- rebuilding
     def build(self, extra_nits: list[Variable] = ()) -> tuple[dict, Callable[[Variable], Variable]]:
