@@ -190,9 +190,10 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
                 new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
             return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
-        pairs = pair_rows(seqs, row_shapes(step, carry0, seqs, kept.n_ys)) if seqs and kept.n_ys else {}
-        if pairs:  # stacked outputs written over sequences of the same rows (thx/lowering/scan_reuse.py)
-            carry, ys = scan_over_sequences(step, carry0, seqs, pairs, kept.n_ys, lambda c: c[2], N, reverse)
+        if seqs and kept.n_ys and N:  # stacked outputs as carried buffers (thx/lowering/scan_reuse.py)
+            shapes = row_shapes(step, carry0, seqs, kept.n_ys)
+            carry, ys = scan_over_sequences(step, carry0, seqs, pair_rows(seqs, shapes), shapes,
+                                            lambda c: c[2], N, reverse)
         else:
             carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
@@ -53,18 +54,28 @@ def pair_rows(seqs: list[Any], row_shapes: list[Any]) -> dict[int, int]:
     return pairs
 
 
-def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dict[int, int], n_ys: int,
-                        counter: Callable[[Any], Any], N: int, reverse: bool) -> tuple[Any, list]:
-    """``lax.scan(step, carry0, seqs)`` whose first ``n_ys`` stacked outputs ``y`` in ``pairs``
-    are written into the buffer of sequence ``pairs[y]`` (carried, read and overwritten row by row).
+def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dict[int, int],
+                        shapes: list[Any], counter: Callable[[Any], Any], N: int,
+                        reverse: bool) -> tuple[Any, list]:
+    """``lax.scan(step, carry0, seqs)`` whose stacked outputs (rows ``shapes``) are carried
+    buffers written row by row: output ``y`` in ``pairs`` is written into the buffer of sequence
+    ``pairs[y]`` (read, then overwritten), any other into a fresh one made after the sequences.
 
     ``step(carry, xs) -> (carry, ys)`` is the ordinary step; ``counter(carry)`` is the number of
     steps done, from which the row read and written is found.  Returns ``(carry, ys)`` as
-    ``lax.scan`` would.
+    ``lax.scan`` would.  A fresh buffer is filled from the sequences' first elements times
+    zero: every row is written before it is read, and the data dependence keeps XLA from
+    making the buffer at the program's start, where it would be live beside everything the
+    program computes before the loop (a gradient's backward loop: its ``delta`` buffer beside
+    the forward loop's arrays).
     """
+    n_ys = len(shapes)
     taken = sorted(set(pairs.values()))
     rest = [j for j in range(len(seqs)) if j not in taken]
-    ys_of = sorted(pairs)
+    late = _zero_after(seqs)
+    bufs0 = [seqs[pairs[y]] if y in pairs else
+             jnp.broadcast_to(late.astype(shapes[y].dtype), (N,) + tuple(shapes[y].shape))
+             for y in range(n_ys)]
 
     def body(c, xs):
         inner, bufs = c
@@ -72,21 +83,27 @@ def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dic
         row = N - 1 - i if reverse else i
         it = iter(xs if xs is not None else ())
         full = [next(it) if j in rest else
-                lax.dynamic_index_in_dim(bufs[taken.index(j)], row, 0, keepdims=False)
+                lax.dynamic_index_in_dim(bufs[next(y for y in pairs if pairs[y] == j)], row, 0,
+                                         keepdims=False)
                 for j in range(len(seqs))]
         inner, ys = step(inner, tuple(full))
-        bufs = list(bufs)
-        for y in ys_of:
-            k = taken.index(pairs[y])
-            bufs[k] = lax.dynamic_update_index_in_dim(bufs[k], ys[y], row, 0)
-        return (inner, bufs), tuple(v for y, v in enumerate(ys) if y not in pairs)
+        bufs = [lax.dynamic_update_index_in_dim(b, v, row, 0) for b, v in zip(bufs, ys[:n_ys])]
+        return (inner, bufs), tuple(ys[n_ys:])
 
     xs = tuple(seqs[j] for j in rest)
-    (carry, bufs), ys = lax.scan(body, (carry0, [seqs[j] for j in taken]), xs if xs else None,
-                                 length=N, reverse=reverse)
-    it = iter(ys)
-    out = [bufs[taken.index(pairs[y])] if y in pairs else next(it) for y in range(n_ys)]
-    return carry, out + list(it)
+    (carry, bufs), extra = lax.scan(body, (carry0, bufs0), xs if xs else None, length=N, reverse=reverse)
+    return carry, list(bufs) + list(extra)
+
+
+def _zero_after(seqs: list[Any]):
+    """A float zero XLA computes from the sequences (``x * 0.0`` is not folded: ``x`` may be NaN),
+    so what is made from it is made after them."""
+    z = jnp.zeros((), "float32")
+    for s in seqs:
+        if np.size(s):
+            x = jnp.ravel(s)[0]
+            z = z + (jnp.real(x) if jnp.iscomplexobj(x) else x).astype("float32") * 0.0
+    return z
 
 
 def row_shapes(step: Callable, carry0: Any, seqs: list[Any], n_ys: int) -> list[Any]:

@@ -120,9 +120,10 @@ def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Vari
     return r if b.ndim == 2 else r.dimshuffle(0, 2, 1)
 
 
-def _sum_of_dots(x: Variable, y: Variable) -> Variable:
-    """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together."""
-    xs = x if x.ndim == 2 else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
+def _sum_of_dots(x: Variable, y: Variable, transposed: bool = False) -> Variable:
+    """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together
+    (``transposed``: ``x`` holds the rows ``x[t].T``, so no transposed copy of it is made)."""
+    xs = x if x.ndim == 2 or transposed else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
     n = xs.shape[0] * xs.shape[1]
     x2 = xs.reshape((n,) if x.ndim == 2 else (n, xs.shape[2]))
     y2 = y.reshape((n,) if y.ndim == 2 else (n, y.shape[2]))
@@ -427,6 +428,33 @@ def _accumulator_terms(loop: _Loop, k: int, cl: dict) -> list[Variable] | None:
     return [i for i in node.inputs if i is not acc]
 
 
+def _store_transposed(plans: list, extra: list[Variable]) -> dict[Variable, Variable]:
+    """Store ``a_t.T`` instead of a per-step matrix ``a_t`` that products after the loop,
+    ``sum_t dot(a_t, b_t)``, read as their first factor (a batched gradient's ``delta``,
+    weights left).  Returns ``{a_t: a_t.T}``; edits ``plans`` and ``extra`` in place.
+
+    The product contracts the steps and ``a_t``'s last axis; stacked as ``[steps, k, m]``
+    the rows reshape to ``[steps * k, m]`` for free, where ``[steps, m, k]`` needs a
+    transposed copy as large as the stacked array.  Transposing a row inside the loop is
+    fused into the write that stores it.  Other readers (a sum, a per-step output) read the
+    stored rows through a transposition; a product reading ``a_t`` as its second factor
+    would need the copy back, so then ``a_t`` is stored as it is."""
+    first, other = set(), set()
+    for kind, data in plans:
+        for how, fcs in (data[2] if kind == "acc" else []):
+            for j, (core, chain) in enumerate(fcs):
+                (first if how == "dot" and j == 0 and not chain else other if how == "dot" else set()).add(core)
+    swap = {c: c.T for c in first - other if c in extra and c.ndim == 2}
+    for c, t in swap.items():
+        extra[extra.index(c)] = t
+    for kind, data in plans:
+        parts = data[2] if kind == "acc" else []
+        for i, (how, fcs) in enumerate(parts):
+            if how == "dot" and fcs[0][0] in swap:
+                parts[i] = ("dot_t", [(swap[fcs[0][0]], []), fcs[1]])
+    return swap
+
+
 _SCAN = dict(phase="specialize", tags=("scan", "scan_pushout"))
 
 
@@ -503,6 +531,7 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             plans.append(("nit", (old, v, leaves)))
         else:
             keep_nits.append((v, old))
+    swap = _store_transposed(plans, extra)
     if not plans or (not extra and not keep_nits and len(drop_states) == len(loop.states)
                      and not all(_is_length_of(loop.n_steps, o) for _, o in loop.seqs)):
         return None  # the loop would vanish, and with it the check that its sequences are long enough
@@ -512,6 +541,8 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
 
     def factor(fc):
         core, chain = fc
+        if core in swap:  # stored transposed
+            return _redo_dimshuffles(_rows_type(rows(swap[core]).dimshuffle(0, 2, 1), core), chain)
         base = loop.outer_invariant(core) if loop.is_invariant(core) else rows(core)
         return _redo_dimshuffles(base, chain)
 
@@ -520,9 +551,9 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             init, finals, parts, out = data
             total = init[0]
             for how, fcs in parts:
-                if how == "dot":
+                if how in ("dot", "dot_t"):
                     a, b = (factor(fc) for fc in fcs)
-                    total = total + _sum_of_dots(a, b)
+                    total = total + _sum_of_dots(a, b, transposed=how == "dot_t")
                 else:
                     total = total + factor(fcs[0]).sum(axis=0)
             total = T.cast(total, out.dtype) if total.dtype != out.dtype else total
