@@ -12,7 +12,11 @@ a recurrent state and ``acc`` a state that only its own update reads::
 
 "Batched" means one computation with a leading step axis: ``dot(U, x_t)``
 becomes the sequence ``dot(X, U.T)``; elementwise ops, DimShuffles, sums
-and dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
+and dots with a loop-invariant operand are batched; elementwise work moves
+only when it adds no ``[steps, ...]`` array (``_Loop._no_more_arrays``), and
+a product's first factor stored only for the product after the loop is stored
+transposed (``_store_transposed``: no transposed copy of the stacked array).
+Each rewrite takes a copy of
 the step graph rewritten by the scan's mode (cached per Scan op), so the
 forms it matches are canonical, and builds a new Scan when it moved
 anything.  A map (no state, no stop condition) is left alone: ``jax.vmap``
