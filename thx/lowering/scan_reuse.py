@@ -83,16 +83,32 @@ def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dic
         row = N - 1 - i if reverse else i
         it = iter(xs if xs is not None else ())
         full = [next(it) if j in rest else
-                lax.dynamic_index_in_dim(bufs[next(y for y in pairs if pairs[y] == j)], row, 0,
-                                         keepdims=False)
+                _stored(lax.dynamic_index_in_dim(bufs[next(y for y in pairs if pairs[y] == j)], row, 0,
+                                                 keepdims=False))
                 for j in range(len(seqs))]
         inner, ys = step(inner, tuple(full))
-        bufs = [lax.dynamic_update_index_in_dim(b, v, row, 0) for b, v in zip(bufs, ys[:n_ys])]
+        # every write after every read of the buffers (an output needs not read its own buffer's
+        # row; without the order XLA copies the buffer every step to keep the row for its reader)
+        written, _ = lax.optimization_barrier((list(ys[:n_ys]), [full[j] for j in taken]))
+        bufs = [lax.dynamic_update_index_in_dim(b, v, row, 0) for b, v in zip(bufs, written)]
         return (inner, bufs), tuple(ys[n_ys:])
 
     xs = tuple(seqs[j] for j in rest)
     (carry, bufs), extra = lax.scan(body, (carry0, bufs0), xs if xs else None, length=N, reverse=reverse)
     return carry, list(bufs) + list(extra)
+
+
+def _stored(x):
+    """``x`` as an array of its own: the row read from a buffer the step then overwrites.
+
+    XLA fuses a slice into the kernels that read it; a kernel run after the buffer's write
+    would read the new row, so XLA copies the whole buffer every step instead (the batched
+    GRU's gradient: 2x slower).  A sum with ``-0.0`` (exact: signed zeros and NaNs kept) is
+    a reduction, which XLA does not fuse into its readers."""
+    if x.ndim == 0 or not jnp.issubdtype(x.dtype, jnp.inexact):
+        return x
+    pad = jnp.full_like(x, -0.0)
+    return lax.reduce(jnp.stack([x, pad], -1), jnp.asarray(-0.0, x.dtype), lax.add, (x.ndim,))
 
 
 def _zero_after(seqs: list[Any]):
