@@ -46,13 +46,14 @@ def test_rnn_gradient_holds_no_more_xla_memory_than_jax_grad(cell, batched, righ
 
 @pytest.mark.parametrize("go_backwards", [False, True])
 def test_per_step_output_written_over_a_sequence_of_the_same_rows(go_backwards):
-    # y_t = h_t * x_t has x's rows: the loop writes y into x's buffer, read row by row first
+    # y_t = h_t * x_t has x's rows: the loop writes y into the buffer of the computed sequence
+    # 2 * X, read row by row first (a function's input is never taken: XLA would copy it)
     X, h0 = T.dmatrix("X"), T.dvector("h0")
-    (H, Y), _ = theano.scan(lambda x, h: [T.tanh(h + x), T.tanh(h + x) * x], sequences=X,
+    (H, Y), _ = theano.scan(lambda x, h: [T.tanh(h + x), T.tanh(h + x) * x], sequences=X * 2,
                             outputs_info=[h0, None], go_backwards=go_backwards)
-    f = theano.function([X, h0], [H, Y, X.sum()])  # X also read after the loop: kept intact
+    f = theano.function([X, h0], [H, Y, (X * 2).sum()])  # 2 * X also read after the loop: intact
     x, h = RNG.randn(6, 3), RNG.randn(3)
-    xs = x[::-1] if go_backwards else x
+    xs = 2 * (x[::-1] if go_backwards else x)
     hs, ys, hh = [], [], h
     for row in xs:
         hh = np.tanh(hh + row)
@@ -61,7 +62,7 @@ def test_per_step_output_written_over_a_sequence_of_the_same_rows(go_backwards):
     got = f(x, h)
     assert_close(got[0], np.array(hs), rtol=1e-12)
     assert_close(got[1], np.array(ys), rtol=1e-12)
-    assert_close(got[2], x.sum(), rtol=1e-12)
+    assert_close(got[2], 2 * x.sum(), rtol=1e-12)
 
 
 def test_fresh_rows_do_not_depend_on_the_sequences_values():
@@ -115,3 +116,12 @@ def test_transposed_rows_feed_the_weight_gradient_without_a_copy(monkeypatch):
     monkeypatch.setattr(pushout, "_store_transposed", lambda plans, extra: {})
     g = _weights_left_gradient(scale=2.0)  # another graph: not the function compiled above
     assert len(_transposed_copies(g, vals, rows)) == 2
+
+
+def test_pair_rows_takes_each_sequence_once_and_never_an_input():
+    from thx.lowering.scan_reuse import pair_rows
+    seqs = [np.zeros((4, 3)), np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 3), "float32")]
+    row = lambda *s, dt="float64": jax.ShapeDtypeStruct(s, np.dtype(dt))  # noqa: E731
+    assert pair_rows(seqs, [row(3), row(3), row(3), row(2)]) == {0: 1, 1: 0, 3: 2}
+    assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: 1, 1: 3}
+    assert pair_rows(seqs, [row(5)]) == {}

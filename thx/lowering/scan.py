@@ -192,7 +192,8 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
 
         if seqs and kept.n_ys and N:  # stacked outputs as carried buffers (thx/lowering/scan_reuse.py)
             shapes = row_shapes(step, carry0, seqs, kept.n_ys)
-            carry, ys = scan_over_sequences(step, carry0, seqs, pair_rows(seqs, shapes), shapes,
+            computed = [node.inputs[1 + j].owner is not None for j in range(ns)]  # not a function input
+            carry, ys = scan_over_sequences(step, carry0, seqs, pair_rows(seqs, shapes, computed), shapes,
                                             lambda c: c[2], N, reverse)
         else:
             carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)

@@ -26,7 +26,7 @@ from jax import lax
 __all__ = ["pair_rows", "row_shapes", "scan_over_sequences"]
 
 
-def pair_rows(seqs: list[Any], row_shapes: list[Any]) -> dict[int, int]:
+def pair_rows(seqs: list[Any], row_shapes: list[Any], candidates: list[bool] | None = None) -> dict[int, int]:
     """Stacked output ``y`` -> the sequence whose buffer it takes (rows of the same shape and dtype).
 
     Parameters
@@ -35,6 +35,9 @@ def pair_rows(seqs: list[Any], row_shapes: list[Any]) -> dict[int, int]:
         The sequences, each ``[steps, ...]``.
     row_shapes
         One ``jax.ShapeDtypeStruct`` per stacked output: the shape and dtype of its row.
+    candidates
+        Which sequences may be taken (default all).  A function's input is not: XLA would copy
+        it before the loop (the caller keeps it), saving nothing and adding the copy.
 
     Returns
     -------
@@ -42,7 +45,7 @@ def pair_rows(seqs: list[Any], row_shapes: list[Any]) -> dict[int, int]:
         Output index -> sequence index; each sequence is taken at most once, the last
         matching one first (a gradient's later sequences are its per-step intermediates).
     """
-    free = list(range(len(seqs)))[::-1]
+    free = [j for j in range(len(seqs))[::-1] if candidates is None or candidates[j]]
     pairs: dict[int, int] = {}
     for y, sh in enumerate(row_shapes):
         for j in free:
