@@ -125,3 +125,4 @@ def test_pair_rows_takes_each_sequence_once_and_never_an_input():
     assert pair_rows(seqs, [row(3), row(3), row(3), row(2)]) == {0: 1, 1: 0, 3: 2}
     assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: 1, 1: 3}
     assert pair_rows(seqs, [row(5)]) == {}
+    assert pair_rows([np.zeros((4, 2, 3))], [row(2, 3)]) == {}  # matrix rows: not worth it
