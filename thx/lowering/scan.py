@@ -38,6 +38,7 @@ from thx.graph.basic import Constant
 from thx.lowering.checks import collecting, emit_status, first_failure, raise_status
 from thx.lowering.program import build_closure, static_argnums
 from thx.lowering.registry import as_int, register
+from thx.lowering.scan_reuse import pair_rows, row_shapes, scan_over_sequences
 from thx.lowering.segments import Static as _Static
 from thx.rewriting.scan import optimize_inner
 from thx.scan.masked import MaskedScan
@@ -189,7 +190,13 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
                 new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
             return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
-        carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
+        if seqs and kept.n_ys and N:  # stacked outputs as carried buffers (thx/lowering/scan_reuse.py)
+            shapes = row_shapes(step, carry0, seqs, kept.n_ys)
+            computed = [node.inputs[1 + j].owner is not None for j in range(ns)]  # not a function input
+            carry, ys = scan_over_sequences(step, carry0, seqs, pair_rows(seqs, shapes, computed), shapes,
+                                            lambda c: c[2], N, reverse)
+        else:
+            carry, ys = lax.scan(step, carry0, tuple(seqs) if seqs else None, length=N, reverse=reverse)
         ys = list(ys)
         _emit_steps(ys[kept.n_ys:])
         return pack(kept.outputs(N, inits, carry, ys[:kept.n_ys], full_traces))

@@ -12,7 +12,11 @@ a recurrent state and ``acc`` a state that only its own update reads::
 
 "Batched" means one computation with a leading step axis: ``dot(U, x_t)``
 becomes the sequence ``dot(X, U.T)``; elementwise ops, DimShuffles, sums
-and dots with a loop-invariant operand are batched.  Each rewrite takes a copy of
+and dots with a loop-invariant operand are batched; elementwise work moves
+only when it adds no ``[steps, ...]`` array (``_Loop._no_more_arrays``), and
+a product's first factor stored only for the product after the loop is stored
+transposed (``_store_transposed``: no transposed copy of the stacked array).
+Each rewrite takes a copy of
 the step graph rewritten by the scan's mode (cached per Scan op), so the
 forms it matches are canonical, and builds a new Scan when it moved
 anything.  A map (no state, no stop condition) is left alone: ``jax.vmap``
@@ -120,9 +124,10 @@ def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Vari
     return r if b.ndim == 2 else r.dimshuffle(0, 2, 1)
 
 
-def _sum_of_dots(x: Variable, y: Variable) -> Variable:
-    """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together."""
-    xs = x if x.ndim == 2 else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
+def _sum_of_dots(x: Variable, y: Variable, transposed: bool = False) -> Variable:
+    """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together
+    (``transposed``: ``x`` holds the rows ``x[t].T``, so no transposed copy of it is made)."""
+    xs = x if x.ndim == 2 or transposed else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
     n = xs.shape[0] * xs.shape[1]
     x2 = xs.reshape((n,) if x.ndim == 2 else (n, xs.shape[2]))
     y2 = y.reshape((n,) if y.ndim == 2 else (n, y.shape[2]))
@@ -223,15 +228,19 @@ class _Loop:
         # batched before it, it only writes a [steps, ...] array the loop reads back (a batched
         # LSTM's gradient: 77 ms against 68 ms).
         worth: set[Variable] = set()
+        dotted: set[Variable] = set()  # computed with a matrix-vector product
         for n in io_toposort(list(per_step), self.outputs()):
             if _batchable(n, per_step, self.is_invariant):
                 out = n.outputs[0]
                 per_step.add(out)
-                if (isinstance(n.op, Dot) or any(i in worth for i in n.inputs)
+                if isinstance(n.op, Dot) or any(i in dotted for i in n.inputs):
+                    dotted.add(out)
+                if (out in dotted or any(i in worth for i in n.inputs)
                         or (sum(not b for b in out.broadcastable) <= 1
                             and not isinstance(n.op, DimShuffle))):
                     worth.add(out)
         moved = self._frontier(per_step, lambda v: v in worth and _float(v))
+        moved = self._no_more_arrays(moved, dotted)
         if not moved:
             return False
         rows = {i: s[: self.n_steps] for i, s in self.seqs}
@@ -240,6 +249,39 @@ class _Loop:
             self.seqs.append((ph, outer))
             self.repl[v] = ph
         return True
+
+    def _no_more_arrays(self, moved: list[Variable], dotted: set[Variable]) -> list[Variable]:
+        """``moved`` without the elementwise work that would add ``[steps, ...]`` arrays.
+
+        Batched before the loop, each moved value is a new sequence.  One with a
+        matrix-vector product is worth its array (the GEMVs become one GEMM).  Elementwise
+        work only saves a small kernel per step, so it moves only when it is an accumulator's
+        term (summed after the loop by ``local_scan_pushout_outputs``) or while the sequences it
+        reads are freed by it (the loop no longer reads them) and it stores no more arrays
+        than it frees: a gradient's ``1 - h ** 2`` batched beside the ``h`` the loop still
+        reads holds both (the vector LSTM's gradient: two extra ``[steps, H]`` arrays)."""
+        seq_in = {i for i, _ in self.seqs}
+        cl = self.clients()
+        summed = {_strip(e)[0] for k in range(len(self.states))  # summed after the loop instead
+                  for e in (_accumulator_terms(self, k, cl) or ())}
+        plain = [v for v in moved if v not in dotted and v not in summed]
+        reads = {v: seq_in.intersection(ancestors([v])) for v in plain}
+        while plain:
+            stop = {v for v in moved if v in dotted} | set(plain)
+            reached, todo = set(), list(self.outputs())
+            while todo:
+                u = todo.pop()
+                if u in reached or u in stop:
+                    continue
+                reached.add(u)
+                if u.owner is not None:
+                    todo.extend(u.owner.inputs)
+            still = [v for v in plain if reads[v] & reached]
+            freed = set().union(*(reads[v] for v in plain)) - reached
+            if not still and len(plain) <= len(freed):
+                break
+            plain = [v for v in plain if v not in still] if still else []
+        return [v for v in moved if v in dotted or v in summed or v in plain]
 
     # ---------------------------------------------------------------- rebuilding
     def build(self, extra_nits: list[Variable] = ()) -> tuple[dict, Callable[[Variable], Variable]]:
@@ -390,6 +432,33 @@ def _accumulator_terms(loop: _Loop, k: int, cl: dict) -> list[Variable] | None:
     return [i for i in node.inputs if i is not acc]
 
 
+def _store_transposed(plans: list, extra: list[Variable]) -> dict[Variable, Variable]:
+    """Store ``a_t.T`` instead of a per-step matrix ``a_t`` that products after the loop,
+    ``sum_t dot(a_t, b_t)``, read as their first factor (a batched gradient's ``delta``,
+    weights left).  Returns ``{a_t: a_t.T}``; edits ``plans`` and ``extra`` in place.
+
+    The product contracts the steps and ``a_t``'s last axis; stacked as ``[steps, k, m]``
+    the rows reshape to ``[steps * k, m]`` for free, where ``[steps, m, k]`` needs a
+    transposed copy as large as the stacked array.  Transposing a row inside the loop is
+    fused into the write that stores it.  Other readers (a sum, a per-step output) read the
+    stored rows through a transposition; a product reading ``a_t`` as its second factor
+    would need the copy back, so then ``a_t`` is stored as it is."""
+    first, other = set(), set()
+    for kind, data in plans:
+        for how, fcs in (data[2] if kind == "acc" else []):
+            for j, (core, chain) in enumerate(fcs):
+                (first if how == "dot" and j == 0 and not chain else other if how == "dot" else set()).add(core)
+    swap = {c: c.T for c in first - other if c in extra and c.ndim == 2}
+    for c, t in swap.items():
+        extra[extra.index(c)] = t
+    for kind, data in plans:
+        parts = data[2] if kind == "acc" else []
+        for i, (how, fcs) in enumerate(parts):
+            if how == "dot" and fcs[0][0] in swap:
+                parts[i] = ("dot_t", [(swap[fcs[0][0]], []), fcs[1]])
+    return swap
+
+
 _SCAN = dict(phase="specialize", tags=("scan", "scan_pushout"))
 
 
@@ -428,7 +497,10 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
         return core, chain
 
     drop_states = set()
-    for k, (_, init, _, _, trace) in enumerate(loop.states):
+    # twice: a sum's per-step term may be what a product pushed out in the first pass stores
+    for k, (_, init, _, _, trace) in list(enumerate(loop.states)) * 2:
+        if k in drop_states:
+            continue
         terms = _accumulator_terms(loop, k, cl)
         finals = None if terms is None else _trace_reads(fgraph, loop, k)
         if finals is None or any(loop.is_invariant(_strip(e)[0]) for e in terms):
@@ -443,8 +515,8 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
                 parts.append(("sum", [_strip(e)]))
         # a per-step term as large as the accumulator would be stored at every step: only
         # smaller ones (broadcast rows) and values stored anyway (sequences) are summed after
-        if any(how == "sum" and not loop.stored(fc[0][0]) and fc[0][0].ndim >= loop.states[k][3].ndim
-               for how, fc in parts):
+        if any(how == "sum" and not loop.stored(fc[0][0]) and fc[0][0] not in extra
+               and fc[0][0].ndim >= loop.states[k][3].ndim for how, fc in parts):
             continue
         for how, fcs in parts:
             for fc in fcs:
@@ -463,6 +535,7 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             plans.append(("nit", (old, v, leaves)))
         else:
             keep_nits.append((v, old))
+    swap = _store_transposed(plans, extra)
     if not plans or (not extra and not keep_nits and len(drop_states) == len(loop.states)
                      and not all(_is_length_of(loop.n_steps, o) for _, o in loop.seqs)):
         return None  # the loop would vanish, and with it the check that its sequences are long enough
@@ -472,6 +545,8 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
 
     def factor(fc):
         core, chain = fc
+        if core in swap:  # stored transposed
+            return _redo_dimshuffles(_rows_type(rows(swap[core]).dimshuffle(0, 2, 1), core), chain)
         base = loop.outer_invariant(core) if loop.is_invariant(core) else rows(core)
         return _redo_dimshuffles(base, chain)
 
@@ -480,9 +555,9 @@ def local_scan_pushout_outputs(fgraph: FunctionGraph, node: Apply):
             init, finals, parts, out = data
             total = init[0]
             for how, fcs in parts:
-                if how == "dot":
+                if how in ("dot", "dot_t"):
                     a, b = (factor(fc) for fc in fcs)
-                    total = total + _sum_of_dots(a, b)
+                    total = total + _sum_of_dots(a, b, transposed=how == "dot_t")
                 else:
                     total = total + factor(fcs[0]).sum(axis=0)
             total = T.cast(total, out.dtype) if total.dtype != out.dtype else total

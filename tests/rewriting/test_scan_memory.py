@@ -1,0 +1,128 @@
+"""Memory of scan gradients: XLA's buffers for thx's gradient of an RNN <= ``jax.grad``'s.
+
+Covers the three pieces that remove the buffers thx held beyond JAX's: stacked
+outputs written over a sequence (``thx/lowering/scan_reuse.py``), elementwise
+work left in the loop when batching it would add an array, and a product's
+first factor stored transposed per step (``thx/rewriting/scan_pushout.py``).
+Each side's bytes are ``Compiled.memory_analysis()`` (temp + output) of the
+compiled gradient; the values are checked against ``jax.grad`` too.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import thx as theano
+import thx.tensor as T
+from bench.rnn_matrix import Case, data, jax_functions, thx_functions
+from tests.oracle import assert_close
+
+RNG = np.random.RandomState(5)
+
+
+def xla_bytes(jitted, args) -> int:
+    with jax.enable_x64(True):
+        m = jitted.lower(*args).compile().memory_analysis()
+    return m.temp_size_in_bytes + m.output_size_in_bytes
+
+
+@pytest.mark.parametrize("cell, batched, right", [
+    ("tanh", False, False), ("lstm", False, True), ("gru", False, False),
+    ("gru", True, False), ("lstm", True, False)])
+def test_rnn_gradient_holds_no_more_xla_memory_than_jax_grad(cell, batched, right):
+    case = Case(cell, batched, right, steps=30, batch=6, n_in=12, hidden=24)
+    arrays = data(case, np.random.RandomState(0))
+    _, grad, args = thx_functions(case, arrays)
+    got = grad(*args)
+    with jax.enable_x64(True):
+        _, jgrad, jargs = jax_functions(case, arrays)
+        want = jgrad(*jargs)
+    for g, w in zip(got, want):
+        assert_close(np.asarray(g), np.asarray(w), rtol=1e-8, atol=1e-10)
+    mine, theirs = xla_bytes(grad.jax_fn, args), xla_bytes(jgrad, jargs)
+    assert mine <= theirs, f"{case.name}: thx's gradient holds {mine} bytes, jax.grad's {theirs}"
+
+
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_per_step_output_written_over_a_sequence_of_the_same_rows(go_backwards):
+    # y_t = h_t * x_t has x's rows: the loop writes y into the buffer of the computed sequence
+    # 2 * X, read row by row first (a function's input is never taken: XLA would copy it)
+    X, h0 = T.dmatrix("X"), T.dvector("h0")
+    (H, Y), _ = theano.scan(lambda x, h: [T.tanh(h + x), T.tanh(h + x) * x], sequences=X * 2,
+                            outputs_info=[h0, None], go_backwards=go_backwards)
+    f = theano.function([X, h0], [H, Y, (X * 2).sum()])  # 2 * X also read after the loop: intact
+    x, h = RNG.randn(6, 3), RNG.randn(3)
+    xs = 2 * (x[::-1] if go_backwards else x)
+    hs, ys, hh = [], [], h
+    for row in xs:
+        hh = np.tanh(hh + row)
+        hs.append(hh)
+        ys.append(hh * row)
+    got = f(x, h)
+    assert_close(got[0], np.array(hs), rtol=1e-12)
+    assert_close(got[1], np.array(ys), rtol=1e-12)
+    assert_close(got[2], 2 * x.sum(), rtol=1e-12)
+
+
+def test_fresh_rows_do_not_depend_on_the_sequences_values():
+    # the buffer of a stacked output with no sequence of its rows is filled from the
+    # sequences times zero: an inf or NaN in them must not reach the result
+    X = T.dmatrix("X")
+    S, _ = theano.scan(lambda x, s: [s + T.switch(T.isinf(x), 0.0, x).sum(), T.isnan(x).sum()],
+                       sequences=X, outputs_info=[T.constant(np.float64(0.0)), None])
+    f = theano.function([X], S)
+    x = np.array([[np.inf, 1.0], [np.nan, 2.0], [3.0, 4.0]])
+    tot, nans = f(x)
+    assert_close(np.asarray(nans), np.array([0, 1, 0]))
+    assert np.isnan(tot[1]) and tot[0] == 1.0
+
+
+def _weights_left_gradient(scale=1.0):
+    W, U = T.dmatrix("W"), T.dmatrix("U")
+    X, h0 = T.tensor3("X"), T.dmatrix("h0")
+    H, _ = theano.scan(lambda x, h, W, U: T.tanh(T.dot(W, x) + T.dot(U, h)), sequences=X,
+                       outputs_info=h0, non_sequences=[W, U])
+    return theano.function([W, U, X, h0], T.grad(T.sum(H ** 2) * scale, [W, U]))
+
+
+def _transposed_copies(f, vals, rows: str) -> list[str]:
+    with jax.enable_x64(True):
+        hlo = f.jax_fn.lower(*vals).compile().as_text()
+    return [ln for ln in hlo.splitlines() if f"= {rows}" in ln and "bitcast(" not in ln
+            and ("copy" in ln or "transpose" in ln) and "parameter(" not in ln]
+
+
+def test_transposed_rows_feed_the_weight_gradient_without_a_copy(monkeypatch):
+    # weights left, batched state: sum_t dot(delta_t, h_t.T) reads delta stored as delta_t.T, so
+    # the compiled gradient makes one [steps * batch, hidden] transposed copy (of h, the second
+    # factor, joined to h0 anyway), not two (delta's too)
+    steps, batch, n_in, hidden = 7, 3, 4, 5
+    vals = [RNG.randn(hidden, n_in) / 2, RNG.randn(hidden, hidden) / 2,
+            RNG.randn(steps, n_in, batch), RNG.randn(hidden, batch)]
+
+    def loss(W, U, X, h0):
+        return jnp.sum(jax.lax.scan(lambda h, x: (jnp.tanh(W @ x + U @ h),) * 2, h0, X)[1] ** 2)
+
+    with jax.enable_x64(True):
+        want = jax.grad(loss, argnums=(0, 1))(*vals)
+    f = _weights_left_gradient()
+    for g, w in zip(f(*vals), want):
+        assert_close(np.asarray(g), np.asarray(w), rtol=1e-8, atol=1e-10)
+    rows = f"f64[{steps * batch},{hidden}]"
+    assert len(_transposed_copies(f, vals, rows)) == 1
+
+    import thx.rewriting.scan_pushout as pushout  # without it: delta's copy too (the check sees it)
+    monkeypatch.setattr(pushout, "_store_transposed", lambda plans, extra: {})
+    g = _weights_left_gradient(scale=2.0)  # another graph: not the function compiled above
+    assert len(_transposed_copies(g, vals, rows)) == 2
+
+
+def test_pair_rows_takes_each_sequence_once_and_never_an_input():
+    from thx.lowering.scan_reuse import pair_rows
+    seqs = [np.zeros((4, 3)), np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 3), "float32")]
+    row = lambda *s, dt="float64": jax.ShapeDtypeStruct(s, np.dtype(dt))  # noqa: E731
+    assert pair_rows(seqs, [row(3), row(3), row(3), row(2)]) == {0: 1, 1: 0, 3: 2}
+    assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: 1, 1: 3}
+    assert pair_rows(seqs, [row(5)]) == {}
+    assert pair_rows([np.zeros((4, 2, 3))], [row(2, 3)]) == {}  # matrix rows: not worth it
