@@ -337,7 +337,9 @@ def peak_rss(index: int, quick: bool, side: str) -> float:
         cmd.append("--quick")
     root = Path(__file__).resolve().parents[1]
     paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]  # this checkout's thx first
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths))
+    # a fixed mmap threshold: every large buffer is mapped when allocated and unmapped when freed, so
+    # the high-water mark counts buffers live at once, not what glibc's heap kept from earlier ones
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_="65536")
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
     return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
 
