@@ -202,3 +202,16 @@ def test_to_numpy_keeps_a_dtype_numpys_interface_cannot_describe():
     outs = (jnp.full((N, N), 1.5, dtype=jnp.bfloat16),)
     out = outputs.to_numpy(outs, 0, ())
     assert out.dtype == jnp.bfloat16 and out.flags.writeable and (out.astype(np.float64) == 1.5).all()
+
+
+def test_large_results_are_complete_on_every_call():
+    """Later calls view the buffer without NumPy's read-only view first; they must still wait
+    for XLA to finish writing it (a view taken too early held unwritten rows)."""
+    x = T.dvector("x")
+    J, _ = thx.scan(lambda i, y, x: thx.grad(y[i], x), sequences=T.arange(x.shape[0]),
+                    non_sequences=[T.tanh(x) * x ** 2, x])
+    f = thx.function([x], J)
+    v = np.random.RandomState(1).randn(1000)
+    want = np.diag(np.tanh(v) * 2 * v + (1 - np.tanh(v) ** 2) * v ** 2)
+    for _ in range(20):
+        np.testing.assert_allclose(f(v), want, rtol=1e-10, atol=1e-12)

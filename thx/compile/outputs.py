@@ -79,15 +79,17 @@ def to_numpy(outs: Sequence[Any], k: int, args: Sequence[Any], host: bool = Fals
         return np.array(outs[k])
     r = outs[k]  # (after counting the references to it)
     try:
-        lo = r.unsafe_buffer_pointer()  # waits for the result
+        lo = r.unsafe_buffer_pointer()  # (does not wait for the result: see below)
     except Exception:  # sharded over several devices
         return np.array(r)
     shape, dtype = r.shape, r.dtype
     hi = lo + math.prod(shape) * dtype.itemsize
     if hi - lo < ZERO_COPY_BYTES:
         return np.array(r)
-    if not host:
-        view = np.asarray(r)  # on the CPU a read-only view of the buffer, else a copy
+    if host:
+        r.block_until_ready()  # XLA may still be writing the buffer
+    else:
+        view = np.asarray(r)  # waits; on the CPU a read-only view of the buffer, else a copy
         if (type(view.base) is not memoryview or not view.flags.c_contiguous
                 or view.__array_interface__["data"][0] != lo):
             return np.array(view)
