@@ -101,3 +101,57 @@ def test_cheap_invariants_are_left_to_fusion():
     assert [getattr(n.op, "scalar_op", None) and n.op.scalar_op.name
             for n in fg.apply_nodes].count("switch") == 2
     np.testing.assert_allclose(f(np.arange(4.0)), np.diag(2 * np.arange(4.0)))
+
+
+PRODUCTS = [
+    ("weights_left", lambda m, W, v: m.tanh(m.dot(W, v))),
+    ("weights_right", lambda m, W, v: m.tanh(m.dot(v, W))),
+    ("sigmoid_left_plus_x", lambda m, W, v: 1 / (1 + m.exp(-m.dot(W, v))) + v ** 2),
+]
+
+
+def _dots(fg):
+    from thx.tensor.math import Dot
+    return sum(isinstance(n.op, Dot) for n in fg.apply_nodes)
+
+
+@pytest.mark.parametrize("name,fn", PRODUCTS, ids=[p[0] for p in PRODUCTS])
+def test_jacobian_through_a_product_takes_a_row_not_a_product(name, fn):
+    """onehot_dots: the step's dot(W.T, one-hot * u) is W[i] * u[i]; only the forward
+    product (not batched: it does not depend on i) is left in the step."""
+    x, W = T.dvector("x"), T.dmatrix("W")
+    f = thx.function([x, W], thx.gradient.jacobian(fn(T, W, x), x))
+    [scan] = [n.op for n in f.maker.fgraph.apply_nodes if isinstance(n.op, Scan)]
+    before = scan.fgraph.clone()
+    from thx.rewriting.engine import optimize
+    from thx.rewriting.mode import get_mode
+    optimize(before, get_mode(scan.mode))
+    after = optimize_inner(scan, vmapped=True)
+    assert _dots(before) == 2 and _dots(after) == 1  # the backward product is gone
+    rs = np.random.RandomState(3)
+    for n in (1, 6):  # (a function per length: one is not padded to the other's)
+        g = thx.function([x, W], thx.gradient.jacobian(fn(T, W, x), x)) if n == 1 else f
+        xv, Wv = rs.randn(n), rs.randn(n, n)
+        want = jax.jacrev(lambda u: fn(jnp, Wv, u))(xv)
+        np.testing.assert_allclose(g(xv, Wv), want, rtol=1e-12, atol=1e-12)
+
+
+def test_hessian_through_a_product_matches_jax():
+    x, W = T.dvector("x"), T.dmatrix("W")
+    f = thx.function([x, W], thx.gradient.hessian(T.sum(T.tanh(T.dot(W, x))), x))
+    rs = np.random.RandomState(4)
+    xv, Wv = rs.randn(5), rs.randn(4, 5)
+    want = jax.hessian(lambda u: jnp.sum(jnp.tanh(Wv @ u)))(xv)
+    np.testing.assert_allclose(f(xv, Wv), want, rtol=1e-12, atol=1e-12)
+
+
+def test_jacobian_wrt_a_non_square_product_matches_jacrev():
+    # W is 3 x 5: the one-hot has the length of x (5), the rows of the result the length of y (3)
+    x, W = T.dvector("x"), T.dmatrix("W")
+    f = thx.function([x, W], thx.gradient.jacobian(T.tanh(T.dot(W, x)), x))
+    g = thx.function([x, W], thx.gradient.jacobian(T.tanh(T.dot(W.T, x)), W))
+    rs = np.random.RandomState(5)
+    xv, Wv = rs.randn(5), rs.randn(3, 5)
+    np.testing.assert_allclose(f(xv, Wv), jax.jacrev(lambda u: jnp.tanh(Wv @ u))(xv), rtol=1e-12)
+    x3 = rs.randn(3)
+    np.testing.assert_allclose(g(x3, Wv), jax.jacrev(lambda w: jnp.tanh(w.T @ x3))(Wv), rtol=1e-12)

@@ -50,8 +50,8 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
         retry_read(f, vals, e, runtime_error)
         raise e  # pragma: no cover - retry_read raises
 
-    if n_in == 1 and all(s[1] == 0 for s in specs):  # unrolled: Theano's tutorial function f(4.0)
-        (dtype, _, _, from_float), = specs
+    if n_in == 1:  # unrolled: Theano's tutorial function f(4.0), the scan Jacobian's f(x)
+        (dtype, ndim, broadcastable, from_float), = specs
         # one 0-d output (the tutorial's, or bench's [grad]): the converter's copy, inlined
         array, unpack = np.array, f._unpack
         copy_one = f._n_out == 1 and getattr(f.maker.fgraph.outputs[0].type, "ndim", None) == 0
@@ -61,10 +61,17 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
                 return SLOW
             v = args[0]
             tv = type(v)
-            if (tv is float or tv is float64) and from_float:
-                v = float64(v)
-            elif tv is not ndarray or v.dtype != dtype or v.ndim:
+            if tv is ndarray and v.dtype == dtype and v.ndim == ndim and not broadcastable:
+                shape = v.shape
+            elif (tv is float or tv is float64) and from_float:
+                v, shape = float64(v), ()
+            else:
                 v = check(0, v)
+                shape = np.shape(v)
+            if ndim:  # the shape-bucket watch: the fast path only for the first call's shape
+                watch = f._watch
+                if watch is not None and (type(watch) is not tuple or watch[0] != shape):
+                    return SLOW
             prev = x64_swap(True)
             try:
                 outs = f.jax_fn(v)  # read per call: thx.distributed may wrap it after compiling
@@ -84,18 +91,22 @@ def fast_call(f: Any) -> Callable[[tuple], Any] | None:
         if len(args) != n_in:
             return SLOW
         vals = []
+        shapes = []
         k = 0
         for v, (dtype, ndim, broadcastable, from_float) in zip(args, specs):
             tv = type(v)
             if tv is ndarray and v.dtype == dtype and v.ndim == ndim and not broadcastable:
-                vals.append(v)
+                shapes.append(v.shape)
             elif (tv is float or tv is float64) and from_float:
-                vals.append(float64(v))
+                v = float64(v)
+                shapes.append(())
             else:
-                vals.append(check(k, v))
+                v = check(k, v)
+                shapes.append(np.shape(v))
+            vals.append(v)
             k += 1
         watch = f._watch  # the shape-bucket watch: the fast path only for the first call's shapes
-        if watch is not None and watch != tuple(np.shape(v) for v in vals):
+        if watch is not None and (type(watch) is not tuple or watch != tuple(shapes)):
             return SLOW
         prev = x64_swap(True)
         try:

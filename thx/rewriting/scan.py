@@ -11,7 +11,8 @@ from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
 from thx.rewriting.constants import const_value, scalar_value
 from thx.rewriting.utils import op_name
-from thx.tensor.basic import Alloc
+from thx.tensor.basic import Alloc, ARange
+from thx.tensor.math import Dot
 from thx.tensor.subtensor import IncSubtensor
 
 
@@ -20,8 +21,8 @@ def optimize_inner(op: Scan, vmapped: bool) -> FunctionGraph:
 
     The step is optimised with the scan's own mode; a step lowered under
     ``jax.vmap`` (``vmapped``) also gets :func:`onehot_increments` (then the
-    mode again: products sink into the one-hot's taken branch) and
-    :func:`hoist_invariants`.
+    mode again: products sink into the one-hot's taken branch),
+    :func:`merge_switch_sums`, :func:`onehot_dots` and :func:`hoist_invariants`.
     """
     fg = op.fgraph.clone()
     optimize(fg, get_mode(op.mode))
@@ -29,6 +30,7 @@ def optimize_inner(op: Scan, vmapped: bool) -> FunctionGraph:
         onehot_increments(fg, fg.inputs[: op.n_seqs])
         optimize(fg, get_mode(op.mode))
         merge_switch_sums(fg)
+        onehot_dots(fg)
         hoist_invariants(fg, fg.inputs[: op.n_seqs])
     return fg
 
@@ -66,6 +68,61 @@ def _zero_else(v):
     if const_value(z) is None or scalar_value(z) != 0:
         return None
     return c, a, z
+
+
+def onehot_dots(fg) -> None:
+    """A matrix product with a one-hot vector -> one column (row) of the matrix, scaled.
+
+    The step of ``jacobian(f(dot(W, x)), x)`` backpropagates the one-hot of
+    ``y[i]`` through the product: ``dot(W.T, switch(m, u, 0))``.  Mapped over
+    ``i`` that is a product of an ``n x n`` diagonal matrix with ``W``, ``n``
+    times the work of scaling the rows of ``W`` (``jax.jacrev`` does the
+    product).  ``m`` is the mask :func:`onehot_increments` builds,
+    ``eq(arange(n), j)``; ``u[j]`` stands for ``u`` when ``u`` is broadcast.
+    Before -> after::
+
+        dot(A, switch(eq(arange(n), j), u, 0)) -> A[:, j] * u[j]
+        dot(switch(eq(arange(n), j), u, 0), B) -> B[j] * u[j]
+
+    An index outside ``[0, n)`` was an error of the increment the mask came
+    from, and is the indexing's error here.
+    """
+    for node in fg.toposort():
+        if type(node.op) is not Dot or node.outputs[0] not in fg.variables:
+            continue
+        a, b = node.inputs
+        for mat, vec, vec_first in ((a, b, False), (b, a, True)):
+            if mat.ndim != 2 or vec.ndim != 1 or (hot := _onehot(vec)) is None:
+                continue
+            j, u = hot
+            if u.ndim and u.broadcastable[0] and isinstance(u.owner and u.owner.op, DimShuffle):
+                u = u.owner.inputs[0]  # a scalar broadcast: the scalar
+            uj = u if u.ndim == 0 else (u[0] if u.broadcastable[0] else u[j])
+            new = (mat[j] if vec_first else mat[:, j]) * uj
+            old = node.outputs[0]
+            new = T.cast(new, old.dtype) if new.dtype != old.dtype else new
+            if new.broadcastable != old.broadcastable:
+                continue
+            fg.replace(old, new, reason="scan_vmap_onehot_dot")
+            break
+
+
+def _onehot(v):
+    """``(j, u)`` if ``v`` is ``switch(eq(arange(n), j), u, 0)`` (a vector: ``u[j]`` at ``j``),
+    ``j`` a scalar or a broadcast one-element vector, ``arange`` from 0 by 1; else None."""
+    parts = _zero_else(v)
+    if parts is None or op_name(parts[0]) != "eq":
+        return None
+    c, u, _ = parts
+    for r, j in (c.owner.inputs, c.owner.inputs[::-1]):
+        node = r.owner
+        if (node is not None and isinstance(node.op, ARange) and r.ndim == 1
+                and scalar_value(node.inputs[0]) == 0 and const_value(node.inputs[0]) is not None
+                and scalar_value(node.inputs[2]) == 1 and const_value(node.inputs[2]) is not None
+                and j.dtype.startswith(("int", "uint")) and (j.ndim == 0 or j.broadcastable == (True,))
+                and u.ndim <= 1):
+            return (j if j.ndim == 0 else j[0]), u
+    return None
 
 
 def _dependents(fg, batched) -> set:
