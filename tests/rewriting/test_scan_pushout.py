@@ -94,11 +94,16 @@ def test_rnn_gradient_leaves_one_product_per_step(form):
     # before: the forward step does U's product and the backward step recomputes it, does the
     # adjoint products and two per-step weight products; after: one product per step each way,
     # plus, for a batched state, the input's product (already a matrix product per step: batching
-    # it before the loop would only store a [steps, batch, hidden] array for the loop to read)
-    assert dots_in_loops(f) == {"scan_fn": 1 if batch is None else 2, "grad_of_scan_fn": 1}
+    # it before the loop would only store a [steps, batch, hidden] array for the loop to read) and
+    # the two weight products (GEMMs per step, accumulated in the loop as jax.grad does: moved
+    # out, they stored delta and h at every step; a vector state's outer products are moved)
+    assert dots_in_loops(f) == ({"scan_fn": 1, "grad_of_scan_fn": 1} if batch is None
+                                else {"scan_fn": 2, "grad_of_scan_fn": 3})
     assert sum(dots_in_loops(g).values()) >= 4
-    # the weight accumulators left the backward loop: only its adjoint state remains
-    assert [n_rec for name, _, _, n_rec, _ in loops(f) if name == "grad_of_scan_fn"] == [1]
+    # a vector state's weight accumulators left the backward loop: only its adjoint state
+    # remains; a batched state's two stay, stored as the loop's last value only (save-mem)
+    assert [n_rec for name, _, _, n_rec, _ in loops(f) if name == "grad_of_scan_fn"] == \
+        [1 if batch is None else 3]
 
 
 def test_truncated_and_reversed_rnn_gradients():

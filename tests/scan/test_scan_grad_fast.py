@@ -35,12 +35,13 @@ def test_batched_rnn_gradient_matches_jax_grad_of_lax_scan():
     cost = T.mean(h ** 2) + T.sum(h[-1] * h[2])
     ins = [X, h0, W, U, b]
     grads = theano.grad(cost, ins)
-    # once compiled, the backward step does one matrix product (the adjoint through U): the
-    # forward step is not recomputed, and the weight gradients and X's (δ·Wᵀ) are products over
-    # all steps after the loop (thx/rewriting/scan_pushout.py)
+    # once compiled, the backward step does three matrix products: the adjoint through U and
+    # the two weight gradients' GEMMs, accumulated as jax.grad does (thx/rewriting/scan_pushout.py,
+    # _per_step_gemm); the forward step is not recomputed, and X's gradient (δ·Wᵀ) is one
+    # product over all steps after the loop
     f = theano.function(ins, grads)
     (bop,) = backward_scans(f.maker.fgraph.outputs)
-    assert sum(isinstance(n.op, Dot) for n in bop.fgraph.apply_nodes) == 1
+    assert sum(isinstance(n.op, Dot) for n in bop.fgraph.apply_nodes) == 3
 
     def cost_jax(X, h0, W, U, b):
         def step(h, x):
