@@ -187,7 +187,7 @@ def _scan_impl(op: Scan, node, masked: bool = False) -> Callable[..., Any]:
 
         def step(carry, xs):
             with collecting() as c:  # a failed check: a per-step status, reduced after the loop
-                new, nit, _ = step_values(xs if xs is not None else (), carry[0], nonseqs)
+                new, nit, _ = step_values(xs if xs is not None else (), kept.windows(carry[0]), nonseqs)
             return kept.advance(carry, new, nit), kept.rows(new, nit) + _status_or_empty(c)
 
         if seqs and kept.n_ys and N:  # stacked outputs as carried buffers (thx/lowering/scan_reuse.py)
@@ -231,9 +231,9 @@ def _masked_impl(op, prepare, step_values, full_traces, pack, use_map):
         def step(carry, xs):
             t, xs = xs[0], xs[1:]
             with collecting() as c:  # checks of padded steps are dropped below
-                new, nit, _ = step_values(xs, carry[0], nonseqs)
+                new, nit, _ = step_values(xs, kept.windows(carry[0]), nonseqs)
             keep = t < active
-            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, carry[0])]
+            rows = [jnp.where(keep, v, b[-1]) for v, b in zip(new, kept.windows(carry[0]))]
             nit = [jnp.where(keep, v, jnp.zeros_like(v)) for v in nit]
             held = jax.tree_util.tree_map(lambda a, b: jnp.where(keep, a, b),
                                           kept.advance(carry, new, nit), carry)
@@ -256,7 +256,12 @@ class _Kept:
     """What a ``lax.scan`` carries and stacks, given the outputs' ``store_steps``.
 
     The carry holds each recurrent state's last ``lag`` rows (the window its
-    taps read, most recent last) and a step counter.  An output keeping ``s``
+    taps read, most recent last) and a step counter.  A one-row window (tap
+    ``-1`` only: an RNN's state, a gradient's accumulator) is carried as the
+    row itself: carried as ``[1, ...]``, the new value was broadcast to it and
+    XLA copied the result into the carry every step (512 KB per step for a
+    256 x 256 weight gradient accumulated in the loop) instead of updating it
+    in place; :meth:`windows` gives the step its ``[lag, ...]`` view back.  An output keeping ``s``
     rows, more than a state's window (or any nit output), also carries a
     circular buffer of ``s`` rows: row ``r`` of its full trace is written to
     slot ``r % s`` (one row written per step, as Theano's save-memory buffers),
@@ -271,6 +276,11 @@ class _Kept:
         self.full_nit = [j for j in range(op.n_nit) if not store[nr + j]]
         self.ring = [k for k in range(nr + op.n_nit) if store[k] > (op.lags[k] if k < nr else 0)]
         self.n_ys = len(self.full_rec) + len(self.full_nit)
+        self.single = [op.lags[k] == 1 for k in range(nr)]  # carried as the row itself
+
+    def windows(self, bufs) -> list:
+        """The carried states as the ``[lag, ...]`` windows the step reads."""
+        return [b[None] if one else b for b, one in zip(bufs, self.single)]
 
     def carry0(self, seqs, inits, nonseqs):
         op, nr = self.op, self.op.n_rec
@@ -292,6 +302,7 @@ class _Kept:
             else:
                 sh = nit_shapes[k - nr]
                 rings.append(jnp.zeros((self.store[k],) + sh.shape, sh.dtype))
+        bufs = [b[0] if one else b for b, one in zip(bufs, self.single)]
         return bufs, rings, jnp.asarray(0, "int64")
 
     def advance(self, carry, new, nit):
@@ -300,7 +311,8 @@ class _Kept:
         rings = [lax.dynamic_update_index_in_dim(
             r, new[k] if k < nr else nit[k - nr], (i + (op.lags[k] if k < nr else 0)) % r.shape[0], 0)
             for r, k in zip(rings, self.ring)]
-        return [_shift(b, v) for b, v in zip(bufs, new)], rings, i + 1
+        bufs = [v if one else _shift(b, v) for b, v, one in zip(bufs, new, self.single)]
+        return bufs, rings, i + 1
 
     def rows(self, new, nit) -> tuple:
         return tuple([new[k] for k in self.full_rec] + [nit[j] for j in self.full_nit])
@@ -308,6 +320,7 @@ class _Kept:
     def outputs(self, N: int, inits, carry, ys, full_traces) -> list:
         op, nr, rev = self.op, self.op.n_rec, self.op.reverse
         bufs, rings, _ = carry
+        bufs = self.windows(bufs)
         ring_of = dict(zip(self.ring, rings))
         full = dict(zip(self.full_rec + [nr + j for j in self.full_nit], ys))
         traces = full_traces(inits, [full.get(k, inits[k][:0]) for k in range(nr)])
