@@ -22,14 +22,16 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
   for one call, exact and free of allocator noise.
 * **peak RSS** (full runs): each side in its own fresh subprocess, which
   imports, builds and compiles the gradient ahead of time
-  (``jit(...).lower(args).compile()``), returns freed heap to the system
-  (``malloc_trim(0)``), notes its resident size, resets the kernel's
-  high-water mark (``echo 5 > /proc/self/clear_refs``) and calls the compiled
-  gradient 3 times, keeping the results.  The figure is the high-water mark
-  (``VmHWM``) minus the resident size before the calls: the peak the calls
-  add over imports + data + compile (the compile's own peak, larger than a
-  call's, is left out).  Allocator caching makes it approximate (a few
-  hundred KB); the XLA column is exact.
+  (``jit(...).lower(args).compile()``), calls it once (the first call's
+  one-time work, XLA's runtime setting itself up, is not a call's memory),
+  returns freed heap to the system (``malloc_trim(0)``), notes its resident
+  size, resets the kernel's high-water mark (``echo 5 > /proc/self/clear_refs``)
+  and calls the compiled gradient 3 times, keeping the results.  The figure is
+  the high-water mark (``VmHWM``) minus the resident size before the calls:
+  the peak the calls add over imports + data + compile (the compile's own
+  peak, larger than a call's, is left out).  Allocator caching and XLA's
+  runtime (GEMM workspaces of products its thunk executor runs at the same
+  time) make it approximate (a few hundred KB); the XLA column is exact.
 * **agree**: thx's gradient and cost ``allclose`` JAX's (``rtol=1e-8``); a
   row that differs fails the run.
 """
@@ -306,9 +308,9 @@ def _status_kib(key: str) -> int:
 
 
 def _child(index: int, quick: bool, side: str) -> None:
-    """In a fresh process: build and compile one side's gradient ahead of time, give freed heap
-    back to the system (``malloc_trim``), note the resident size, reset the kernel's high-water
-    mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
+    """In a fresh process: build and compile one side's gradient ahead of time, call it once, give
+    freed heap back to the system (``malloc_trim``), note the resident size, reset the kernel's
+    high-water mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
     resident size before the calls, in bytes."""
     import ctypes
     case = cases(quick)[index]
@@ -321,6 +323,7 @@ def _child(index: int, quick: bool, side: str) -> None:
             _, jitted, args = jax_functions(case, arrays)
     with _x64():
         compiled = jitted.lower(*args).compile()
+        _host(compiled(*args))  # the first call's one-time work (XLA's runtime setup) is not counted
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         base = _status_kib("VmRSS")
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
@@ -414,7 +417,7 @@ def format_report(result: dict) -> str:
                    f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
     out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
                 "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
-                "= temp + output bytes of the compiled gradient; peak RSS = what 3 calls of the "
+                "= temp + output bytes of the compiled gradient; peak RSS = what 3 calls (after a first one) of the "
                 "compiled gradient add to the resident size after imports and compile (a fresh "
                 "subprocess per side, high-water mark reset through `/proc/self/clear_refs`; see "
                 "`bench/rnn_matrix.py`)."]

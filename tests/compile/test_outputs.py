@@ -215,3 +215,33 @@ def test_large_results_are_complete_on_every_call():
     want = np.diag(np.tanh(v) * 2 * v + (1 - np.tanh(v) ** 2) * v ** 2)
     for _ in range(20):
         np.testing.assert_allclose(f(v), want, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("form", ["identity", "reshape", "second_output"])
+def test_an_output_that_is_an_argument_is_never_handed_out_in_place(form):
+    """A trace returning an input as it came makes JAX return the argument's own buffer (on the
+    CPU an aligned NumPy argument is used in place): the function records it
+    (trace_counter.outputs_alias_inputs) and compares arguments with outputs on every call."""
+    x = T.dvector("x")
+    outs = {"identity": [x], "reshape": [x.reshape((x.shape[0],))],
+            "second_output": [x * 2.0, x]}[form]
+    f = thx.function([x], outs)
+    v = _aligned(N * N)
+    want = v.copy()
+    for _ in range(3):
+        got = f(v)
+        _scribble(*got)
+        np.testing.assert_array_equal(v, want)
+    assert f.jax_fn.trace_counter.outputs_alias_inputs()
+
+
+def test_a_computed_output_skips_the_argument_comparison():
+    x = T.dvector("x")
+    f = thx.function([x], T.outer(x, x) + 1.0)
+    assert not f.jax_fn.trace_counter.outputs_alias_inputs()  # before the first trace: nothing seen
+    v = _aligned(N)
+    a, b = f(v), f(v)
+    assert _zero_copy(a) and _zero_copy(b)
+    assert not f.jax_fn.trace_counter.outputs_alias_inputs()
+    _scribble(a)
+    np.testing.assert_allclose(b, np.outer(v, v) + 1.0)

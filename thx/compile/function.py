@@ -316,8 +316,10 @@ class Function(BucketCalls):
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
         self._n_fg_out = len(maker.fgraph.outputs)  # more outputs: a run-time check status
         shared_state.init(self)
+        counter = getattr(self.jax_fn, "trace_counter", None)
         self._convert = converter(self._n_out, unpack_single, return_device_arrays,
-                                  [getattr(v.type, "ndim", None) for v in maker.fgraph.outputs])
+                                  [getattr(v.type, "ndim", None) for v in maker.fgraph.outputs],
+                                  getattr(counter, "outputs_alias_inputs", None))
         self._fast = fast_call(self)
 
     # ------------------------------------------------------------------ calling

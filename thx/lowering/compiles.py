@@ -37,6 +37,17 @@ class TraceCounter:
         self.count = 0
         self.signatures: list[tuple] = []
         self.warned = False
+        # Whether an output of a trace was one of its inputs (JAX then returns the argument's
+        # buffer as that output: jaxpr forwarding).  ``outputs_alias_inputs`` reads it.
+        self.forwarded = False
+        self.one_jit = False  # set by compile_graph: the function is this one jax.jit, no host code
+
+    def outputs_alias_inputs(self) -> bool:
+        """Whether an output of a call may share an argument's memory: unless the function is
+        one ``jax.jit`` none of whose traces returned an input as it came (XLA gives every other
+        output a buffer of its own: a non-donated parameter is never written, and a parameter
+        returned as an output is copied), assume it may (``thx/compile/outputs.py``)."""
+        return self.forwarded or not self.one_jit
 
     def record(self, args: Sequence[Any]) -> None:
         """One trace of the whole function for the inputs ``args``."""
@@ -128,7 +139,12 @@ def counted(run: Callable[..., Any], names: Sequence[str], statics: Sequence[int
 
     def traced(*args):
         counter.record(args)
-        return run(*args)
+        outs = run(*args)
+        if not counter.forwarded:
+            flat = [o for v in (outs if isinstance(outs, (tuple, list)) else (outs,))
+                    for o in (v if isinstance(v, (tuple, list)) else (v,))]
+            counter.forwarded = any(o is a for o in flat for a in args)
+        return outs
 
     return traced, counter
 

@@ -351,6 +351,7 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
         fn = jax.jit(run, static_argnums=statics, **kwargs)
         fn.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
         if not has_branches:
+            counter.one_jit = True
             return fn, statics
     return _Adaptive(p, fn, barriers, statics, backend, counter), statics
 
