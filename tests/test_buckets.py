@@ -159,6 +159,22 @@ def test_buckets_start_at_the_second_shape():
     assert compiles(f) == 3  # length 3 alone, then the bucket of 8 and the bucket of 4
 
 
+def test_bucketed_calls_return_fresh_writable_arrays():
+    # Theano's contract holds on the padded path too: results are the caller's to write into
+    # (they were read-only views of JAX's result)
+    x = T.dvector("x")
+    f = thx.function([x], [T.outer(x, x) + 1.0, x[::-1] * 2.0])
+    for n in (3, 5, 7, 5):
+        v = np.arange(n, dtype="float64")
+        outer, rev = f(v)
+        assert f._bucket is not None or n == 3
+        for got, want in ((outer, np.outer(v, v) + 1.0), (rev, v[::-1] * 2.0)):
+            assert got.flags.writeable and got.flags.owndata
+            np.testing.assert_allclose(got, want, rtol=1e-12)
+            got[...] = -1.0
+    np.testing.assert_allclose(f(np.arange(5.0))[1], np.arange(5.0)[::-1] * 2.0)
+
+
 def test_training_updates_and_reverse_scan():
     rng = np.random.RandomState(5)
     W = thx.shared(rng.randn(2, 2) * 0.5, "W")

@@ -245,3 +245,30 @@ def test_a_computed_output_skips_the_argument_comparison():
     assert not f.jax_fn.trace_counter.outputs_alias_inputs()
     _scribble(a)
     np.testing.assert_allclose(b, np.outer(v, v) + 1.0)
+
+
+def test_threads_calling_at_two_shapes_get_their_own_results():
+    """The converter remembers each output's last shape and buffer class: threads calling one
+    function at two shapes at once must never view a buffer with the other call's shape."""
+    import threading
+    x = T.dvector("x")
+    with thx.config.change_flags(shape_buckets="off"):  # one exact compile per shape
+        f = thx.function([x], T.outer(x, x) + 1.0)
+        vs = [np.random.RandomState(s).randn(n) for s, n in ((0, N), (1, N + 60))]
+        f(vs[0]), f(vs[1])
+        assert f._bucket is None
+        bad = []
+
+        def work(v):
+            want = np.outer(v, v) + 1.0
+            for _ in range(150):
+                got = f(v)
+                if got.shape != want.shape or not np.allclose(got, want, rtol=1e-12, atol=1e-12):
+                    bad.append(got.shape)
+
+        threads = [threading.Thread(target=work, args=(v,)) for v in vs * 2]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert bad == []

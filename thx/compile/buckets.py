@@ -329,14 +329,18 @@ def exact_call(f, args):
 
 
 def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:
-    """The results cut back to their true lengths (NumPy arrays unless ``device_arrays``)."""
+    """The results cut back to their true lengths: fresh writable NumPy arrays (Theano's
+    contract; the cut is made on NumPy's view of the result, then copied), or the
+    ``jax.Array`` objects (``device_arrays``)."""
     res = []
     for k, r in enumerate(outs):
+        if not device_arrays:
+            r = np.asarray(r)
         for axis, j in p.cuts.get(k, ()):
             index = [slice(None)] * np.ndim(r)
             index[axis] = slice(0, int(extra[j]))
             r = r[tuple(index)]
-        res.append(r if device_arrays else np.asarray(r))
+        res.append(r if device_arrays else np.array(r))
     return res
 
 
