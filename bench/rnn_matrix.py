@@ -20,10 +20,12 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
 * **XLA memory**: ``temp + output`` bytes of the compiled gradient
   (``Compiled.memory_analysis()``): what XLA's buffer assignment reserves
   for one call, exact and free of allocator noise.
-* **peak RSS** (full runs): each side in its own fresh subprocess, which
+* **peak RSS** (full runs): the median of 3 fresh subprocesses per side
+  (one moves by about 1 MB), each of which
   imports, builds and compiles the gradient ahead of time
   (``jit(...).lower(args).compile()``), calls it once (the first call's
   one-time work, XLA's runtime setting itself up, is not a call's memory),
+  waits half a second (XLA frees a call's buffers on its own threads),
   returns freed heap to the system (``malloc_trim(0)``), notes its resident
   size, resets the kernel's high-water mark (``echo 5 > /proc/self/clear_refs``)
   and calls the compiled gradient 3 times, keeping the results.  The figure is
@@ -41,8 +43,10 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,6 +328,7 @@ def _child(index: int, quick: bool, side: str) -> None:
     with _x64():
         compiled = jitted.lower(*args).compile()
         _host(compiled(*args))  # the first call's one-time work (XLA's runtime setup) is not counted
+        time.sleep(0.5)  # XLA frees a call's buffers on its own threads after the results are ready
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         base = _status_kib("VmRSS")
         Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
@@ -333,8 +338,12 @@ def _child(index: int, quick: bool, side: str) -> None:
     print(json.dumps({"peak": (peak - base) * 1024}))
 
 
-def peak_rss(index: int, quick: bool, side: str) -> float:
-    """Peak RSS the gradient's calls add after imports and compile (``_child``, a fresh process)."""
+RSS_RUNS = 3  # subprocesses per side and row: the median is reported (one run moves by ~1 MB)
+
+
+def peak_rss(index: int, quick: bool, side: str, runs: int = RSS_RUNS) -> float:
+    """Peak RSS the gradient's calls add after imports and compile (``_child``, a fresh process
+    each time): the median of ``runs`` processes."""
     cmd = [sys.executable, "-m", "bench.rnn_matrix", "--child", str(index), side]
     if quick:
         cmd.append("--quick")
@@ -343,8 +352,11 @@ def peak_rss(index: int, quick: bool, side: str) -> float:
     # a fixed mmap threshold: every large buffer is mapped when allocated and unmapped when freed, so
     # the high-water mark counts buffers live at once, not what glibc's heap kept from earlier ones
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_="65536")
-    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
-    return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
+    peaks = []
+    for _ in range(runs):
+        res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
+        peaks.append(float(json.loads(res.stdout.strip().splitlines()[-1])["peak"]))
+    return statistics.median(peaks)
 
 
 def run(quick: bool = False, memory: bool | None = None, only: list[str] | None = None,
@@ -417,7 +429,7 @@ def format_report(result: dict) -> str:
                    f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
     out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
                 "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
-                "= temp + output bytes of the compiled gradient; peak RSS = what 3 calls (after a first one) of the "
+                "= temp + output bytes of the compiled gradient; peak RSS = median over 3 processes of what 3 calls (after a first one) of the "
                 "compiled gradient add to the resident size after imports and compile (a fresh "
                 "subprocess per side, high-water mark reset through `/proc/self/clear_refs`; see "
                 "`bench/rnn_matrix.py`)."]
