@@ -155,3 +155,17 @@ def test_jacobian_wrt_a_non_square_product_matches_jacrev():
     np.testing.assert_allclose(f(xv, Wv), jax.jacrev(lambda u: jnp.tanh(Wv @ u))(xv), rtol=1e-12)
     x3 = rs.randn(3)
     np.testing.assert_allclose(g(x3, Wv), jax.jacrev(lambda w: jnp.tanh(w.T @ x3))(Wv), rtol=1e-12)
+
+
+def test_a_one_hot_product_keeps_the_products_shape_check():
+    # dot(A, one-hot of length n) with A's columns != n was the product's error; taken as a
+    # column of A it would have returned numbers
+    A, u = T.dmatrix("A"), T.dvector("u")
+    out, _ = thx.scan(lambda i, A, u: T.dot(A, T.switch(T.eq(T.arange(u.shape[0]), i), u, 0.0)),
+                      sequences=T.arange(u.shape[0]), non_sequences=[A, u])
+    f = thx.function([A, u], out)
+    Av, uv = np.arange(6.0).reshape(2, 3), np.array([1.0, 2.0, 3.0])
+    np.testing.assert_allclose(f(Av, uv), np.stack([Av[:, i] * uv[i] for i in range(3)]))
+    g = thx.function([A, u], out)
+    with pytest.raises(ValueError, match="SpecifyShape"):
+        g(np.ones((2, 5)), uv)

@@ -81,11 +81,12 @@ def onehot_dots(fg) -> None:
     ``eq(arange(n), j)``; ``u[j]`` stands for ``u`` when ``u`` is broadcast.
     Before -> after::
 
-        dot(A, switch(eq(arange(n), j), u, 0)) -> A[:, j] * u[j]
-        dot(switch(eq(arange(n), j), u, 0), B) -> B[j] * u[j]
+        dot(A, switch(eq(arange(n), j), u, 0)) -> specify_shape(A, (m, n))[:, j] * u[j]
+        dot(switch(eq(arange(n), j), u, 0), B) -> specify_shape(B, (n, m))[j] * u[j]
 
-    An index outside ``[0, n)`` was an error of the increment the mask came
-    from, and is the indexing's error here.
+    The ``specify_shape`` keeps the product's check that ``A``'s columns are
+    as many as the one-hot's ``n``.  An index outside ``[0, n)`` was an error
+    of the increment the mask came from, and is the indexing's error here.
     """
     for node in fg.toposort():
         if type(node.op) is not Dot or node.outputs[0] not in fg.variables:
@@ -94,10 +95,13 @@ def onehot_dots(fg) -> None:
         for mat, vec, vec_first in ((a, b, False), (b, a, True)):
             if mat.ndim != 2 or vec.ndim != 1 or (hot := _onehot(vec)) is None:
                 continue
-            j, u = hot
+            j, u, n = hot
             if u.ndim and u.broadcastable[0] and isinstance(u.owner and u.owner.op, DimShuffle):
                 u = u.owner.inputs[0]  # a scalar broadcast: the scalar
             uj = u if u.ndim == 0 else (u[0] if u.broadcastable[0] else u[j])
+            # the product's shape check: a matrix whose contracted axis is not the one-hot's
+            # length n is the error the product raised, not a row taken anyway
+            mat = T.specify_shape(mat, (n, mat.shape[1]) if vec_first else (mat.shape[0], n))
             new = (mat[j] if vec_first else mat[:, j]) * uj
             old = node.outputs[0]
             new = T.cast(new, old.dtype) if new.dtype != old.dtype else new
@@ -108,7 +112,7 @@ def onehot_dots(fg) -> None:
 
 
 def _onehot(v):
-    """``(j, u)`` if ``v`` is ``switch(eq(arange(n), j), u, 0)`` (a vector: ``u[j]`` at ``j``),
+    """``(j, u, n)`` if ``v`` is ``switch(eq(arange(n), j), u, 0)`` (a vector: ``u[j]`` at ``j``),
     ``j`` a scalar or a broadcast one-element vector, ``arange`` from 0 by 1; else None."""
     parts = _zero_else(v)
     if parts is None or op_name(parts[0]) != "eq":
@@ -121,7 +125,7 @@ def _onehot(v):
                 and scalar_value(node.inputs[2]) == 1 and const_value(node.inputs[2]) is not None
                 and j.dtype.startswith(("int", "uint")) and (j.ndim == 0 or j.broadcastable == (True,))
                 and u.ndim <= 1):
-            return (j if j.ndim == 0 else j[0]), u
+            return (j if j.ndim == 0 else j[0]), u, node.inputs[1]
     return None
 
 
