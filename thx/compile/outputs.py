@@ -61,7 +61,7 @@ def _buffer_type(shape: tuple, dtype: Any) -> type | None:
         _BUFFER_TYPES.clear()
     t = None
     if size >= ZERO_COPY_BYTES:
-        t = type(f"_Owned{size}", (ctypes.c_char * size, _Owned), {})
+        t = type(f"_Owned{size}", (ctypes.c_char * size, _Owned), {"__slots__": ("array",)})
     _BUFFER_TYPES[shape, dtype] = t
     return t
 
