@@ -2,7 +2,8 @@
 
 Covers the three pieces that remove the buffers thx held beyond JAX's: stacked
 outputs written over a sequence (``thx/lowering/scan_reuse.py``), elementwise
-work left in the loop when batching it would add an array, and a batched
+work left in the loop when batching it would add an array (an array read
+after the loop is not freed by the loop's no longer reading it), and a batched
 state's weight products accumulated in the loop (``_per_step_gemm`` in
 ``thx/rewriting/scan_pushout.py``).
 Each side's bytes are ``Compiled.memory_analysis()`` (temp + output) of the
@@ -126,3 +127,38 @@ def test_pair_rows_takes_each_sequence_once_and_never_an_input():
     assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: 1, 1: 3}
     assert pair_rows(seqs, [row(5)]) == {}
     assert pair_rows([np.zeros((4, 2, 3))], [row(2, 3)]) == {}  # matrix rows: not worth it
+
+
+@pytest.mark.parametrize("right", [False, True])
+def test_elementwise_work_on_an_array_read_after_the_loop_stays_in_the_loop(right):
+    # the vector tanh RNN's gradient: the backward loop reads h for tanh's derivative 1 - h ** 2,
+    # and h is also read after the loop by the weight gradient's product (the pushed-out outer
+    # products).  Batching 1 - h ** 2 before the loop freed nothing and stored one more
+    # [steps, hidden] array: it is computed in the loop, fused with the step's other work.
+    from thx.scan.op import Scan
+    from thx.tensor.elemwise import Elemwise
+    case = Case("tanh", False, right, steps=40, batch=1, n_in=12, hidden=24)
+    arrays = data(case, np.random.RandomState(0))
+    _, grad, args = thx_functions(case, arrays)
+    got = grad(*args)
+    with jax.enable_x64(True):
+        _, jgrad, jargs = jax_functions(case, arrays)
+        want = jgrad(*jargs)
+    for g, w in zip(got, want):
+        assert_close(np.asarray(g), np.asarray(w), rtol=1e-8, atol=1e-10)
+    nodes = grad.maker.fgraph.toposort()
+    backward = [n for n in nodes if isinstance(n.op, Scan) and n.op.name == "grad_of_scan_fn"]
+    assert len(backward) == 1
+    # before: the step read a batched sequence 1 - h ** 2 (no sqr inside); after: sqr inside
+    inner = [getattr(a.op, "scalar_op", None) for a in backward[0].op.fgraph.apply_nodes
+             if isinstance(a.op, Elemwise)]
+    assert "sqr" in [getattr(s, "name", None) for s in inner]
+    # no outer sqr of the forward states feeds the backward loop
+    outer_sqr_into_loop = [n for n in nodes if isinstance(n.op, Elemwise)
+                           and getattr(n.op.scalar_op, "name", None) == "sqr"
+                           and any(c[0] is backward[0] for o in n.outputs
+                                   for c in grad.maker.fgraph.clients.get(o, {}))]
+    assert not outer_sqr_into_loop
+    # one [steps, hidden] array less than jax.grad's buffers
+    mine, theirs = xla_bytes(grad.jax_fn, args), xla_bytes(jgrad, jargs)
+    assert mine + case.steps * case.hidden * 8 <= theirs, (mine, theirs)

@@ -219,7 +219,7 @@ class _Loop:
             self.repl[v] = ph
         return bool(moved)
 
-    def push_sequence_work(self) -> bool:
+    def push_sequence_work(self, fgraph: FunctionGraph) -> bool:
         """Per-step work on sequences only becomes new sequences, each one batched computation."""
         per_step = {i for i, _ in self.seqs}
         # Worth it: work with a matrix-vector product (batched, the GEMVs become one GEMM) and
@@ -240,7 +240,7 @@ class _Loop:
                             and not isinstance(n.op, DimShuffle))):
                     worth.add(out)
         moved = self._frontier(per_step, lambda v: v in worth and _float(v))
-        moved = self._no_more_arrays(moved, dotted)
+        moved = self._no_more_arrays(moved, dotted, fgraph)
         if not moved:
             return False
         rows = {i: s[: self.n_steps] for i, s in self.seqs}
@@ -250,7 +250,8 @@ class _Loop:
             self.repl[v] = ph
         return True
 
-    def _no_more_arrays(self, moved: list[Variable], dotted: set[Variable]) -> list[Variable]:
+    def _no_more_arrays(self, moved: list[Variable], dotted: set[Variable],
+                        fgraph: FunctionGraph) -> list[Variable]:
         """``moved`` without the elementwise work that would add ``[steps, ...]`` arrays.
 
         Batched before the loop, each moved value is a new sequence.  One with a
@@ -259,8 +260,13 @@ class _Loop:
         term (summed after the loop by ``local_scan_pushout_outputs``) or while the sequences it
         reads are freed by it (the loop no longer reads them) and it stores no more arrays
         than it frees: a gradient's ``1 - h ** 2`` batched beside the ``h`` the loop still
-        reads holds both (the vector LSTM's gradient: two extra ``[steps, H]`` arrays)."""
+        reads holds both (the vector LSTM's gradient: two extra ``[steps, H]`` arrays).  A
+        sequence is freed only when the loop is the last reader of its array
+        (``_read_only_by``): batching ``1 - h ** 2`` while a weight gradient's product still
+        reads ``h`` after the loop adds an array (the vector tanh RNN's gradient: 100 KB more
+        XLA memory than JAX's, for no speed)."""
         seq_in = {i for i, _ in self.seqs}
+        outer_seq = dict(self.seqs)
         cl = self.clients()
         summed = {_strip(e)[0] for k in range(len(self.states))  # summed after the loop instead
                   for e in (_accumulator_terms(self, k, cl) or ())}
@@ -277,7 +283,8 @@ class _Loop:
                 if u.owner is not None:
                     todo.extend(u.owner.inputs)
             still = [v for v in plain if reads[v] & reached]
-            freed = set().union(*(reads[v] for v in plain)) - reached
+            freed = {i for i in set().union(*(reads[v] for v in plain)) - reached
+                     if _read_only_by(fgraph, outer_seq[i], self.node)}
             if not still and len(plain) <= len(freed):
                 break
             plain = [v for v in plain if v not in still] if still else []
@@ -325,6 +332,28 @@ class _Loop:
     def stored(self, v: Variable) -> bool:
         """Whether ``v`` is a sequence slice or a state's tap or new value (``rows`` has it)."""
         return any(v is i for i, _ in self.seqs) or any(v is s[3] or v in s[0] for s in self.states)
+
+
+def _read_only_by(fgraph: FunctionGraph, seq: Variable, node: Apply) -> bool:
+    """Whether the array behind the outer sequence ``seq`` (under slices, DimShuffles, reshapes)
+    is read by ``node`` alone, so that a loop no longer reading it frees it.  A graph input, or
+    an array something else reads (the ``h`` a weight gradient's product reads after the loop),
+    stays allocated whatever the loop reads."""
+    from thx.tensor.shape import Rebroadcast, Reshape, SpecifyShape
+    views = (Subtensor, DimShuffle, Rebroadcast, Reshape, SpecifyShape)
+    while seq.owner is not None and isinstance(seq.owner.op, views):
+        seq = seq.owner.inputs[0]
+    if seq.owner is None:
+        return False
+    todo = [seq]
+    while todo:
+        for c, _ in fgraph.clients.get(todo.pop(), ()):
+            if c is node:
+                continue
+            if c == "output" or not isinstance(c.op, views):
+                return False
+            todo.extend(c.outputs)
+    return True
 
 
 def _strip(v: Variable) -> tuple[Variable, list[Apply]]:
@@ -464,7 +493,7 @@ def local_scan_pushout_seqs(fgraph: FunctionGraph, node: Apply):
     if node.op.is_map():
         return None
     loop = _Loop(node)
-    return loop.build()[0] if loop.push_sequence_work() else None
+    return loop.build()[0] if loop.push_sequence_work(fgraph) else None
 
 
 @local_rewrite(Scan, **_SCAN)
