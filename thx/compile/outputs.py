@@ -113,22 +113,22 @@ def to_numpy(outs: Sequence[Any], k: int, args: Sequence[Any], host: bool = Fals
     if _getrefcount(outs[k]) > _ALONE:  # (as _refs counts)
         return np.array(outs[k])
     r = outs[k]  # (after counting the references to it)
-    try:
-        lo = r.unsafe_buffer_pointer()  # (does not wait for the result: see below)
-        shape = r.shape
-    except Exception:  # not a jax.Array, or sharded over several devices
-        return np.array(r)
     last = memo[0] if memo is not None else None
-    if last is not None and last[0] == shape:  # an output keeps its dtype: the last call's class
-        dtype, buffer = last[1], last[2]
-    else:
-        dtype = r.dtype
-        buffer = _BUFFER_TYPES.get((shape, dtype), _UNKNOWN)  # (one lookup: another thread may clear)
-        if buffer is _UNKNOWN:
-            buffer = _buffer_type(shape, dtype)
-        if memo is not None:
-            memo[0] = (shape, dtype, buffer)
-    if buffer is None:  # small: the copy costs less than the checks
+    try:
+        shape = r.shape
+        if last is not None and last[0] == shape:  # an output keeps its dtype: the last call's
+            dtype, buffer = last[1], last[2]
+        else:
+            dtype = r.dtype
+            buffer = _BUFFER_TYPES.get((shape, dtype), _UNKNOWN)  # (one lookup: threads may clear)
+            if buffer is _UNKNOWN:
+                buffer = _buffer_type(shape, dtype)
+            if memo is not None:
+                memo[0] = (shape, dtype, buffer)
+        if buffer is None:  # small: the copy costs less than the checks
+            return np.array(r)
+        lo = r.unsafe_buffer_pointer()  # (does not wait for the result: see below)
+    except Exception:  # not a jax.Array, or sharded over several devices
         return np.array(r)
     if host:
         r.block_until_ready()  # XLA may still be writing the buffer
@@ -193,22 +193,32 @@ def converter(n_out: int, unpack: bool, device_arrays: bool, ndims: Sequence[int
     aliasing = may_alias or (lambda: True)
     memos = [[None] for _ in range(n_out)]
 
-    def one(outs: Sequence[Any], k: int, args: Sequence[Any]) -> np.ndarray:
-        r = to_numpy(outs, k, args if aliasing() else (), host[0], memos[k])
-        if not host[0] and isinstance(r.base, _Owned):
-            host[0] = True
-        return r
-
     if unpack:  # the one output, not 0-d
         memo = memos[0]
 
         def convert_one(outs: Sequence[Any], args: Sequence[Any]) -> np.ndarray:
             if host[0]:
                 return to_numpy(outs, 0, args if aliasing() else (), True, memo)
-            return one(outs, 0, args)
+            r = to_numpy(outs, 0, args if aliasing() else (), False, memo)
+            if isinstance(r.base, _Owned):
+                host[0] = True
+            return r
         return convert_one
 
+    kinds = [(k, k in large, memos[k]) for k in range(n_out)]
+
     def convert(outs: Sequence[Any], args: Sequence[Any]) -> list:
-        return [one(outs, k, args) if k in large else array(outs[k]) for k in range(n_out)]
+        seen = args if aliasing() else ()  # (one question per call, not per output)
+        on_host = host[0]
+        res = []
+        for k, big, memo in kinds:
+            if big:
+                r = to_numpy(outs, k, seen, on_host, memo)
+                if not on_host and isinstance(r.base, _Owned):
+                    host[0] = on_host = True
+            else:
+                r = array(outs[k])
+            res.append(r)
+        return res
 
     return convert
