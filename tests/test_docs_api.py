@@ -17,7 +17,8 @@ API = pathlib.Path(__file__).resolve().parent.parent / "docs" / "api.md"
 MODULES = ["thx", "thx.tensor", "thx.gradient", "thx.printing", "thx.compile", "thx.distributed",
            "thx.tensor.nnet",
            "thx.tensor.nnet.abstract_conv", "thx.tensor.nnet.conv", "thx.tensor.nnet.bn",
-           "thx.tensor.signal.pool", "thx.tensor.signal.downsample", "thx.tensor.signal.conv"]
+           "thx.tensor.signal.pool", "thx.tensor.signal.downsample", "thx.tensor.signal.conv",
+           "thx.tensor.extra_ops", "thx.tensor.sort"]
 
 
 def public_names(module) -> set[str]:

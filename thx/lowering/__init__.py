@@ -31,7 +31,8 @@ def _import_jax_keeping_numpy_rng():
 _import_jax_keeping_numpy_rng()
 
 FAMILIES = ["basic", "shape", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan",
-            "printing", "conv", "pool", "sharding", "nanguard"]
+            "printing", "conv", "pool", "sharding", "nanguard", "extra_ops", "data_sized",
+            "sort"]
 
 
 def load_families() -> None:

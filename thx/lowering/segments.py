@@ -6,7 +6,9 @@ inside one, because a shape they return is only known once they have run:
 * an ``until`` scan (``Scan.host_barrier``): its number of rows is the
   number of steps it ran;
 * an ``ifelse`` whose branches give values of different shapes when the
-  condition is a run-time value (``jax.lax.cond`` needs one shape).
+  condition is a run-time value (``jax.lax.cond`` needs one shape);
+* an op whose output length depends on its input's values (``bincount``,
+  ``unique``, ``compress``'s positions: ``thx/tensor/data_sized.py``).
 
 ``compile_graph`` returns the function the linker uses.  A graph with an
 ``until`` scan is cut at once into jitted *segments* (``segmented_jit``): each

@@ -31,6 +31,11 @@ from thx.tensor.var import TensorConstant, TensorVariable, as_tensor_variable, c
 
 from thx.tensor import xlogx  # Theano's module T.xlogx (xlogx.xlogx, xlogx.xlogy0)
 from thx.tensor import intform  # integer linear forms (fixed-length slices); the lowering uses it
+from thx.tensor import extra_ops, sort  # Theano's T.extra_ops and T.sort (a callable module: T.sort(a))
+from thx.tensor.extra_ops import (bartlett, bincount, cumprod, cumsum, diff, fill_diagonal,
+                                  fill_diagonal_offset, ravel_multi_index, searchsorted, squeeze,
+                                  unravel_index)
+from thx.tensor.sort import argsort, argtopk, topk, topk_and_argtopk
 
 globals().update(_ctors)
 as_tensor = as_tensor_variable

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from thx.config import config
 from thx.graph.basic import Apply, Constant, Variable
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType
@@ -18,6 +17,21 @@ from thx.tensor.var import as_tensor_variable, constant
 
 def _disconnected() -> Variable:
     return DisconnectedType()()
+
+
+class NotDifferentiable:
+    """Mixin of an op whose outputs do not depend differentiably on any input (a shape, a count,
+    positions, a window of a given length): every input is disconnected from every output, and
+    there is no R_op."""
+
+    def L_op(self, inputs, outputs, grads):
+        return [_disconnected() for _ in inputs]
+
+    def connection_pattern(self, node):
+        return [[False] * len(node.outputs) for _ in node.inputs]
+
+    def R_op(self, inputs, eval_points):
+        return [None]
 
 
 def _as_int_scalar(v: Any, what: str) -> Variable:
@@ -60,7 +74,7 @@ class NotScalarConstantError(Exception):
 # ---------------------------------------------------------------------- shape
 
 
-class Shape(Op):
+class Shape(NotDifferentiable, Op):
     """The shape of a tensor, as an int64 vector."""
 
     def make_node(self, x):
@@ -69,15 +83,6 @@ class Shape(Op):
 
     def perform(self, node, inputs, out):
         out[0][0] = np.asarray(np.shape(inputs[0]), dtype="int64")
-
-    def L_op(self, inputs, outputs, grads):
-        return [_disconnected()]
-
-    def connection_pattern(self, node):
-        return [[False]]
-
-    def R_op(self, inputs, eval_points):
-        return [None]
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [(constant(node.inputs[0].ndim, dtype="int64"),)]

@@ -203,6 +203,32 @@ class _TensorMethods:
         """``numpy.take``: elements at ``indices`` along ``axis`` (flattened if None)."""
         return _S.take(self, indices, axis=axis, mode=mode)
 
+    # ------------------------------------------------------------ extra_ops and sort (Theano's methods)
+    def sort(self, axis=-1, kind="quicksort", order=None):
+        return _SO.sort(self, axis, kind, order)
+
+    def argsort(self, axis=-1, kind="quicksort", order=None):
+        return _SO.argsort(self, axis, kind, order)
+
+    def cumsum(self, axis=None):
+        return _X.cumsum(self, axis)
+
+    def cumprod(self, axis=None):
+        return _X.cumprod(self, axis)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return _X.searchsorted(self, v, side, sorter)
+
+    def squeeze(self):
+        return _X.squeeze(self)
+
+    def compress(self, a, axis=None):
+        """``compress(a, self, axis)``: the slices of this tensor where ``a`` is non-zero."""
+        return _X.compress(a, self, axis=axis)
+
+    def repeat(self, repeats, axis=None):
+        return _B.repeat(self, repeats, axis)
+
     def exp(self): return _E.exp(self)
     def log(self): return _E.log(self)
     def sqrt(self): return _E.sqrt(self)
@@ -361,3 +387,5 @@ _SH = _LazyModule("thx.tensor.shape")
 _E = _LazyModule("thx.tensor.elemwise")
 _M = _LazyModule("thx.tensor.math")
 _S = _LazyModule("thx.tensor.subtensor")
+_X = _LazyModule("thx.tensor.extra_ops")
+_SO = _LazyModule("thx.tensor.sort")
