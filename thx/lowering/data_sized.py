@@ -99,6 +99,7 @@ def _unique(op, node):
 def _flatnonzero(op, node):
     def impl(a):
         if _traced(a):
-            raise _in_a_loop("compress (the positions of its true conditions)")
+            raise _in_a_loop("compress, nonzero, flatnonzero or nonzero_values (FlatNonzero: the "
+                             "positions of the non-zero entries)")
         return _on_host(lambda v: np.flatnonzero(v).astype(np.int64), np.asarray(a))
     return impl

@@ -8,7 +8,8 @@ inside one, because a shape they return is only known once they have run:
 * an ``ifelse`` whose branches give values of different shapes when the
   condition is a run-time value (``jax.lax.cond`` needs one shape);
 * an op whose output length depends on its input's values (``bincount``,
-  ``unique``, ``compress``'s positions: ``thx/tensor/data_sized.py``).
+  ``unique``, the positions ``compress`` and ``nonzero`` read:
+  ``thx/tensor/data_sized.py``).
 
 ``compile_graph`` returns the function the linker uses.  A graph with an
 ``until`` scan is cut at once into jitted *segments* (``segmented_jit``): each

@@ -1,9 +1,10 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
 from thx.tensor import nnet, printing, signal
-from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, concatenate, eye, full,
-                              full_like, identity_like, join, ones, ones_like, repeat, roll, split,
-                              stack, tile, zeros, zeros_like)
+from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, concatenate, eye,
+                              flatnonzero, full, full_like, identity_like, join, nonzero,
+                              nonzero_values, ones, ones_like, repeat, roll, split, stack, tile,
+                              zeros, zeros_like)
 from thx.tensor.shape import (Flatten, MakeVector, NotScalarConstantError, Rebroadcast, Reshape, Shape,
                               SpecifyShape, addbroadcast, flatten, get_scalar_constant_value,
                               patternbroadcast, reshape, shape, shape_padaxis, shape_padleft,

@@ -20,6 +20,9 @@ from thx.tensor.shape import (_as_int_scalar, _disconnected, _shape_vector, _kno
 # The shape ops lived here before thx/tensor/shape.py; older imports of them keep working.
 from thx.tensor.shape import (Flatten, Rebroadcast, Reshape, SpecifyShape, addbroadcast,  # noqa: F401
                               shape_padright, specify_shape, transpose, unbroadcast)
+# Theano defines these in theano.tensor.basic; thx builds them on the host-barrier op of
+# data_sized.py (whose nonzero imports stack from here inside the function).
+from thx.tensor.data_sized import flatnonzero, nonzero, nonzero_values  # noqa: F401
 
 
 # ---------------------------------------------------------------------- alloc and fills

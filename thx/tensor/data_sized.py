@@ -1,14 +1,16 @@
 """Ops whose output length depends on the values of their inputs, not only on their shapes:
 ``bincount`` (``max(x) + 1`` bins), ``unique`` (the number of distinct values) and
-``FlatNonzero`` (the positions of the true conditions, read by ``extra_ops.compress``).
+``FlatNonzero`` (the positions of the non-zero entries, read by ``extra_ops.compress`` and by
+Theano's ``nonzero``, ``flatnonzero`` and ``nonzero_values``, which live here too).
 
 XLA compiles static shapes only, so these ops are *host barriers* (``host_barrier = True``, as
 an ``until`` scan): a function holding one runs as jitted segments, the op runs between them on
 concrete values (its NumPy function, shared with ``perform``) and the segment after it is
 compiled for the length it found (``thx/lowering/segments.py``; docs/api.md, "Data-dependent
 lengths").  Inside a loop's step there is no host between segments: ``bincount`` then needs
-``minlength`` as a constant bound, and ``unique``/``compress`` raise a clear error.
-Theano's names for them live in ``thx.tensor.extra_ops``, which re-exports this module.
+``minlength`` as a constant bound, and ``unique``/``compress``/``nonzero`` & co. raise a clear
+error.  Theano's names for them live in ``thx.tensor.extra_ops``, which re-exports this module,
+and (``nonzero``, ``flatnonzero``, ``nonzero_values``) in ``thx.tensor`` and ``thx.tensor.basic``.
 """
 
 from __future__ import annotations
@@ -20,13 +22,14 @@ import numpy as np
 
 from thx.graph.basic import Apply, Variable
 from thx.graph.op import Op
-from thx.tensor.elemwise import _zero_grad, cast
-from thx.tensor.shape import NotDifferentiable, _disconnected
+from thx.tensor.elemwise import _zero_grad, cast, int_div, mod
+from thx.tensor.shape import NotDifferentiable, _disconnected, flatten, unbroadcast
 from thx.tensor.subtensor import getitem, take
 from thx.tensor.type import TensorType, discrete_dtypes
 from thx.tensor.var import as_tensor_variable, constant
 
-__all__ = ["BinCount", "bincount", "FlatNonzero", "compress", "Unique", "unique"]
+__all__ = ["BinCount", "bincount", "FlatNonzero", "compress", "flatnonzero", "nonzero",
+           "nonzero_values", "Unique", "unique"]
 
 _INDEX_DTYPES = tuple(d for d in discrete_dtypes if d != "bool")
 
@@ -164,8 +167,9 @@ def bincount(x: Any, weights: Any = None, minlength: Any = None, assert_nonneg: 
 class FlatNonzero(NotDifferentiable, Op):
     """The positions of the non-zero entries of the flattened input (``numpy.flatnonzero``).
 
-    The number of positions is a run-time value: a host barrier (module docstring).
-    ``compress`` reads ``x`` at them.
+    The input may have any number of dimensions (NumPy flattens it in C order).  The number of
+    positions is a run-time value: a host barrier (module docstring).  ``compress`` reads ``x``
+    at them; ``flatnonzero``, ``nonzero`` and ``nonzero_values`` are built on it.
     """
 
     __props__ = ()
@@ -202,6 +206,160 @@ def compress(condition: Any, x: Any, axis: int | None = None) -> Variable:
     if axis is not None and not -x.ndim <= axis < x.ndim:
         raise ValueError(f"compress: axis {axis} is out of bounds for a tensor of {x.ndim} dimensions")
     return take(x, FlatNonzero()(condition), axis=axis)
+
+
+# ---------------------------------------------------------------------- nonzero & co.
+
+SCALAR_NONZERO = ("{}: the input must have at least one dimension, got a scalar {} (Theano: "
+                  "'Nonzero only supports non-scalar arrays.'); use T.neq(a, 0) for a 0-d tensor")
+
+
+def _non_scalar(a: Any, what: str) -> Variable:
+    a = as_tensor_variable(a)
+    if a.ndim == 0:
+        raise ValueError(SCALAR_NONZERO.format(what, a.type))
+    return a
+
+
+def flatnonzero(a: Any) -> Variable:
+    """The indices of the non-zero entries of the flattened ``a`` (``numpy.flatnonzero``).
+
+    Parameters
+    ----------
+    a : tensor
+        Of at least one dimension, any dtype (bool: its true entries).
+
+    Returns
+    -------
+    Variable
+        An int64 vector of positions into ``a.flatten()`` (C order), increasing.
+
+    Raises
+    ------
+    ValueError
+        For a 0-d ``a``, as Theano.
+
+    Notes
+    -----
+    The number of positions is only known at run time: they are computed on the host between
+    jitted segments (``FlatNonzero``; docs/api.md, "Data-dependent lengths").  Inside a
+    ``scan``/``map`` step this raises an error when the function is compiled.  The positions
+    have no gradient (they are disconnected from ``a``).
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> m = T.dmatrix('m')
+    >>> T.flatnonzero(m).eval({m: [[0., 2.], [3., 0.]]})
+    array([1, 2])
+    """
+    return FlatNonzero()(_non_scalar(a, "flatnonzero"))
+
+
+def _nonzero_coordinates(a: Variable, what: str) -> list[Variable]:
+    """One int64 vector of coordinates per axis of ``a``: its flat non-zero positions unravelled
+    (C order) by integer division and remainder by ``a``'s shape, in the segment after the host
+    step (where that shape is a compile-time value)."""
+    flat = FlatNonzero()(_non_scalar(a, what))
+    coords: list[Variable] = []
+    stride: Any = None  # the product of the dimensions after axis k
+    for k in reversed(range(a.ndim)):
+        q = flat if stride is None else int_div(flat, stride)
+        coords.append(q if k == 0 else mod(q, a.shape[k]))
+        stride = a.shape[k] if stride is None else stride * a.shape[k]
+    return coords[::-1]
+
+
+def nonzero(a: Any, return_matrix: bool = False) -> tuple[Variable, ...] | Variable:
+    """The indices of the non-zero entries of ``a``, one vector per axis (``numpy.nonzero``).
+
+    Parameters
+    ----------
+    a : tensor
+        Of at least one dimension, any dtype (bool: its true entries).
+    return_matrix : bool
+        False (the default, as NumPy): a tuple of ``a.ndim`` int64 vectors, the ``j``-th entry
+        of the ``i``-th being the index along axis ``i`` of the ``j``-th non-zero entry (C
+        order).  True (Theano's ``Nonzero`` op): those vectors as the rows of one int64 matrix
+        of shape ``(a.ndim, number of non-zero entries)``.
+
+    Returns
+    -------
+    tuple of Variable, or Variable
+        ``a[nonzero(a)]`` reads the non-zero entries (as ``nonzero_values(a)``).
+
+    Raises
+    ------
+    ValueError
+        For a 0-d ``a``, as Theano (NumPy >= 2.1 refuses it too).
+
+    Notes
+    -----
+    Built on ``FlatNonzero``: the flat positions are computed on the host between jitted
+    segments (docs/api.md, "Data-dependent lengths"), then unravelled by integer division by
+    ``a``'s shape in the next segment.  Inside a ``scan``/``map`` step this raises an error
+    when the function is compiled.  The indices have no gradient.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> m = T.dmatrix('m')
+    >>> f = thx.function([m], list(T.nonzero(m)))
+    >>> f([[0., 2., 0.], [3., 0., 4.]])
+    [array([0, 1, 1]), array([1, 0, 2])]
+    >>> T.nonzero(m, return_matrix=True).eval({m: [[0., 2., 0.], [3., 0., 4.]]})
+    array([[0, 1, 1],
+           [1, 0, 2]])
+    """
+    a = as_tensor_variable(a)
+    coords = _nonzero_coordinates(a, "nonzero")
+    if not return_matrix:
+        return tuple(coords)
+    from thx.tensor.basic import stack  # basic re-exports this module's nonzero functions
+    # Theano's Nonzero gives a (False, False) matrix, whatever a.ndim
+    return unbroadcast(stack(coords), 0) if a.ndim == 1 else stack(coords)
+
+
+def nonzero_values(a: Any) -> Variable:
+    """The non-zero entries of ``a``, flattened (NumPy's ``a[a != 0]``, in C order).
+
+    Built as Theano does, ``a.flatten()[flatnonzero(a)]``: an advanced index, so the gradient
+    w.r.t. ``a`` is the index's (the output gradient scattered back to the non-zero entries,
+    zero elsewhere).
+
+    Parameters
+    ----------
+    a : tensor
+        Of at least one dimension, any dtype.
+
+    Returns
+    -------
+    Variable
+        A vector of ``a``'s dtype, as long as ``a`` has non-zero entries.
+
+    Raises
+    ------
+    ValueError
+        For a 0-d ``a``, as Theano.
+
+    Notes
+    -----
+    The length is only known at run time (``flatnonzero``; docs/api.md, "Data-dependent
+    lengths"); inside a ``scan``/``map`` step this raises an error when the function is compiled.
+
+    Examples
+    --------
+    >>> import thx, thx.tensor as T
+    >>> m = T.dmatrix('m')
+    >>> T.nonzero_values(m).eval({m: [[0., 2., 0.], [3., 0., 4.]]})
+    array([2., 3., 4.])
+    >>> g = T.grad(T.sum(T.nonzero_values(m) ** 2), m)
+    >>> g.eval({m: [[0., 2., 0.], [3., 0., 4.]]})
+    array([[0., 4., 0.],
+           [6., 0., 8.]])
+    """
+    a = _non_scalar(a, "nonzero_values")
+    return getitem(flatten(a), FlatNonzero()(a))
 
 
 # ---------------------------------------------------------------------- unique

@@ -73,7 +73,9 @@ def _parse(x: Variable, idx: Any) -> tuple[tuple, list[Variable], bool]:
             if v.dtype == "bool":
                 raise IndexError(
                     "Boolean mask indexing gives a result whose shape depends on the data, which "
-                    "XLA cannot compile; use T.switch(mask, x, 0) or T.nonzero-free formulations.")
+                    "XLA cannot compile inside one function; use T.switch(mask, x, 0) to keep the "
+                    "shape, or Theano's x[mask.nonzero()] (T.nonzero_values(x) for x[x != 0]), "
+                    "whose positions are computed on the host between jitted segments.")
             if v.dtype not in discrete_dtypes:
                 raise TypeError(f"index must be integers, got {v.type} ({i!r})")
             if v.ndim == 0:
@@ -471,9 +473,3 @@ def take(a: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
     idx: list[Any] = [slice(None)] * a.ndim
     idx[axis] = indices
     return getitem(a, tuple(idx))
-
-
-def nonzero(x: Any):
-    """Not supported: the result's shape depends on the data, which XLA cannot compile."""
-    raise NotImplementedError("nonzero() is not supported by thx: its output shape depends on the "
-                              "data, which XLA cannot compile. Use T.switch on a mask instead.")

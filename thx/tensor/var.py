@@ -180,8 +180,14 @@ class _TensorMethods:
     def dot(self, other):
         return _M.dot(self, other)
 
-    def nonzero(self):
-        return _S.nonzero(self)
+    def nonzero(self, return_matrix=False):
+        """``T.nonzero(self, return_matrix)``: the indices of the non-zero entries, one vector per
+        axis (a ``(ndim, n)`` matrix with ``return_matrix=True``)."""
+        return _B.nonzero(self, return_matrix=return_matrix)
+
+    def nonzero_values(self):
+        """``T.nonzero_values(self)``: the non-zero entries, flattened (differentiable)."""
+        return _B.nonzero_values(self)
 
     def clip(self, a_min, a_max):
         return _E.clip(self, a_min, a_max)
