@@ -41,6 +41,24 @@ def install_device_put(put: Callable[[np.ndarray, Any], Any],
     _FETCH[:] = [fetch]
 
 
+class Container:
+    """The storage of a shared variable's value (Theano's ``Container``): the value, the lock
+    that reads, writes and updating calls hold, and the lock's place in the order in which a call
+    takes several.  Every clone a graph makes of a shared variable shares its container, so a
+    function's graph holds no copy of a dataset and sees every update."""
+
+    __slots__ = ("value", "lock", "order")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.lock = threading.Lock()
+        self.order = next(_ORDER)
+
+    @property
+    def storage(self) -> list:
+        return [self.value]
+
+
 class SharedVariable(Variable):
     """A variable with a value stored outside any function, used by all of them.
 
@@ -62,10 +80,26 @@ class SharedVariable(Variable):
             SharedVariable._any_sharded = True
         self._allow_downcast = allow_downcast
         self._strict = strict
-        self._lock = threading.Lock()
-        self._order = next(_ORDER)
-        self._value = self._place(type.filter(value, strict=strict, allow_downcast=allow_downcast))
+        self.container = Container(self._place(type.filter(value, strict=strict,
+                                                           allow_downcast=allow_downcast)))
         self._default_update = None
+
+    # The value, its lock and the lock's order live in the container (shared with graph clones).
+    @property
+    def _value(self) -> Any:
+        return self.container.value
+
+    @_value.setter
+    def _value(self, v: Any) -> None:
+        self.container.value = v
+
+    @property
+    def _lock(self) -> threading.Lock:
+        return self.container.lock
+
+    @property
+    def _order(self) -> int:
+        return self.container.order
 
     def _place(self, v: Any) -> Any:
         """``v`` uploaded to the device when this variable lives there and the upload is installed."""
@@ -120,10 +154,6 @@ class SharedVariable(Variable):
         self._default_update = v
 
     @property
-    def container(self):
-        return self
-
-    @property
     def value(self):
         return self.get_value()
 
@@ -137,25 +167,34 @@ class SharedVariable(Variable):
         with self._lock:
             self._value = z
 
-    def clone(self):
-        # A copy of the value: sharing one device buffer would let an update of one variable
-        # donate (free) the other's value.
-        cp = self.__class__(self.name, self.type, self.get_value(), self._strict,
-                            self._allow_downcast, self.sharding)
+    def clone(self) -> SharedVariable:
+        """A new variable over the same container, as in Theano: no copy of the value, and an
+        update through either is seen by both (a graph's copies of its inputs are clones)."""
+        cp = object.__new__(type(self))
+        cp.__dict__.update(self.__dict__)
+        Variable.__init__(cp, self.type, None, None, self.name)
         cp.tag = copy.copy(self.tag)
+        cp._default_update = None
         return cp
 
     def __getstate__(self):
         d = super().__getstate__()
-        d["_value"] = np.asarray(self._value)
-        d.pop("_lock", None)
+        d.pop("container", None)
+        v = self._value
+        if self._device_resident:  # a device array: pickled as the NumPy array it holds
+            v = np.asarray(_FETCH[0](v) if _FETCH else v)
+        d["_stored"] = v
         return d
 
     def __setstate__(self, d: dict) -> None:
+        d = dict(d)
+        value = d.pop("_stored", None)
+        if "_value" in d:  # pickled before values lived in a container
+            value = d.pop("_value")
+        d.pop("_lock", None)
+        d.pop("_order", None)
         self.__dict__.update(d)
-        self._lock = threading.Lock()
-        self._order = next(_ORDER)
-        self._value = self._place(self._value)
+        self.container = Container(self._place(value))
 
     def __copy__(self) -> SharedVariable:
         cp = object.__new__(type(self))
@@ -306,11 +345,6 @@ class GenericSharedVariable(SharedVariable):
 
     def zero(self, borrow: bool = False) -> None:
         raise TypeError(f"zero(): {self} holds a generic Python object, which has no zero value")
-
-    def __getstate__(self):
-        d = Variable.__getstate__(self)  # the value as it is (SharedVariable's makes an array)
-        d.pop("_lock", None)
-        return d
 
 
 def generic_shared(value: Any, name: str | None = None, strict: bool = False,
