@@ -162,3 +162,18 @@ def test_zero_keeps_the_value_on_the_device(value):
     s.zero()
     assert isinstance(_internal(s), jax.Array)
     np.testing.assert_array_equal(s.get_value(), np.zeros_like(value))
+
+
+def test_shared_and_set_value_copy_before_returning():
+    # JAX uploads a NumPy array in the background: writing the array right after shared() or
+    # set_value() reached the shared value (seen with 150 MB); both must hold the value given
+    X = np.random.RandomState(0).rand(2000, 784)
+    keep = X.copy()
+    thx.function([], thx.shared(np.zeros(2)) * 2)  # the device upload is installed from here on
+    s = thx.shared(X)
+    X[:] = -1.0
+    np.testing.assert_array_equal(s.get_value(), keep)
+    X[:] = keep
+    s.set_value(X)
+    X[:] = -2.0
+    np.testing.assert_array_equal(s.get_value(), keep)

@@ -43,7 +43,9 @@ def init(f: Any) -> None:
     lockers = list(f._shared) if f._has_updates else []
     if f.maker.in_update_pos:
         lockers.append(f)
-    f._locks = [o._lock for o in sorted(lockers, key=lambda o: o._order)]
+    # a variable and its clones share one container, hence one (non-reentrant) lock: take it once
+    locks = [o._lock for o in sorted(lockers, key=lambda o: o._order)]
+    f._locks = list({id(lock): lock for lock in locks}.values())
     n = f._n_in
     f._donated = [k - n for k in getattr(f.maker, "donate", ())]
 

@@ -135,9 +135,9 @@ class SharedVariable(Variable):
         if hasattr(new_value, "__array__") and not isinstance(new_value, np.ndarray):
             new_value = np.asarray(new_value)
         v = self.type.filter(new_value, strict=self._strict, allow_downcast=self._allow_downcast)
+        if v is new_value and not borrow:  # before the upload, which may keep the array's memory
+            v = v.copy()
         placed = self._place(v)
-        if placed is v and not borrow and v is new_value:
-            placed = v.copy()
         with self._lock:
             self._value = placed
 
@@ -245,7 +245,8 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     if hasattr(value, "__array__") and not isinstance(value, np.ndarray):
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
-        arr = value if borrow else value.copy()
+        arr = value if borrow else value.copy()  # (the upload may alias it: jax.device_put on
+        # the CPU keeps an aligned NumPy array's memory, and reads it after returning)
     elif isinstance(value, (bool, int, float, complex, np.generic)):
         arr = np.asarray(value)
     else:
