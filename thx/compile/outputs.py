@@ -198,6 +198,22 @@ def converter(n_out: int, unpack: bool, device_arrays: bool, ndims: Sequence[int
 
         def convert_one(outs: Sequence[Any], args: Sequence[Any]) -> np.ndarray:
             if host[0]:
+                # The steady state of a map's Jacobian or Hessian, inlined (about 0.6 µs less
+                # than through to_numpy): the one output, of the last call's shape, large, held
+                # by nothing else, on the host, and no argument it may alias.
+                last = memo[0]
+                if (last is not None and len(outs) == 1 and _getrefcount(outs[0]) == _ALONE
+                        and last[2] is not None and not aliasing()):
+                    r = outs[0]
+                    try:
+                        if r.shape == last[0]:
+                            lo = r.unsafe_buffer_pointer()
+                            r.block_until_ready()  # XLA may still be writing the buffer
+                            base = last[2].from_address(lo)
+                            base.array = r
+                            return _ndarray(last[0], last[1], base)
+                    except Exception:  # not a jax.Array, or sharded: the general path
+                        pass
                 return to_numpy(outs, 0, args if aliasing() else (), True, memo)
             r = to_numpy(outs, 0, args if aliasing() else (), False, memo)
             if isinstance(r.base, _Owned):
