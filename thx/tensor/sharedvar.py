@@ -25,15 +25,16 @@ from thx.tensor.type import TensorType
 from thx.tensor.var import _TensorMethods
 
 
-# ``put(ndarray, variable) -> device array`` and ``fetch(device array) -> array NumPy can read``
-# (the whole of a global array of several processes), installed by the lowering layer
-# (thx/lowering/device.py).
-_DEVICE_PUT: list[Callable[[np.ndarray, Any], Any]] = []
+# ``put(ndarray, variable, private) -> device array`` and ``fetch(device array) -> array NumPy can
+# read`` (the whole of a global array of several processes), installed by the lowering layer
+# (thx/lowering/device.py).  ``private``: no one else holds the array; when False the caller keeps
+# it (``shared(X)``), and the device value must not see later writes to it.
+_DEVICE_PUT: list[Callable[[np.ndarray, Any, bool], Any]] = []
 _FETCH: list[Callable[[Any], Any]] = []
 _ORDER = itertools.count()  # creation order: the order in which a call takes several locks
 
 
-def install_device_put(put: Callable[[np.ndarray, Any], Any],
+def install_device_put(put: Callable[[np.ndarray, Any, bool], Any],
                        fetch: Callable[[Any], Any] = lambda v: v) -> None:
     """Make tensor shared variables keep their values where ``put`` uploads them
     (``get_value`` reads them through ``fetch``)."""
@@ -73,15 +74,16 @@ class SharedVariable(Variable):
     _any_sharded = False  # set once some variable has a sharding (compile looks for them then)
 
     def __init__(self, name: str | None, type, value: Any, strict: bool,
-                 allow_downcast: bool | None = None, sharding: Sequence | None = None) -> None:
+                 allow_downcast: bool | None = None, sharding: Sequence | None = None,
+                 *, borrow: bool = True) -> None:
         super().__init__(type, None, None, name)
         if sharding is not None:
             self.sharding = _sharding_spec(sharding, type.ndim, name)
             SharedVariable._any_sharded = True
         self._allow_downcast = allow_downcast
         self._strict = strict
-        self.container = Container(self._place(type.filter(value, strict=strict,
-                                                           allow_downcast=allow_downcast)))
+        v = type.filter(value, strict=strict, allow_downcast=allow_downcast)
+        self.container = Container(self._place(v, borrow or v is not value))
         self._default_update = None
 
     # The value, its lock and the lock's order live in the container (shared with graph clones).
@@ -101,11 +103,14 @@ class SharedVariable(Variable):
     def _order(self) -> int:
         return self.container.order
 
-    def _place(self, v: Any) -> Any:
-        """``v`` uploaded to the device when this variable lives there and the upload is installed."""
+    def _place(self, v: Any, private: bool = True) -> Any:
+        """``v`` as this variable stores it: uploaded to the device when the variable lives there
+        and the upload is installed.  ``private=False``: the caller still holds ``v`` (``shared(X)``,
+        ``set_value(X)``), so the stored value must not see the caller's later writes: the upload
+        makes its own copy (one copy, not a NumPy copy and then an upload), or ``v`` is copied."""
         if self._device_resident and _DEVICE_PUT and isinstance(v, np.ndarray):
-            return _DEVICE_PUT[0](v, self)
-        return v
+            return _DEVICE_PUT[0](v, self, private)
+        return v if private or not isinstance(v, np.ndarray) else v.copy()
 
     def _to_device(self) -> None:
         """Upload a value still held in NumPy (functions call this once, when they are built)."""
@@ -135,9 +140,7 @@ class SharedVariable(Variable):
         if hasattr(new_value, "__array__") and not isinstance(new_value, np.ndarray):
             new_value = np.asarray(new_value)
         v = self.type.filter(new_value, strict=self._strict, allow_downcast=self._allow_downcast)
-        if v is new_value and not borrow:  # before the upload, which may keep the array's memory
-            v = v.copy()
-        placed = self._place(v)
+        placed = self._place(v, borrow or v is not new_value)
         with self._lock:
             self._value = placed
 
@@ -194,7 +197,7 @@ class SharedVariable(Variable):
         d.pop("_lock", None)
         d.pop("_order", None)
         self.__dict__.update(d)
-        self.container = Container(self._place(value))
+        self.container = Container(self._place(value, False))  # (copy.copy: a view of a device value)
 
     def __copy__(self) -> SharedVariable:
         cp = object.__new__(type(self))
@@ -245,8 +248,7 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     if hasattr(value, "__array__") and not isinstance(value, np.ndarray):
         value = np.asarray(value)
     if isinstance(value, np.ndarray):
-        arr = value if borrow else value.copy()  # (the upload may alias it: jax.device_put on
-        # the CPU keeps an aligned NumPy array's memory, and reads it after returning)
+        arr = value  # not copied here: the variable copies it as it stores it (_place)
     elif isinstance(value, (bool, int, float, complex, np.generic)):
         arr = np.asarray(value)
     else:
@@ -259,7 +261,8 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     if broadcastable is None:
         broadcastable = (False,) * arr.ndim
     t = TensorType(str(arr.dtype), broadcastable)
-    return TensorSharedVariable(name, t, arr, strict, allow_downcast, sharding)
+    return TensorSharedVariable(name, t, arr, strict, allow_downcast, sharding,
+                                borrow=borrow or arr is not value)
 
 
 def _sharding_spec(sharding: Sequence, ndim: int, name: str | None) -> tuple:
