@@ -146,7 +146,7 @@ ROWS = [
      r"index must be integers, got TensorType\(float64, scalar\) \(s\)"),
     ("too many indices", lambda: x[1, 2], IndexError,
      r"too many indices for TensorType\(float64, vector\): 2 indices, 1 dimensions"),
-    ("boolean mask", lambda: x[x > 0], IndexError, r"Boolean mask indexing.*XLA cannot compile"),
+    ("boolean mask", lambda: x[x > 0], TypeError, r"does not support boolean mask.*\.nonzero\(\)"),
     ("dimshuffle bad dimension", lambda: m.dimshuffle(0, 2), ValueError,
      r"DimShuffle: invalid dimension 2 for an input of 2 dimensions"),
     ("dimshuffle drops a real dimension", lambda: m.dimshuffle(0), ValueError,

@@ -191,12 +191,6 @@ def test_inside_a_scan_step_raises_as_compress_does(build):
     assert str(info2.value).splitlines()[0] == first
 
 
-def test_boolean_mask_indexing_points_to_nonzero():
-    x = T.dmatrix("x")
-    with pytest.raises(IndexError, match=r"x\[mask.nonzero\(\)\]"):
-        x[T.gt(x, 0)]
-
-
 # ------------------------------------------------------------------ a whole program
 
 
@@ -233,3 +227,13 @@ def test_theano_names_under_the_alias():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[[3.0, 5.0], [1, 3], [1, 3]]"
+
+
+def test_theano_indexing_doc_mask_raises_and_nonzero_indexes_like_numpy():
+    # Theano 1.0 library/tensor/basic "Indexing": t[t > 4] is a TypeError pointing to nonzero();
+    # t[(t > 4).nonzero()] gives NumPy's n[n > 4]
+    n = np.arange(9).reshape(3, 3)
+    t = T.arange(9).reshape((3, 3))
+    with pytest.raises(TypeError, match=r"does not support boolean mask.*nonzero\(\)"):
+        t[t > 4]
+    np.testing.assert_array_equal(t[(t > 4).nonzero()].eval(), n[n > 4])

@@ -71,11 +71,13 @@ def _parse(x: Variable, idx: Any) -> tuple[tuple, list[Variable], bool]:
         else:
             v = as_tensor_variable(i)
             if v.dtype == "bool":
-                raise IndexError(
-                    "Boolean mask indexing gives a result whose shape depends on the data, which "
-                    "XLA cannot compile inside one function; use T.switch(mask, x, 0) to keep the "
-                    "shape, or Theano's x[mask.nonzero()] (T.nonzero_values(x) for x[x != 0]), "
-                    "whose positions are computed on the host between jitted segments.")
+                raise TypeError(  # Theano 1.0's error class and advice (library/tensor/basic)
+                    "TensorType does not support boolean mask for indexing such as tensor[x==0]. "
+                    "Instead you can use nonzero() such as tensor[(x == 0).nonzero()] (its "
+                    "positions are computed on the host between jitted segments; "
+                    "T.nonzero_values(x) gives x[x != 0]), or T.switch(mask, x, 0) to keep the "
+                    "shape: a boolean mask gives a result whose shape depends on the data, which "
+                    "XLA cannot compile inside one function.")
             if v.dtype not in discrete_dtypes:
                 raise TypeError(f"index must be integers, got {v.type} ({i!r})")
             if v.ndim == 0:
