@@ -67,6 +67,21 @@ class SharedVariable(Variable):
     A tensor value lives on the device (uploaded once, by ``shared``,
     ``set_value`` or the first function using it); ``get_value`` copies it to
     a NumPy array.
+
+    Parameters
+    ----------
+    name : str or None
+    type : Type
+        The type of the value (``TensorType`` for ``shared`` of an array).
+    value : object
+        The initial value, checked by ``type.filter``.
+    strict, allow_downcast : bool
+        How later ``set_value`` calls convert their values (Theano's rules).
+    sharding : sequence, optional
+        A mesh axis name (or None) per dimension (docs/distributed.md).
+    borrow : bool
+        The variable may keep ``value`` itself (default, as in Theano); False: the caller keeps
+        it, and the stored value is a copy (made by the upload, see ``_place``).
     """
 
     _device_resident = False  # tensor shared variables say True
