@@ -1,11 +1,13 @@
-"""JAX lowering of thx/tensor/data_sized.py: ``BinCount``, ``Unique``, ``FlatNonzero``.
+"""JAX lowering of thx/tensor/data_sized.py: ``BinCount``, ``Unique``, ``FlatNonzero``,
+``RepeatIndex``.
 
 These ops are host barriers: at the top level of a function they run between jitted segments
 with concrete inputs (``segments.segmented_jit``), compute with NumPy the very function their
 ``perform`` uses, and hand a device array to the next segment, which is compiled for its
 length.  Given traced inputs (inside a loop's step, where no host runs between segments)
 ``bincount`` uses a constant ``minlength`` as its length with a run-time check, and the others
-raise an error that says why.
+raise an error that says why.  A ``RepeatIndex`` with constant repeats has a static length and
+lowers into the program like any op.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ import numpy as np
 
 from thx.lowering.checks import runtime_check
 from thx.lowering.registry import is_concrete, register
-from thx.tensor.data_sized import (NEGATIVE_ASSERT, NEGATIVE_VALUE, BinCount, FlatNonzero, Unique,
-                                   bincount_numpy, unique_numpy)
+from thx.tensor.data_sized import (NEGATIVE_ASSERT, NEGATIVE_VALUE, BinCount, FlatNonzero,
+                                   RepeatIndex, Unique, bincount_numpy, repeat_index_numpy,
+                                   unique_numpy)
 
 
 def _traced(*values: Any) -> bool:
@@ -102,4 +105,22 @@ def _flatnonzero(op, node):
             raise _in_a_loop("compress, nonzero, flatnonzero or nonzero_values (FlatNonzero: the "
                              "positions of the non-zero entries)")
         return _on_host(lambda v: np.flatnonzero(v).astype(np.int64), np.asarray(a))
+    return impl
+
+
+@register(RepeatIndex)
+def _repeat_index(op, node):
+    if op.repeats is not None:  # a static length: a constant, after a check of n
+        index = repeat_index_numpy(len(op.repeats), op.repeats)
+
+        def fixed(n):
+            runtime_check(jnp.asarray(n) != len(op.repeats), ValueError,
+                          f"repeat: repeats has {len(op.repeats)} entries for an axis of length {{}}", n)
+            return jnp.asarray(index)
+        return fixed
+
+    def impl(n, repeats):
+        if _traced(n, repeats):
+            raise _in_a_loop("repeat with symbolic repeats (RepeatIndex: the positions it takes)")
+        return _on_host(repeat_index_numpy, np.asarray(n), np.asarray(repeats))
     return impl

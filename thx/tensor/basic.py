@@ -410,17 +410,75 @@ def tile(x: Any, reps: Sequence[int]) -> Variable:
     return x
 
 
-def repeat(x: Any, repeats: int, axis: int | None = None) -> Variable:
-    """``numpy.repeat`` for a constant integer ``repeats``."""
+def repeat(x: Any, repeats: Any, axis: int | None = None) -> Variable:
+    """Repeat each element of ``x`` along ``axis`` (``numpy.repeat``; Theano's ``T.repeat``).
+
+    Parameters
+    ----------
+    x : tensor
+        Flattened first when ``axis`` is None.
+    repeats : int, integer scalar or integer vector (constant or symbolic)
+        How many times each element is repeated: one count for all of them, or one per element
+        of the axis (a vector of ``x.shape[axis]`` counts).
+    axis : int, optional
+        The axis along which to repeat.
+
+    Returns
+    -------
+    Variable
+        ``x`` with ``axis`` of length ``x.shape[axis] * repeats`` or ``sum(repeats)``.
+
+    Raises
+    ------
+    TypeError
+        If ``repeats`` does not hold integers.
+    ValueError
+        If ``repeats`` has more than one dimension (Theano's message), or, when the function
+        runs, a negative count or a vector whose length is not ``x.shape[axis]`` (NumPy's).
+
+    Notes
+    -----
+    A scalar count is a broadcast and a reshape (``alloc``), as in Theano; its gradient sums the
+    copies.  A vector of counts is ``take(x, RepeatIndex()(x.shape[axis], repeats), axis)``:
+    constant counts are folded into the graph, symbolic ones make the output's length a
+    run-time value, computed on the host between jitted segments (docs/api.md, "Data-dependent
+    lengths"; not inside a loop's step).  ``repeats`` has no gradient.
+
+    Examples
+    --------
+    >>> import thx.tensor as T
+    >>> m = T.dmatrix('m')
+    >>> T.repeat(m, [1, 2], axis=0).eval({m: [[1., 2.], [3., 4.]]})
+    array([[1., 2.],
+           [3., 4.],
+           [3., 4.]])
+    """
     x = as_tensor_variable(x)
     if axis is None:
         x, axis = flatten(x), 0
+    if not -x.ndim <= axis < x.ndim:
+        raise ValueError(f"repeat: axis {axis} is out of bounds for a tensor of {x.ndim} dimensions")
     axis = axis % x.ndim
-    y = shape_padaxis(x, axis + 1)
-    y = join(axis + 1, *([y] * int(repeats)))
-    from thx.tensor.subtensor import getitem
-    new = [shape(x)[d] for d in range(x.ndim)]
-    new[axis] = new[axis] * int(repeats)
+    reps = repeats if isinstance(repeats, Variable) else np.asarray(repeats)
+    if reps.dtype not in discrete_dtypes or str(reps.dtype) == "bool":
+        raise TypeError(f"repeat: repeats must hold integers (Theano: repeats.dtype must be an "
+                        f"integer.), got dtype {reps.dtype}")
+    if reps.ndim > 1:
+        raise ValueError(f"The dimension of repeats should not exceed 1. (repeat: repeats has "
+                         f"{reps.ndim} dimensions)")
+    if reps.ndim == 1 and not isinstance(reps, Variable) and reps.shape[0] == 1:
+        reps = reps[0]  # one count for every element, as a scalar
+    dims = [shape(x)[d] for d in range(x.ndim)]
+    if reps.ndim == 1:
+        from thx.tensor.data_sized import repeat_index
+        from thx.tensor.subtensor import take
+        return take(x, repeat_index(dims[axis], reps), axis=axis)
+    if not isinstance(reps, Variable) and int(reps) < 0:
+        raise ValueError(f"repeat: repeats may not contain negative values, got {int(reps)}")
+    count = reps if isinstance(reps, Variable) else int(reps)
+    y = alloc(shape_padaxis(x, axis + 1), *dims[:axis + 1], count, *dims[axis + 1:])
+    new = list(dims)
+    new[axis] = dims[axis] * count
     return reshape(y, tuple(new))
 
 

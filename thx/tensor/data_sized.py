@@ -1,7 +1,8 @@
 """Ops whose output length depends on the values of their inputs, not only on their shapes:
 ``bincount`` (``max(x) + 1`` bins), ``unique`` (the number of distinct values) and
 ``FlatNonzero`` (the positions of the non-zero entries, read by ``extra_ops.compress`` and by
-Theano's ``nonzero``, ``flatnonzero`` and ``nonzero_values``, which live here too).
+Theano's ``nonzero``, ``flatnonzero`` and ``nonzero_values``, which live here too) and
+``RepeatIndex`` (the positions ``repeat`` reads for a vector of repeats).
 
 XLA compiles static shapes only, so these ops are *host barriers* (``host_barrier = True``, as
 an ``until`` scan): a function holding one runs as jitted segments, the op runs between them on
@@ -29,7 +30,7 @@ from thx.tensor.type import TensorType, discrete_dtypes
 from thx.tensor.var import as_tensor_variable, constant
 
 __all__ = ["BinCount", "bincount", "FlatNonzero", "compress", "flatnonzero", "nonzero",
-           "nonzero_values", "Unique", "unique"]
+           "nonzero_values", "RepeatIndex", "repeat_index", "Unique", "unique"]
 
 _INDEX_DTYPES = tuple(d for d in discrete_dtypes if d != "bool")
 
@@ -360,6 +361,89 @@ def nonzero_values(a: Any) -> Variable:
     """
     a = _non_scalar(a, "nonzero_values")
     return getitem(flatten(a), FlatNonzero()(a))
+
+
+# ---------------------------------------------------------------------- repeat
+
+
+def repeat_index_numpy(n: Any, repeats: Any) -> np.ndarray:
+    """``numpy.repeat(numpy.arange(n), repeats)`` as int64, with NumPy's errors (``RepeatIndex``'s
+    ``perform`` and its lowering's host step)."""
+    n = int(np.asarray(n))
+    repeats = np.asarray(repeats)
+    if repeats.ndim == 1 and repeats.shape[0] not in (1, n):  # one entry counts for every position
+        raise ValueError(f"repeat: repeats has {repeats.shape[0]} entries for an axis of length {n} "
+                         f"(NumPy: operands could not be broadcast together with shape ({n},) "
+                         f"({repeats.shape[0]},))")
+    if repeats.size and repeats.min() < 0:
+        raise ValueError(f"repeat: repeats may not contain negative values, got {int(repeats.min())}")
+    return np.repeat(np.arange(n, dtype=np.int64), repeats.astype(np.int64))
+
+
+class RepeatIndex(NotDifferentiable, Op):
+    """The positions ``numpy.repeat`` reads along an axis of length ``n``:
+    ``numpy.repeat(numpy.arange(n), repeats)``, for a vector (or scalar) of ``repeats``.
+
+    ``repeat(x, repeats, axis)`` is ``take(x, RepeatIndex()(x.shape[axis], repeats), axis)``,
+    so its gradient w.r.t. ``x`` is the take's (the gradient of each copy summed into its
+    source); ``repeats`` is disconnected, as in Theano's ``RepeatOp``.
+
+    With ``repeats`` given to the constructor (a constant, a tuple of ints) the only input is
+    ``n`` and the length is ``sum(repeats)``, known when the graph is built: the op lowers into
+    the jitted program (checking ``n == len(repeats)``) and works inside a loop's step.  With
+    ``repeats`` a symbolic input the length is a run-time value: a host barrier (module
+    docstring).
+    """
+
+    __props__ = ("repeats",)
+
+    def __init__(self, repeats: Sequence[int] | None = None) -> None:
+        self.repeats = None if repeats is None else tuple(int(r) for r in repeats)
+        if self.repeats is not None and any(r < 0 for r in self.repeats):
+            raise ValueError(f"repeat: repeats may not contain negative values, got {min(self.repeats)}")
+
+    @property
+    def host_barrier(self) -> bool:
+        """A symbolic ``repeats`` makes the output's length a run-time value."""
+        return self.repeats is None
+
+    def make_node(self, n, *rest):
+        n = as_tensor_variable(n)
+        if n.ndim != 0 or n.dtype not in _INDEX_DTYPES:
+            raise TypeError(f"RepeatIndex: n must be an integer scalar, got {n.type}")
+        if (self.repeats is None) != (len(rest) == 1) or len(rest) > 1:
+            raise TypeError("RepeatIndex: give repeats either to the constructor or as the second input")
+        inputs = [n]
+        if rest:
+            r = as_tensor_variable(rest[0])
+            if r.ndim > 1 or r.dtype not in _INDEX_DTYPES:
+                raise TypeError(f"RepeatIndex: repeats must be an integer scalar or vector, got {r.type}")
+            inputs.append(r)
+        return Apply(self, inputs, [TensorType("int64", (False,))()])
+
+    def perform(self, node, inputs, out):
+        reps = self.repeats if self.repeats is not None else inputs[1]
+        out[0][0] = repeat_index_numpy(inputs[0], reps)
+
+    def infer_shape(self, fgraph, node, input_shapes):
+        if self.repeats is None:
+            raise NotImplementedError("RepeatIndex: the length is a run-time value")
+        return [(constant(sum(self.repeats), dtype="int64"),)]
+
+
+def repeat_index(n: Any, repeats: Any) -> Variable:
+    """``numpy.repeat(numpy.arange(n), repeats)``: the positions ``repeat`` takes along an axis of
+    length ``n`` (``RepeatIndex``); a constant ``repeats`` is folded into the op."""
+    if isinstance(repeats, Variable):
+        from thx.graph.basic import Constant
+        if isinstance(repeats, Constant):
+            repeats = repeats.data
+        else:
+            return RepeatIndex()(n, repeats)
+    reps = np.asarray(repeats)
+    if reps.ndim == 0:  # a scalar repeats every position: spelled out only when n is known too
+        return RepeatIndex()(n, constant(reps.astype("int64")))
+    return RepeatIndex(tuple(reps.astype(np.int64).tolist()))(n)
 
 
 # ---------------------------------------------------------------------- unique

@@ -17,7 +17,8 @@ from thx.graph.basic import Apply, Constant, Variable
 from thx.graph.op import Op
 from thx.tensor import elemwise as E
 from thx.tensor.basic import arange, repeat, zeros, zeros_like
-from thx.tensor.data_sized import BinCount, FlatNonzero, Unique, bincount, compress, unique
+from thx.tensor.data_sized import (BinCount, FlatNonzero, RepeatIndex, Unique, bincount, compress,
+                                   unique)
 from thx.tensor.elemwise import _zero_grad, cast
 from thx.tensor.shape import MakeVector, NotDifferentiable, Shape, _disconnected, reshape, shape
 from thx.tensor.subtensor import getitem, set_subtensor
@@ -25,7 +26,7 @@ from thx.tensor.type import TensorType, discrete_dtypes, upcast
 from thx.tensor.var import as_tensor_variable, constant
 
 __all__ = ["CumOp", "cumsum", "cumprod", "diff", "BinCount", "bincount", "squeeze", "compress",
-           "FlatNonzero", "repeat", "Bartlett", "bartlett", "FillDiagonal", "fill_diagonal",
+           "FlatNonzero", "repeat", "RepeatIndex", "Bartlett", "bartlett", "FillDiagonal", "fill_diagonal",
            "FillDiagonalOffset", "fill_diagonal_offset", "to_one_hot", "Unique", "unique",
            "RavelMultiIndex", "ravel_multi_index", "UnravelIndex", "unravel_index",
            "SearchsortedOp", "searchsorted"]
