@@ -20,6 +20,8 @@ CASES = [
     ("import theano.scalar as scal", "scal.float64.dtype", "float64"),
     ("from theano.gradient import subgraph_grad", "subgraph_grad.__name__", "subgraph_grad"),
     ("import theano", "theano.compile.mode.get_default_mode.__name__", "get_default_mode"),
+    ("from theano.compile.ops import as_op", "as_op.__module__", "thx.compile.ops"),
+    ("import theano", "theano.gof.Op is theano.Op", "True"),
 ]
 
 

@@ -14,6 +14,9 @@ from thx.compile import (FAST_COMPILE, FAST_RUN, Function, In, Mode, Out, Param,
 from thx.gradient import Lop, Rop, grad
 from thx.graph.fg import FunctionGraph, MissingInputError
 from thx.graph.basic import Apply, Constant, Variable
+from thx.graph.op import Op
+from thx.graph.type import Type
+from thx import graph as gof  # Theano's theano.gof: Op, Apply, Variable, Constant, Type (docs/extending.md)
 from thx.printing import debugprint, pp, pprint
 from thx import scan_module  # imports the thx.scan package first; `thx.scan` is then the function
 from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
@@ -42,4 +45,4 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
-           "function_dump", "subgraph_grad", "clone", "dot", "distributed"]
+           "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof"]

@@ -49,7 +49,6 @@ RENAMES = {
     "theano.compile.sharedvalue": "thx.compile.sharedvalue",
     "theano.compile.mode": "thx.compile.mode",
     "theano.compile.io": "thx.compile.function",
-    "theano.compile.ops": "thx.compile",
     "theano.tensor.sharedvar": "thx.tensor.sharedvar",
     "theano.tensor.raw_random": "thx.tensor.shared_randomstreams",
     "theano.tensor.nnet.nnet": "thx.tensor.nnet",

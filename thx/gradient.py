@@ -501,6 +501,8 @@ def Rop(f: Variable | Sequence[Variable], wrt: Variable | Sequence[Variable],
 class _ViewOp(Op):
     """Identity in the forward pass; subclasses change the gradient."""
 
+    __props__ = ()
+
     def make_node(self, x):
         x = as_variable(x)
         return Apply(self, [x], [x.type()])
@@ -521,6 +523,8 @@ class _ViewOp(Op):
 class ConsiderConstant(_ViewOp):
     """Identity whose gradient is zero (Theano 1.0's ``consider_constant``: connected, zeros)."""
 
+    __props__ = ()
+
     def L_op(self, inputs, outputs, grads):
         return [_float_zeros_like(inputs[0])]
 
@@ -530,6 +534,8 @@ class ConsiderConstant(_ViewOp):
 
 class DisconnectedGrad(_ViewOp):
     """Identity through which no gradient flows (``disconnected_grad(x)``)."""
+
+    __props__ = ()
 
     def L_op(self, inputs, outputs, grads):
         return [DisconnectedType()()]
@@ -541,6 +547,8 @@ class DisconnectedGrad(_ViewOp):
 class ZeroGrad(_ViewOp):
     """Identity whose gradient is zero."""
 
+    __props__ = ()
+
     def L_op(self, inputs, outputs, grads):
         return [_float_zeros_like(inputs[0])]
 
@@ -550,6 +558,8 @@ class ZeroGrad(_ViewOp):
 
 class UndefinedGrad(_ViewOp):
     """Identity whose gradient is undefined (NullType)."""
+
+    __props__ = ()
 
     def L_op(self, inputs, outputs, grads):
         return [NullType("undefined_grad was applied")()]

@@ -343,16 +343,14 @@ def test_runtime_index_out_of_range_inside_scan():
 
 
 class NoLowering(thx.graph.op.Op):
-    """An op with a NumPy ``perform`` but no JAX lowering (registered nowhere)."""
+    """An op with neither a JAX lowering (registered nowhere) nor a NumPy ``perform`` (an op
+    with one runs it on the host: tests/graph/test_python_op.py)."""
 
     __props__ = ()
 
     def make_node(self, x):
         x = T.as_tensor_variable(x)
         return thx.graph.basic.Apply(self, [x], [x.type()])
-
-    def perform(self, node, inputs, out):
-        out[0][0] = inputs[0] * 2
 
 
 def test_op_without_lowering_names_node_and_line():

@@ -9,8 +9,6 @@ constant, computed on the host between jitted segments when they are symbolic
 
 from __future__ import annotations
 
-import warnings
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -20,13 +18,6 @@ import thx
 import thx.tensor as T
 
 R = np.random.RandomState(7)
-
-
-@pytest.fixture(autouse=True)
-def _quiet_bucket_warnings():
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="thx function compiles once per length")
-        yield
 
 
 @pytest.mark.parametrize("axis", [None, 0, 1, -1])

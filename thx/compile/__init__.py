@@ -8,6 +8,7 @@ from thx.compile.debugmode import DebugMode
 from thx.rewriting.mode import FAST_COMPILE, FAST_RUN, Mode, get_default_mode, get_mode
 from thx.tensor.sharedvar import SharedVariable, TensorSharedVariable, shared
 from thx.compile import mode, sharedvalue  # Theano's theano.compile.mode / .sharedvalue paths
+from thx.compile import ops  # Theano's theano.compile.ops: as_op
 
 __all__ = ["function", "Function", "FunctionMaker", "In", "Out", "Param", "UnusedInputError",
            "Mode", "get_mode", "get_default_mode", "FAST_RUN", "FAST_COMPILE", "shared", "SharedVariable",

@@ -469,7 +469,8 @@ def _plain_fn(f: Any) -> Any:
 
 def _barrier(f: Any) -> Any:
     """The one host-barrier node of a segmented function (an until scan), or None."""
-    found = [n for n in f.maker.fgraph.apply_nodes if getattr(n.op, "host_barrier", False)]
+    from thx.lowering.registry import runs_on_host
+    found = [n for n in f.maker.fgraph.apply_nodes if runs_on_host(n.op)]
     return found[0] if len(found) == 1 else None
 
 

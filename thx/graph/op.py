@@ -7,10 +7,18 @@ shapes), ``perform`` (the NumPy reference, used for constant folding),
 op that runs an inner graph, ``inner_graph``/``inner_to_outer`` for
 debugprint and the drawings).  Its JAX implementation lives in
 ``thx/lowering/`` in the file named like the op's module.
+
+A user's op (Theano's "Creating a new Op: Python implementation") subclasses
+``Op`` the same way: ``make_node`` or ``itypes``/``otypes``, ``perform``,
+optionally ``grad``, ``R_op`` and ``infer_shape`` with Theano 1.0's
+signature ``(node, input_shapes)``.  Without a registered JAX lowering its
+``perform`` runs on the host (``thx/lowering/perform.py``; docs/extending.md).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -25,20 +33,37 @@ class Op:
 
     ``__props__`` names the attributes that define the op: two ops of the
     same class with equal props are equal (and hash alike), so merge and
-    the lowering cache see them as one.
+    the lowering cache see them as one.  A class that declares no
+    ``__props__`` (nor inherits any from a class below ``Op``) compares by
+    identity, as in Theano: two instances are never merged.
+
+    ``itypes`` and ``otypes`` (lists of types) stand in for ``make_node``:
+    the inputs must have exactly the types ``itypes``, and the outputs are
+    new variables of the types ``otypes``.
     """
 
     __props__: tuple[str, ...] = ()
     # Number of outputs when called; ops with several outputs return a list.
     default_output: int | None = None
+    itypes: Sequence[Any] | None = None
+    otypes: Sequence[Any] | None = None
+    _by_identity = True  # no __props__ declared: equality is identity (set per class below)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._by_identity = not any("__props__" in k.__dict__ for k in cls.__mro__ if k is not Op)
 
     def _props(self) -> tuple:
         return tuple(getattr(self, a) for a in self.__props__)
 
     def __eq__(self, other: object) -> bool:
+        if self._by_identity:
+            return self is other
         return type(self) is type(other) and self._props() == other._props()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
+        if self._by_identity:
+            return id(self)
         return hash((type(self), self._props()))
 
     def __str__(self) -> str:
@@ -56,8 +81,22 @@ class Op:
 
     # ------------------------------------------------------------ building
     def make_node(self, *inputs: Any) -> Apply:
-        """Build the Apply node of this op on ``inputs`` (checks and infers types)."""
-        raise NotImplementedError(f"{type(self).__name__}.make_node")
+        """Build the Apply node of this op on ``inputs`` (checks and infers types).
+
+        The default uses ``itypes``/``otypes``: a non-variable input becomes a
+        constant of its ``itype``; a variable must have exactly that type.
+        """
+        if self.itypes is None or self.otypes is None:
+            raise NotImplementedError(f"{type(self).__name__}: you can either define itypes and "
+                                      f"otypes, or implement make_node")
+        if len(inputs) != len(self.itypes):
+            raise ValueError(f"We expected {len(self.itypes)} inputs but got {len(inputs)}.")
+        inputs = tuple(x if isinstance(x, Variable) or t.constant_type is None
+                       else t.constant_type(t, x) for x, t in zip(inputs, self.itypes))
+        if not all(isinstance(x, Variable) and x.type == t for x, t in zip(inputs, self.itypes)):
+            raise TypeError(f"We expected inputs of types '{list(self.itypes)}' but got types "
+                            f"'{[getattr(x, 'type', type(x).__name__) for x in inputs]}'")
+        return Apply(self, list(inputs), [t() for t in self.otypes])
 
     def __call__(self, *inputs: Any, **kwargs: Any):
         node = self.make_node(*inputs, **kwargs)
@@ -125,3 +164,29 @@ class Op:
     def inner_to_outer(self, node: Apply) -> dict[Variable, Variable]:
         """Which outer input of ``node`` each inner input stands for (debugprint's ``->`` links)."""
         return {}
+
+
+def has_perform(op: Op) -> bool:
+    """True if ``op``'s class defines its own ``perform`` (a NumPy implementation)."""
+    return type(op).perform is not Op.perform
+
+
+@functools.lru_cache(maxsize=None)
+def _theano_signature(function: Any) -> bool:
+    """True if an ``infer_shape`` function (unbound: ``self`` first) takes Theano 1.0's
+    ``(node, input_shapes)``, not thx's ``(fgraph, node, input_shapes)``."""
+    try:
+        params = [p for p in inspect.signature(function).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        return False
+    return len(params) == 3
+
+
+def call_infer_shape(op: Op, fgraph: Any, node: Apply, input_shapes: list) -> list:
+    """``op.infer_shape`` called with the signature its class defines: thx's (and PyTensor's)
+    ``(fgraph, node, input_shapes)`` or Theano 1.0's ``(node, input_shapes)``."""
+    function = getattr(type(op), "infer_shape", None)
+    if function is not None and _theano_signature(function):
+        return op.infer_shape(node, input_shapes)
+    return op.infer_shape(fgraph, node, input_shapes)

@@ -33,7 +33,7 @@ from thx.graph.op import Op
 from thx.ifelse import IfElse
 from thx.lowering.checks import collecting, emit_status
 from thx.lowering.program import build_closure, static_argnums
-from thx.lowering.registry import LOWERING_PASSES, is_concrete, register
+from thx.lowering.registry import LOWERING_PASSES, is_concrete, register, runs_on_host
 from thx.lowering.segments import HOST_IMPLS, BranchShapesDiffer, host_runner
 
 
@@ -59,8 +59,9 @@ class BranchIfElse(Op):
 
     @property
     def host_barrier(self) -> bool:
-        """A branch holding an until scan runs on the host (``thx/lowering/segments.py``)."""
-        return any(getattr(n.op, "host_barrier", False)
+        """A branch holding an until scan or a Python op runs on the host
+        (``thx/lowering/segments.py``)."""
+        return any(runs_on_host(n.op)
                    for fg in (self.then_fgraph, self.else_fgraph) for n in fg.apply_nodes)
 
 

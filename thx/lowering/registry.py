@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Apply
-from thx.graph.op import Op
+from thx.graph.op import Op, has_perform
 
 Impl = Callable[..., Any]
 ImplFactory = Callable[[Op, Apply], Impl]
@@ -85,6 +85,20 @@ def jax_impl(op: Op, node: Apply) -> Impl:
         raise NotImplementedError(f"No JAX lowering registered for op {op} ({type(op).__name__}); "
                                   f"register one with thx.lowering.registry.register")
     return factory(op, node)
+
+
+def lowered_by_perform(op: Op) -> bool:
+    """True if ``op`` has no JAX lowering of its own and runs its NumPy ``perform`` instead (a
+    user's Python op: ``thx/lowering/perform.py``, registered for the base class ``Op``)."""
+    ensure_loaded()
+    factory = _lookup(JAX_IMPLS, op)
+    return factory is not None and factory is JAX_IMPLS.get(Op) and has_perform(op)
+
+
+def runs_on_host(op: Op) -> bool:
+    """True if a node of ``op`` at the top level of a function runs between jitted segments:
+    a host barrier (``op.host_barrier``: a run-time output length) or a Python op."""
+    return bool(getattr(op, "host_barrier", False)) or lowered_by_perform(op)
 
 
 def static_inputs(node: Apply) -> tuple[int, ...]:

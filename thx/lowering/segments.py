@@ -9,7 +9,9 @@ inside one, because a shape they return is only known once they have run:
   condition is a run-time value (``jax.lax.cond`` needs one shape);
 * an op whose output length depends on its input's values (``bincount``,
   ``unique``, the positions ``compress`` and ``nonzero`` read:
-  ``thx/tensor/data_sized.py``).
+  ``thx/tensor/data_sized.py``);
+* a user's Python op, which has no JAX lowering and runs its NumPy
+  ``perform`` (``thx/lowering/perform.py``).
 
 ``compile_graph`` returns the function the linker uses.  A graph with an
 ``until`` scan is cut at once into jitted *segments* (``segmented_jit``): each
@@ -47,7 +49,7 @@ from thx.graph.fg import FunctionGraph
 from thx.lowering.checks import checked, split_status
 from thx.lowering.compiles import TraceCounter, charging, counted, new_counter
 from thx.lowering.program import Plan, build_closure, closure, execute, plan, static_argnums
-from thx.lowering.registry import static_inputs
+from thx.lowering.registry import runs_on_host, static_inputs
 from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
 
@@ -99,7 +101,7 @@ def _unwrap(v: Any) -> Any:
 
 
 def is_barrier(node: Any) -> bool:
-    return bool(getattr(node.op, "host_barrier", False))
+    return runs_on_host(node.op)
 
 
 def _segment_statics(items: Sequence, seg_in: Sequence[int]) -> set[int]:

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Constant, Variable
+from thx.graph.op import call_infer_shape
 from thx.rewriting.constants import make_constant, scalar_value
 from thx.rewriting.engine import local_rewrite
 from thx.rewriting.utils import ALL_PHASES, CANON
@@ -107,7 +108,7 @@ def local_shape_infer(fgraph, node):  # Shape(x + y) -> Shape(x)   (the op's inf
     if inner is None:
         return None
     try:
-        shapes = inner.op.infer_shape(fgraph, inner, [_LazyShape(i) for i in inner.inputs])
+        shapes = call_infer_shape(inner.op, fgraph, inner, [_LazyShape(i) for i in inner.inputs])
         dims = [d if isinstance(d, Variable) else constant(int(d), dtype="int64")
                 for d in shapes[v.index]]
     except Exception:  # no infer_shape, or one that cannot say

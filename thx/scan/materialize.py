@@ -24,6 +24,8 @@ class Materialize(Op):
     view ops, and this one must survive until lowering.
     """
 
+    __props__ = ()
+
     def make_node(self, x):
         x = as_variable(x)
         return Apply(self, [x], [x.type()])

@@ -45,7 +45,7 @@ import numpy as np
 from thx.graph.basic import Apply, Variable, ancestors, io_toposort
 from thx.graph.evaluate import evaluate
 from thx.graph.fg import FunctionGraph
-from thx.graph.op import Op
+from thx.graph.op import Op, call_infer_shape
 from thx.scan.derivatives import scan_grad, scan_rop
 
 
@@ -338,7 +338,7 @@ class Scan(Op):
 
         for n in io_toposort(fg.inputs, fg.outputs):
             try:
-                outs = n.op.infer_shape(fg, n, [shape_of(i) for i in n.inputs])
+                outs = call_infer_shape(n.op, fg, n, [shape_of(i) for i in n.inputs])
             except Exception:  # noqa: BLE001 - no rule, or one that cannot say: no shape
                 continue  # for its outputs (only reading one of them fails)
             for o, shp in zip(n.outputs, outs):

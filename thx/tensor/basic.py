@@ -31,6 +31,8 @@ from thx.tensor.data_sized import flatnonzero, nonzero, nonzero_values  # noqa: 
 class Alloc(Op):
     """A tensor of the given shape filled with (a broadcast of) ``value``."""
 
+    __props__ = ()
+
     def make_node(self, value, *shape):
         v = as_tensor_variable(value)
         sh = [_as_int_scalar(s, "alloc shape entry") for s in shape]

@@ -434,6 +434,8 @@ def std(x: Any, axis: Any = None, ddof: int = 0, keepdims: bool = False, correct
 class Dot(Op):
     """Matrix/vector product of two tensors of rank 1 or 2."""
 
+    __props__ = ()
+
     def __str__(self):
         return "dot"
 

@@ -77,6 +77,8 @@ class NotScalarConstantError(Exception):
 class Shape(NotDifferentiable, Op):
     """The shape of a tensor, as an int64 vector."""
 
+    __props__ = ()
+
     def make_node(self, x):
         x = as_tensor_variable(x)
         return Apply(self, [x], [TensorType("int64", (False,))()])
@@ -288,6 +290,8 @@ def flatten(x: Any, ndim: int = 1, outdim: int | None = None) -> Variable:
 
 class SpecifyShape(Op):
     """``x``, asserting at run time that its shape is ``shape``."""
+
+    __props__ = ()
 
     def make_node(self, x, shp):
         x = as_tensor_variable(x)
