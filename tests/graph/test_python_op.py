@@ -297,3 +297,49 @@ def test_an_op_in_an_ifelse_branch_runs_on_the_host():
 def test_gof_names_are_thx_graph_classes():
     assert theano.gof.Op is theano.Op and theano.gof.Apply is theano.Apply
     assert isinstance(T.dmatrix, theano.gof.Type)
+
+
+class HostSigmoid(theano.Op):
+    """The logistic function in NumPy, with a symbolic gradient built from the op itself."""
+
+    __props__ = ()
+
+    def make_node(self, x):
+        x = T.as_tensor_variable(x)
+        return theano.Apply(self, [x], [x.type()])
+
+    def perform(self, node, inputs, output_storage):
+        output_storage[0][0] = 1 / (1 + np.exp(-inputs[0]))
+
+    def infer_shape(self, node, shapes):
+        return shapes
+
+    def grad(self, inputs, g):
+        s = self(inputs[0])
+        return [g[0] * s * (1 - s)]
+
+
+def test_minibatch_sgd_through_givens_and_an_index_with_a_python_op_matches_numpy():
+    rng = np.random.RandomState(0)
+    n, d, bs = 120, 5, 20
+    X, y = rng.randn(n, d), (rng.rand(n) > 0.5).astype("float64")
+    data_x, data_y = theano.shared(X), theano.shared(y)
+    w, b = theano.shared(np.zeros(d)), theano.shared(0.0)
+    idx, x, t = T.lscalar("idx"), T.dmatrix("x"), T.dvector("t")
+    p = HostSigmoid()(T.dot(x, w) + b)
+    cost = -T.mean(t * T.log(p) + (1 - t) * T.log(1 - p))
+    gw, gb = T.grad(cost, [w, b])
+    train = theano.function([idx], cost, updates=[(w, w - 0.5 * gw), (b, b - 0.5 * gb)],
+                            givens={x: data_x[idx * bs:(idx + 1) * bs],
+                                    t: data_y[idx * bs:(idx + 1) * bs]})
+    wn, bn = np.zeros(d), 0.0
+    for _ in range(2):
+        for i in range(n // bs):
+            xb, tb = X[i * bs:(i + 1) * bs], y[i * bs:(i + 1) * bs]
+            pn = 1 / (1 + np.exp(-(xb @ wn + bn)))
+            np.testing.assert_allclose(train(i), -np.mean(tb * np.log(pn) + (1 - tb) * np.log(1 - pn)),
+                                       rtol=1e-12)
+            g = (pn - tb) / bs
+            wn, bn = wn - 0.5 * xb.T @ g, bn - 0.5 * g.sum()
+    np.testing.assert_allclose(w.get_value(), wn, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(b.get_value(), bn, rtol=1e-12, atol=1e-15)
