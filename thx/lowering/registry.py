@@ -78,21 +78,18 @@ def _lookup(table: dict, op: Op):
 
 
 def jax_impl(op: Op, node: Apply) -> Impl:
-    """The JAX function computing ``node`` (raises NotImplementedError naming the op)."""
+    """The JAX function computing ``node``: its op class's factory or, for a class without one,
+    the ``Op`` fallback of ``thx/lowering/perform.py`` (its ``perform`` on the host; an op with
+    no ``perform`` either raises NotImplementedError naming the op)."""
     ensure_loaded()
-    factory = _lookup(JAX_IMPLS, op)
-    if factory is None:
-        raise NotImplementedError(f"No JAX lowering registered for op {op} ({type(op).__name__}); "
-                                  f"register one with thx.lowering.registry.register")
-    return factory(op, node)
+    return _lookup(JAX_IMPLS, op)(op, node)
 
 
 def lowered_by_perform(op: Op) -> bool:
     """True if ``op`` has no JAX lowering of its own and runs its NumPy ``perform`` instead (a
     user's Python op: ``thx/lowering/perform.py``, registered for the base class ``Op``)."""
     ensure_loaded()
-    factory = _lookup(JAX_IMPLS, op)
-    return factory is not None and factory is JAX_IMPLS.get(Op) and has_perform(op)
+    return _lookup(JAX_IMPLS, op) is JAX_IMPLS[Op] and has_perform(op)
 
 
 def runs_on_host(op: Op) -> bool:
