@@ -12,7 +12,6 @@ lowers into the program like any op.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -21,6 +20,7 @@ import numpy as np
 
 from thx.lowering.checks import runtime_check
 from thx.lowering.registry import is_concrete, register
+from thx.lowering.segments import host_step
 from thx.tensor.data_sized import (NEGATIVE_ASSERT, NEGATIVE_VALUE, BinCount, FlatNonzero,
                                    RepeatIndex, Unique, bincount_numpy, repeat_index_numpy,
                                    unique_numpy)
@@ -37,22 +37,6 @@ def _in_a_loop(what: str) -> NotImplementedError:
         f"(a scan or map step). Use it at the top level of the function.")
 
 
-def _on_host(fn: Callable[..., Any], *args: Any) -> Any:
-    """``fn(*args)`` with NumPy, its arrays put on the device for the next segment.
-
-    An error it raises reaches the caller with its own type and message (through
-    ``runtime_check``, which the call path lets through unwrapped).
-    """
-    try:
-        out = fn(*args)
-    except (ValueError, AssertionError, IndexError) as e:
-        runtime_check(True, type(e), str(e))
-        raise  # not reached: a concrete failed check raises
-    if isinstance(out, list):
-        return [jax.device_put(v) for v in out]
-    return jax.device_put(out)
-
-
 @register(BinCount)
 def _bincount(op, node):
     dtype = np.dtype(node.outputs[0].dtype)
@@ -61,7 +45,7 @@ def _bincount(op, node):
     def impl(*vals):
         x, w, minlength = (vals[0], vals[1], vals[2]) if has_weights else (vals[0], None, vals[1])
         if not _traced(*vals):  # the host step between segments
-            return _on_host(bincount_numpy, np.asarray(x), None if w is None else np.asarray(w),
+            return host_step(bincount_numpy, np.asarray(x), None if w is None else np.asarray(w),
                             np.asarray(minlength), op.assert_nonneg, dtype.name)
         if not is_concrete(minlength) or int(np.asarray(minlength)) <= 0:
             raise NotImplementedError(
@@ -93,7 +77,7 @@ def _unique(op, node):
     def impl(x):
         if _traced(x):
             raise _in_a_loop("unique")
-        outs = _on_host(unique_numpy, op, np.asarray(x))
+        outs = host_step(unique_numpy, op, np.asarray(x))
         return outs[0] if n_out == 1 else tuple(outs)
     return impl
 
@@ -104,7 +88,7 @@ def _flatnonzero(op, node):
         if _traced(a):
             raise _in_a_loop("compress, nonzero, flatnonzero or nonzero_values (FlatNonzero: the "
                              "positions of the non-zero entries)")
-        return _on_host(lambda v: np.flatnonzero(v).astype(np.int64), np.asarray(a))
+        return host_step(lambda v: np.flatnonzero(v).astype(np.int64), np.asarray(a))
     return impl
 
 
@@ -122,5 +106,5 @@ def _repeat_index(op, node):
     def impl(n, repeats):
         if _traced(n, repeats):
             raise _in_a_loop("repeat with symbolic repeats (RepeatIndex: the positions it takes)")
-        return _on_host(repeat_index_numpy, np.asarray(n), np.asarray(repeats))
+        return host_step(repeat_index_numpy, np.asarray(n), np.asarray(repeats))
     return impl

@@ -28,8 +28,8 @@ import numpy as np
 from thx.graph.basic import Apply, Variable
 from thx.graph.evaluate import evaluate
 from thx.graph.op import Op, call_infer_shape, has_perform
-from thx.lowering.checks import RUNTIME_CHECK_ATTR
 from thx.lowering.registry import register
+from thx.lowering.segments import host_step
 
 
 def run_perform(op: Op, node: Apply, values: Sequence[Any]) -> list[np.ndarray]:
@@ -96,11 +96,7 @@ def _perform(op, node):
 
     def impl(*values):
         if not any(isinstance(v, jax.core.Tracer) for v in values):  # the host step between segments
-            try:
-                outs = [jax.device_put(v) for v in run_perform(op, node, values)]
-            except Exception as e:  # reaches the caller with its own type (Theano re-raises it too)
-                setattr(e, RUNTIME_CHECK_ATTR, f"{e} (raised by {op}.perform)")
-                raise
+            outs = host_step(run_perform, op, node, values, who=f"{op}.perform")
             return outs[0] if n_out == 1 else tuple(outs)
         shapes = _output_shapes(op, node, values)
         result = tuple(jax.ShapeDtypeStruct(s, np.dtype(o.dtype)) for s, o in zip(shapes, node.outputs))

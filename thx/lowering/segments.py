@@ -46,7 +46,7 @@ import jax
 import numpy as np
 
 from thx.graph.fg import FunctionGraph
-from thx.lowering.checks import checked, split_status
+from thx.lowering.checks import RUNTIME_CHECK_ATTR, checked, split_status
 from thx.lowering.compiles import TraceCounter, charging, counted, new_counter
 from thx.lowering.program import Plan, build_closure, closure, execute, plan, static_argnums
 from thx.lowering.registry import runs_on_host, static_inputs
@@ -102,6 +102,24 @@ def _unwrap(v: Any) -> Any:
 
 def is_barrier(node: Any) -> bool:
     return runs_on_host(node.op)
+
+
+def host_step(fn: Callable[..., Any], *args: Any, who: str = "") -> Any:
+    """``fn(*args)`` computed with NumPy in a barrier's host step (a data-sized op's NumPy
+    function, a Python op's ``perform``); its array, or list of arrays, put on the device for
+    the next segment.
+
+    An error it raises reaches the caller with its own type and message (marked as a run-time
+    check, which the call path re-raises unwrapped); ``who`` names the raiser in the message.
+    """
+    try:
+        out = fn(*args)
+    except Exception as e:
+        setattr(e, RUNTIME_CHECK_ATTR, f"{e} (raised by {who})" if who else str(e))
+        raise
+    if isinstance(out, list):
+        return [jax.device_put(v) for v in out]
+    return jax.device_put(out)
 
 
 def _segment_statics(items: Sequence, seg_in: Sequence[int]) -> set[int]:

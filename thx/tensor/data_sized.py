@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from thx.graph.basic import Apply, Variable
+from thx.graph.basic import Apply, Constant, Variable
 from thx.graph.op import Op
 from thx.tensor.elemwise import _zero_grad, cast, int_div, mod
 from thx.tensor.shape import NotDifferentiable, _disconnected, flatten, unbroadcast
@@ -432,18 +432,12 @@ class RepeatIndex(NotDifferentiable, Op):
 
 
 def repeat_index(n: Any, repeats: Any) -> Variable:
-    """``numpy.repeat(numpy.arange(n), repeats)``: the positions ``repeat`` takes along an axis of
-    length ``n`` (``RepeatIndex``); a constant ``repeats`` is folded into the op."""
-    if isinstance(repeats, Variable):
-        from thx.graph.basic import Constant
-        if isinstance(repeats, Constant):
-            repeats = repeats.data
-        else:
-            return RepeatIndex()(n, repeats)
-    reps = np.asarray(repeats)
-    if reps.ndim == 0:  # a scalar repeats every position: spelled out only when n is known too
-        return RepeatIndex()(n, constant(reps.astype("int64")))
-    return RepeatIndex(tuple(reps.astype(np.int64).tolist()))(n)
+    """``numpy.repeat(numpy.arange(n), repeats)`` for a vector of counts: the positions ``repeat``
+    takes along an axis of length ``n`` (``RepeatIndex``); constant counts are folded into the op."""
+    if isinstance(repeats, Variable) and not isinstance(repeats, Constant):
+        return RepeatIndex()(n, repeats)
+    counts = np.asarray(repeats.data if isinstance(repeats, Constant) else repeats)
+    return RepeatIndex(tuple(counts.astype(np.int64).reshape(-1).tolist()))(n)
 
 
 # ---------------------------------------------------------------------- unique
