@@ -8,7 +8,7 @@ otherwise).  It only affects the running process; nothing is installed.
 
 Names Theano has and thx lacks fail with :class:`NotSupportedError` (an
 ``ImportError``) naming the Theano name, for modules
-(``import theano.tensor.nlinalg``) and for known Theano functions
+(``import theano.tensor.fft``) and for known Theano functions
 (``T.nnet.images2neibs``, ``from theano.tensor.nnet import images2neibs``).  Any other
 missing attribute of a thx module raises :class:`TheanoAttributeError` (an
 ``AttributeError``) that says the same.
@@ -66,7 +66,7 @@ KNOWN_MISSING = {
         "SparseBlockOuter", "sparse_block_dot",
     },
     "thx.tensor": {
-        "nlinalg", "slinalg", "fft", "fourier", "io", "blas", "DiffOp", "CpuContiguous",
+        "fft", "fourier", "io", "blas", "DiffOp", "CpuContiguous",
         "tensordot_grad", "mgrid", "ogrid", "choose", "sparse_grad",
     },
     "thx.tensor.extra_ops": {"CpuContiguous", "cpu_contiguous", "DiffOp", "RepeatOp",
@@ -110,7 +110,7 @@ def _not_supported(theano_name: str, detail: str) -> NotSupportedError:
     return NotSupportedError(
         f"{theano_name} is not supported by thx yet ({detail}). thx implements Theano's graphs, "
         f"tensor operations, gradients, printing, scan and function on JAX; C/GPU back ends and "
-        f"some libraries (convolutions, pooling, linear algebra, sparse) are not available.",
+        f"some libraries (sparse, FFT, typed lists) are not available.",
         name=theano_name)
 
 

@@ -21,7 +21,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PROGRAMS = ['logreg', 'mlp', 'dae', 'cae', 'rbm', 'lenet', 'elman', 'lstm', 'hmc', 'rnnrbm',
-            'linesearch']
+            'linesearch', 'gp']
 RTOL = 1e-8
 
 

@@ -4,8 +4,8 @@ their building blocks against independent oracles, so a program test that fails 
 import numpy as np
 import pytest
 
-from tests.programs.reference import (cae, common, dae, elman, lenet, linesearch, lstm, mlp, rbm,
-                                      rnnrbm)
+from tests.programs.reference import (cae, common, dae, elman, gp, lenet, linesearch, lstm, mlp,
+                                      rbm, rnnrbm)
 
 
 def numeric_grad(f, P, eps=1e-6):
@@ -147,3 +147,10 @@ def test_linesearch_gradient():
     _, gw, gb = linesearch.cost_and_grads(P['w'], P['b'], x, y, 0.1)
     assert_grads(lambda D: linesearch.cost_and_grads(D['w'], D['b'], x, y, 0.1)[0],
                  {'w': gw, 'b': np.asarray(gb)}, P)
+
+
+def test_gp_log_marginal_likelihood_gradient():
+    x, y = RNG.uniform(-1, 1, size=(7, 1)), RNG.randn(7)
+    P = {'theta': np.array([np.log(0.4), 0.2, np.log(0.2)])}
+    _, g, _ = gp.log_ml_and_grads(P['theta'], x, y)
+    assert_grads(lambda D: gp.log_ml_and_grads(D['theta'], x, y)[0], {'theta': g}, P)

@@ -1,10 +1,11 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
-from thx.tensor import nnet, printing, signal
-from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, concatenate, eye,
-                              flatnonzero, full, full_like, identity_like, join, nonzero,
+from thx.tensor import nlinalg, nnet, printing, signal, slinalg
+from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange,
+                              concatenate, eye, flatnonzero, full, full_like, identity_like, join, nonzero,
                               nonzero_values, ones, ones_like, repeat, roll, split, stack, tile,
                               zeros, zeros_like)
+from thx.tensor.diagonal import AllocDiag, ExtractDiag, diag, diagonal, tri, tril, triu
 from thx.tensor.shape import (Flatten, MakeVector, NotScalarConstantError, Rebroadcast, Reshape, Shape,
                               SpecifyShape, addbroadcast, flatten, get_scalar_constant_value,
                               patternbroadcast, reshape, shape, shape_padaxis, shape_padleft,

@@ -180,6 +180,14 @@ class _TensorMethods:
     def dot(self, other):
         return _M.dot(self, other)
 
+    def diagonal(self, offset=0, axis1=0, axis2=1):
+        """``T.diagonal(self, offset, axis1, axis2)``: the ``offset`` diagonal (``numpy.diagonal``)."""
+        return _D.diagonal(self, offset, axis1, axis2)
+
+    def trace(self):
+        """``nlinalg.trace(self)``: the sum of a matrix's diagonal."""
+        return _NL.trace(self)
+
     def nonzero(self, return_matrix=False):
         """``T.nonzero(self, return_matrix)``: the indices of the non-zero entries, one vector per
         axis (a ``(ndim, n)`` matrix with ``return_matrix=True``)."""
@@ -395,3 +403,5 @@ _M = _LazyModule("thx.tensor.math")
 _S = _LazyModule("thx.tensor.subtensor")
 _X = _LazyModule("thx.tensor.extra_ops")
 _SO = _LazyModule("thx.tensor.sort")
+_NL = _LazyModule("thx.tensor.nlinalg")
+_D = _LazyModule("thx.tensor.diagonal")

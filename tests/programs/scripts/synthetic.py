@@ -76,6 +76,15 @@ def sentiment(seed=0, n=40, vocab=12, min_len=2, max_len=9):
     return seqs, labels
 
 
+def regression_1d(seed=0, n=30, n_test=8, noise=0.1):
+    """Noisy samples of ``sin(3 x)`` on [-1, 1] (``(x, y)`` with ``x`` of shape ``(n, 1)``) and
+    ``n_test`` test inputs."""
+    rng = numpy.random.RandomState(seed)
+    x = numpy.sort(rng.uniform(-1, 1, size=n))[:, None]
+    y = numpy.sin(3 * x[:, 0]) + noise * rng.randn(n)
+    return (x, y), numpy.linspace(-1.2, 1.2, n_test)[:, None]
+
+
 def save_results(results):
     """Write ``results`` as JSON to ``sys.argv[1]`` (or ``$THX_PROGRAM_OUT``); else print it."""
     path = sys.argv[1] if len(sys.argv) > 1 else os.environ.get('THX_PROGRAM_OUT')

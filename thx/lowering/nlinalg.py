@@ -1,0 +1,130 @@
+"""JAX lowering of thx/tensor/nlinalg.py: ``jnp.linalg`` with NumPy's conventions.
+
+Conventions kept from NumPy: ``pinv``'s cutoff ``1e-15`` (``rtol``; JAX's default is larger),
+``eigh`` reading one triangle (``symmetrize_input=False``), ``eig``'s real parts, and
+``LinAlgError: Singular matrix`` for an exactly singular inverse (a run-time check on the
+result: XLA's LU gives infinities where LAPACK's ``gesv`` stops).  ``lstsq`` has no lowering: its
+residuals' length depends on the rank, so it runs its ``perform`` on the host
+(``thx/lowering/perform.py``).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import numpy as np
+
+from thx.lowering.checks import runtime_check
+from thx.lowering.registry import register
+from thx.tensor.nlinalg import (Det, Eig, Eigh, EighGrad, MatrixInverse, MatrixPinv, QRFull,
+                                QRIncomplete, SVD)
+
+
+def _dtype(node, i: int = 0) -> np.dtype:
+    return np.dtype(node.outputs[i].dtype)
+
+
+def check_finite_result(inputs, out, message: str) -> None:
+    """Raise ``numpy.linalg.LinAlgError(message)`` after the call when ``out`` has a non-finite
+    entry though no array of ``inputs`` had one (a singular matrix)."""
+    finite_in = jnp.all(jnp.stack([jnp.all(jnp.isfinite(x)) for x in inputs]))
+    runtime_check(finite_in & ~jnp.all(jnp.isfinite(out)), np.linalg.LinAlgError, message)
+
+
+@register(MatrixInverse)
+def _matrix_inverse(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        x = jnp.asarray(x, dt)
+        out = jnp.linalg.inv(x)
+        check_finite_result([x], out, "Singular matrix")
+        return out
+    return impl
+
+
+@register(MatrixPinv)
+def _matrix_pinv(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        return jnp.linalg.pinv(jnp.asarray(x, dt), rtol=1e-15, hermitian=op.hermitian)
+    return impl
+
+
+@register(Det)
+def _det(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        return jnp.linalg.det(jnp.asarray(x, dt))
+    return impl
+
+
+@register(Eig)
+def _eig(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        w, v = jnp.linalg.eig(jnp.asarray(x, dt))
+        return jnp.real(w).astype(dt), jnp.real(v).astype(dt)
+    return impl
+
+
+@register(Eigh)
+def _eigh(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        w, v = jnp.linalg.eigh(jnp.asarray(x, dt), UPLO=op.UPLO, symmetrize_input=False)
+        return w, v
+    return impl
+
+
+def eigh_grad(w, v, gw, gv, uplo: str):
+    """:class:`~thx.tensor.nlinalg.EighGrad`'s formula in JAX."""
+    n = w.shape[0]
+    diff = w[None, :] - w[:, None]
+    off = ~jnp.eye(n, dtype=bool)
+    f = jnp.where(off, 1.0 / jnp.where(off, diff, 1.0), 0.0)
+    g = v @ (jnp.diag(gw) + (f * (v.T @ gv)).T) @ v.T
+    return jnp.tril(g) + jnp.triu(g, 1).T if uplo == "L" else jnp.triu(g) + jnp.tril(g, -1).T
+
+
+@register(EighGrad)
+def _eigh_grad(op, node):
+    dt = _dtype(node)
+
+    def impl(x, w, v, gw, gv):
+        return eigh_grad(*(jnp.asarray(t, dt) for t in (w, v, gw, gv)), op.UPLO)
+    return impl
+
+
+@register(QRFull)
+def _qr_full(op, node):
+    dt = _dtype(node)
+    mode = "reduced" if op.mode == "full" else op.mode
+
+    def impl(x):
+        q, r = jnp.linalg.qr(jnp.asarray(x, dt), mode)
+        return q, r
+    return impl
+
+
+@register(QRIncomplete)
+def _qr_incomplete(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        return jnp.linalg.qr(jnp.asarray(x, dt), "r")
+    return impl
+
+
+@register(SVD)
+def _svd(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        res = jnp.linalg.svd(jnp.asarray(x, dt), full_matrices=op.full_matrices,
+                             compute_uv=op.compute_uv)
+        return tuple(res) if op.compute_uv else res
+    return impl

@@ -1,0 +1,146 @@
+"""JAX lowering of thx/tensor/slinalg.py: ``jax.lax.linalg`` and ``jax.scipy.linalg`` with
+SciPy's conventions.
+
+Triangles are read as LAPACK reads them: ``lax.linalg.cholesky(..., symmetrize_input=False)``
+uses the lower triangle (the upper factor is the transpose of the lower factor of ``X^T``),
+``eigh`` one triangle, ``solve_triangular`` its triangle.  Failures SciPy raises on become
+run-time checks (``thx/lowering/checks.py``): a matrix that is not positive definite
+(XLA's Cholesky gives NaN), an exactly singular system (infinities).
+"""
+
+from __future__ import annotations
+
+import jax.numpy as jnp
+import jax.scipy.linalg as jsl
+import numpy as np
+from jax import lax
+
+from thx.lowering.checks import runtime_check
+from thx.lowering.nlinalg import check_finite_result
+from thx.lowering.registry import register
+from thx.tensor.slinalg import Cholesky, CholeskyGrad, Eigvalsh, EigvalshGrad, Expm, ExpmGrad, Solve
+
+
+def _dtype(node, i: int = 0) -> np.dtype:
+    return np.dtype(node.outputs[i].dtype)
+
+
+def lower_cholesky(x):
+    """The lower Cholesky factor of the symmetric matrix whose lower triangle is ``x``'s."""
+    return lax.linalg.cholesky(x, symmetrize_input=False)
+
+
+@register(Cholesky)
+def _cholesky(op, node):
+    dt = _dtype(node)
+
+    def impl(x):
+        x = jnp.asarray(x, dt)
+        out = lower_cholesky(x) if op.lower else lower_cholesky(x.T).T
+        failed = jnp.any(jnp.isnan(out)) & jnp.all(jnp.isfinite(x))
+        if op.on_error == "raise":
+            runtime_check(failed, np.linalg.LinAlgError, "Matrix is not positive definite")
+            return out
+        return jnp.where(jnp.any(jnp.isnan(out)), jnp.nan, out)
+    return impl
+
+
+def cholesky_grad(l, dz):
+    """:class:`~thx.tensor.slinalg.CholeskyGrad`'s formula (lower factor) in JAX."""
+    phi = jnp.tril(l.T @ jnp.tril(dz))
+    phi = phi - jnp.diag(jnp.diagonal(phi)) / 2
+    y = jsl.solve_triangular(l, phi.T, lower=True, trans="T").T
+    s = jsl.solve_triangular(l, y, lower=True, trans="T")
+    return jnp.tril(s + s.T) - jnp.diag(jnp.diagonal(s))
+
+
+@register(CholeskyGrad)
+def _cholesky_grad(op, node):
+    dt = _dtype(node)
+
+    def impl(x, l, dz):
+        l, dz = jnp.asarray(l, dt), jnp.asarray(dz, dt)
+        return cholesky_grad(l, dz) if op.lower else cholesky_grad(l.T, dz.T).T
+    return impl
+
+
+@register(Solve)
+def _solve(op, node):
+    dt = _dtype(node)
+    triangle = op.triangle
+
+    def impl(A, b):
+        A, b = jnp.asarray(A, dt), jnp.asarray(b, dt)
+        if triangle is not None:
+            out = jsl.solve_triangular(A, b, lower=triangle == "lower")
+            ok_in = jnp.all(jnp.isfinite(jnp.tril(A) if triangle == "lower" else jnp.triu(A)))
+            runtime_check(ok_in & jnp.any(jnp.diagonal(A) == 0), np.linalg.LinAlgError,
+                          "singular matrix: a zero on the diagonal of the triangular matrix")
+            return out
+        out = jnp.linalg.solve(A, b)
+        check_finite_result([A, b], out, "Matrix is singular.")
+        return out
+    return impl
+
+
+def _symmetric(x, lower: bool):
+    """The symmetric matrix whose ``lower`` (or upper) triangle is ``x``'s."""
+    return jnp.tril(x) + jnp.tril(x, -1).T if lower else jnp.triu(x) + jnp.triu(x, 1).T
+
+
+def _pencil(a, b, lower: bool):
+    """Eigenvalues and ``b``-orthonormal eigenvectors of ``a v = w b v`` (``b`` None: of ``a``),
+    through ``b``'s Cholesky factor ``L``: the eigenvectors ``u`` of ``L^-1 a L^-T``, then
+    ``v = L^-T u``."""
+    if b is None:
+        return jnp.linalg.eigh(a, UPLO="L" if lower else "U", symmetrize_input=False)
+    l = lower_cholesky(_symmetric(b, lower))
+    runtime_check(jnp.any(jnp.isnan(l)) & jnp.all(jnp.isfinite(b)), np.linalg.LinAlgError,
+                  "Eigvalsh: the matrix b is not positive definite")
+    c = jsl.solve_triangular(l, _symmetric(a, lower), lower=True)
+    c = jsl.solve_triangular(l, c.T, lower=True)
+    w, u = jnp.linalg.eigh(c)
+    return w, jsl.solve_triangular(l, u, lower=True, trans="T")
+
+
+@register(Eigvalsh)
+def _eigvalsh(op, node):
+    dt = _dtype(node)
+
+    def impl(a, b=None):
+        return _pencil(jnp.asarray(a, dt), None if b is None else jnp.asarray(b, dt), op.lower)[0]
+    return impl
+
+
+@register(EigvalshGrad)
+def _eigvalsh_grad(op, node):
+    dt = _dtype(node)
+    has_b = len(node.inputs) == 3
+
+    def fold(g):
+        return jnp.tril(g) + jnp.triu(g, 1).T if op.lower else jnp.triu(g) + jnp.tril(g, -1).T
+
+    def impl(*ins):
+        a, b, gw = ins if has_b else (ins[0], None, ins[1])
+        w, v = _pencil(jnp.asarray(a, dt), None if b is None else jnp.asarray(b, dt), op.lower)
+        gw = jnp.asarray(gw, dt)
+        return fold((v * gw) @ v.T), fold(-(v * (gw * w)) @ v.T)
+    return impl
+
+
+@register(Expm)
+def _expm(op, node):
+    dt = _dtype(node)
+
+    def impl(A):
+        return jsl.expm(jnp.asarray(A, dt))
+    return impl
+
+
+@register(ExpmGrad)
+def _expm_grad(op, node):
+    dt = _dtype(node)
+
+    def impl(A, g):
+        return jsl.expm_frechet(jnp.asarray(A, dt).T, jnp.asarray(g, dt), compute_expm=False)
+    return impl
