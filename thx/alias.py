@@ -55,6 +55,7 @@ RENAMES = {
     "theano.tensor.nnet.sigm": "thx.tensor.nnet",
     "theano.configparser": "thx.config",
     "theano.configdefaults": "thx.config",
+    "theano.sandbox.linalg.ops": "thx.sandbox.linalg",
 }
 
 # Theano functions thx does not implement yet, by thx module: reaching one raises

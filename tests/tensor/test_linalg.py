@@ -344,6 +344,35 @@ def test_solve_with_a_cholesky_factor_becomes_triangular():
     np.testing.assert_allclose(up, np.linalg.solve(chol.T, b), rtol=1e-10)
 
 
+def test_sandbox_psd_hint_turns_a_solve_into_cholesky_solves():
+    from thx.sandbox.linalg import Hint, psd, spectral_radius_bound
+    A_psd = psd(x)
+    f = thx.function([x, v], [SL.solve(A_psd, v), NL.det(A_psd), SL.cholesky(A_psd), T.dot(A_psd.T, v)])
+    ops = _ops(f)
+    assert "Hint" not in ops and "Det" not in ops and ops.count("Cholesky") == 1
+    assert sorted(n.op.A_structure for n in f.maker.fgraph.toposort() if isinstance(n.op, SL.Solve)) == [
+        "lower_triangular", "upper_triangular"]
+    sol, d, chol, prod = f(SPD, b)
+    np.testing.assert_allclose(sol, np.linalg.solve(SPD, b), rtol=1e-10)
+    np.testing.assert_allclose(d, np.linalg.det(SPD), rtol=1e-10)
+    np.testing.assert_allclose(prod, SPD @ b, rtol=1e-12)
+    assert_grads_match_jax(T.sum(SL.solve(psd(x), v) ** 2), [x, v], [SPD, b],
+                           lambda a, r: jnp.sum(jnp.linalg.solve(a, r) ** 2))
+    # the hint is an identity when no rewrite removes it
+    g = thx.function([x], Hint(psd=True)(x) * 2, mode="FAST_COMPILE")
+    np.testing.assert_array_equal(g(SPD), 2 * SPD)
+    bound = thx.function([x], spectral_radius_bound(x, 4))(SPD)
+    rho = np.abs(np.linalg.eigvalsh(SPD)).max()
+    np.testing.assert_allclose(bound, np.sum(np.linalg.eigvalsh(SPD) ** 16) ** (1 / 16), rtol=1e-10)
+    assert rho <= bound <= 4 ** (1 / 16) * rho * (1 + 1e-12)  # trace(X^16)^(1/16) <= n^(1/16) rho
+
+
+def test_det_is_not_taken_from_a_cholesky_factor_without_the_symmetric_hint():
+    nonsym = SPD + np.triu(np.ones((4, 4)), 1)
+    f = thx.function([x], [NL.det(x), SL.cholesky(x)])
+    np.testing.assert_allclose(f(nonsym)[0], np.linalg.det(nonsym), rtol=1e-10)
+
+
 # ---------------------------------------------------------------------- errors
 
 
