@@ -27,6 +27,7 @@ from thx import scalar
 from thx.compile.dump import function_dump
 from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
+from thx.op_from_graph import OpFromGraph
 from thx.tensor import dot
 from thx import check
 from thx import distributed  # thx.distributed.initialize, thx run --processes N
@@ -45,4 +46,5 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "gradient", "printing", "compile", "FAST_RUN", "FAST_COMPILE", "__version__",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
-           "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof"]
+           "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof",
+           "OpFromGraph"]
