@@ -28,6 +28,7 @@ LAYERS: list[tuple[str, int]] = [
     ("thx.scan_module", 4),
     ("thx.sandbox", 4),
     ("thx.op_from_graph", 4),
+    ("thx.updates", 4),
     ("thx.rewriting", 5),
     ("thx.lowering", 6),
     ("thx.compile", 7),

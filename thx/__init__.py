@@ -28,6 +28,9 @@ from thx.compile.dump import function_dump
 from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
 from thx.op_from_graph import OpFromGraph
+from thx.updates import OrderedUpdates
+from thx.compile import FunctionMaker, ProfileStats
+from thx.compile.ops import as_op
 from thx.tensor import dot
 from thx import check
 from thx import distributed  # thx.distributed.initialize, thx run --processes N
@@ -47,4 +50,4 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
            "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof",
-           "OpFromGraph"]
+           "OpFromGraph", "OrderedUpdates", "FunctionMaker", "ProfileStats", "as_op"]

@@ -90,7 +90,7 @@ def local_psd_solve_with_chol(fgraph, node):  # solve(psd(A), b) -> solve_upper(
 @local_rewrite(DimShuffle, phase="canonicalize")
 def local_no_transpose_symmetric(fgraph, node):  # psd(A).T -> psd(A)
     x = node.inputs[0]
-    if x.ndim == 2 and tuple(node.op.new_order) == (1, 0) and is_symmetric(x):
+    if tuple(node.op.new_order) == (1, 0) and is_symmetric(x):
         return [x]
     return None
 

@@ -553,7 +553,8 @@ def _unpack_outputs(op: Any, outs: list[Variable], infos: list[dict], rec_idx: l
     for pos, i in enumerate(rec_idx):
         L = op.lags[pos]
         results[i] = outs[pos][L:]
-    update_map: OrderedDict = OrderedDict()
+    from thx.updates import OrderedUpdates  # Theano's return type for scan's updates
+    update_map: OrderedDict = OrderedUpdates()
     for j, (var, _) in enumerate(upd_pairs):
         update_map[var] = outs[n_user_rec + j][-1]
     for pos, i in enumerate(nit_idx):
