@@ -19,7 +19,7 @@ from thx.graph.type import Type
 from thx import graph as gof  # Theano's theano.gof: Op, Apply, Variable, Constant, Type (docs/extending.md)
 from thx.printing import debugprint, pp, pprint
 from thx import scan_module  # imports the thx.scan package first; `thx.scan` is then the function
-from thx.scan import foldl, foldr, map, reduce, scan  # noqa: A004 (Theano's names)
+from thx.scan import foldl, foldr, map, reduce, scan, scan_checkpoints  # noqa: A004 (Theano's names)
 from thx import ifelse, sandbox
 from thx.tensor import shared_randomstreams  # T.shared_randomstreams
 from thx.alias import install_theano_alias, uninstall_theano_alias
@@ -50,4 +50,4 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "ifelse", "sandbox", "install_theano_alias", "uninstall_theano_alias",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
            "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof",
-           "OpFromGraph", "OrderedUpdates", "FunctionMaker", "ProfileStats", "as_op"]
+           "OpFromGraph", "scan_checkpoints", "OrderedUpdates", "FunctionMaker", "ProfileStats", "as_op"]

@@ -9,5 +9,6 @@ True
 
 from thx.scan.frontend import foldl, foldr, map, reduce, scan, until
 from thx.scan.op import Scan
+from thx.scan.checkpoints import scan_checkpoints
 
-__all__ = ["scan", "until", "map", "reduce", "foldl", "foldr", "Scan"]
+__all__ = ["scan", "until", "map", "reduce", "foldl", "foldr", "Scan", "scan_checkpoints"]

@@ -7,5 +7,6 @@ the frontend (``frontend.py``), the op (``op.py``) and its derivatives
 
 from thx.scan.frontend import ScanError, foldl, foldr, map, reduce, scan, until
 from thx.scan.op import Scan
+from thx.scan.checkpoints import scan_checkpoints
 
-__all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "Scan", "ScanError"]
+__all__ = ["scan", "map", "reduce", "foldl", "foldr", "until", "Scan", "ScanError", "scan_checkpoints"]
