@@ -62,7 +62,7 @@ RENAMES = {
 # NotSupportedError, which also survives ``from module import name``.
 KNOWN_MISSING = {
     "thx.tensor.nnet": {
-        "conv3d2d", "neighbours", "images2neibs", "neibs2images", "ctc",
+        "conv3d2d", "ctc",
         "graph_merge_softmax_with_crossentropy_softmax", "confusion_matrix", "SparseBlockGemv",
         "SparseBlockOuter", "sparse_block_dot",
     },
@@ -72,7 +72,7 @@ KNOWN_MISSING = {
     },
     "thx.tensor.extra_ops": {"CpuContiguous", "cpu_contiguous", "DiffOp", "RepeatOp",
                              "CumsumOp", "CumprodOp"},
-    "thx": {"gpuarray", "sparse", "d3viz", "misc", "typed_list", "ProfileStats"},
+    "thx": {"gpuarray", "sparse", "d3viz", "misc", "typed_list"},
     "thx.printing": {"PatternPrinter", "OperatorPrinter", "hex_digest", "position_independent_str"},
     "thx.gradient": {"hessian_times_vector"},
 }

@@ -34,6 +34,7 @@ r = T.drow("r")
 c = T.dcol("c")
 lab = T.lvector("lab")
 b22 = T.TensorType("float64", (True, True))("b")
+sq = T.dmatrix("sq")  # a symmetric positive-definite 3 x 3 matrix (linear-algebra rules)
 
 RNG = np.random.RandomState(0)
 VALUES: dict[Any, np.ndarray] = {
@@ -41,10 +42,11 @@ VALUES: dict[Any, np.ndarray] = {
     m: RNG.uniform(-2, 2, (2, 3)), s: np.asarray(0.7), i: np.asarray([3, -2, 5], dtype="int32"),
     r: RNG.uniform(-1, 1, (1, 3)), c: RNG.uniform(-1, 1, (2, 1)), lab: np.asarray([2, 0]),
     b22: np.asarray([[1.5]]),
+    sq: np.asarray([[4.0, 1.0, 0.5], [1.0, 3.0, 0.2], [0.5, 0.2, 2.0]]),
 }
 
 # The same values under NumPy names, for the plain NumPy reference of each case.
-X, Y, V, M, S, I, R, C, LAB, B = (VALUES[k] for k in (x, y, v2, m, s, i, r, c, lab, b22))
+X, Y, V, M, S, I, R, C, LAB, B, SQ = (VALUES[k] for k in (x, y, v2, m, s, i, r, c, lab, b22, sq))
 
 
 def fill(a, b):
@@ -302,6 +304,43 @@ CASES += [
 ]
 
 
+def _linalg():
+    from thx.sandbox.linalg import psd
+    from thx.tensor import nlinalg, slinalg
+    return psd, nlinalg, slinalg
+
+
+def _solves(fg) -> list[str]:
+    return sorted(n.op.A_structure for n in fg.toposort() if type(n.op).__name__ == "Solve")
+
+
+def _inline_ofg():
+    from thx.op_from_graph import OpFromGraph
+    a, b = T.dvector(), T.dvector()
+    return OpFromGraph([a, b], [a * b + a], inline=True)(x, y)
+
+
+CASES += [
+    Case("local_inv_as_solve", lambda: T.dot(_linalg()[1].matrix_inverse(sq), x),
+         lambda fg: ops(fg) == ["Solve"], ref=lambda: np.linalg.solve(SQ, X)),
+    Case("local_psd_solve_with_chol", lambda: _linalg()[2].solve(_linalg()[0](sq), x),
+         lambda fg: _solves(fg) == ["lower_triangular", "upper_triangular"] and "Cholesky" in ops(fg),
+         ref=lambda: np.linalg.solve(SQ, X)),
+    Case("local_no_transpose_symmetric", lambda: T.dot(_linalg()[0](sq).T, x),
+         lambda fg: "DimShuffle" not in ops(fg), ref=lambda: SQ.T @ X),
+    Case("local_solve_of_cholesky", lambda: _linalg()[2].solve(_linalg()[2].cholesky(sq), x),
+         lambda fg: _solves(fg) == ["lower_triangular"], ref=lambda: np.linalg.solve(np.linalg.cholesky(SQ), X)),
+    Case("local_det_chol", lambda: (lambda p: _linalg()[1].det(p) + T.sum(_linalg()[2].cholesky(p)))(
+         _linalg()[0](sq)), lambda fg: "Det" not in ops(fg),
+         ref=lambda: np.linalg.det(SQ) + np.linalg.cholesky(SQ).sum()),
+    Case("local_remove_hint", lambda: _linalg()[0](sq) * 2, lambda fg: "Hint" not in ops(fg),
+         ref=lambda: SQ * 2),
+    Case("local_inline_op_from_graph", _inline_ofg, lambda fg: "OpFromGraph" not in ops(fg),
+         ref=lambda: X * Y + X),
+]
+
+
+
 def _run(case: Case, mode):
     out = case.build()
     ins = case.inputs(out)
@@ -361,4 +400,5 @@ def test_every_rule_has_a_before_after_comment():
         k = src.splitlines().index(line)
         nearby = "\n".join(src.splitlines()[k:k + 3])
         assert "->" in nearby and "#" in nearby, rw.name
+
 

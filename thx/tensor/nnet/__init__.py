@@ -8,7 +8,8 @@ from thx.tensor.elemwise import sigmoid, softplus
 from thx.tensor.math import (binary_crossentropy, categorical_crossentropy, elu, hard_sigmoid,
                              logsoftmax, relu, sigmoid_binary_crossentropy, softmax,
                              ultra_fast_sigmoid)
-from thx.tensor.nnet import abstract_conv, bn, conv
+from thx.tensor.nnet import abstract_conv, bn, conv, neighbours
+from thx.tensor.nnet.neighbours import images2neibs, neibs2images
 from thx.tensor.nnet.abstract_conv import (AbstractConv2d, AbstractConv2d_gradInputs,
                                            AbstractConv2d_gradWeights, AbstractConv3d,
                                            AbstractConv3d_gradInputs, AbstractConv3d_gradWeights,
@@ -55,4 +56,4 @@ __all__ = ["sigmoid", "softplus", "softmax", "logsoftmax", "log_softmax", "relu"
            "h_softmax", "conv2d", "conv3d", "separable_conv2d", "conv2d_transpose", "batch_normalization",
            "AbstractConv2d", "AbstractConv2d_gradWeights", "AbstractConv2d_gradInputs",
            "AbstractConv3d", "AbstractConv3d_gradWeights", "AbstractConv3d_gradInputs",
-           "abstract_conv", "conv", "bn"]
+           "abstract_conv", "conv", "bn", "neighbours", "images2neibs", "neibs2images"]
