@@ -59,12 +59,12 @@ def test_run_executes_a_theano_script_unchanged(tmp_path):
 
 
 def test_run_reports_theano_names_thx_lacks(tmp_path):
-    script = tmp_path / "linalg.py"
-    script.write_text("import theano\nfrom theano.tensor import fft\n")
+    script = tmp_path / "fourier.py"
+    script.write_text("import theano\nfrom theano.tensor import fourier\n")
     r = _run([sys.executable, "-m", "thx", "run", str(script)], tmp_path)
     assert r.returncode == 1
     assert r.stderr.strip().splitlines()[-1].startswith(
-        "thx.alias.NotSupportedError: theano.tensor.fft is not supported by thx yet")
+        "thx.alias.NotSupportedError: theano.tensor.fourier is not supported by thx yet")
 
 
 def test_info_lists_versions_devices_and_flag_sources(capsys):

@@ -8,7 +8,7 @@ otherwise).  It only affects the running process; nothing is installed.
 
 Names Theano has and thx lacks fail with :class:`NotSupportedError` (an
 ``ImportError``) naming the Theano name, for modules
-(``import theano.tensor.fft``) and for known Theano functions
+(``import theano.tensor.fourier``) and for known Theano functions
 (``T.nnet.images2neibs``, ``from theano.tensor.nnet import images2neibs``).  Any other
 missing attribute of a thx module raises :class:`TheanoAttributeError` (an
 ``AttributeError``) that says the same.
@@ -67,7 +67,7 @@ KNOWN_MISSING = {
         "SparseBlockOuter", "sparse_block_dot",
     },
     "thx.tensor": {
-        "fft", "fourier", "io", "blas", "DiffOp", "CpuContiguous",
+        "fourier", "io", "blas", "DiffOp", "CpuContiguous",
         "tensordot_grad", "mgrid", "ogrid", "choose", "sparse_grad",
     },
     "thx.tensor.extra_ops": {"CpuContiguous", "cpu_contiguous", "DiffOp", "RepeatOp",

@@ -32,7 +32,7 @@ _import_jax_keeping_numpy_rng()
 
 FAMILIES = ["basic", "shape", "elemwise", "math", "subtensor", "gradient", "ifelse", "random", "scan",
             "printing", "conv", "pool", "sharding", "nanguard", "extra_ops", "data_sized",
-            "sort", "diagonal", "nlinalg", "slinalg", "op_from_graph", "neighbours", "perform"]
+            "sort", "diagonal", "nlinalg", "slinalg", "op_from_graph", "neighbours", "fft", "perform"]
 
 
 def load_families() -> None:

@@ -1,6 +1,6 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
-from thx.tensor import nlinalg, nnet, printing, signal, slinalg
+from thx.tensor import fft, nlinalg, nnet, printing, signal, slinalg
 from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange,
                               concatenate, eye, flatnonzero, full, full_like, identity_like, join, nonzero,
                               nonzero_values, ones, ones_like, repeat, roll, split, stack, tile,
