@@ -68,7 +68,7 @@ KNOWN_MISSING = {
     },
     "thx.tensor": {
         "fourier", "io", "blas", "DiffOp", "CpuContiguous",
-        "tensordot_grad", "mgrid", "ogrid", "choose", "sparse_grad",
+        "tensordot_grad", "sparse_grad",
     },
     "thx.tensor.extra_ops": {"CpuContiguous", "cpu_contiguous", "DiffOp", "RepeatOp",
                              "CumsumOp", "CumprodOp"},

@@ -1,8 +1,8 @@
 """``thx.tensor``: what ``import theano.tensor as T`` gives a Theano user."""
 
 from thx.tensor import fft, nlinalg, nnet, printing, signal, slinalg
-from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange,
-                              concatenate, eye, flatnonzero, full, full_like, identity_like, join, nonzero,
+from thx.tensor.basic import (Alloc, ARange, Eye, Join, Split, alloc, arange, choose,
+                              concatenate, eye, mgrid, ogrid, flatnonzero, full, full_like, identity_like, join, nonzero,
                               nonzero_values, ones, ones_like, repeat, roll, split, stack, tile,
                               zeros, zeros_like)
 from thx.tensor.diagonal import AllocDiag, ExtractDiag, diag, diagonal, tri, tril, triu

@@ -484,3 +484,100 @@ def repeat(x: Any, repeats: Any, axis: int | None = None) -> Variable:
     return reshape(y, tuple(new))
 
 
+
+
+# ---------------------------------------------------------------------- index grids and choose
+
+
+class _NdGrid:
+    """``T.mgrid`` / ``T.ogrid``: ``T.mgrid[0:5, 0:3]`` is the list of dense index grids (as
+    ``numpy.mgrid``, but a list of tensors); ``T.ogrid`` the open (broadcastable) ones."""
+
+    def __init__(self, sparse: bool = False) -> None:
+        self.sparse = sparse
+
+    def __getitem__(self, key: Any) -> list[Variable]:
+        slices = key if isinstance(key, tuple) else (key,)
+        for sl in slices:
+            if not isinstance(sl, slice):
+                raise TypeError(f"{'ogrid' if self.sparse else 'mgrid'}: index with slices, got {sl!r}")
+            if isinstance(sl.step, complex):
+                raise NotImplementedError("Not implemented for slices whose step is complex")
+        ndim = len(slices)
+        ranges = [arange(0 if sl.start is None else sl.start, sl.stop, 1 if sl.step is None else sl.step)
+                  for sl in slices]
+        ranges = [r.dimshuffle(["x"] * j + [0] + ["x"] * (ndim - 1 - j)) for j, r in enumerate(ranges)]
+        if self.sparse:
+            return ranges
+        grids = []
+        for i in range(ndim):
+            grid = ranges[i]
+            for j in range(ndim):
+                if j != i:
+                    grid = grid * ones_like(ranges[j])
+            grids.append(grid)
+        return grids
+
+
+mgrid = _NdGrid()
+ogrid = _NdGrid(sparse=True)
+
+
+def choose(a: Any, choices: Any, out: Any = None, mode: str = "raise") -> Variable:
+    """``choices[a[I]][I]`` for every index ``I`` of the broadcast shape (``numpy.choose``).
+
+    Parameters
+    ----------
+    a : integer tensor
+        Which choice each entry takes.
+    choices : sequence of tensors, or a tensor whose first axis enumerates the choices
+    out : None
+        Theano's signature; thx has no output arguments.
+    mode : {'raise', 'wrap', 'clip'}
+        An ``a`` out of range raises IndexError, wraps around, or is clipped.
+
+    Differentiable with respect to the choices (built from advanced indexing).
+
+    Examples
+    --------
+    >>> import numpy as np, thx.tensor as T
+    >>> T.choose(np.array([2, 0, 1]), [np.array([1., 2., 3.]), np.array([10., 20., 30.]), 100.]).eval()
+    array([100.,   2.,  30.])
+    """
+    if out is not None:
+        raise ValueError("choose: thx has no output arguments (out must be None)")
+    if mode not in ("raise", "wrap", "clip"):
+        raise ValueError(f"choose: mode must be 'raise', 'wrap' or 'clip', got {mode!r}")
+    from thx.tensor.elemwise import clip as _clip
+    from thx.tensor.subtensor import getitem
+    a = as_tensor_variable(a)
+    if a.dtype not in discrete_dtypes or a.dtype == "bool":
+        raise TypeError(f"choose: a must hold integers, got dtype {a.dtype}")
+    if isinstance(choices, (list, tuple)):
+        items = [as_tensor_variable(c) for c in choices]
+        if not items:
+            raise ValueError("choose: choices must not be empty")
+        dtype = upcast(*[c.dtype for c in items])
+        nd = max([a.ndim] + [c.ndim for c in items])
+        items = [shape_padleft(cast(c, dtype), nd - c.ndim) for c in items]
+        zero = zeros_like(shape_padleft(a, nd - a.ndim), dtype=dtype)
+        for c in items:
+            zero = zero + zeros_like(c)  # the broadcast shape of a and every choice
+        stacked = stack([c + zero for c in items])
+    else:
+        stacked = as_tensor_variable(choices)
+        if stacked.ndim == 0:
+            raise ValueError("choose: choices must be a sequence or a tensor whose first axis lists them")
+        nd = max(a.ndim, stacked.ndim - 1)
+        stacked = stacked.dimshuffle([0] + ["x"] * (nd - stacked.ndim + 1) + list(range(1, stacked.ndim)))
+        zero = zeros_like(shape_padleft(a, nd - a.ndim), dtype=stacked.dtype) + zeros_like(stacked[0])
+        stacked = stacked + shape_padleft(zero, 1)
+    a = shape_padleft(a, nd - a.ndim) + zeros_like(stacked[0], dtype=a.dtype)
+    k = shape(stacked)[0]
+    if mode == "wrap":
+        a = a % k
+    elif mode == "clip":
+        a = _clip(a, 0, k - 1)
+    idx = [a] + [arange(shape(a)[d]).dimshuffle(["x"] * d + [0] + ["x"] * (a.ndim - d - 1))
+                 for d in range(a.ndim)]
+    return getitem(stacked, tuple(idx))
