@@ -18,7 +18,7 @@ R = np.random.RandomState(8)
 def test_mgrid_and_ogrid_match_numpy(key):
     for ours, theirs in ((T.mgrid, np.mgrid), (T.ogrid, np.ogrid)):
         got = thx.function([], ours[key])()
-        want = [theirs[key]] if len(key) == 1 else list(theirs[key])  # Theano: always a list
+        want = [theirs[key[0]]] if len(key) == 1 else list(theirs[key])  # Theano: always a list
         assert len(got) == len(want)
         for g, w in zip(got, want):
             np.testing.assert_array_equal(g, w)
