@@ -24,7 +24,7 @@ from thx.tensor.math import (Argmax, Argmin, Dot, Max, Min, Prod, Sum, all, any,
                              batched_dot, dot, logsoftmax, logsumexp, max, max_and_argmax, mean,
                              min, outer, prod, softmax, std, sum, tensordot, var)
 from thx.tensor.subtensor import (AdvancedIncSubtensor, AdvancedSubtensor, IncSubtensor,
-                                  Subtensor, inc_subtensor, set_subtensor, take)
+                                  Subtensor, inc_subtensor, set_subtensor, sparse_grad, take)
 from thx.tensor.type import (TensorType, all_dtypes, complex_dtypes, constructor_names,
                              continuous_dtypes, discrete_dtypes, float_dtypes, int_dtypes,
                              tensor, uint_dtypes, upcast)

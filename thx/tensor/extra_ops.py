@@ -29,7 +29,7 @@ __all__ = ["CumOp", "cumsum", "cumprod", "diff", "BinCount", "bincount", "squeez
            "FlatNonzero", "repeat", "RepeatIndex", "Bartlett", "bartlett", "FillDiagonal", "fill_diagonal",
            "FillDiagonalOffset", "fill_diagonal_offset", "to_one_hot", "Unique", "unique",
            "RavelMultiIndex", "ravel_multi_index", "UnravelIndex", "unravel_index",
-           "SearchsortedOp", "searchsorted"]
+           "SearchsortedOp", "searchsorted", "cpu_contiguous"]
 
 _INDEX_DTYPES = tuple(d for d in discrete_dtypes if d != "bool")
 
@@ -678,3 +678,9 @@ def searchsorted(x: Any, v: Any, side: str = "left", sorter: Any = None) -> Vari
     array(3)
     """
     return SearchsortedOp(side=side)(x, v, sorter)
+
+
+def cpu_contiguous(x: Any) -> Variable:
+    """``x`` (Theano's ``cpu_contiguous`` made a C-contiguous copy for C code; XLA's arrays have no
+    strides, so it is an identity, which the optimizer removes)."""
+    return E.identity(as_tensor_variable(x))

@@ -475,3 +475,20 @@ def take(a: Any, indices: Any, axis: int | None = None, mode: str = "raise") -> 
     idx: list[Any] = [slice(None)] * a.ndim
     idx[axis] = indices
     return getitem(a, tuple(idx))
+
+
+def sparse_grad(var: Variable) -> Variable:
+    """``var``, an advanced-indexing read (``x[idx]``) whose gradient Theano would keep sparse.
+
+    thx has no sparse tensors: the gradient of ``x[idx]`` is a dense scatter-add into zeros,
+    which XLA fuses; the variable is returned as it is.
+
+    Raises
+    ------
+    TypeError
+        If ``var`` is not the result of advanced indexing (Theano's condition).
+    """
+    if var.owner is None or not isinstance(var.owner.op, AdvancedSubtensor):
+        raise TypeError("Sparse gradient is only implemented for AdvancedSubtensor1 "
+                        "(advanced indexing with an integer vector)")
+    return var

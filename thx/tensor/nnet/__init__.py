@@ -8,13 +8,13 @@ from thx.tensor.elemwise import sigmoid, softplus
 from thx.tensor.math import (binary_crossentropy, categorical_crossentropy, elu, hard_sigmoid,
                              logsoftmax, relu, sigmoid_binary_crossentropy, softmax,
                              ultra_fast_sigmoid)
-from thx.tensor.nnet import abstract_conv, bn, conv, neighbours
+from thx.tensor.nnet import abstract_conv, bn, conv, conv3d2d, neighbours
 from thx.tensor.nnet.neighbours import images2neibs, neibs2images
 from thx.tensor.nnet.abstract_conv import (AbstractConv2d, AbstractConv2d_gradInputs,
                                            AbstractConv2d_gradWeights, AbstractConv3d,
                                            AbstractConv3d_gradInputs, AbstractConv3d_gradWeights,
                                            conv2d, conv2d_grad_wrt_inputs, conv3d, separable_conv2d)
-from thx.tensor.nnet.activations import (crossentropy_categorical_1hot, crossentropy_softmax_1hot,
+from thx.tensor.nnet.activations import (confusion_matrix, crossentropy_categorical_1hot, crossentropy_softmax_1hot,
                                          crossentropy_softmax_1hot_with_bias,
                                          crossentropy_softmax_argmax_1hot_with_bias, h_softmax, selu,
                                          softmax_with_bias, softsign)
@@ -56,4 +56,4 @@ __all__ = ["sigmoid", "softplus", "softmax", "logsoftmax", "log_softmax", "relu"
            "h_softmax", "conv2d", "conv3d", "separable_conv2d", "conv2d_transpose", "batch_normalization",
            "AbstractConv2d", "AbstractConv2d_gradWeights", "AbstractConv2d_gradInputs",
            "AbstractConv3d", "AbstractConv3d_gradWeights", "AbstractConv3d_gradInputs",
-           "abstract_conv", "conv", "bn", "neighbours", "images2neibs", "neibs2images"]
+           "abstract_conv", "conv", "bn", "conv3d2d", "neighbours", "confusion_matrix", "images2neibs", "neibs2images"]

@@ -162,3 +162,40 @@ def h_softmax(x: Any, batch_size: Any, n_outputs: int, n_classes: int, n_outputs
     cls, pos = target // n_outputs_per_class, target % n_outputs_per_class
     act = sum(x.dimshuffle(0, 1, "x") * W2[cls], axis=1) + b2[cls]  # (batch, n_outputs_per_class)
     return _pick(class_probs, cls) * _pick(softmax(act), pos)
+
+
+def confusion_matrix(actual: Any, pred: Any) -> list[Variable]:
+    """The confusion matrix of integer labels ``actual`` and predictions ``pred`` (Theano's
+    ``T.nnet.confusion_matrix``).
+
+    Returns
+    -------
+    [conf_mat, order]
+        ``order`` the sorted distinct labels of both, ``conf_mat[i, j]`` the number of entries
+        whose actual label is ``order[i]`` and predicted one ``order[j]`` (int64).
+
+    Raises
+    ------
+    ValueError
+        If either is not a vector (Theano's messages).
+
+    Examples
+    --------
+    >>> import numpy as np, thx.tensor as T
+    >>> m, order = T.nnet.confusion_matrix(np.array([0, 1, 2, 2]), np.array([0, 2, 2, 1]))
+    >>> m.eval()
+    array([[1, 0, 0],
+           [0, 0, 1],
+           [0, 1, 1]])
+    """
+    from thx.tensor import basic as B
+    from thx.tensor.data_sized import unique
+    actual, pred = as_tensor_variable(actual), as_tensor_variable(pred)
+    if actual.ndim != 1:
+        raise ValueError("actual must be 1-d tensor variable")
+    if pred.ndim != 1:
+        raise ValueError("pred must be 1-d tensor variable")
+    order = unique(B.concatenate([actual, pred]))
+    one_hot_a = E.cast(E.eq(actual.dimshuffle(0, "x"), order), "int64")
+    one_hot_p = E.cast(E.eq(pred.dimshuffle(0, "x"), order), "int64")
+    return [dot(one_hot_a.T, one_hot_p), order]
