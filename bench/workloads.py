@@ -623,6 +623,40 @@ def lstm_epoch_jax(params, sents, targets):
     return out
 
 
+# ---------------------------------------------------------------- Gaussian process (linear algebra)
+
+def gp_graph(th, T, size):
+    from thx.tensor import slinalg
+    n, d = size
+    X, y, theta = T.dmatrix("X"), T.dvector("y"), T.dvector("theta")
+    d2 = ((X.dimshuffle(0, "x", 1) - X.dimshuffle("x", 0, 1)) ** 2).sum(axis=2)
+    K = T.exp(theta[1]) * T.exp(-0.5 * d2 / T.exp(2 * theta[0])) + T.exp(theta[2]) * T.eye(X.shape[0])
+    L = slinalg.cholesky(K)
+    alpha = slinalg.solve_upper_triangular(L.T, slinalg.solve_lower_triangular(L, y))
+    nll = 0.5 * T.dot(y, alpha) + T.log(T.diag(L)).sum()
+    return [X, y, theta], [nll, th.grad(nll, theta)], None
+
+
+def gp_jax(size):
+    jax, jnp, _ = _jax()
+    from jax.scipy.linalg import solve_triangular
+
+    def nll(X, y, theta):
+        d2 = ((X[:, None, :] - X[None, :, :]) ** 2).sum(axis=2)
+        K = jnp.exp(theta[1]) * jnp.exp(-0.5 * d2 / jnp.exp(2 * theta[0])) + jnp.exp(theta[2]) * jnp.eye(X.shape[0])
+        L = jnp.linalg.cholesky(K)
+        alpha = solve_triangular(L.T, solve_triangular(L, y, lower=True), lower=False)
+        return 0.5 * y @ alpha + jnp.log(jnp.diag(L)).sum()
+
+    return jax.value_and_grad(nll, argnums=2)
+
+
+def gp_data(size, rng):
+    n, d = size
+    X = rng.uniform(-2, 2, (n, d))
+    return [X, np.sin(X.sum(axis=1)) + 0.1 * rng.randn(n), np.array([0.0, 0.0, np.log(0.1)])]
+
+
 WORKLOADS: list[Workload] = [
     Workload("scalar_grad", "grad(x**2) on a dscalar: per-call overhead (jax.grad)", [1], [1],
              scalar_graph, scalar_jax, scalar_data, label=lambda s: "scalar"),
@@ -650,6 +684,10 @@ WORKLOADS: list[Workload] = [
     Workload("chain_grad", "grad of an elementwise chain of n nodes (jax.grad)", [100, 1000],
              CHAIN_QUICK_SIZES, chain_graph, chain_jax, chain_data, rtol=1e-6,
              label=lambda n: f"{n} nodes", pytensor_sizes=[100] + CHAIN_QUICK_SIZES),
+    Workload("gp_grad", "Gaussian-process negative log likelihood and its gradient wrt the kernel's "
+             "hyperparameters: slinalg.cholesky and triangular solves (jax.value_and_grad)",
+             [(500, 3)], [(20, 2)], gp_graph, gp_jax, gp_data, rtol=1e-8, pytensor=False,
+             label=lambda s: f"n={s[0]}, d={s[1]}"),
     Workload("logreg_sgd_shared", "one SGD step of softmax regression, minibatch sliced by index "
              "through givens from a shared dataset (jax.value_and_grad, data on the device)",
              [SGD_FULL], [SGD_QUICK], logreg_sgd_graph, logreg_sgd_jax, sgd_index, rtol=1e-9,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
-from thx.lowering.registry import as_int, is_concrete, register
+from thx.lowering.registry import as_int, is_concrete, register, small_enough_for_host
 from thx.lowering.shape import shape_tuple
 from thx.tensor.basic import Alloc, ARange, Eye, Join, Split
 from thx.tensor.intform import constant_difference, linear_form
@@ -17,7 +17,7 @@ def _alloc(op, node):
 
     def impl(v, *shape):
         sh = tuple(as_int(s, "alloc shape") for s in shape)
-        if is_concrete(v):
+        if is_concrete(v) and small_enough_for_host(sh):
             return np.broadcast_to(np.asarray(v, dtype=dtype), sh)
         return jnp.broadcast_to(v, sh)
     return impl
@@ -57,7 +57,10 @@ def _arange(op, node):
 @register(Eye, static_inputs=(0, 1, 2))
 def _eye(op, node):
     def impl(n, m, k):
-        return np.eye(as_int(n, "eye n"), as_int(m, "eye m"), as_int(k, "eye k"), dtype=op.dtype)
+        n, m, k = as_int(n, "eye n"), as_int(m, "eye m"), as_int(k, "eye k")
+        if small_enough_for_host((n, m)):
+            return np.eye(n, m, k, dtype=op.dtype)
+        return jnp.eye(n, m, k, dtype=op.dtype)  # staged (iota and compare), not a large literal
     return impl
 
 

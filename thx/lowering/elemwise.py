@@ -13,7 +13,7 @@ import jax.scipy.special  # the namespace "jsp.special.*" rows name
 from jax import lax
 import numpy as np
 
-from thx.lowering.registry import is_concrete, register
+from thx.lowering.registry import is_concrete, register, small_enough_for_host
 from thx.tensor.elemwise import DimShuffle, Elemwise, ScalarOp, check_broadcast
 
 # the namespaces a row's ``jax`` entry is named in ("jnp.exp", "jsp.special.erf", "jax.nn.sigmoid")
@@ -88,8 +88,10 @@ def _elemwise(op, node):
     host_dtypes = _host_dtypes(node, casts)
 
     def impl(*args):
-        check_broadcast(node, [np.shape(a) for a in args])  # shapes are concrete while tracing
-        if is_concrete(*args):  # shape arithmetic: stay in NumPy while tracing, in the graph's dtypes
+        shapes = [np.shape(a) for a in args]
+        check_broadcast(node, shapes)  # shapes are concrete while tracing
+        if is_concrete(*args) and small_enough_for_host(np.broadcast_shapes(*shapes)):
+            # shape arithmetic: stay in NumPy while tracing, in the graph's dtypes
             return np.asarray(np_fn(*[np.asarray(a, dtype=t) for a, t in zip(args, host_dtypes)]),
                               dtype=dtype)
         if casts is not None:

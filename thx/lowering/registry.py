@@ -112,6 +112,19 @@ def is_concrete(*values: Any) -> bool:
     return True
 
 
+# Concrete values (NumPy while tracing) at most this large are computed on the host; a larger
+# result is computed by staged JAX operations instead, so that it is not embedded in the program
+# as a constant (an ``eye(500)`` or a ``tril`` mask made a 2 MB literal that XLA took a second to
+# compile).  Shapes and sizes, what must stay concrete, are far smaller.
+HOST_VALUE_LIMIT = 4096
+
+
+def small_enough_for_host(shape: Any) -> bool:
+    """Whether a concrete result of ``shape`` is computed in NumPy while tracing (see
+    ``HOST_VALUE_LIMIT``)."""
+    return int(np.prod(shape, dtype=np.int64)) <= HOST_VALUE_LIMIT
+
+
 def as_int(v: Any, what: str = "value") -> int:
     """A concrete integer from a traced-time value, with a clear error if it is symbolic."""
     if not is_concrete(v):
