@@ -3,9 +3,10 @@ SciPy's conventions.
 
 Triangles are read as LAPACK reads them: ``lax.linalg.cholesky(..., symmetrize_input=False)``
 uses the lower triangle (the upper factor is the transpose of the lower factor of ``X^T``),
-``eigh`` one triangle, ``solve_triangular`` its triangle.  Failures SciPy raises on become
-run-time checks (``thx/lowering/checks.py``): a matrix that is not positive definite
-(XLA's Cholesky gives NaN), an exactly singular system (infinities).
+``eigh`` one triangle, ``solve_triangular`` its triangle.  The failures LAPACK reports become
+run-time checks (``thx/lowering/checks.py``) on small results: a Cholesky factor that XLA made
+all NaN (not positive definite), a zero pivot of an LU factor, a zero on a triangular
+matrix's diagonal.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from jax import lax
 
 from thx.lowering.checks import runtime_check
-from thx.lowering.nlinalg import check_finite_result
+from thx.lowering.nlinalg import lu_checked
 from thx.lowering.registry import register
 from thx.sandbox.linalg import Hint
 from thx.tensor.slinalg import Cholesky, CholeskyGrad, Eigvalsh, EigvalshGrad, Expm, ExpmGrad, Solve
@@ -38,11 +39,12 @@ def _cholesky(op, node):
     def impl(x):
         x = jnp.asarray(x, dt)
         out = lower_cholesky(x) if op.lower else lower_cholesky(x.T).T
-        failed = jnp.any(jnp.isnan(out)) & jnp.all(jnp.isfinite(x))
+        # XLA's Cholesky sets the whole factor to NaN when LAPACK reports a failed pivot
+        failed = jnp.all(jnp.isnan(jnp.diagonal(out))) & (x.shape[0] > 0)
         if op.on_error == "raise":
             runtime_check(failed, np.linalg.LinAlgError, "Matrix is not positive definite")
             return out
-        return jnp.where(jnp.any(jnp.isnan(out)), jnp.nan, out)
+        return jnp.where(failed, jnp.nan, out)  # on_error='nan': all NaN, as Theano's
     return impl
 
 
@@ -73,14 +75,11 @@ def _solve(op, node):
     def impl(A, b):
         A, b = jnp.asarray(A, dt), jnp.asarray(b, dt)
         if triangle is not None:
-            out = jsl.solve_triangular(A, b, lower=triangle == "lower")
-            ok_in = jnp.all(jnp.isfinite(jnp.tril(A) if triangle == "lower" else jnp.triu(A)))
-            runtime_check(ok_in & jnp.any(jnp.diagonal(A) == 0), np.linalg.LinAlgError,
-                          "singular matrix: a zero on the diagonal of the triangular matrix")
-            return out
-        out = jnp.linalg.solve(A, b)
-        check_finite_result([A, b], out, "Matrix is singular.")
-        return out
+            zero = jnp.diagonal(A) == 0
+            runtime_check(jnp.any(zero), np.linalg.LinAlgError,
+                          "singular matrix: resolution failed at diagonal {}", jnp.argmax(zero))
+            return jsl.solve_triangular(A, b, lower=triangle == "lower")
+        return jsl.lu_solve(lu_checked(A, "Matrix is singular."), b)
     return impl
 
 
@@ -96,7 +95,7 @@ def _pencil(a, b, lower: bool):
     if b is None:
         return jnp.linalg.eigh(a, UPLO="L" if lower else "U", symmetrize_input=False)
     l = lower_cholesky(_symmetric(b, lower))
-    runtime_check(jnp.any(jnp.isnan(l)) & jnp.all(jnp.isfinite(b)), np.linalg.LinAlgError,
+    runtime_check(jnp.all(jnp.isnan(jnp.diagonal(l))) & (b.shape[0] > 0), np.linalg.LinAlgError,
                   "Eigvalsh: the matrix b is not positive definite")
     c = jsl.solve_triangular(l, _symmetric(a, lower), lower=True)
     c = jsl.solve_triangular(l, c.T, lower=True)
