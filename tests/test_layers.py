@@ -35,7 +35,8 @@ LAYERS: list[tuple[str, int]] = [
     ("thx.printing", 8),
     ("thx.check", 8),
     ("thx.alias", 8),
-    ("thx.d3viz", 8),  # theano.d3viz: the HTML viewer and DOT text of thx.printing
+    ("thx.d3viz", 8),
+    ("thx.misc", 8),  # theano.misc.pkl_utils: zip files of a pickle and its arrays  # theano.d3viz: the HTML viewer and DOT text of thx.printing
     ("thx.__main__", 8),  # the CLI
     ("thx", 8),  # thx/__init__.py: the public top level
 ]
