@@ -9,7 +9,7 @@ otherwise).  It only affects the running process; nothing is installed.
 Names Theano has and thx lacks fail with :class:`NotSupportedError` (an
 ``ImportError``) naming the Theano name, for modules
 (``import theano.tensor.fourier``) and for known Theano functions
-(``T.nnet.images2neibs``, ``from theano.tensor.nnet import images2neibs``).  Any other
+(``T.nnet.ctc``, ``from theano.tensor.nnet import ctc``).  Any other
 missing attribute of a thx module raises :class:`TheanoAttributeError` (an
 ``AttributeError``) that says the same.
 """
@@ -220,10 +220,10 @@ def install_theano_alias() -> TheanoAliasFinder:
     >>> import theano, theano.tensor as T
     >>> theano is thx, T is thx.tensor
     (True, True)
-    >>> T.nnet.images2neibs
+    >>> T.nnet.ctc
     Traceback (most recent call last):
     ...
-    thx.alias.NotSupportedError: theano.tensor.nnet.images2neibs is not supported by thx yet ...
+    thx.alias.NotSupportedError: theano.tensor.nnet.ctc is not supported by thx yet ...
     >>> thx.uninstall_theano_alias()
     """
     real = sys.modules.get("theano")
