@@ -183,7 +183,7 @@ class OpFromGraph(Op):
         return [ov.type() if ov is not None else g for g, ov in zip(grads, overrides)]
 
     def R_op(self, inputs, eval_points):
-        op, overrides = self._rop_op_built()
+        op, overrides = self._rop_op_and_overrides()
         points = [inp.zeros_like() if e is None else e for inp, e in zip(inputs, eval_points)]
         res = op(*inputs, *points)
         res = res if isinstance(res, list) else [res]
@@ -193,117 +193,97 @@ class OpFromGraph(Op):
         """The gradient as an OpFromGraph of ``local_inputs + output_grads``, and per input the
         special (Null/Disconnected) variable that replaces its result, or None."""
         if self._grad_op is None:
-            self._grad_op = self._build_grad()
+            spec, local = self._grad_overrides, self.local_inputs
+            if isinstance(spec, OpFromGraph):
+                self._grad_op = spec, [None] * len(local)
+            else:
+                ograds = [t() for t in self.output_types]
+
+                def default(which: list[int]) -> list:
+                    return grad(None, [local[k] for k in which],
+                                known_grads=dict(zip(self.local_outputs, ograds)),
+                                disconnected_inputs="ignore", return_disconnected="Disconnected",
+                                null_gradients="return") if which else []
+
+                raw = _overridden(spec, len(local), default, (local, ograds), "gradients")
+                self._grad_op = self._derived(ograds, raw, local, "_grad", (NullType, DisconnectedType))
         return self._grad_op
 
-    def _build_grad(self) -> tuple[OpFromGraph, list]:
-        spec = self._grad_overrides
-        local = self.local_inputs
-        if isinstance(spec, OpFromGraph):
-            return spec, [None] * len(local)
-        ograds = [t() for t in self.output_types]
-
-        def default(wrt):
-            return grad(None, wrt, known_grads=dict(zip(self.local_outputs, ograds)),
-                        disconnected_inputs="ignore", return_disconnected="Disconnected",
-                        null_gradients="return") if wrt else []
-
-        if isinstance(spec, str) and spec == "default":
-            raw = default(local)
-        elif isinstance(spec, Variable):
-            if not _special(spec):
-                raise ValueError(f"Overriding Variable instance can only have type of "
-                                 f"DisconnectedType or NullType, got {spec.type}")
-            raw = [spec.type() for _ in local]
-        elif isinstance(spec, list):
-            if len(spec) != len(local):
-                raise ValueError(f"Need to override {len(local)} gradients, got {len(spec)}", spec)
-            defaults = iter(default([v for v, s in zip(local, spec) if isinstance(s, str) and s == "default"]))
-            raw = []
-            for v, s in zip(local, spec):
-                if isinstance(s, str) and s == "default":
-                    raw.append(next(defaults))
-                elif isinstance(s, Variable):
-                    if not _special(s):
-                        raise ValueError(f"Overriding Variable instance can only have type of "
-                                         f"DisconnectedType or NullType, got {s.type}")
-                    raw.append(s.type())
-                elif callable(s):
-                    raw.append(_call_override(s, local, ograds, single=True))
-                else:
-                    raise TypeError(_OVERRIDE_TYPE_ERROR.format(s))
-        elif callable(spec):
-            raw = _call_override(spec, local, ograds, single=False)
-            if len(raw) != len(local):
-                raise ValueError(f"Gradient overriding function should return list of {len(local)} "
-                                 f"outputs, got {len(raw)}")
-        else:
-            raise TypeError(_OVERRIDE_TYPE_ERROR.format(spec))
-        grads, overrides = [], []
-        for g, v in zip(raw, local):
-            if _special(g):
-                grads.append(v.zeros_like())
-                overrides.append(g)
-            else:
-                grads.append(_conform(as_tensor_variable(g), v.type, "gradient override"))
-                overrides.append(None)
-        op = OpFromGraph(local + ograds, grads, inline=self.is_inline,
-                         name=None if self.name is None else self.name + "_grad",
-                         on_unused_input="ignore")
-        return op, overrides
-
-    def _rop_op_built(self) -> tuple[OpFromGraph, list]:
+    def _rop_op_and_overrides(self) -> tuple[OpFromGraph, list]:
+        """The R-op as an OpFromGraph of ``local_inputs + eval_points``, and per output the
+        NullType variable that replaces its result, or None."""
         if self._rop_op is None:
-            self._rop_op = self._build_rop()
+            spec, local, outs = self._rop_overrides, self.local_inputs, self.local_outputs
+            if isinstance(spec, OpFromGraph):
+                self._rop_op = spec, [None] * len(outs)
+            else:
+                points = [v.type() for v in local]
+
+                def default(which: list[int]) -> list:
+                    res = Rop(outs, local, points, disconnected_outputs="ignore")
+                    return [res[k] for k in which]
+
+                raw = _overridden(spec, len(outs), default, (local, points), "Rop outputs")
+                # R_op has no disconnected results: zeros, as in Theano
+                self._rop_op = self._derived(points, raw, outs, "_rop", (NullType,))
         return self._rop_op
 
-    def _build_rop(self) -> tuple[OpFromGraph, list]:
-        spec = self._rop_overrides
-        local, outs = self.local_inputs, self.local_outputs
-        if isinstance(spec, OpFromGraph):
-            return spec, [None] * len(outs)
-        points = [v.type() for v in local]
-
-        def default():
-            return Rop(outs, local, points, disconnected_outputs="ignore")
-
-        if isinstance(spec, str) and spec == "default":
-            raw = default()
-        elif callable(spec) and not isinstance(spec, Variable):
-            raw = _call_override(spec, local, points, single=False)
-        elif isinstance(spec, list):
-            if len(spec) != len(outs):
-                raise ValueError(f"Need to override {len(outs)} Rop outputs, got {len(spec)}", spec)
-            base = default() if any(isinstance(s, str) and s == "default" for s in spec) else None
-            raw = []
-            for k, s in enumerate(spec):
-                if isinstance(s, str) and s == "default":
-                    raw.append(base[k])
-                elif isinstance(s, Variable) and _special(s):
-                    raw.append(s.type())
-                elif callable(s):
-                    raw.append(_call_override(s, local, points, single=True))
-                else:
-                    raise TypeError(_OVERRIDE_TYPE_ERROR.format(s))
-        elif _special(spec):
-            raw = [spec.type() for _ in outs]
-        else:
-            raise TypeError(_OVERRIDE_TYPE_ERROR.format(spec))
-        res, overrides = [], []
-        for r, o in zip(raw, outs):
-            if isinstance(r, Variable) and isinstance(r.type, NullType):
-                res.append(o.zeros_like())
-                overrides.append(r)
-            elif r is None or (isinstance(r, Variable) and isinstance(r.type, DisconnectedType)):
-                res.append(o.zeros_like())  # R_op has no disconnected results: zeros, as Theano
-                overrides.append(None)
+    def _derived(self, extra: list, raw: list, likes: list, suffix: str,
+                 kept: tuple) -> tuple[OpFromGraph, list]:
+        """An OpFromGraph of ``local_inputs + extra`` computing ``raw`` (a special variable, or
+        None, becomes zeros shaped like its ``likes`` entry), and the special results of the
+        ``kept`` types that replace its outputs after it is applied."""
+        results, overrides = [], []
+        for r, like in zip(raw, likes):
+            if r is None or _special(r):
+                results.append(like.zeros_like())
+                overrides.append(r if r is not None and isinstance(r.type, kept) else None)
             else:
-                res.append(_conform(as_tensor_variable(r), o.type, "R_op override"))
+                results.append(_conform(as_tensor_variable(r), like.type, f"{self}{suffix} override"))
                 overrides.append(None)
-        op = OpFromGraph(local + points, res, inline=self.is_inline,
-                         name=None if self.name is None else self.name + "_rop",
+        op = OpFromGraph(self.local_inputs + extra, results, inline=self.is_inline,
+                         name=None if self.name is None else self.name + suffix,
                          on_unused_input="ignore")
         return op, overrides
+
+
+def _overridden(spec: Any, n: int, default: Callable[[list[int]], list], args: tuple,
+                what: str) -> list:
+    """The ``n`` raw results an override ``spec`` gives: 'default' (``default(all)``), a
+    Null/Disconnected variable (for every one), a callable ``f(*args) -> list``, or a list of one
+    of those per result."""
+    def special_of(v: Variable) -> Variable:
+        if not _special(v):
+            raise ValueError(f"Overriding Variable instance can only have type of DisconnectedType or "
+                             f"NullType, got {v.type}")
+        return v.type()
+
+    if isinstance(spec, str) and spec == "default":
+        return default(list(range(n)))
+    if isinstance(spec, Variable):
+        return [special_of(spec) for _ in range(n)]
+    if isinstance(spec, list):
+        if len(spec) != n:
+            raise ValueError(f"Need to override {n} {what}, got {len(spec)}", spec)
+        wanted = [k for k, s in enumerate(spec) if isinstance(s, str) and s == "default"]
+        base = dict(zip(wanted, default(wanted)))
+        out = []
+        for k, s in enumerate(spec):
+            if k in base:
+                out.append(base[k])
+            elif isinstance(s, Variable):
+                out.append(special_of(s))
+            elif callable(s):
+                out.append(_call_override(s, *args, single=True))
+            else:
+                raise TypeError(_OVERRIDE_TYPE_ERROR.format(s))
+        return out
+    if callable(spec):
+        out = _call_override(spec, *args, single=False)
+        if len(out) != n:
+            raise ValueError(f"Overriding function should return list of {n} outputs, got {len(out)}")
+        return out
+    raise TypeError(_OVERRIDE_TYPE_ERROR.format(spec))
 
 
 def _call_override(fn: Callable, inputs: list, grads: list, single: bool) -> Any:
