@@ -47,10 +47,10 @@ def test_missing_theano_names_say_thx_lacks_them(alias):
         import theano.sandbox.cuda  # noqa: F401
     with pytest.raises(NotSupportedError, match=r"^theano\.tensor\.elemwise\.foo is not supported"):
         import theano.tensor.elemwise.foo  # noqa: F401  (a submodule of a thx plain module)
-    with pytest.raises(NotSupportedError, match=r"^theano\.tensor\.nnet\.ctc is not supported"):
-        T.nnet.ctc
-    with pytest.raises(ImportError, match=r"^theano\.tensor\.nnet\.ctc is not supported"):
-        from theano.tensor.nnet import ctc  # noqa: F401
+    with pytest.raises(NotSupportedError, match=r"^theano\.tensor\.nnet\.SparseBlockGemv is not supported"):
+        T.nnet.SparseBlockGemv
+    with pytest.raises(ImportError, match=r"^theano\.tensor\.nnet\.SparseBlockGemv is not supported"):
+        from theano.tensor.nnet import SparseBlockGemv  # noqa: F401
     with pytest.raises(TheanoAttributeError, match="has no attribute 'no_such_thing'.*theano.tensor"):
         T.no_such_thing
     assert not hasattr(T, "no_such_thing")  # still an AttributeError for hasattr/getattr

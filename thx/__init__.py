@@ -28,6 +28,7 @@ from thx.compile.dump import function_dump
 from thx.gradient_subgraph import subgraph_grad
 from thx.graph.replace import clone
 from thx.op_from_graph import OpFromGraph
+from thx.scan import ctc as _ctc_module
 from thx.updates import OrderedUpdates
 from thx.compile import FunctionMaker, ProfileStats
 from thx.compile.ops import as_op
@@ -51,3 +52,7 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
            "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof",
            "OpFromGraph", "scan_checkpoints", "OrderedUpdates", "FunctionMaker", "ProfileStats", "as_op"]
+
+# Theano's T.nnet.ctc is a loop over time: its module lives with scan (thx/scan/ctc.py, a floor above
+# thx.tensor), so the top level, which sees both floors, hangs it on T.nnet.
+tensor.nnet.ctc = _ctc_module

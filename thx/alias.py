@@ -9,7 +9,7 @@ otherwise).  It only affects the running process; nothing is installed.
 Names Theano has and thx lacks fail with :class:`NotSupportedError` (an
 ``ImportError``) naming the Theano name, for modules
 (``import theano.tensor.fourier``) and for known Theano functions
-(``T.nnet.ctc``, ``from theano.tensor.nnet import ctc``).  Any other
+(``T.nnet.SparseBlockGemv``, ``from theano.tensor.nnet import SparseBlockGemv``).  Any other
 missing attribute of a thx module raises :class:`TheanoAttributeError` (an
 ``AttributeError``) that says the same.
 """
@@ -56,13 +56,14 @@ RENAMES = {
     "theano.configparser": "thx.config",
     "theano.configdefaults": "thx.config",
     "theano.sandbox.linalg.ops": "thx.sandbox.linalg",
+    "theano.tensor.nnet.ctc": "thx.scan.ctc",
 }
 
 # Theano functions thx does not implement yet, by thx module: reaching one raises
 # NotSupportedError, which also survives ``from module import name``.
 KNOWN_MISSING = {
     "thx.tensor.nnet": {
-        "ctc", "graph_merge_softmax_with_crossentropy_softmax", "SparseBlockGemv",
+        "graph_merge_softmax_with_crossentropy_softmax", "SparseBlockGemv",
         "SparseBlockOuter", "sparse_block_dot",
     },
     "thx.tensor": {
@@ -220,10 +221,10 @@ def install_theano_alias() -> TheanoAliasFinder:
     >>> import theano, theano.tensor as T
     >>> theano is thx, T is thx.tensor
     (True, True)
-    >>> T.nnet.ctc
+    >>> T.nnet.SparseBlockGemv
     Traceback (most recent call last):
     ...
-    thx.alias.NotSupportedError: theano.tensor.nnet.ctc is not supported by thx yet ...
+    thx.alias.NotSupportedError: theano.tensor.nnet.SparseBlockGemv is not supported by thx yet ...
     >>> thx.uninstall_theano_alias()
     """
     real = sys.modules.get("theano")
