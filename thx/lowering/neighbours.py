@@ -8,7 +8,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from thx.lowering.registry import register
-from thx.tensor.nnet.neighbours import Images2Neibs, Neibs2Images, neib_positions
+from thx.tensor.nnet.neighbours import Images2Neibs, Neibs2Images, images2neibs_array, neib_positions
 
 
 def _ints(v) -> tuple[int, ...]:
@@ -18,10 +18,7 @@ def _ints(v) -> tuple[int, ...]:
 @register(Images2Neibs, static_inputs=(1, 2))
 def _images2neibs(op, node):
     def impl(x, neib_shape, neib_step):
-        rows, cols, pad = neib_positions(op.mode, tuple(x.shape[2:]), _ints(neib_shape), _ints(neib_step))
-        xp = jnp.pad(x, [(0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])]) if any(pad) else x
-        patches = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]
-        return patches.reshape(-1, rows.shape[1] * cols.shape[1])
+        return images2neibs_array(x, op.mode, neib_shape, neib_step, jnp)
     return impl
 
 

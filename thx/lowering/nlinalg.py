@@ -20,7 +20,7 @@ import jax.scipy.linalg as jsl
 from thx.lowering.checks import runtime_check
 from thx.lowering.registry import register
 from thx.tensor.nlinalg import (Det, Eig, Eigh, EighGrad, MatrixInverse, MatrixPinv, QRFull,
-                                QRIncomplete, SVD)
+                                QRIncomplete, SVD, eigh_grad)
 
 
 def _dtype(node, i: int = 0) -> np.dtype:
@@ -83,22 +83,12 @@ def _eigh(op, node):
     return impl
 
 
-def eigh_grad(w, v, gw, gv, uplo: str):
-    """:class:`~thx.tensor.nlinalg.EighGrad`'s formula in JAX."""
-    n = w.shape[0]
-    diff = w[None, :] - w[:, None]
-    off = ~jnp.eye(n, dtype=bool)
-    f = jnp.where(off, 1.0 / jnp.where(off, diff, 1.0), 0.0)
-    g = v @ (jnp.diag(gw) + (f * (v.T @ gv)).T) @ v.T
-    return jnp.tril(g) + jnp.triu(g, 1).T if uplo == "L" else jnp.triu(g) + jnp.tril(g, -1).T
-
-
 @register(EighGrad)
 def _eigh_grad(op, node):
     dt = _dtype(node)
 
     def impl(x, w, v, gw, gv):
-        return eigh_grad(*(jnp.asarray(t, dt) for t in (w, v, gw, gv)), op.UPLO)
+        return eigh_grad(*(jnp.asarray(t, dt) for t in (w, v, gw, gv)), op.UPLO, xp=jnp)
     return impl
 
 

@@ -20,7 +20,8 @@ from thx.lowering.checks import runtime_check
 from thx.lowering.nlinalg import lu_checked
 from thx.lowering.registry import register
 from thx.sandbox.linalg import Hint
-from thx.tensor.slinalg import Cholesky, CholeskyGrad, Eigvalsh, EigvalshGrad, Expm, ExpmGrad, Solve
+from thx.tensor.slinalg import (Cholesky, CholeskyGrad, Eigvalsh, EigvalshGrad, Expm, ExpmGrad, Solve,
+                                cholesky_grad)
 
 
 def _dtype(node, i: int = 0) -> np.dtype:
@@ -48,22 +49,12 @@ def _cholesky(op, node):
     return impl
 
 
-def cholesky_grad(l, dz):
-    """:class:`~thx.tensor.slinalg.CholeskyGrad`'s formula (lower factor) in JAX."""
-    phi = jnp.tril(l.T @ jnp.tril(dz))
-    phi = phi - jnp.diag(jnp.diagonal(phi)) / 2
-    y = jsl.solve_triangular(l, phi.T, lower=True, trans="T").T
-    s = jsl.solve_triangular(l, y, lower=True, trans="T")
-    return jnp.tril(s + s.T) - jnp.diag(jnp.diagonal(s))
-
-
 @register(CholeskyGrad)
 def _cholesky_grad(op, node):
     dt = _dtype(node)
 
     def impl(x, l, dz):
-        l, dz = jnp.asarray(l, dt), jnp.asarray(dz, dt)
-        return cholesky_grad(l, dz) if op.lower else cholesky_grad(l.T, dz.T).T
+        return cholesky_grad(jnp.asarray(l, dt), jnp.asarray(dz, dt), op.lower, jnp, jsl.solve_triangular)
     return impl
 
 

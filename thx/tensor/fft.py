@@ -43,6 +43,19 @@ def _inverse_sizes(a: Variable, odd: bool) -> Variable:
     return stack(dims)
 
 
+def rfft_array(a: Any, sizes: tuple, xp: Any = np) -> Any:
+    """The unnormalized FFT of ``a`` over axes ``1..`` with ``sizes``, (real, imag) last, on
+    arrays of the module ``xp`` (NumPy for ``perform``, ``jax.numpy`` for the lowering)."""
+    A = xp.fft.rfftn(a, s=sizes, axes=tuple(range(1, a.ndim)))
+    return xp.stack([A.real, A.imag], axis=-1).astype(a.dtype)
+
+
+def irfft_array(a: Any, sizes: tuple, xp: Any = np) -> Any:
+    """The unnormalized inverse of :func:`rfft_array` (``irfftn`` times the size)."""
+    res = xp.fft.irfftn(a[..., 0] + 1j * a[..., 1], s=sizes, axes=tuple(range(1, a.ndim - 1)))
+    return (res * np.prod(sizes)).astype(a.dtype)
+
+
 def _middle(g: Variable, s: Variable) -> tuple:
     """The index of the entries of a half spectrum that stand for two frequencies."""
     return tuple([slice(None)] * (g.ndim - 2) + [slice(1, s[-1] // 2 + s[-1] % 2), slice(None)])
@@ -65,9 +78,7 @@ class RFFTOp(Op):
 
     def perform(self, node, inputs, out):
         a, s = inputs
-        axes = tuple(range(1, a.ndim))
-        A = np.fft.rfftn(a, s=tuple(int(k) for k in s), axes=axes)
-        out[0][0] = np.stack([A.real, A.imag], axis=-1).astype(a.dtype)
+        out[0][0] = rfft_array(a, tuple(int(k) for k in s))
 
     def L_op(self, inputs, outputs, grads):
         (gout,), s = grads, inputs[1]
@@ -98,9 +109,7 @@ class IRFFTOp(Op):
 
     def perform(self, node, inputs, out):
         a, s = inputs
-        sizes = tuple(int(k) for k in s)
-        res = np.fft.irfftn(a[..., 0] + 1j * a[..., 1], s=sizes, axes=tuple(range(1, a.ndim - 1)))
-        out[0][0] = (res * np.prod(sizes)).astype(a.dtype)
+        out[0][0] = irfft_array(a, tuple(int(k) for k in s))
 
     def L_op(self, inputs, outputs, grads):
         (gout,), s = grads, inputs[1]

@@ -292,16 +292,15 @@ class Eigh(Op):
         return [(n,), (n, n)]
 
 
-def eigh_grad_numpy(w: np.ndarray, v: np.ndarray, gw: np.ndarray, gv: np.ndarray,
-                    uplo: str) -> np.ndarray:
-    """NumPy reference of :class:`EighGrad` (see its docstring for the formula)."""
+def eigh_grad(w: Any, v: Any, gw: Any, gv: Any, uplo: str, xp: Any = np) -> Any:
+    """:class:`EighGrad`'s formula (see its docstring) on arrays of the module ``xp`` (NumPy for
+    ``perform``, ``jax.numpy`` for the lowering)."""
     n = w.shape[0]
-    diff = w[np.newaxis, :] - w[:, np.newaxis]  # diff[m, k] = w_k - w_m
-    off = ~np.eye(n, dtype=bool)
-    f = np.zeros_like(diff)
-    f[off] = 1.0 / diff[off]
-    g = v @ (np.diag(gw) + (f * (v.T @ gv)).T) @ v.T
-    return np.tril(g) + np.triu(g, 1).T if uplo == "L" else np.triu(g) + np.tril(g, -1).T
+    diff = w[None, :] - w[:, None]  # diff[m, k] = w_k - w_m
+    off = ~xp.eye(n, dtype=bool)
+    f = xp.where(off, 1.0 / xp.where(off, diff, 1.0), 0.0)
+    g = v @ (xp.diag(gw) + (f * (v.T @ gv)).T) @ v.T
+    return xp.tril(g) + xp.triu(g, 1).T if uplo == "L" else xp.triu(g) + xp.tril(g, -1).T
 
 
 class EighGrad(Op):
@@ -333,7 +332,7 @@ class EighGrad(Op):
 
     def perform(self, node, inputs, out):
         _, w, v, gw, gv = inputs
-        out[0][0] = eigh_grad_numpy(w, v, gw, gv, self.UPLO).astype(node.outputs[0].dtype)
+        out[0][0] = eigh_grad(w, v, gw, gv, self.UPLO).astype(node.outputs[0].dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [tuple(input_shapes[0])]

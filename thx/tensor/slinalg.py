@@ -21,7 +21,7 @@ from thx.graph.op import Op
 from thx.tensor.basic import concatenate
 from thx.tensor.diagonal import tril, triu
 from thx.tensor.math import dot, outer
-from thx.tensor.nlinalg import as_matrix, float_dtype
+from thx.tensor.nlinalg import _matrix, as_matrix, float_dtype
 from thx.tensor.shape import reshape, shape
 from thx.tensor.type import TensorType
 from thx.tensor.var import as_tensor_variable
@@ -32,10 +32,6 @@ __all__ = ["MATRIX_STRUCTURES", "Cholesky", "CholeskyGrad", "cholesky", "Solve",
 
 MATRIX_STRUCTURES = ("general", "symmetric", "lower_triangular", "upper_triangular", "hermitian",
                      "banded", "diagonal", "toeplitz")
-
-
-def _matrix(dtype: str) -> Variable:
-    return TensorType(dtype, (False, False))()
 
 
 # ---------------------------------------------------------------------- Cholesky
@@ -85,17 +81,21 @@ class Cholesky(Op):
 cholesky = Cholesky()
 
 
-def cholesky_grad_numpy(l: np.ndarray, dz: np.ndarray, lower: bool) -> np.ndarray:
-    """NumPy reference of :class:`CholeskyGrad` (see its docstring for the formula)."""
-    import scipy.linalg
+def cholesky_grad(l: Any, dz: Any, lower: bool, xp: Any = np, solve_triangular: Any = None) -> Any:
+    """:class:`CholeskyGrad`'s formula (see its docstring) on arrays of the module ``xp`` with its
+    ``solve_triangular`` (NumPy and ``scipy.linalg`` for ``perform``; ``jax.numpy`` and
+    ``jax.scipy.linalg`` for the lowering)."""
+    if solve_triangular is None:
+        import scipy.linalg
+        solve_triangular = scipy.linalg.solve_triangular
     if not lower:
-        return cholesky_grad_numpy(l.T, dz.T, True).T
-    phi = np.tril(l.T @ np.tril(dz))
-    phi[np.diag_indices_from(phi)] /= 2
+        return cholesky_grad(l.T, dz.T, True, xp, solve_triangular).T
+    phi = xp.tril(l.T @ xp.tril(dz))
+    phi = phi - xp.diag(xp.diagonal(phi)) / 2
     # S = L^-T phi L^-1
-    y = scipy.linalg.solve_triangular(l, phi.T, lower=True, trans="T").T
-    s = scipy.linalg.solve_triangular(l, y, lower=True, trans="T")
-    return np.tril(s + s.T) - np.diag(np.diag(s))
+    y = solve_triangular(l, phi.T, lower=True, trans="T").T
+    s = solve_triangular(l, y, lower=True, trans="T")
+    return xp.tril(s + s.T) - xp.diag(xp.diagonal(s))
 
 
 class CholeskyGrad(Op):
@@ -120,7 +120,7 @@ class CholeskyGrad(Op):
 
     def perform(self, node, inputs, out):
         _, l, dz = inputs
-        out[0][0] = cholesky_grad_numpy(l, dz, self.lower).astype(node.outputs[0].dtype)
+        out[0][0] = cholesky_grad(l, dz, self.lower).astype(node.outputs[0].dtype)
 
     def infer_shape(self, fgraph, node, input_shapes):
         return [tuple(input_shapes[0])]

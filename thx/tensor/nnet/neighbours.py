@@ -85,12 +85,14 @@ def _ints(v: Any) -> tuple[int, ...]:
     return tuple(int(k) for k in np.asarray(v).ravel())
 
 
-def images2neibs_numpy(x: np.ndarray, mode: str, neib_shape: Any, neib_step: Any) -> np.ndarray:
-    """NumPy reference of :class:`Images2Neibs`."""
-    rows, cols, pad = neib_positions(mode, x.shape[2:], _ints(neib_shape), _ints(neib_step))
-    xp = np.pad(x, [(0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])])
-    # patches[n, s, a, b, i, j] = xp[n, s, rows[a, i], cols[b, j]]
-    patches = xp[:, :, rows[:, None, :, None], cols[None, :, None, :]]
+def images2neibs_array(x: Any, mode: str, neib_shape: Any, neib_step: Any, xp: Any = np) -> Any:
+    """:class:`Images2Neibs` on arrays of the module ``xp`` (NumPy for ``perform``, ``jax.numpy``
+    for the lowering): one gather at the positions of :func:`neib_positions`."""
+    rows, cols, pad = neib_positions(mode, tuple(x.shape[2:]), _ints(neib_shape), _ints(neib_step))
+    if any(pad):
+        x = xp.pad(x, [(0, 0), (0, 0), (pad[0], pad[0]), (pad[1], pad[1])])
+    # patches[n, s, a, b, i, j] = x[n, s, rows[a, i], cols[b, j]]
+    patches = x[:, :, rows[:, None, :, None], cols[None, :, None, :]]
     return patches.reshape(-1, rows.shape[1] * cols.shape[1])
 
 
@@ -133,7 +135,7 @@ class Images2Neibs(Op):
 
     def perform(self, node, inputs, out):
         x, ns, st = inputs
-        out[0][0] = images2neibs_numpy(x, self.mode, ns, st)
+        out[0][0] = images2neibs_array(x, self.mode, ns, st)
 
     def infer_shape(self, fgraph, node, input_shapes):
         from thx.tensor.shape import NotScalarConstantError, get_scalar_constant_value
