@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, int]] = [
     ("thx.sandbox", 4),
     ("thx.op_from_graph", 4),
     ("thx.updates", 4),
+    ("thx.sparse", 4),  # theano.sparse: SciPy matrices, ops run on the host between segments
     ("thx.rewriting", 5),
     ("thx.lowering", 6),
     ("thx.compile", 7),

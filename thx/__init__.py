@@ -34,6 +34,7 @@ from thx.compile import FunctionMaker, ProfileStats
 from thx.compile.ops import as_op
 from thx.tensor import dot
 from thx import check
+from thx.tensor import sharedvar as _sharedvar
 from thx import distributed  # thx.distributed.initialize, thx run --processes N
 
 # Theano offers the finite-difference and JAX checks as theano.gradient.verify_grad (T.verify_grad
@@ -52,6 +53,17 @@ __all__ = ["config", "function", "shared", "grad", "Rop", "Lop", "pp", "pprint",
            "scan", "map", "reduce", "foldl", "foldr", "scan_module", "scalar", "change_flags",
            "function_dump", "subgraph_grad", "clone", "dot", "distributed", "Op", "Type", "gof",
            "OpFromGraph", "scan_checkpoints", "OrderedUpdates", "FunctionMaker", "ProfileStats", "as_op"]
+
+# thx.shared(scipy.sparse matrix) works before ``import thx.sparse`` (Theano needed that import):
+# the sparse package (a floor above thx.tensor, and SciPy) loads on the first sparse value.
+def _sparse_shared(value, **kwargs):
+    if not type(value).__module__.startswith("scipy.sparse"):
+        raise TypeError("not a SciPy sparse matrix")
+    from thx.sparse.sharedvar import sparse_constructor
+    return sparse_constructor(value, **kwargs)
+
+
+_sharedvar.shared_constructor(_sparse_shared)
 
 # Theano's T.nnet.ctc is a loop over time: its module lives with scan (thx/scan/ctc.py, a floor above
 # thx.tensor), so the top level, which sees both floors, hangs it on T.nnet.

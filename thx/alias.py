@@ -72,7 +72,7 @@ KNOWN_MISSING = {
     },
     "thx.tensor.extra_ops": {"CpuContiguous", "DiffOp", "RepeatOp",
                              "CumsumOp", "CumprodOp"},
-    "thx": {"gpuarray", "sparse", "typed_list"},
+    "thx": {"gpuarray", "typed_list"},
     "thx.printing": {"hex_digest", "position_independent_str"},
     "thx.gradient": {"hessian_times_vector"},
 }
@@ -110,7 +110,7 @@ def _not_supported(theano_name: str, detail: str) -> NotSupportedError:
     return NotSupportedError(
         f"{theano_name} is not supported by thx yet ({detail}). thx implements Theano's graphs, "
         f"tensor operations, gradients, printing, scan and function on JAX; C/GPU back ends and "
-        f"some libraries (sparse, FFT, typed lists) are not available.",
+        f"some libraries (typed lists, the GPU back end) are not available.",
         name=theano_name)
 
 

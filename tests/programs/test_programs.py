@@ -21,7 +21,7 @@ import pytest
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 PROGRAMS = ['logreg', 'mlp', 'dae', 'cae', 'rbm', 'lenet', 'elman', 'lstm', 'hmc', 'rnnrbm',
-            'linesearch', 'gp']
+            'linesearch', 'gp', 'sparse_logreg']
 RTOL = 1e-8
 
 

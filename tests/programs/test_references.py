@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.programs.reference import (cae, common, dae, elman, gp, lenet, linesearch, lstm, mlp,
-                                      rbm, rnnrbm)
+                                      rbm, rnnrbm, sparse_logreg)
 
 
 def numeric_grad(f, P, eps=1e-6):
@@ -154,3 +154,24 @@ def test_gp_log_marginal_likelihood_gradient():
     P = {'theta': np.array([np.log(0.4), 0.2, np.log(0.2)])}
     _, g, _ = gp.log_ml_and_grads(P['theta'], x, y)
     assert_grads(lambda D: gp.log_ml_and_grads(D['theta'], x, y)[0], {'theta': g}, P)
+
+
+def test_sparse_logreg_gradient_through_length_normalisation():
+    P = {k: v + 0.3 * RNG.randn(*v.shape)
+         for k, v in sparse_logreg.init(n_in=7, n_hidden=4, n_out=3)[0].items()}
+    x = RNG.poisson(0.5, size=(5, 7)) * 1.0
+    x[:, 0] += 1.0                                       # no empty document: sp_sum(x, 1) > 0
+    y = RNG.randint(3, size=5)
+    assert_grads(lambda D: sparse_logreg.cost_and_grads(D, x, y, 0.1)[0],
+                 sparse_logreg.cost_and_grads(P, x, y, 0.1)[1], P)
+
+
+def test_bag_of_words_minibatches_are_sparse_with_varying_nnz():
+    (tx, _), (vx, _), (sx, _) = common.synthetic.bag_of_words(seed=0)
+    for X in (tx, vx, sx):
+        assert X.format == 'csr' and X.dtype == np.float64 and X.shape[1] == 200
+        assert 0.03 < X.nnz / float(np.prod(X.shape)) < 0.08
+        assert (X.sum(axis=1) > 0).all()
+    nnz = [tx[i * 24:(i + 1) * 24].nnz for i in range(int(np.ceil(tx.shape[0] / 24.)))]
+    assert len(set(nnz)) > 3                             # each minibatch its own nnz
+    assert tx.shape[0] % 24 > 0                          # and the last one is shorter

@@ -419,7 +419,8 @@ class BucketCalls:
         shapes = tuple(np.shape(v) for v in vals)
         found = self.__dict__.setdefault("_buckets_found", {})  # {"plan": ..., "reasons": ...}
         if self._watch is True:
-            if config.shape_buckets == "off" or not any(getattr(t, "ndim", 0) for t in self._types):
+            if (config.shape_buckets == "off" or not any(getattr(t, "ndim", 0) for t in self._types)
+                    or any(t.host_only for t in self._types)):  # (a sparse input: not padded)
                 self._watch = None
                 return False
             self._watch = shapes

@@ -154,7 +154,8 @@ def _normalize_updates(updates: Any) -> list[tuple[Variable, Variable]]:
         if var in seen:
             raise ValueError(f"this shared variable already has an update expression: {var}")
         seen.add(var)
-        expr = as_tensor_variable(expr)
+        if not isinstance(expr, Variable):
+            expr = as_tensor_variable(expr)
         if isinstance(expr, Constant) and expr.type != var.type:  # (s, 0.0): as Theano, a
             try:                                                 # literal takes s's type
                 expr = Constant(var.type, var.type.filter(expr.data))
@@ -310,7 +311,8 @@ class Function(BucketCalls):
         # per input: (dtype, ndim, has a broadcastable dim, a float may be passed as float64), or None
         self._fast_dtypes = [(np.dtype(t.dtype), t.ndim, any(t.broadcastable),
                               t.dtype == "float64" and t.ndim == 0 and not strict)
-                             if hasattr(t, "dtype") and k not in self._static_set else None
+                             if hasattr(t, "dtype") and not t.host_only and k not in self._static_set
+                             else None
                              for k, (t, strict) in enumerate(zip(self._types, self._strict))]
         self._n_out = maker.n_outputs
         self._has_updates = bool(self._update_targets or maker.in_update_pos)
@@ -318,7 +320,8 @@ class Function(BucketCalls):
         shared_state.init(self)
         counter = getattr(self.jax_fn, "trace_counter", None)
         self._convert = converter(self._n_out, unpack_single, return_device_arrays,
-                                  [getattr(v.type, "ndim", None) for v in maker.fgraph.outputs],
+                                  [None if v.type.host_only else getattr(v.type, "ndim", None)
+                                   for v in maker.fgraph.outputs],
                                   getattr(counter, "outputs_alias_inputs", None))
         self._fast = fast_call(self)
 

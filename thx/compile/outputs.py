@@ -79,6 +79,13 @@ def _refs(outs: Sequence[Any], k: int) -> int:
 _ALONE = _refs((object(),), 0)
 
 
+def _copy_object(r: Any) -> Any:
+    """A fresh copy of an output that is not a tensor (a SciPy sparse matrix)."""
+    if isinstance(r, (np.ndarray, np.generic)) or hasattr(r, "__array__"):
+        return np.array(r)
+    return r.copy() if hasattr(r, "copy") else r
+
+
 def _hits(o: Any, view: np.ndarray, lo: int, hi: int) -> bool:
     """Whether ``o`` (an argument or another output) may share memory with ``view`` ([lo, hi))."""
     if type(o) is np.ndarray or isinstance(o, np.ndarray):
@@ -183,6 +190,12 @@ def converter(n_out: int, unpack: bool, device_arrays: bool, ndims: Sequence[int
             return lambda outs, args: outs[0]
         return lambda outs, args: list(outs[:n_out])
     array = np.array
+    objects = frozenset(k for k in range(n_out) if ndims[k] is None)  # not tensors: SciPy matrices
+    if objects:
+        def convert_objects(outs: Sequence[Any], args: Sequence[Any]) -> Any:
+            res = [_copy_object(outs[k]) if k in objects else array(outs[k]) for k in range(n_out)]
+            return res[0] if unpack else res
+        return convert_objects
     large = frozenset(k for k in range(n_out) if ndims[k] != 0)
     if not large:  # all scalars: the plain copy (the tutorial's f(4.0) ends here)
         if unpack:

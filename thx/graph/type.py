@@ -16,6 +16,9 @@ class Type:
 
     variable_type: type = Variable
     constant_type: type | None = None
+    # Values of a host-only type (a SciPy sparse matrix) never enter an XLA program: the ops
+    # reading them run on the host between jitted segments (thx/lowering/segments.py).
+    host_only: bool = False
 
     def filter(self, data: Any, strict: bool = False, allow_downcast: bool | None = None) -> Any:
         """Return ``data`` converted to a legal value of this type, or raise TypeError."""

@@ -43,7 +43,9 @@ def run_perform(op: Op, node: Apply, values: Sequence[Any]) -> list[np.ndarray]:
         If an output does not fit its type (dtype, number of dimensions).
     """
     storage: list[list[Any]] = [[None] for _ in node.outputs]
-    op.perform(node, [np.array(v) for v in values], storage)  # copies: perform may not alias them
+    # copies: perform may not alias them (a host-only value, a SciPy matrix, copies itself)
+    op.perform(node, [v.copy() if i.type.host_only else np.array(v)
+                      for i, v in zip(node.inputs, values)], storage)
     outs = []
     for k, (var, (value,)) in enumerate(zip(node.outputs, storage)):
         if value is None:

@@ -118,8 +118,13 @@ def host_step(fn: Callable[..., Any], *args: Any, who: str = "") -> Any:
         setattr(e, RUNTIME_CHECK_ATTR, f"{e} (raised by {who})" if who else str(e))
         raise
     if isinstance(out, list):
-        return [jax.device_put(v) for v in out]
-    return jax.device_put(out)
+        return [_to_device(v) for v in out]
+    return _to_device(out)
+
+
+def _to_device(v: Any) -> Any:
+    """An array for the next segment; a host-only value (a SciPy matrix) stays on the host."""
+    return jax.device_put(v) if isinstance(v, (np.ndarray, np.generic)) else v
 
 
 def _segment_statics(items: Sequence, seg_in: Sequence[int]) -> set[int]:
@@ -363,7 +368,8 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
     has_branches = any(type(item[3].op) in HOST_IMPLS for item in p.program)
     kwargs: dict[str, Any] = {"backend": backend} if backend is not None else {}
     counter = new_counter([v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
-    if barriers:
+    if barriers or any(v.type.host_only for v in list(fgraph.inputs) + list(fgraph.outputs)):
+        # (a host-only input or output, such as a sparse matrix, never enters jax.jit)
         fn = segmented_jit(p, barriers, statics, backend, counter)
     else:
         run = checked(build_closure(p), keep_on_failure)  # + (code, value) if it makes checks

@@ -196,6 +196,12 @@ class Scan(Op):
             raise ValueError(f"Scan '{self.name}' takes {expected} inputs after n_steps "
                              f"({self.n_seqs} sequences, {self.n_rec} initial states, "
                              f"{self.n_nonseqs} non-sequences), got {len(inputs)}")
+        for v in inputs:
+            if getattr(getattr(v, "type", None), "host_only", False):
+                raise NotImplementedError(
+                    f"Scan '{self.name}': {v} ({v.type}) cannot enter a scan step: a loop's step "
+                    f"is compiled into one XLA program, and sparse matrices live on the host "
+                    f"(docs/sparse.md). Convert it with dense_from_sparse first, or loop in Python.")
         inputs = [as_tensor_variable(v) for v in inputs]
         _, seqs, inits, nonseqs = self.split_outer_inputs([n_steps] + inputs)
         for j, (s, inner) in enumerate(zip(seqs, self.inner_seqs())):

@@ -502,6 +502,9 @@ def dot(a: Any, b: Any) -> Variable:
     >>> T.dot(x, W).eval({x: [0., 1.], W: [[1., 2.], [3., 4.]]})
     array([3., 4.])
     """
+    for v, other, method in ((a, b, "__dot__"), (b, a, "__rdot__")):
+        if getattr(getattr(v, "type", None), "host_only", False):  # a sparse operand: its own dot
+            return getattr(v, method)(other)
     a, b = as_tensor_variable(a), as_tensor_variable(b)
     if a.ndim == 0 or b.ndim == 0:
         return a * b

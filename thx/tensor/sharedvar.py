@@ -226,6 +226,25 @@ class TensorSharedVariable(_TensorMethods, SharedVariable):
     _device_resident = True
 
 
+# Constructors tried before the tensor one, the last registered first (Theano's
+# ``shared_constructor``); each raises TypeError for a value it does not take.
+_CONSTRUCTORS: list[Callable[..., Any]] = []
+
+
+def shared_constructor(ctor: Callable[..., Any], remove: bool = False) -> Callable[..., Any]:
+    """Register (or with ``remove``, unregister) a constructor ``shared()`` tries first.
+
+    ``ctor(value, name=, strict=, allow_downcast=, borrow=, **kwargs)`` returns a shared
+    variable, or raises TypeError for a value it does not take.  Usable as a decorator.
+    """
+    if remove:
+        if ctor in _CONSTRUCTORS:
+            _CONSTRUCTORS.remove(ctor)
+    elif ctor not in _CONSTRUCTORS:
+        _CONSTRUCTORS.append(ctor)
+    return ctor
+
+
 def shared(value: Any, name: str | None = None, strict: bool = False,
            allow_downcast: bool | None = None, borrow: bool = False,
            broadcastable: Sequence[bool] | None = None, sharding: Sequence | None = None,
@@ -257,6 +276,12 @@ def shared(value: Any, name: str | None = None, strict: bool = False,
     if isinstance(value, Variable):
         raise TypeError("Shared variable constructor needs numeric values and not symbolic "
                         "variables.")
+    for ctor in reversed(_CONSTRUCTORS):  # registered constructors first (Theano's order)
+        try:
+            return ctor(value, name=name, strict=strict, allow_downcast=allow_downcast,
+                        borrow=borrow, **kwargs)
+        except TypeError:
+            continue
     if kwargs:
         unknown = ", ".join(sorted(kwargs))
         raise TypeError(f"shared() got unexpected keyword arguments: {unknown}")

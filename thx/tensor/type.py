@@ -142,6 +142,10 @@ class TensorType(Type):
         return arr
 
     def _convert(self, data: Any, allow_downcast: bool | None) -> np.ndarray:
+        if type(data) is int and self.numpy_dtype.kind in "iu":  # a minibatch index: the quick way
+            info = _int_range(self.numpy_dtype)
+            if info[0] <= data <= info[1]:
+                return np.array(data, dtype=self.numpy_dtype)
         if hasattr(data, "__array__") and not isinstance(data, np.ndarray):
             data = np.asarray(data)  # jax arrays and friends
         if isinstance(data, np.ndarray):
@@ -190,6 +194,17 @@ class TensorType(Type):
 
     def value_zeros(self, shape):
         return np.zeros(shape, dtype=self.dtype)
+
+
+_INT_RANGES: dict[np.dtype, tuple[int, int]] = {}
+
+
+def _int_range(dtype: np.dtype) -> tuple[int, int]:
+    r = _INT_RANGES.get(dtype)
+    if r is None:
+        info = np.iinfo(dtype)
+        r = _INT_RANGES[dtype] = (int(info.min), int(info.max))
+    return r
 
 
 def _short(data: Any) -> str:

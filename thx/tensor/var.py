@@ -17,17 +17,23 @@ def _comparison(result):
     return result
 
 
+def _host_only(v: Any) -> bool:
+    return getattr(getattr(v, "type", None), "host_only", False)
+
+
 class _TensorMethods:
     """The NumPy-like surface shared by tensor variables and constants."""
 
     type: TensorType
 
     # ------------------------------------------------------------ arithmetic
-    def __add__(self, other): return _E.add(self, other)
+    # An operand of a host-only type (a sparse matrix) answers through its own reflected
+    # method (sparse + dense is sparse.add), as Theano's tensors returned NotImplemented.
+    def __add__(self, other): return NotImplemented if _host_only(other) else _E.add(self, other)
     def __radd__(self, other): return _E.add(other, self)
-    def __sub__(self, other): return _E.sub(self, other)
+    def __sub__(self, other): return NotImplemented if _host_only(other) else _E.sub(self, other)
     def __rsub__(self, other): return _E.sub(other, self)
-    def __mul__(self, other): return _E.mul(self, other)
+    def __mul__(self, other): return NotImplemented if _host_only(other) else _E.mul(self, other)
     def __rmul__(self, other): return _E.mul(other, self)
     def __truediv__(self, other): return _E.true_div(self, other)
     def __rtruediv__(self, other): return _E.true_div(other, self)
@@ -46,7 +52,7 @@ class _TensorMethods:
     def __ror__(self, other): return _E.or_(other, self)
     def __xor__(self, other): return _E.xor(self, other)
     def __rxor__(self, other): return _E.xor(other, self)
-    def __matmul__(self, other): return _M.dot(self, other)
+    def __matmul__(self, other): return NotImplemented if _host_only(other) else _M.dot(self, other)
     def __rmatmul__(self, other): return _M.dot(other, self)
 
     __array_ufunc__ = None  # make NumPy defer: ndarray * variable -> variable.__rmul__

@@ -1,4 +1,5 @@
-"""Small deterministic synthetic data sets for the classic-program scripts (plain NumPy).
+"""Small deterministic synthetic data sets for the classic-program scripts (plain NumPy;
+``bag_of_words`` builds ``scipy.sparse`` matrices).
 
 The scripts import this module as the deeplearning.net tutorials import ``load_data``;
 the NumPy references import it too, so both see byte-identical data.
@@ -83,6 +84,35 @@ def regression_1d(seed=0, n=30, n_test=8, noise=0.1):
     x = numpy.sort(rng.uniform(-1, 1, size=n))[:, None]
     y = numpy.sin(3 * x[:, 0]) + noise * rng.randn(n)
     return (x, y), numpy.linspace(-1.2, 1.2, n_test)[:, None]
+
+
+def bag_of_words(seed=0, n_classes=3, vocab=200, sizes=(200, 50, 50), n_keywords=25,
+                 min_words=6, max_words=16, keyword_share=0.5):
+    """Word-count documents as rows of ``scipy.sparse.csr_matrix`` (float64, about 5% nonzero).
+
+    Each class draws its words from a mixture of a shared background distribution and its own
+    ``n_keywords`` keywords; every document has ``min_words`` to ``max_words`` tokens, so no row
+    is empty.  Returns ``[(train_x, train_y), (valid_x, valid_y), (test_x, test_y)]`` with the
+    labels as int64 vectors.
+    """
+    import scipy.sparse
+    rng = numpy.random.RandomState(seed)
+    background = rng.dirichlet(numpy.full(vocab, 0.5))
+    topics = numpy.empty((n_classes, vocab))
+    for c in range(n_classes):
+        keywords = numpy.zeros(vocab)
+        keywords[rng.choice(vocab, n_keywords, replace=False)] = rng.dirichlet(
+            numpy.ones(n_keywords))
+        topics[c] = (1 - keyword_share) * background + keyword_share * keywords
+    out = []
+    for n in sizes:
+        y = rng.randint(n_classes, size=n)
+        counts = numpy.zeros((n, vocab))
+        for d in range(n):
+            words = rng.choice(vocab, rng.randint(min_words, max_words + 1), p=topics[y[d]])
+            counts[d] = numpy.bincount(words, minlength=vocab)
+        out.append((scipy.sparse.csr_matrix(counts), y.astype('int64')))
+    return out
 
 
 def save_results(results):
