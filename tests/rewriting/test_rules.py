@@ -189,6 +189,14 @@ CASES = [
          lambda fg: "Max" in ops(fg), ref=lambda: np.log(np.sum(np.exp(M), axis=1, keepdims=True))),
     Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(x))), lambda fg: "Max" in ops(fg),
          ref=lambda: np.log(np.sum(np.exp(X)))),
+    # already shifted by the user (z - z.max(axis, keepdims=True)): one Max, the user's, stays
+    Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(m - m.max(axis=1, keepdims=True)), axis=1)),
+         "log(sum(exp((m - max(m, axis=[1]))), axis=[1]))",
+         ref=lambda: np.log(np.sum(np.exp(M - M.max(axis=1, keepdims=True)), axis=1))),
+    # shifted over other axes than the sum's: still rewritten
+    Case("local_log_sum_exp", lambda: T.log(T.sum(T.exp(m - m.max(axis=0, keepdims=True)), axis=1)),
+         lambda fg: ops(fg).count("Max") == 2,
+         ref=lambda: np.log(np.sum(np.exp(M - M.max(axis=0, keepdims=True)), axis=1))),
     Case("local_log_subtensor_softmax", lambda: T.log(T.nnet.softmax(m)[T.arange(2), lab]),
          lambda fg: "LogSoftmax" in ops(fg) and "Softmax" not in ops(fg),
          ref=lambda: np.log(softmax(M)[np.arange(2), LAB])),

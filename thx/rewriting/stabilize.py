@@ -82,6 +82,8 @@ def local_log_sum_exp(fgraph, node):  # log(sum(exp(x))) -> m + log(sum(exp(x - 
     if x.dtype not in float_dtypes or s.op.out_dtype(e.dtype) != e.dtype:
         return None
     axes = s.op._axes(x.ndim)
+    if _max_shifted(x, axes):
+        return None  # x = a - max(a) over the summed axes already: its max is exactly 0
     m = Max(s.op.axis)(x)
     m = E.switch(E.isinf(m), tensor_constant(0, m.dtype, 0), m)  # an all -inf (or +inf) group keeps its value
     shifted = E.exp(x - _keep_dims(x, m, axes) if axes else x - m)
@@ -89,6 +91,23 @@ def local_log_sum_exp(fgraph, node):  # log(sum(exp(x))) -> m + log(sum(exp(x - 
     log.owner.tag.stable_logsumexp = True
     out = m + log
     return [shuffle(out) if shuffle is not None else out]
+
+
+def _max_shifted(x, axes) -> bool:
+    """``x`` is ``a - max(a)`` with the max over exactly ``axes``, broadcast back (the user's own
+    stabilization, as in ``z - z.max(axis=1, keepdims=True)``).  Then every group of ``x`` has
+    an exact 0 and no entry above it, so its log-sum-exp neither overflows nor underflows, and
+    an inf or nan in ``a`` gives nan either way: shifting again changes no value."""
+    if op_name(x) != "sub":
+        return False
+    a, b = x.owner.inputs
+    if b.owner is not None and isinstance(b.owner.op, DimShuffle):
+        if b.owner.op.new_order != _keep_dims(a, b.owner.inputs[0], tuple(axes)).owner.op.new_order:
+            return False
+        b = b.owner.inputs[0]
+    m = b.owner
+    return (m is not None and type(m.op) is Max and m.inputs[0] is a
+            and tuple(m.op._axes(a.ndim)) == tuple(axes) and b.ndim == a.ndim - len(axes))
 
 
 @local_rewrite(E.log, phase=STAB)
