@@ -375,3 +375,14 @@ def test_dense_input_of_varying_length_next_to_a_sparse_one():
     assert float(f(X[0:2], Y[0:2])) == 9.0
     assert float(f(X[0:2], Y[0:3])) == 10.0
     assert float(f(X[2:3], Y[0:1])) == 6.0
+
+
+def test_sparse_constants_and_eval():
+    A = sp.csr_matrix(np.diag([1.0, 2.0, 3.0]))
+    W = T.dmatrix("W")
+    Wv = np.arange(6.0).reshape(3, 2)
+    dotted, folded = thx.function([W], [S.structured_dot(A, W), S.sp_sum(S.as_sparse_variable(A)) + 1])(Wv)
+    np.testing.assert_allclose(dotted, A.toarray() @ Wv)
+    assert float(folded) == 7.0  # constant-folded by SciPy's perform
+    x = S.csr_matrix("x")
+    np.testing.assert_array_equal(x.T.eval({x: A}).toarray(), A.toarray())

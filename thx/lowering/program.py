@@ -73,7 +73,8 @@ def plan(fgraph: FunctionGraph) -> Plan:
         s = slot.get(v)
         if s is None:
             s = slot[v] = len(initial)
-            initial.append(np.asarray(v.data) if isinstance(v, Constant) else None)
+            initial.append((v.data if v.type.host_only else np.asarray(v.data))
+                           if isinstance(v, Constant) else None)
         return s
 
     in_slots = [slot_of(v) for v in fgraph.inputs]
