@@ -107,3 +107,13 @@ def test_check_gradients_flag_checks_on_first_call_only():
     with pytest.raises(GradientMismatchError, match="w.r.t. x"):
         bad(np.array([1.0, 3.0]))
     np.testing.assert_allclose(bad(np.array([1.0, 3.0])), 3 * np.array([1.0, 3.0]) * w.get_value())
+
+
+def test_numeric_grad_perturbs_a_fortran_ordered_point():
+    """numeric_grad works on a C-ordered copy: reshape(-1) of a Fortran-ordered array is a copy,
+    so that point was never perturbed and every derivative read 0."""
+    from thx.check import numeric_grad
+    p = np.asfortranarray(np.arange(6.0).reshape(2, 3))
+    w = np.random.RandomState(0).randn(2, 3)
+    g = numeric_grad(lambda a: float((a * w).sum() + (a ** 2).sum()), [p]).gf[0]
+    np.testing.assert_allclose(g, w + 2 * p, rtol=1e-6)

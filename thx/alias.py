@@ -57,6 +57,7 @@ RENAMES = {
     "theano.configdefaults": "thx.config",
     "theano.sandbox.linalg.ops": "thx.sandbox.linalg",
     "theano.tensor.nnet.ctc": "thx.scan.ctc",
+    "theano.sparse.basic": "thx.sparse",  # Theano's ops all lived in sparse/basic.py
 }
 
 # Theano functions thx does not implement yet, by thx module: reaching one raises

@@ -440,7 +440,8 @@ class numeric_grad:
     type_eps = {"float64": 1e-7, "float32": 3e-4, "float16": 1e-1}
 
     def __init__(self, f, pt, eps: float | None = None, out_type=None) -> None:
-        pt = [np.array(p, dtype=p.dtype if hasattr(p, "dtype") else "float64") for p in pt]
+        # C order: reshape(-1) below must be a view (a Fortran-ordered point was never perturbed)
+        pt = [np.array(p, dtype=p.dtype if hasattr(p, "dtype") else "float64", order="C") for p in pt]
         self.gf = []
         for k, p in enumerate(pt):
             e = eps or self.type_eps.get(str(p.dtype), 1e-7)

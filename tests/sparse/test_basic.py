@@ -386,3 +386,13 @@ def test_sparse_constants_and_eval():
     assert float(folded) == 7.0  # constant-folded by SciPy's perform
     x = S.csr_matrix("x")
     np.testing.assert_array_equal(x.T.eval({x: A}).toarray(), A.toarray())
+
+
+def test_dense_on_the_left_of_a_comparison_defers_to_the_sparse_operand():
+    x, d = S.csr_matrix("x"), T.dmatrix("d")
+    a = _rand(3, 3)
+    D = np.full((3, 3), 1.0)
+    lt, ge = thx.function([x, d], [d < x, d >= x])(a, D)
+    A = a.toarray()
+    np.testing.assert_array_equal(np.asarray(lt.toarray() if sp.issparse(lt) else lt), (D < A).astype("uint8"))
+    np.testing.assert_array_equal(np.asarray(ge.toarray() if sp.issparse(ge) else ge), (D >= A).astype("uint8"))

@@ -15,10 +15,12 @@ of the function (docs/sparse.md).
 from thx.sparse.type import *  # noqa: F401,F403
 from thx.sparse.type import SparseType, SparseVariable, SparseConstant  # noqa: F401
 from thx.sparse.basic import *  # noqa: F401,F403
-from thx.sparse.dot import *  # noqa: F401,F403
+from thx.sparse.products import *  # noqa: F401,F403
+from thx.sparse.elemwise import *  # noqa: F401,F403
+from thx.sparse.indexing import *  # noqa: F401,F403
+from thx.sparse.check import verify_grad_sparse  # noqa: F401
 from thx.sparse.sharedvar import SparseSharedVariable, sparse_constructor  # noqa: F401
 from thx.sparse.sharedvar import sparse_constructor as shared  # noqa: F401
-
 from thx.sparse import type as _type  # noqa: E402
 
 _type._B.table = globals()  # the ops SparseVariable's methods call (x.T, x + y, x[i], ...)

@@ -5,7 +5,7 @@ between a function's jitted segments, see ``thx/sparse/type.py``), its gradient 
 (``structured`` gradients keep the sparsity pattern of the sparse input, ``regular`` ones do
 not), and its printed name is Theano's.  Elementwise ops on the stored values, indexing and
 stacking live in ``thx/sparse/elemwise.py`` and ``thx/sparse/indexing.py``, products in
-``thx/sparse/dot.py``.
+``thx/sparse/products.py``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from thx.graph.basic import Apply, Variable
 from thx.graph.op import Op
 from thx.graph.type import DisconnectedType
-from thx.sparse.type import (SparseType, SparseVariable, _sp, as_sparse_variable, is_sparse_variable,
+from thx.sparse.type import (SparseType, _sp, as_sparse_variable, is_sparse_variable,
                              issparse)
 from thx.tensor.type import TensorType, upcast
 

@@ -59,10 +59,10 @@ class _TensorMethods:
 
     # Theano overloads ordering comparisons but keeps == / != as identity.  Their results
     # refuse truthiness so that ``a < b < c`` (Python's ``(a < b) and (b < c)``) fails loudly.
-    def __lt__(self, other): return _comparison(_E.lt(self, other))
-    def __le__(self, other): return _comparison(_E.le(self, other))
-    def __gt__(self, other): return _comparison(_E.gt(self, other))
-    def __ge__(self, other): return _comparison(_E.ge(self, other))
+    def __lt__(self, other): return NotImplemented if _host_only(other) else _comparison(_E.lt(self, other))
+    def __le__(self, other): return NotImplemented if _host_only(other) else _comparison(_E.le(self, other))
+    def __gt__(self, other): return NotImplemented if _host_only(other) else _comparison(_E.gt(self, other))
+    def __ge__(self, other): return NotImplemented if _host_only(other) else _comparison(_E.ge(self, other))
     __hash__ = Variable.__hash__
 
     _is_nonzero = True
