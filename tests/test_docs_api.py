@@ -19,7 +19,7 @@ MODULES = ["thx", "thx.tensor", "thx.gradient", "thx.printing", "thx.compile", "
            "thx.tensor.nnet.abstract_conv", "thx.tensor.nnet.conv", "thx.tensor.nnet.bn",
            "thx.tensor.signal.pool", "thx.tensor.signal.downsample", "thx.tensor.signal.conv",
            "thx.tensor.extra_ops", "thx.tensor.sort", "thx.tensor.nlinalg", "thx.tensor.slinalg",
-           "thx.tensor.fft", "thx.misc.pkl_utils"]
+           "thx.tensor.fft", "thx.misc.pkl_utils", "thx.sparse"]
 
 
 def public_names(module) -> set[str]:

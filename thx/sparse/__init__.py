@@ -24,3 +24,9 @@ from thx.sparse.sharedvar import sparse_constructor as shared  # noqa: F401
 from thx.sparse import type as _type  # noqa: E402
 
 _type._B.table = globals()  # the ops SparseVariable's methods call (x.T, x + y, x[i], ...)
+
+from thx.sparse import basic as _basic, elemwise as _elemwise, indexing as _indexing, products as _products  # noqa: E402
+
+__all__ = sorted(set(_type.__all__) | set(_basic.__all__) | set(_products.__all__)
+                 | set(_elemwise.__all__) | set(_indexing.__all__)
+                 | {"verify_grad_sparse", "SparseSharedVariable", "sparse_constructor", "shared"})
