@@ -698,6 +698,72 @@ WORKLOADS: list[Workload] = [
 ]
 
 
+# ---------------------------------------------------------------- sparse inputs (theano.sparse)
+
+SPARSE_FULL = (5000, 256, 0.01, 20)  # vocabulary, minibatch rows, density, classes
+SPARSE_QUICK = (60, 8, 0.2, 3)
+SPARSE_LR = 0.5
+
+
+def _sparse_params(size):
+    V, _, _, k = size
+    rng = np.random.RandomState(3)
+    return [0.01 * rng.randn(V, k), np.zeros(k)]
+
+
+def sparse_sgd_data(size, rng):
+    """One minibatch of bag-of-words rows (a SciPy csr matrix) and its labels."""
+    import scipy.sparse as sp
+    V, bs, density, k = size
+    x = sp.random(bs, V, density=density, format="csr", random_state=rng)
+    return [x, rng.randint(0, k, size=bs).astype("int32")]
+
+
+def sparse_sgd_graph(th, T, size):
+    """Softmax regression on sparse rows: ``structured_dot(x, W)``, SGD on W and b (the form of
+    a bag-of-words classifier in Theano; the sparse products run in SciPy on the host)."""
+    import thx.sparse as S
+    x, y = S.csr_matrix("x"), T.ivector("y")
+    W, b = (th.shared(p) for p in _sparse_params(size))
+    logp = T.nnet.logsoftmax(S.structured_dot(x, W) + b)
+    cost = -T.mean(logp[T.arange(y.shape[0]), y])
+    gW, gb = th.grad(cost, [W, b])
+    return [x, y], [cost], [(W, W - SPARSE_LR * gW), (b, b - SPARSE_LR * gb)]
+
+
+def sparse_sgd_jax(size):
+    jax, jnp, _ = _jax()
+
+    def loss(params, X, y):
+        W, b = params
+        logp = jax.nn.log_softmax(X @ W + b)
+        return -logp[jnp.arange(y.shape[0]), y].mean()
+
+    def step(X, y, W, b):
+        c, (gW, gb) = jax.value_and_grad(loss)((W, b), X, y)
+        return c, W - SPARSE_LR * gW, b - SPARSE_LR * gb
+    return step
+
+
+def sparse_sgd_jax_data(size, rng):
+    """JAX's side: the same minibatch as a ``jax.experimental.sparse.BCOO`` (its number of stored
+    entries is a static shape: another minibatch would compile again unless padded)."""
+    import jax
+    from jax.experimental import sparse as jsparse
+    x, y = sparse_sgd_data(size, rng)
+    with jax.enable_x64(True):
+        return [jsparse.BCOO.from_scipy_sparse(x), y] + [jax.device_put(p) for p in _sparse_params(size)]
+
+
+WORKLOADS += [
+    Workload("sparse_sgd", "one SGD step of softmax regression on a minibatch of sparse rows: "
+             "structured_dot(x, W) (jax.value_and_grad with a BCOO matrix)", [SPARSE_FULL],
+             [SPARSE_QUICK], sparse_sgd_graph, sparse_sgd_jax, sparse_sgd_data, rtol=1e-9,
+             pytensor=False, label=lambda s: f"{s[1]} x {s[0]}, density {s[2]}, {s[3]} classes",
+             jax_data=sparse_sgd_jax_data),
+]
+
+
 # ---------------------------------------------------------------- gathers: the index check's cost
 
 GATHER_DIM = 64
