@@ -43,9 +43,11 @@ def run_perform(op: Op, node: Apply, values: Sequence[Any]) -> list[np.ndarray]:
         If an output does not fit its type (dtype, number of dimensions).
     """
     storage: list[list[Any]] = [[None] for _ in node.outputs]
-    # copies: perform may not alias them (a host-only value, a SciPy matrix, copies itself)
-    op.perform(node, [v.copy() if i.type.host_only else np.array(v)
-                      for i, v in zip(node.inputs, values)], storage)
+    if getattr(op, "perform_reads_inputs_only", False):  # thx's own (sparse) ops: no copies
+        inputs = [v if i.type.host_only else np.asarray(v) for i, v in zip(node.inputs, values)]
+    else:  # copies: a user's perform may write or alias them (a SciPy matrix copies itself)
+        inputs = [v.copy() if i.type.host_only else np.array(v) for i, v in zip(node.inputs, values)]
+    op.perform(node, inputs, storage)
     outs = []
     for k, (var, (value,)) in enumerate(zip(node.outputs, storage)):
         if value is None:

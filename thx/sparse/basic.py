@@ -15,9 +15,8 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Apply, Variable
-from thx.graph.op import Op
 from thx.graph.type import DisconnectedType
-from thx.sparse.type import (SparseType, _sp, as_sparse_variable, is_sparse_variable,
+from thx.sparse.type import (SparseOp, SparseType, _sp, as_sparse_variable, is_sparse_variable,
                              issparse)
 from thx.tensor.type import TensorType, upcast
 
@@ -77,7 +76,7 @@ def _sum_to(g: Variable, like: Variable) -> Variable:
 
 # ---------------------------------------------------------------- properties and construction
 
-class CSMProperties(Op):
+class CSMProperties(SparseOp):
     """The ``(data, indices, indptr, shape)`` of a csr or csc matrix.
 
     ``indices``, ``indptr`` and ``shape`` are int32 vectors (Theano's ``ivector``).  Gradient
@@ -136,7 +135,7 @@ def csm_shape(x):
     return csm_properties(x)[3]
 
 
-class CSM(Op):
+class CSM(SparseOp):
     """Build a csr or csc matrix from ``(data, indices, indptr, shape)``.
 
     Gradient (regular): wrt ``data``, the gradient's values at the built matrix's positions
@@ -188,7 +187,7 @@ CSC = CSM("csc")
 CSR = CSM("csr")
 
 
-class CSMGrad(Op):
+class CSMGrad(SparseOp):
     """The values of the sparse (or dense) gradient ``g`` at the positions a ``(indices,
     indptr, shape)`` structure stores, in storage order: the gradient of ``CSM``'s data."""
 
@@ -221,7 +220,7 @@ class CSMGrad(Op):
 
 # ---------------------------------------------------------------- dense <-> sparse
 
-class DenseFromSparse(Op):
+class DenseFromSparse(SparseOp):
     """The dense matrix of a sparse one (``x.toarray()``).
 
     Gradient: with ``sparse_grad`` (the default, Theano's ``structured``), the output gradient
@@ -260,7 +259,7 @@ class DenseFromSparse(Op):
 dense_from_sparse = DenseFromSparse()
 
 
-class SparseFromDense(Op):
+class SparseFromDense(SparseOp):
     """A dense matrix as a csr or csc matrix (its nonzero entries stored).
 
     Gradient: the output gradient as a dense matrix.
@@ -296,7 +295,7 @@ csc_from_dense = SparseFromDense("csc")
 
 # ---------------------------------------------------------------- transpose, negation, cast
 
-class Transpose(Op):
+class Transpose(SparseOp):
     """The transpose: a csr matrix's is the csc matrix of the same arrays, and the reverse."""
 
     __props__ = ()
@@ -319,7 +318,7 @@ class Transpose(Op):
 transpose = Transpose()
 
 
-class Neg(Op):
+class Neg(SparseOp):
     """``-x`` of a sparse matrix."""
 
     __props__ = ()
@@ -341,7 +340,7 @@ class Neg(Op):
 neg = Neg()
 
 
-class Cast(Op):
+class Cast(SparseOp):
     """A sparse matrix with its values cast to ``out_type``."""
 
     __props__ = ("out_type",)
@@ -380,7 +379,7 @@ fcast, dcast, ccast, zcast = Cast("float32"), Cast("float64"), Cast("complex64")
 
 # ---------------------------------------------------------------- addition
 
-class AddSS(Op):
+class AddSS(SparseOp):
     """Sparse + sparse of the same format: a sparse matrix (stored where either is)."""
 
     __props__ = ()
@@ -404,7 +403,7 @@ class AddSS(Op):
         return "AddSS"
 
 
-class AddSD(Op):
+class AddSD(SparseOp):
     """Sparse + dense: a dense matrix (the dense operand broadcasts as NumPy's would).
 
     Gradient: wrt the sparse operand structured (at its stored positions), wrt the dense one
@@ -447,7 +446,7 @@ def _to_format(x: Variable, fmt: str) -> Variable:
     return FormatConvert(fmt)(x)
 
 
-class FormatConvert(Op):
+class FormatConvert(SparseOp):
     """The same sparse matrix stored in the other format (``x.tocsr()`` / ``x.tocsc()``)."""
 
     __props__ = ("format",)
@@ -490,7 +489,7 @@ def sub(x, y):
 
 # ---------------------------------------------------------------- elementwise product
 
-class MulSS(Op):
+class MulSS(SparseOp):
     """Sparse * sparse of one format, elementwise: stored where both are."""
 
     __props__ = ()
@@ -514,7 +513,7 @@ class MulSS(Op):
         return "MulSS"
 
 
-class MulSD(Op):
+class MulSD(SparseOp):
     """Sparse ``x`` * dense ``y`` (broadcast as NumPy would), elementwise: a sparse matrix with
     ``x``'s stored positions (Theano's ``mul_s_d``).
 
@@ -572,7 +571,7 @@ def row_scale(x, s):
 
 # ---------------------------------------------------------------- sums
 
-class SpSum(Op):
+class SpSum(SparseOp):
     """The sum of a sparse matrix's entries: all (a scalar), or along ``axis`` (a vector).
 
     Gradient: with ``sparse_grad`` (Theano's ``structured``), at ``x``'s stored positions only;
@@ -640,7 +639,7 @@ def sp_zeros_like(x):
 
 # ---------------------------------------------------------------- internal representation
 
-class Remove0(Op):
+class Remove0(SparseOp):
     """The same matrix without its explicitly stored zeros (``eliminate_zeros``)."""
 
     __props__ = ()
@@ -664,7 +663,7 @@ class Remove0(Op):
 remove0 = Remove0()
 
 
-class EnsureSortedIndices(Op):
+class EnsureSortedIndices(SparseOp):
     """The same matrix with each row's (csr) or column's (csc) indices sorted."""
 
     __props__ = ()

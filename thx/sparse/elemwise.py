@@ -31,10 +31,9 @@ from typing import Any, Callable
 import numpy as np
 
 from thx.graph.basic import Apply, Variable
-from thx.graph.op import Op
 from thx.sparse.basic import (CSM, CSMGrad, _dense, _pattern_like, _structure, cast, csm_data,
                               csm_properties, sp_sum, sp_zeros_like)
-from thx.sparse.type import SparseType, as_sparse_variable, is_sparse_variable, issparse
+from thx.sparse.type import SparseOp, SparseType, as_sparse_variable, is_sparse_variable, issparse
 from thx.tensor.elemwise import SCALAR_OPS, ScalarOp, float_out
 from thx.tensor.type import TensorType, continuous_dtypes, discrete_dtypes, upcast
 
@@ -122,7 +121,7 @@ _ROWS = [
 STRUCTURED_OPS: dict[str, StructuredRow] = {r.name: r for r in _ROWS}
 
 
-class StructuredElemwise(Op):
+class StructuredElemwise(SparseOp):
     """A function of a sparse matrix's stored values (a row of ``STRUCTURED_OPS``).
 
     Inputs: sparse ``x`` and the row's scalar parameters (0-d tensors).  The output has ``x``'s
@@ -244,7 +243,7 @@ _structured_add_scalar = StructuredElemwise("structured_add")
 
 # ---------------------------------------------------------------- structured addition
 
-class StructuredAddSV(Op):
+class StructuredAddSV(SparseOp):
     """Sparse ``x`` plus dense vector ``y`` at ``x``'s stored positions only: the entry in
     column ``j`` gets ``y[j]``; a sparse matrix like ``x`` (Theano's ``structured_add_s_v``).
 
@@ -327,7 +326,7 @@ _COMPARISONS: dict[str, tuple[str, Callable[[Any, Any], Any], str]] = {
 }
 
 
-class _Comparison(Op):
+class _Comparison(SparseOp):
     """Shared by the two comparison ops: a table key, and zero gradients (a comparison is
     piecewise constant)."""
 

@@ -25,10 +25,9 @@ from typing import Any
 import numpy as np
 
 from thx.graph.basic import Apply, Variable
-from thx.graph.op import Op
 from thx.sparse.basic import (FormatConvert, SparseFromDense, _dense, _disconnected, cast, csm_shape,
                               dense_from_sparse)
-from thx.sparse.type import SparseType, _sp, as_sparse_variable, is_sparse_variable, issparse
+from thx.sparse.type import SparseOp, SparseType, _sp, as_sparse_variable, is_sparse_variable, issparse
 from thx.tensor.type import TensorType, continuous_dtypes, discrete_dtypes, upcast
 
 __all__ = ["getitem", "GetItemScalar", "get_item_scalar", "GetItem2d", "GetItem2dGrad",
@@ -92,7 +91,7 @@ def _like(g: Variable, x: Variable) -> Variable:
 
 # ---------------------------------------------------------------- x[i, j]
 
-class GetItemScalar(Op):
+class GetItemScalar(SparseOp):
     """``x[i, j]`` for integer scalars ``i``, ``j``: a dense scalar.
 
     Gradient: a sparse matrix of ``x``'s shape holding the output gradient at ``(i, j)``.
@@ -144,7 +143,7 @@ def _slices(given: tuple[bool, ...], bounds: list) -> tuple[slice, slice]:
     return slice(*comps[:3]), slice(*comps[3:])
 
 
-class GetItem2d(Op):
+class GetItem2d(SparseOp):
     """``x[a:b:s, c:d:t]`` (bounds constant or symbolic integer scalars): a sparse matrix of
     ``x``'s format.
 
@@ -186,7 +185,7 @@ class GetItem2d(Op):
         return "GetItem2d"
 
 
-class GetItem2dGrad(Op):
+class GetItem2dGrad(SparseOp):
     """The gradient of ``GetItem2d``: ``gz`` at the sliced positions of a sparse matrix of
     ``x``'s shape, format and dtype."""
 
@@ -270,7 +269,7 @@ def get_item_2d(x, index):
 
 # ---------------------------------------------------------------- x[rows]
 
-class GetItemList(Op):
+class GetItemList(SparseOp):
     """``x[rows]`` for an integer vector ``rows``: the sparse matrix of those rows (repeats
     allowed), in ``x``'s format.  Gradient: ``GetItemListGrad``."""
 
@@ -295,7 +294,7 @@ class GetItemList(Op):
         return [get_item_list_grad(x, index, gz), _disconnected()]
 
 
-class GetItemListGrad(Op):
+class GetItemListGrad(SparseOp):
     """The gradient of ``x[rows]``: row ``k`` of ``gz`` added to row ``rows[k]`` of a sparse
     matrix of ``x``'s shape (Theano assigned, so a repeated row kept one term; thx sums)."""
 
@@ -327,7 +326,7 @@ get_item_list_grad = GetItemListGrad()
 
 # ---------------------------------------------------------------- x[rows, cols]
 
-class GetItem2Lists(Op):
+class GetItem2Lists(SparseOp):
     """``x[rows, cols]`` for two integer vectors of one length: the dense vector of the entries
     ``x[rows[k], cols[k]]``.  Gradient: ``GetItem2ListsGrad``."""
 
@@ -358,7 +357,7 @@ class GetItem2Lists(Op):
         return [get_item_2lists_grad(x, ind1, ind2, gz), _disconnected(), _disconnected()]
 
 
-class GetItem2ListsGrad(Op):
+class GetItem2ListsGrad(SparseOp):
     """The gradient of ``x[rows, cols]``: ``gz[k]`` added at ``(rows[k], cols[k])`` of a sparse
     matrix of ``x``'s shape, format and dtype."""
 
@@ -421,7 +420,7 @@ def getitem(x, args):
 
 # ---------------------------------------------------------------- stacking
 
-class HStack(Op):
+class HStack(SparseOp):
     """Sparse matrices side by side (``scipy.sparse.hstack``), in ``format`` (default csc) and
     ``dtype``.  Gradient (regular): the output gradient's columns of each block."""
 
@@ -509,7 +508,7 @@ def vstack(blocks, format: str | None = None, dtype: str | None = None):
 
 # ---------------------------------------------------------------- diagonals
 
-class SquareDiagonal(Op):
+class SquareDiagonal(SparseOp):
     """The square csc matrix with dense vector ``diag`` on its diagonal (every entry stored).
     Gradient (regular): the diagonal of the output gradient."""
 
@@ -540,7 +539,7 @@ class SquareDiagonal(Op):
 square_diagonal = SquareDiagonal()
 
 
-class Diag(Op):
+class Diag(SparseOp):
     """The diagonal of a square sparse matrix, as a dense vector.  Gradient (regular): the
     square matrix with the output gradient on its diagonal."""
 
@@ -568,7 +567,7 @@ diag = Diag()
 
 # ---------------------------------------------------------------- construction from rows
 
-class ConstructSparseFromList(Op):
+class ConstructSparseFromList(SparseOp):
     """A csc matrix of shape ``shape`` whose row ``ilist[k]`` is row ``k`` of the dense matrix
     ``values`` (rows named twice are summed): Theano's sparse gradient of ``x[ilist]``.
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from thx.graph.basic import Apply
-from thx.graph.op import Op
 from thx.sparse.basic import (_as_format, _dense, _grad_as, _matrix_type, _pattern_like, _structure,
                               csm_shape, csr_from_dense, csc_from_dense, dense_from_sparse, mul,
                               transpose)
-from thx.sparse.type import SparseType, as_sparse_variable, is_sparse_variable, issparse
+from thx.sparse.type import SparseOp, SparseType, as_sparse_variable, is_sparse_variable, issparse
 from thx.tensor.type import TensorType, upcast
 
 __all__ = ["StructuredDot", "StructuredDotGrad", "structured_dot", "Dot", "dot", "TrueDot",
@@ -22,7 +21,7 @@ __all__ = ["StructuredDot", "StructuredDotGrad", "structured_dot", "Dot", "dot",
 
 
 
-class StructuredDot(Op):
+class StructuredDot(SparseOp):
     """``a @ b`` for sparse ``a``: dense when ``b`` is dense, sparse when ``b`` is sparse.
 
     Gradient (structured): wrt ``a``, ``gz @ b.T`` at ``a``'s stored positions only
@@ -72,7 +71,7 @@ class StructuredDot(Op):
         return "StructuredDot"
 
 
-class StructuredDotGrad(Op):
+class StructuredDotGrad(SparseOp):
     """The gradient of ``a @ b`` wrt sparse ``a`` at ``a``'s stored positions:
     ``sum_k gz[i, k] * b[j, k]`` for each stored ``(i, j)``, a sparse matrix like ``a``."""
 
@@ -113,7 +112,7 @@ def structured_dot(x, y):
     return StructuredDot()(x, y)
 
 
-class Dot(Op):
+class Dot(SparseOp):
     """``x @ y`` with one or both operands sparse; always a dense result (Theano's ``Dot``).
 
     Gradient (regular, dense): ``gz @ y.T`` and ``x.T @ gz``.
@@ -181,7 +180,7 @@ def dot(x, y):
     return _dot(x, y)
 
 
-class TrueDot(Op):
+class TrueDot(SparseOp):
     """``x @ y`` for sparse ``x``: a sparse result.
 
     Gradient (regular): ``gz @ y.T`` (sparse) and ``x.T @ gz``, dense for a dense ``y`` unless
@@ -235,7 +234,7 @@ def true_dot(x, y, grad_preserves_dense: bool = True):
     return TrueDot(grad_preserves_dense)(x, y)
 
 
-class SamplingDot(Op):
+class SamplingDot(SparseOp):
     """``(x @ y.T)`` at the stored positions of sparse ``p``, times ``p``'s values: a sparse
     matrix like ``p`` (x, y dense).  Gradient: ``(p * gz) @ y`` and ``(p * gz).T @ x``; none
     wrt ``p``."""

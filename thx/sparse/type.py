@@ -16,10 +16,11 @@ import numpy as np
 
 from thx.config import config
 from thx.graph.basic import Constant, Variable
+from thx.graph.op import Op
 from thx.graph.type import Type
 from thx.tensor.type import upcast
 
-__all__ = ["SparseType", "SparseVariable", "SparseConstant", "csr_matrix", "csc_matrix", "matrix",
+__all__ = ["SparseType", "SparseOp", "SparseVariable", "SparseConstant", "csr_matrix", "csc_matrix", "matrix",
            "csr_dmatrix", "csr_fmatrix", "csc_dmatrix", "csc_fmatrix", "as_sparse_variable",
            "as_sparse", "as_sparse_or_tensor_variable", "constant", "is_sparse_variable",
            "sparse_formats", "issparse"]
@@ -144,6 +145,15 @@ class SparseType(Type):
 def _short(data: Any) -> str:
     s = repr(data)
     return s if len(s) <= 80 else s[:75] + "(...)"
+
+
+# ---------------------------------------------------------------- ops
+
+class SparseOp(Op):
+    """Base of thx's sparse ops: their ``perform`` only reads its inputs, so the host step hands
+    them over without copies (``thx/lowering/perform.py``: a user's op gets copies)."""
+
+    perform_reads_inputs_only = True
 
 
 # ---------------------------------------------------------------- variables
