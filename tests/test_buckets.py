@@ -308,3 +308,21 @@ def test_a_failing_bucketed_graph_falls_back_to_exact_shapes():
     with pytest.warns(UserWarning, match="shape buckets failed.*a gap in the bucket rules"):
         assert f(np.ones(3)) == 3
     assert f._bucket is None and f(np.ones(5)) == 5
+
+
+def test_a_large_padded_result_is_cut_without_a_copy():
+    """The cut of a large padded result is a view of XLA's buffer (no copy of the padded
+    result), writable, right, and independent of later calls."""
+    from thx.compile.outputs import _Owned
+    x = T.dmatrix("x")
+    y = T.tanh(x) * 2.0
+    f = thx.function([x], [y, y.sum(axis=1)])
+    f(np.random.RandomState(0).rand(100, 300))
+    a = np.random.RandomState(1).rand(150, 300)
+    r, s = f(a)
+    assert f._bucket is not None
+    assert isinstance(r.base, np.ndarray) and isinstance(r.base.base, _Owned) and r.flags.writeable
+    np.testing.assert_allclose(r, np.tanh(a) * 2.0, rtol=1e-12)
+    np.testing.assert_allclose(s, (np.tanh(a) * 2.0).sum(axis=1), rtol=1e-12)
+    r[...] = 0.0
+    np.testing.assert_allclose(f(a)[0], np.tanh(a) * 2.0, rtol=1e-12)

@@ -272,3 +272,17 @@ def test_threads_calling_at_two_shapes_get_their_own_results():
         for t in threads:
             t.join()
     assert bad == []
+
+
+def test_a_large_output_is_not_copied_after_its_shape_changes():
+    """A function called at a second shape (a Jacobian at n = 100, then 1,000) hands out XLA's
+    buffer at the new shape too: the steady-state path kept a reference to the output while
+    falling back, so every call of the new shape was copied."""
+    x = T.dvector("x")
+    f = thx.function([x], thx.gradient.jacobian(x ** 2, x))
+    f(np.random.rand(100))
+    for n in (300, 300, 300):
+        v = np.random.rand(n)
+        r = f(v)
+        assert _zero_copy(r) and r.flags.writeable
+        np.testing.assert_array_equal(r, np.diag(2 * v))

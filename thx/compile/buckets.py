@@ -328,19 +328,27 @@ def exact_call(f, args):
         f._bucket, f._watch = saved
 
 
-def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool) -> list:
+def cut_outputs(p: BucketPlan, outs, extra, device_arrays: bool, args=()) -> list:
     """The results cut back to their true lengths: fresh writable NumPy arrays (Theano's
-    contract; the cut is made on NumPy's view of the result, then copied), or the
-    ``jax.Array`` objects (``device_arrays``)."""
+    contract), or the ``jax.Array`` objects (``device_arrays``).
+
+    A padded result is made a NumPy array the way any output is (``outputs.to_numpy``: XLA's
+    buffer itself when nothing else sees it, else a copy; ``args``: the call's arguments), and
+    the cut is a view of it: no copy of a large result (an n x n Jacobian padded to a bucket
+    was copied whole, about a copy's time on top of the call).  A cut of a leading axis stays
+    C-contiguous; a cut of a later axis is a strided view (``np.ascontiguousarray`` makes it
+    contiguous).  A result cut from another output's buffer, or an argument's, is copied."""
+    from thx.compile.outputs import ZERO_COPY_BYTES, to_numpy
     res = []
-    for k, r in enumerate(outs):
-        if not device_arrays:
-            r = np.asarray(r)
-        for axis, j in p.cuts.get(k, ()):
+    for k in range(len(outs)):
+        cuts = p.cuts.get(k, ())
+        large = cuts and not device_arrays and getattr(outs[k], "nbytes", 0) >= ZERO_COPY_BYTES
+        r = outs[k] if device_arrays else to_numpy(outs, k, args) if large else np.asarray(outs[k])
+        for axis, j in cuts:
             index = [slice(None)] * np.ndim(r)
             index[axis] = slice(0, int(extra[j]))
             r = r[tuple(index)]
-        res.append(r if device_arrays else np.array(r))
+        res.append(r if device_arrays or large else np.array(r))  # small: a compact copy
     return res
 
 
@@ -482,6 +490,7 @@ class BucketCalls:
         p.ran = True
         if len(outs) > n_fg:  # run-time checks (calls without updates)
             outs = split_status(outs, n_fg)
-        outs, extra = outs[:n_fg - p.n_extra], outs[n_fg - p.n_extra:n_fg]
-        res = cut_outputs(p, outs[:self._n_out], extra, self.return_device_arrays)
+        extra = outs[n_fg - p.n_extra:n_fg]
+        outs = list(outs[:self._n_out])  # (the only reference to each result: see to_numpy)
+        res = cut_outputs(p, outs, extra, self.return_device_arrays, vals)
         return res[0] if self._unpack else res

@@ -227,6 +227,9 @@ def converter(n_out: int, unpack: bool, device_arrays: bool, ndims: Sequence[int
                             return _ndarray(last[0], last[1], base)
                     except Exception:  # not a jax.Array, or sharded: the general path
                         pass
+                    # A new shape: to_numpy counts the references to the output, and this
+                    # one made it copy at every call of that shape (its memo never updated).
+                    del r
                 return to_numpy(outs, 0, args if aliasing() else (), True, memo)
             r = to_numpy(outs, 0, args if aliasing() else (), False, memo)
             if isinstance(r.base, _Owned):
