@@ -80,7 +80,10 @@ _ALONE = _refs((object(),), 0)
 
 
 def _copy_object(r: Any) -> Any:
-    """A fresh copy of an output that is not a tensor (a SciPy sparse matrix)."""
+    """A fresh copy of an output that is not a tensor (a SciPy sparse matrix, or the padded
+    arrays a jitted segment made of one: ``to_host_value`` gives a new SciPy matrix)."""
+    if hasattr(r, "to_host_value"):
+        return r.to_host_value()
     if isinstance(r, (np.ndarray, np.generic)) or hasattr(r, "__array__"):
         return np.array(r)
     return r.copy() if hasattr(r, "copy") else r

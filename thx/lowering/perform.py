@@ -29,7 +29,7 @@ from thx.graph.basic import Apply, Variable
 from thx.graph.evaluate import evaluate
 from thx.graph.op import Op, call_infer_shape, has_perform
 from thx.lowering.registry import register
-from thx.lowering.segments import host_step
+from thx.lowering.segments import host_form, host_step
 
 
 def run_perform(op: Op, node: Apply, values: Sequence[Any]) -> list[np.ndarray]:
@@ -100,6 +100,7 @@ def _perform(op, node):
 
     def impl(*values):
         if not any(isinstance(v, jax.core.Tracer) for v in values):  # the host step between segments
+            values = [host_form(v) for v in values]  # (a sparse value back in SciPy's form)
             outs = host_step(run_perform, op, node, values, who=f"{op}.perform")
             return outs[0] if n_out == 1 else tuple(outs)
         shapes = _output_shapes(op, node, values)

@@ -29,23 +29,35 @@ ImplFactory = Callable[[Op, Apply], Impl]
 
 JAX_IMPLS: dict[type[Op], ImplFactory] = {}
 STATIC_INPUTS: dict[type[Op], Callable[[Apply], tuple[int, ...]]] = {}
+# op type -> predicate(node): the nodes of a lowered op that still run their perform on the host
+# (a sparse product whose operands are both sparse: its output's size depends on the values)
+HOST_NODES: dict[type[Op], Callable[[Apply], bool]] = {}
+# Families imported on the first lookup of an op from a package (a heavy import: thx.sparse
+# loads SciPy's sparse module), not with the others: op package prefix -> family name.
+LAZY_FAMILIES: dict[str, str] = {"thx.sparse": "sparse"}
+_lazy_loaded: set[str] = set()
 # Passes run by program.plan on each graph before lowering it; each returns a graph (a copy if it
 # changes anything), e.g. moving work only one ifelse branch needs into it (lowering/ifelse.py).
 LOWERING_PASSES: list[Callable[[Any], Any]] = []
 
 
-def register(*op_types: type[Op], static_inputs: Callable[[Apply], tuple[int, ...]] | tuple[int, ...] | None = None):
+def register(*op_types: type[Op], static_inputs: Callable[[Apply], tuple[int, ...]] | tuple[int, ...] | None = None,
+             host_if: Callable[[Apply], bool] | None = None):
     """Decorator: register an implementation factory for ``op_types``.
 
     Parameters
     ----------
     static_inputs : tuple of int or callable(node) -> tuple of int, optional
         Input positions whose values must be known while tracing (shapes, sizes).
+    host_if : callable(node) -> bool, optional
+        The nodes this factory does not lower: they run their ``perform`` on the host.
     """
 
     def deco(factory: ImplFactory) -> ImplFactory:
         for t in op_types:
             JAX_IMPLS[t] = factory
+            if host_if is not None:
+                HOST_NODES[t] = host_if
             if static_inputs is not None:
                 STATIC_INPUTS[t] = (static_inputs if callable(static_inputs)
                                     else (lambda node, s=tuple(static_inputs): s))
@@ -71,6 +83,12 @@ def ensure_loaded() -> None:
 
 
 def _lookup(table: dict, op: Op):
+    module = type(op).__module__
+    for prefix, family in LAZY_FAMILIES.items():
+        if family not in _lazy_loaded and module.startswith(prefix):
+            _lazy_loaded.add(family)
+            import importlib
+            importlib.import_module(f"thx.lowering.{family}")
     for cls in type(op).__mro__:
         if cls in table:
             return table[cls]
@@ -82,7 +100,17 @@ def jax_impl(op: Op, node: Apply) -> Impl:
     the ``Op`` fallback of ``thx/lowering/perform.py`` (its ``perform`` on the host; an op with
     no ``perform`` either raises NotImplementedError naming the op)."""
     ensure_loaded()
+    if node is not None and host_node(node):
+        return JAX_IMPLS[Op](op, node)
     return _lookup(JAX_IMPLS, op)(op, node)
+
+
+def host_node(node: Apply) -> bool:
+    """True if ``node``'s op is lowered but this node runs its ``perform`` on the host
+    (``register(..., host_if=)``)."""
+    ensure_loaded()
+    pred = _lookup(HOST_NODES, node.op)
+    return bool(pred is not None and pred(node))
 
 
 def lowered_by_perform(op: Op) -> bool:

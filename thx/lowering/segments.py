@@ -49,7 +49,7 @@ from thx.graph.fg import FunctionGraph
 from thx.lowering.checks import RUNTIME_CHECK_ATTR, checked, split_status
 from thx.lowering.compiles import TraceCounter, charging, counted, new_counter
 from thx.lowering.program import Plan, build_closure, closure, execute, plan, static_argnums
-from thx.lowering.registry import runs_on_host, static_inputs
+from thx.lowering.registry import host_node, runs_on_host, static_inputs
 from thx.tensor.shape import Shape
 from thx.tensor.type import discrete_dtypes
 
@@ -96,12 +96,30 @@ def as_static(v: Any) -> Any:
     return Static(a)
 
 
+# A value of a host-only type as a jitted segment takes it, and back (thx/lowering/sparse.py
+# installs a SciPy matrix <-> its padded arrays); other values pass unchanged.
+DEVICE_FORMS: list[Callable[[Any], Any]] = []
+HOST_FORMS: list[Callable[[Any], Any]] = []
+
+
+def device_form(v: Any) -> Any:
+    for f in DEVICE_FORMS:
+        v = f(v)
+    return v
+
+
+def host_form(v: Any) -> Any:
+    for f in HOST_FORMS:
+        v = f(v)
+    return v
+
+
 def _unwrap(v: Any) -> Any:
     return v.value if isinstance(v, Static) else v
 
 
 def is_barrier(node: Any) -> bool:
-    return runs_on_host(node.op)
+    return runs_on_host(node.op) or host_node(node)
 
 
 def host_step(fn: Callable[..., Any], *args: Any, who: str = "") -> Any:
@@ -248,6 +266,8 @@ def segmented_jit(p: Plan, barriers: set, input_statics: Sequence[int],
         n = len(seg_out)
 
         def call(*vals):
+            if DEVICE_FORMS:
+                vals = tuple(device_form(v) for v in vals)
             if statics:
                 vals = tuple(as_static(v) if k in statics else v for k, v in enumerate(vals))
             if SEGMENT_CALLS is not None:

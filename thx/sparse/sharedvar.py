@@ -51,6 +51,10 @@ class SparseSharedVariable(_SparseMethods, SharedVariable):
         with self._lock:
             self._value = placed
 
+    def _set_internal(self, v: Any) -> None:
+        # an update computed in a jitted segment comes as padded arrays (thx/lowering/sparse.py)
+        self._value = v.to_host_value() if hasattr(v, "to_host_value") else v
+
     def zero(self, borrow: bool = False) -> None:
         """Set the value to an empty matrix of the same shape."""
         with self._lock:
