@@ -102,7 +102,9 @@ def _max_shifted(x, axes) -> bool:
         return False
     a, b = x.owner.inputs
     if b.owner is not None and isinstance(b.owner.op, DimShuffle):
-        if b.owner.op.new_order != _keep_dims(a, b.owner.inputs[0], tuple(axes)).owner.op.new_order:
+        kept = iter(range(a.ndim - len(axes)))  # keepdims' pattern: 'x' at each reduced axis
+        order = tuple("x" if d in axes else next(kept) for d in range(a.ndim))
+        if tuple(b.owner.op.new_order) != order:
             return False
         b = b.owner.inputs[0]
     m = b.owner
