@@ -388,8 +388,7 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
     has_branches = any(type(item[3].op) in HOST_IMPLS for item in p.program)
     kwargs: dict[str, Any] = {"backend": backend} if backend is not None else {}
     counter = new_counter([v.name or f"input {k}" for k, v in enumerate(fgraph.inputs)], statics)
-    if barriers or any(v.type.host_only for v in list(fgraph.inputs) + list(fgraph.outputs)):
-        # (a host-only input or output, such as a sparse matrix, never enters jax.jit)
+    if barriers:
         fn = segmented_jit(p, barriers, statics, backend, counter)
     else:
         run = checked(build_closure(p), keep_on_failure)  # + (code, value) if it makes checks
@@ -398,11 +397,29 @@ def compile_graph(fgraph: FunctionGraph, backend: str | None = None,
         if donated and not has_branches:  # an ifelse may switch to segments, which re-read inputs
             kwargs["donate_argnums"] = donated
         fn = jax.jit(run, static_argnums=statics, **kwargs)
+        host_only = [k for k, v in enumerate(fgraph.inputs) if v.type.host_only]
+        if host_only:  # a sparse input: converted to the form jitted code takes (DEVICE_FORMS)
+            fn = _converting(fn, host_only)
         fn.trace_counter = counter  # read by Function.n_compiles and thx.compile.stats()
         if not has_branches:
             counter.one_jit = True
             return fn, statics
     return _Adaptive(p, fn, barriers, statics, backend, counter), statics
+
+
+def _converting(jitted: Any, positions: Sequence[int]) -> Callable[..., Any]:
+    """``jitted`` called with the arguments at ``positions`` in their jitted form (a SciPy matrix
+    as its padded arrays, ``device_form``); ``lower`` converts the same way."""
+    def convert(args: tuple) -> list:
+        args = list(args)
+        for k in positions:
+            args[k] = device_form(args[k])
+        return args
+
+    def call(*args: Any) -> Any:
+        return jitted(*convert(args))
+    call.lower = lambda *args: jitted.lower(*convert(args))  # type: ignore[attr-defined]
+    return call
 
 
 def donatable(fgraph: FunctionGraph, donate: Sequence[int], statics: Sequence[int]) -> tuple[int, ...]:
