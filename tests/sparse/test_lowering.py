@@ -86,3 +86,22 @@ def test_two_sparse_operands_stay_on_the_host():
     out = thx.function([x, y], S.structured_dot(x, y))(a, b)
     assert sp.issparse(out) and np.allclose(out.toarray(), a.toarray() @ b.toarray())
     np.testing.assert_allclose(thx.function([x, y], S.dot(x, y))(a, b), a.toarray() @ b.toarray())
+
+
+@pytest.mark.parametrize("fmt", ["csr", "csc"])
+def test_sparse_times_dense_in_xla_keeps_the_structure(fmt):
+    """MulSD (x * dense, col_scale, row_scale, x * 2) lowered: the product at x's stored positions,
+    its gradients, and a sparse output converted back to SciPy."""
+    x, d, v = (S.csr_matrix("x") if fmt == "csr" else S.csc_matrix("x")), T.dmatrix("d"), T.dvector("v")
+    a = _rand(5, 4, fmt, 7)
+    D = np.random.RandomState(0).randn(5, 4)
+    vv = np.random.RandomState(1).randn(4)
+    prod = x * d
+    cost = S.sp_sum(S.col_scale(prod, v) * 2.0, sparse_grad=True)
+    out, c, gd, gv = thx.function([x, d, v], [prod, cost] + thx.grad(cost, [d, v]))(a, D, vv)
+    A = a.toarray()
+    assert sp.issparse(out) and out.format == fmt and out.nnz == a.nnz
+    np.testing.assert_allclose(out.toarray(), A * D)
+    np.testing.assert_allclose(c, (A * D * vv * 2.0).sum())
+    np.testing.assert_allclose(gd, A * vv * 2.0)
+    np.testing.assert_allclose(gv, (A * D * 2.0).sum(axis=0))

@@ -9,8 +9,9 @@ therefore compiles once per bucket, not once per count.  Padded entries hold 0 a
 zeroes them.
 
 Lowered here: ``StructuredDot`` and ``Dot`` with one sparse and one dense operand (a gather and
-a ``segment_sum``), ``Transpose`` (the same arrays, the other format), ``DenseFromSparse`` (a
-scatter-add) and ``SpSum``.  Every other sparse op, and these with two sparse operands, runs
+a ``segment_sum``), ``Transpose`` (the same arrays, the other format), ``MulSD`` (sparse times a
+broadcast dense value: new data, the same structure), ``DenseFromSparse`` (a scatter-add) and
+``SpSum``.  Every other sparse op, and these with two sparse operands, runs
 its SciPy ``perform`` on the host between segments; the conversion in both directions is
 installed in ``segments.DEVICE_FORMS`` / ``HOST_FORMS``.  This family is imported on the first
 lookup of a ``thx.sparse`` op (``registry.LAZY_FAMILIES``), so a program without sparse
@@ -27,7 +28,7 @@ import numpy as np
 
 from thx.lowering.registry import register
 from thx.lowering.segments import DEVICE_FORMS, HOST_FORMS
-from thx.sparse.basic import DenseFromSparse, SpSum, Transpose
+from thx.sparse.basic import DenseFromSparse, MulSD, SpSum, Transpose
 from thx.sparse.products import Dot, StructuredDot
 from thx.sparse.type import is_sparse_variable
 
@@ -140,6 +141,20 @@ def _transpose(a: SparseArrays) -> SparseArrays:
 @register(Transpose)
 def _transpose_impl(op, node):
     return lambda a: _transpose(_arrays(a))
+
+
+@register(MulSD)
+def _mul_sd(op, node):
+    dtype = node.outputs[0].dtype
+
+    def run(a, y):  # x * y at x's stored positions: new data, the same structure
+        a = _arrays(a)
+        (rows, cols), data = _entries(a)
+        yb = jnp.broadcast_to(y, a.shape)
+        picked = yb.at[rows, cols].get(mode="fill", fill_value=0)
+        return SparseArrays((data * picked).astype(dtype), a.indices, a.indptr, a.major, a.format,
+                            a.shape)
+    return run
 
 
 @register(DenseFromSparse)
