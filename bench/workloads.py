@@ -700,13 +700,20 @@ WORKLOADS: list[Workload] = [
 
 # ---------------------------------------------------------------- sparse inputs (theano.sparse)
 
-SPARSE_FULL = (5000, 256, 0.01, 20)  # vocabulary, minibatch rows, density, classes
-SPARSE_QUICK = (60, 8, 0.2, 3)
+# vocabulary, minibatch rows, density, classes, format, how the layer is written
+SPARSE_FULL = [(5000, 256, 0.01, 20, "csr", "structured_dot"), (5000, 256, 0.01, 20, "csc", "dot"),
+               (5000, 256, 0.01, 20, "csr", "dot, weights left")]
+SPARSE_QUICK = [(60, 8, 0.2, 3, "csr", "structured_dot")]
+SPARSE_FORMS = {  # the layer x W as users write it
+    "structured_dot": lambda S, T, x, W: S.structured_dot(x, W),
+    "dot": lambda S, T, x, W: S.dot(x, W),
+    "dot, weights left": lambda S, T, x, W: T.dot(W.T, x.T).T,
+}
 SPARSE_LR = 0.5
 
 
 def _sparse_params(size):
-    V, _, _, k = size
+    V, _, _, k = size[:4]
     rng = np.random.RandomState(3)
     return [0.01 * rng.randn(V, k), np.zeros(k)]
 
@@ -714,8 +721,8 @@ def _sparse_params(size):
 def sparse_sgd_data(size, rng):
     """One minibatch of bag-of-words rows (a SciPy csr matrix) and its labels."""
     import scipy.sparse as sp
-    V, bs, density, k = size
-    x = sp.random(bs, V, density=density, format="csr", random_state=rng)
+    V, bs, density, k, fmt = size[:5]
+    x = sp.random(bs, V, density=density, format=fmt, random_state=rng)
     return [x, rng.randint(0, k, size=bs).astype("int32")]
 
 
@@ -723,9 +730,9 @@ def sparse_sgd_graph(th, T, size):
     """Softmax regression on sparse rows: ``structured_dot(x, W)``, SGD on W and b (the form of
     a bag-of-words classifier in Theano; the sparse products run in SciPy on the host)."""
     import thx.sparse as S
-    x, y = S.csr_matrix("x"), T.ivector("y")
+    x, y = S.matrix(size[4], "x"), T.ivector("y")
     W, b = (th.shared(p) for p in _sparse_params(size))
-    logp = T.nnet.logsoftmax(S.structured_dot(x, W) + b)
+    logp = T.nnet.logsoftmax(SPARSE_FORMS[size[5]](S, T, x, W) + b)
     cost = -T.mean(logp[T.arange(y.shape[0]), y])
     gW, gb = th.grad(cost, [W, b])
     return [x, y], [cost], [(W, W - SPARSE_LR * gW), (b, b - SPARSE_LR * gb)]
@@ -757,9 +764,10 @@ def sparse_sgd_jax_data(size, rng):
 
 WORKLOADS += [
     Workload("sparse_sgd", "one SGD step of softmax regression on a minibatch of sparse rows: "
-             "structured_dot(x, W) (jax.value_and_grad with a BCOO matrix)", [SPARSE_FULL],
-             [SPARSE_QUICK], sparse_sgd_graph, sparse_sgd_jax, sparse_sgd_data, rtol=1e-9,
-             pytensor=False, label=lambda s: f"{s[1]} x {s[0]}, density {s[2]}, {s[3]} classes",
+             "structured_dot(x, W), dot(x, W) of a csc matrix, dot(W.T, x.T).T (jax.value_and_grad "
+             "with a BCOO matrix)", SPARSE_FULL, SPARSE_QUICK, sparse_sgd_graph, sparse_sgd_jax,
+             sparse_sgd_data, rtol=1e-9, pytensor=False,
+             label=lambda s: f"{s[1]} x {s[0]} {s[4]}, density {s[2]}, {s[3]} classes, {s[5]}",
              jax_data=sparse_sgd_jax_data),
 ]
 
