@@ -7,7 +7,7 @@ Rows: {vector state ``h: (H,)``, batched state} x {weights left
 ``dot(W, h)`` (batched ``h: (H, B)``), weights right ``dot(h, W)`` (batched
 ``h: (B, H)``)} x {tanh RNN, LSTM, GRU}, plus a tanh RNN reading two
 sequences and two taps of its state (``h[t-2]``, ``h[t-1]``) and an LSTM
-over 1,000 steps.  Each cell is written once over a small adapter (``_Ops``:
+over 1,000 steps, batched and with a vector state.  Each cell is written once over a small adapter (``_Ops``:
 ``mm`` = the row's product, ``gate`` = the row's slice of stacked gates) and
 built twice: as a Theano graph with ``thx.scan`` / ``T.grad`` and as the
 natural JAX program, ``lax.scan`` of the same step with ``jax.jit(jax.grad(loss))``.
@@ -21,7 +21,7 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
   (``Compiled.memory_analysis()``): what XLA's buffer assignment reserves
   for one call, exact and free of allocator noise.
 * **peak RSS** (full runs): the median of 3 fresh subprocesses per side
-  (one moves by about 1 MB), each of which
+  (with one malloc arena and a fixed mmap threshold, ``peak_rss``), each of which
   imports, builds and compiles the gradient ahead of time
   (``jit(...).lower(args).compile()``), calls it once (the first call's
   one-time work, XLA's runtime setting itself up, is not a call's memory),
@@ -92,12 +92,13 @@ class Case:
 
 
 def cases(quick: bool) -> list[Case]:
-    """The matrix, then the two extra rows."""
+    """The matrix, then the three extra rows."""
     T, B, D, H = (5, 2, 3, 4) if quick else (100, 32, 64, 128)
     out = [Case(cell, batched, right, T, B, D, H)
            for cell in ("tanh", "lstm", "gru") for batched in (False, True) for right in (False, True)]
     out.append(Case("tanh", True, True, T, B, D, H, two_taps=True))
     out.append(Case("lstm", True, True, 12 if quick else 1000, B, D, H if quick else 64))
+    out.append(Case("lstm", False, True, 12 if quick else 1000, B, D, H))
     return out
 
 
@@ -350,8 +351,11 @@ def peak_rss(index: int, quick: bool, side: str, runs: int = RSS_RUNS) -> float:
     root = Path(__file__).resolve().parents[1]
     paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]  # this checkout's thx first
     # a fixed mmap threshold: every large buffer is mapped when allocated and unmapped when freed, so
-    # the high-water mark counts buffers live at once, not what glibc's heap kept from earlier ones
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_="65536")
+    # the high-water mark counts buffers live at once, not what glibc's heap kept from earlier ones;
+    # one malloc arena: a thread's first allocation in the measured calls made it an arena of its own,
+    # and which of XLA's threads did that varied between processes (two clusters about 1 MB apart)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_="65536",
+               MALLOC_ARENA_MAX="1")
     peaks = []
     for _ in range(runs):
         res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)

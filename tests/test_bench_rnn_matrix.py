@@ -12,16 +12,17 @@ from bench.rnn_matrix import BEGIN, END, cases, format_report, peak_rss, run, wr
 
 def test_matrix_covers_every_layout_and_cell():
     names = [c.name for c in cases(quick=True)]
-    assert len(names) == 14 and len(set(names[:12])) == 12
+    assert len(names) == 15 and len(set(names[:12])) == 12
     assert any("taps [-2, -1]" in n for n in names)
-    assert cases(quick=False)[-1].steps == 1000
+    long = [c for c in cases(quick=False) if c.steps == 1000]
+    assert [(c.cell, c.batched) for c in long] == [("lstm", True), ("lstm", False)]
 
 
 def test_quick_rows_agree_with_jax():
     only = ["gru, batched state, weights left", "lstm, vector state, weights right", "taps"]
     result = run(quick=True, only=only)
     rows = result["rows"]
-    assert len(rows) == 3
+    assert len(rows) == 4  # the vector LSTM twice: the matrix's row and the long one
     for r in rows:
         assert r.error is None, f"{r.case.name}: {r.error}"
         assert r.agree, f"{r.case.name}: thx and JAX differ (max rel. error {r.max_rel_err:.2e})"

@@ -123,10 +123,46 @@ def test_pair_rows_takes_each_sequence_once_and_never_an_input():
     from thx.lowering.scan_reuse import pair_rows
     seqs = [np.zeros((4, 3)), np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 3), "float32")]
     row = lambda *s, dt="float64": jax.ShapeDtypeStruct(s, np.dtype(dt))  # noqa: E731
-    assert pair_rows(seqs, [row(3), row(3), row(3), row(2)]) == {0: 1, 1: 0, 3: 2}
-    assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: 1, 1: 3}
-    assert pair_rows(seqs, [row(5)]) == {}
+    assert pair_rows(seqs, [row(3), row(3), row(3), row(2)]) == {0: (1,), 1: (0,), 3: (2,)}
+    assert pair_rows(seqs, [row(3), row(3, dt="float32")], [False, True, True, True]) == {0: (1,), 1: (3,)}
     assert pair_rows([np.zeros((4, 2, 3))], [row(2, 3)]) == {}  # matrix rows: not worth it
+
+
+def test_pair_rows_groups_vector_sequences_as_long_as_a_row():
+    # an LSTM's backward step writes a 4H row (delta) and reads four H rows of gate values
+    from thx.lowering.scan_reuse import pair_rows
+    seqs = [np.zeros((4, 3)), np.zeros((4, 3)), np.zeros((4, 2)), np.zeros((4, 3), "float32")]
+    row = lambda *s, dt="float64": jax.ShapeDtypeStruct(s, np.dtype(dt))  # noqa: E731
+    assert pair_rows(seqs, [row(5)]) == {0: (2, 1)}  # the last sequences first, 2 + 3 rows
+    assert pair_rows(seqs, [row(3), row(5)]) == {0: (1,), 1: (2, 0)}  # a single match first
+    assert pair_rows(seqs, [row(9)]) == {}  # no group of float64 rows adds up to 9
+    assert pair_rows(seqs, [row(5)], [True, False, True, False]) == {0: (2, 0)}  # never an input
+
+
+def test_a_row_written_over_a_group_of_sequences_keeps_every_value():
+    # scan_over_sequences against lax.scan: the output's row is cut over two sequences' buffers
+    from jax import lax
+    from thx.lowering.scan_reuse import pair_rows, row_shapes, scan_over_sequences
+    rng = np.random.RandomState(0)
+    with jax.enable_x64(True):
+        a, b, c = (jnp.asarray(rng.randn(7, n)) for n in (2, 3, 4))
+
+        def step(carry, xs):
+            x, y, z = xs
+            i, s = carry
+            row = jnp.concatenate([jnp.sin(x) * s, y + z[:3]])  # 5 values, reads x and y first
+            return (i + 1, s + jnp.sum(z)), (row, z * 2)
+
+        carry0 = (jnp.asarray(0), jnp.asarray(1.0))
+        for reverse in (False, True):
+            want_c, want_ys = lax.scan(step, carry0, (a, b, c), reverse=reverse)
+            shapes = row_shapes(step, carry0, [a, b, c], 2)
+            pairs = pair_rows([a, b, c], shapes)
+            assert pairs == {0: (1, 0), 1: (2,)}
+            got_c, got_ys = scan_over_sequences(step, carry0, [a, b, c], pairs, shapes,
+                                                lambda c: c[0], 7, reverse)
+            for g, w in zip(list(got_c) + list(got_ys), list(want_c) + list(want_ys)):
+                np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-14)
 
 
 @pytest.mark.parametrize("right", [False, True])

@@ -10,7 +10,11 @@ carried array in place when nothing reads the sequence after the loop (a
 gradient's backward loop reading per-step values that only it needs: the
 stacked ``delta`` of a push-out, ``thx/rewriting/scan_pushout.py``, then
 costs no memory of its own); otherwise it copies the sequence once, as it
-would have zero-filled the fresh array.
+would have zero-filled the fresh array.  An output row with no sequence of
+its shape can be written over a group of vector sequences whose rows side by
+side are as long (the LSTM's ``4H`` ``delta`` over its four ``H`` gate rows):
+each buffer takes its slice of the row, and the buffers are put side by side
+after the loop.
 """
 
 from __future__ import annotations
@@ -26,8 +30,9 @@ from jax import lax
 __all__ = ["pair_rows", "row_shapes", "scan_over_sequences"]
 
 
-def pair_rows(seqs: list[Any], row_shapes: list[Any], candidates: list[bool] | None = None) -> dict[int, int]:
-    """Stacked output ``y`` -> the sequence whose buffer it takes (rows of the same shape and dtype).
+def pair_rows(seqs: list[Any], row_shapes: list[Any],
+              candidates: list[bool] | None = None) -> dict[int, tuple[int, ...]]:
+    """Stacked output ``y`` -> the sequences whose buffers it takes.
 
     Parameters
     ----------
@@ -42,33 +47,58 @@ def pair_rows(seqs: list[Any], row_shapes: list[Any], candidates: list[bool] | N
     Returns
     -------
     dict
-        Output index -> sequence index; each sequence is taken at most once, the last
-        matching one first (a gradient's later sequences are its per-step intermediates).
-        Only rows of at most one axis are paired: the row read must be stored apart and
-        ordered before the write (``_stored``), a small kernel per step for a vector row,
-        but for a matrix row (a batched state) it cost 20-30% of the gradient's time
-        (the batched tanh RNN: 0.70x JAX -> 0.90x) for memory its peak did not need.
+        Output index -> the indices of the sequences it takes.  An output first takes one
+        sequence with rows of its shape and dtype (the last matching one first: a gradient's
+        later sequences are its per-step intermediates); an output left without one takes a
+        group of vector sequences of its dtype whose rows, side by side, are as long as its
+        row (the LSTM's backward step writes a ``4H`` row ``delta`` and reads four ``H`` rows of
+        gate values: the ``delta`` of step ``t`` is written over their row ``t``).  Each
+        sequence is taken at most once.  Only rows of at most one axis are paired: the row read
+        must be stored apart and ordered before the write (``_stored``), a small kernel per step
+        for a vector row, but for a matrix row (a batched state) it cost 20-30% of the
+        gradient's time (the batched tanh RNN: 0.70x JAX -> 0.90x) for memory its peak did not
+        need.
     """
     free = [j for j in range(len(seqs))[::-1] if candidates is None or candidates[j]]
-    pairs: dict[int, int] = {}
-    for y, sh in enumerate(row_shapes):
+    pairs: dict[int, tuple[int, ...]] = {}
+
+    def row_of(j):
+        return tuple(np.shape(seqs[j])[1:]), np.dtype(seqs[j].dtype)
+
+    for y, sh in enumerate(row_shapes):  # one sequence of the output's row
         if len(sh.shape) > 1:  # a matrix row (a batched state): reading it apart costs more than it saves
             continue
         for j in free:
-            s = seqs[j]
-            if tuple(np.shape(s)[1:]) == tuple(sh.shape) and np.dtype(s.dtype) == np.dtype(sh.dtype):
-                pairs[y] = j
+            if row_of(j) == (tuple(sh.shape), np.dtype(sh.dtype)):
+                pairs[y] = (j,)
                 free.remove(j)
                 break
+    for y, sh in enumerate(row_shapes):  # a group of vector sequences as long as the row, side by side
+        if y in pairs or len(sh.shape) != 1:
+            continue
+        group, left = [], sh.shape[0]
+        for j in free:
+            rows, dt = row_of(j)
+            if len(rows) == 1 and dt == np.dtype(sh.dtype) and 0 < rows[0] <= left:
+                group.append(j)
+                left -= rows[0]
+                if not left:
+                    break
+        if not left and len(group) > 1:
+            pairs[y] = tuple(group)
+            for j in group:
+                free.remove(j)
     return pairs
 
 
-def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dict[int, int],
+def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dict[int, tuple[int, ...]],
                         shapes: list[Any], counter: Callable[[Any], Any], N: int,
                         reverse: bool) -> tuple[Any, list]:
     """``lax.scan(step, carry0, seqs)`` whose stacked outputs (rows ``shapes``) are carried
-    buffers written row by row: output ``y`` in ``pairs`` is written into the buffer of sequence
-    ``pairs[y]`` (read, then overwritten), any other into a fresh one made after the sequences.
+    buffers written row by row: output ``y`` in ``pairs`` is written into the buffers of the
+    sequences ``pairs[y]`` (read, then overwritten; a group's buffers each take their slice of
+    the row and are put side by side after the loop), any other into a fresh one made after the
+    sequences.
 
     ``step(carry, xs) -> (carry, ys)`` is the ordinary step; ``counter(carry)`` is the number of
     steps done, from which the row read and written is found.  Returns ``(carry, ys)`` as
@@ -79,12 +109,23 @@ def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dic
     the forward loop's arrays).
     """
     n_ys = len(shapes)
-    taken = sorted(set(pairs.values()))
+    taken = sorted(j for g in pairs.values() for j in g)
     rest = [j for j in range(len(seqs)) if j not in taken]
     late = _zero_after(seqs)
-    bufs0 = [seqs[pairs[y]] if y in pairs else
-             jnp.broadcast_to(late.astype(shapes[y].dtype), (N,) + tuple(shapes[y].shape))
-             for y in range(n_ys)]
+    # the carried buffers: output y's are slots[y] (its group's sequences, or one fresh buffer)
+    bufs0, slots, cuts = [], [], []
+    for y in range(n_ys):
+        if y in pairs:
+            group = pairs[y]
+            slots.append(list(range(len(bufs0), len(bufs0) + len(group))))
+            bufs0 += [seqs[j] for j in group]
+            widths = [int(np.shape(seqs[j])[1]) for j in group] if len(group) > 1 else []
+            cuts.append([int(c) for c in np.cumsum([0] + widths)] if widths else [])
+        else:
+            slots.append([len(bufs0)])
+            bufs0.append(jnp.broadcast_to(late.astype(shapes[y].dtype), (N,) + tuple(shapes[y].shape)))
+            cuts.append([])
+    buf_of = {j: slots[y][g] for y, group in pairs.items() for g, j in enumerate(group)}
 
     def body(c, xs):
         inner, bufs = c
@@ -92,19 +133,24 @@ def scan_over_sequences(step: Callable, carry0: Any, seqs: list[Any], pairs: dic
         row = N - 1 - i if reverse else i
         it = iter(xs if xs is not None else ())
         full = [next(it) if j in rest else
-                _stored(lax.dynamic_index_in_dim(bufs[next(y for y in pairs if pairs[y] == j)], row, 0,
-                                                 keepdims=False))
+                _stored(lax.dynamic_index_in_dim(bufs[buf_of[j]], row, 0, keepdims=False))
                 for j in range(len(seqs))]
         inner, ys = step(inner, tuple(full))
         # every write after every read of the buffers (an output needs not read its own buffer's
         # row; without the order XLA copies the buffer every step to keep the row for its reader)
         written, _ = lax.optimization_barrier((list(ys[:n_ys]), [full[j] for j in taken]))
-        bufs = [lax.dynamic_update_index_in_dim(b, v, row, 0) for b, v in zip(bufs, written)]
+        bufs = list(bufs)
+        for y, v in enumerate(written):
+            parts = [v] if not cuts[y] else [v[a:b] for a, b in zip(cuts[y][:-1], cuts[y][1:])]
+            for b, part in zip(slots[y], parts):
+                bufs[b] = lax.dynamic_update_index_in_dim(bufs[b], part, row, 0)
         return (inner, bufs), tuple(ys[n_ys:])
 
     xs = tuple(seqs[j] for j in rest)
     (carry, bufs), extra = lax.scan(body, (carry0, bufs0), xs if xs else None, length=N, reverse=reverse)
-    return carry, list(bufs) + list(extra)
+    outs = [bufs[sl[0]] if len(sl) == 1 else jnp.concatenate([bufs[b] for b in sl], axis=1)
+            for sl in slots]
+    return carry, outs + list(extra)
 
 
 def _stored(x):
