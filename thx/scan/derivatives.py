@@ -11,8 +11,10 @@ needs ``h``) from its trace, the rest (an LSTM's gates) from extra outputs of
 an augmented forward scan, which the optimizer merges into the forward one:
 
 * sequences: the forward slices, the forward state taps (cut from the
-  forward traces), the output gradients for each step, and the forward rows
-  and stored residuals the body reads;
+  forward traces), the output gradients for each step (except a gradient
+  that is zeros but for the last row, a cost reading ``h[-1]``: that row
+  starts ``P_k`` instead), and the forward rows and stored residuals the
+  body reads;
 * one recurrent buffer ``P_k`` per differentiable state, holding the
   gradient contributions already sent to the ``L_k`` previous states
   (``a_t = dC/dr_t + P_k[0]`` is the total adjoint of ``r_t``);
@@ -92,6 +94,47 @@ def _rows_in_zeros(rows: Variable, lo, hi, like: Variable) -> Variable:
     return _as_type(T.concatenate(parts), like.type)
 
 
+def _zero_fill(v: Variable) -> bool:
+    """Is ``v`` zeros by construction (``zeros_like``: ``fill(a, 0)``, ``alloc(0, ...)``)?"""
+    from thx.tensor.basic import Alloc
+    from thx.tensor.shape import NotScalarConstantError, get_scalar_constant_value
+    n = v.owner
+    if n is None:
+        return False
+    name = getattr(getattr(n.op, "scalar_op", None), "name", None)
+    if name == "second":
+        fill = n.inputs[1]
+    elif isinstance(n.op, Alloc):
+        fill = n.inputs[0]
+    else:
+        return False
+    try:
+        return float(get_scalar_constant_value(fill)) == 0.0
+    except (NotScalarConstantError, TypeError, ValueError):
+        return False
+
+
+def _last_row_only(g: Variable, lag: int) -> Variable | None:
+    """The row ``r`` when the gradient ``g`` of a forward trace (its ``lag`` initial rows, then
+    one row per step) is zeros but for its last row ``r``, by construction: what ``T.grad`` makes
+    of a cost reading ``h[-1]`` of ``h = trace[lag:]`` (``inc_subtensor(zeros[lag:],
+    inc_subtensor(zeros[-1], r))``).  Else None."""
+    from thx.tensor.subtensor import IncSubtensor
+
+    def write(v, first_ok):
+        n = v.owner
+        if (n is None or not isinstance(n.op, IncSubtensor) or len(n.inputs) != 2
+                or not _zero_fill(n.inputs[0])):
+            return None
+        first, rest = n.op.idx_list[0], n.op.idx_list[1:]
+        if not all(isinstance(e, tuple) and tuple(e[1:]) == (None, None, None) for e in rest):
+            return None
+        return n.inputs[1] if first_ok(first) else None
+
+    inner = write(g, lambda e: isinstance(e, tuple) and tuple(e[1:]) == (lag, None, None))
+    return None if inner is None else write(inner, lambda e: not isinstance(e, tuple) and e == -1)
+
+
 def _inner_copy(op):
     """Fresh placeholders for the inner inputs and the inner outputs recomputed on them."""
     fg = op.fgraph
@@ -163,6 +206,16 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
     diff_rec = [k for k in range(n_rec) if _is_float(fg.outputs[k].type)]
     diff_ns = [j for j in range(op.n_nonseqs) if _is_float(nonseqs[j])]
     gr_rec = [k for k in diff_rec if _usable(g_rec[k])]
+    # a state's gradient that is zeros but for its last row (a cost reading h[-1]) starts the
+    # backward loop's adjoint instead of being read as a [steps, ...] sequence of zeros: the
+    # backward loop's first step adds that row and later steps add zeros either way
+    last_row = {}
+    if not op.reverse and not op.as_while:
+        for k in gr_rec:
+            r = _last_row_only(g_rec[k], op.lags[k])
+            if r is not None:
+                last_row[k] = r
+        gr_rec = [k for k in gr_rec if k not in last_row]
     gr_nit = [j for j in range(n_nit) if _usable(g_nit[j]) and _is_float(fg.outputs[n_rec + j].type)]
 
     # ---- backward body: the forward body's vector-Jacobian product
@@ -246,8 +299,13 @@ def scan_grad(op, inputs: Sequence[Variable], outputs: Sequence[Variable],
     b_seqs += [(gR_ph[k], g_rows(k)) for k in gr_rec]
     b_seqs += [(gN_ph[j], _as_type(g_nit[j], outputs[n_rec + j].type)[lo:hi]) for j in gr_nit]
     b_seqs += list(zip(stored_ph, stored_rows))
-    b_states = [([P_ph[k]], T.unbroadcast(T.shape_padleft(T.zeros_like(rec_full[k][: op.lags[k]])), 0),
-                 (-1,)) for k in diff_rec]
+    def adjoint0(k):  # the adjoints of the L_k states before the first backward step: row 0 is h[-1]'s
+        z = T.zeros_like(rec_full[k][: op.lags[k]])
+        if k in last_row:
+            z = T.set_subtensor(z[0], last_row[k])
+        return T.unbroadcast(T.shape_padleft(z), 0)
+
+    b_states = [([P_ph[k]], adjoint0(k), (-1,)) for k in diff_rec]
     b_states += [([G_ph[j]], T.unbroadcast(T.shape_padleft(T.zeros_like(nonseqs[j])), 0), (-1,))
                  for j in G_ph]
     b_out = [new_P[k] for k in diff_rec] + [_as_type(G_ph[j] + g_w[j], G_ph[j].type) for j in G_ph]
