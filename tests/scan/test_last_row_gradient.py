@@ -122,15 +122,18 @@ def test_lstm_classifier_over_sentences_of_several_lengths():
     assert step._bucket is not None  # the epoch ran through the buckets
 
 
-def test_a_reverse_scan_and_a_sum_over_steps_keep_their_sequence():
-    # only a forward scan's last row is moved: go_backwards and mean(H) read the gradient per step
+def test_go_backwards_is_covered_and_a_sum_over_steps_keeps_its_sequence():
+    # go_backwards is a forward loop over the reversed sequence: its h[-1] starts the adjoint too;
+    # mean(H) reads every row's gradient, which stays a sequence
     W, X, h0 = T.dmatrix("W"), T.dmatrix("X"), T.dvector("h0")
     vals = [RNG.randn(3, 3) / 2, RNG.randn(6, 3), RNG.randn(3)]
-    for back, read in ((True, lambda H: H[-1]), (False, lambda H: H.mean(axis=0))):
+    for back, read, moved in ((True, lambda H: H[-1], True), (False, lambda H: H.mean(axis=0), False)):
         H, _ = theano.scan(lambda x, h, W: T.tanh(T.dot(h, W) + x), sequences=X, outputs_info=h0,
                            non_sequences=W, go_backwards=back)
         cost = T.sum(read(H) ** 2)
         grads = T.grad(cost, [W, X, h0])
+        seq_form = T.grad(cost + 0.0 * T.sum(H[-3]), [W, X, h0])
+        assert (_backward_sequences(grads) < _backward_sequences(seq_form)) == moved
         got = theano.function([W, X, h0], grads)(*vals)
 
         def loss(W, X, h0, back=back, read=read):
