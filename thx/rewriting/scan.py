@@ -11,7 +11,7 @@ from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
 from thx.rewriting.constants import const_value, scalar_value
 from thx.rewriting.utils import op_name
-from thx.tensor.basic import Alloc, ARange
+from thx.tensor.basic import ARange, is_zeros
 from thx.tensor.math import Dot
 from thx.tensor.subtensor import IncSubtensor
 
@@ -214,7 +214,7 @@ def onehot_increments(fg, batched) -> None:
             mask = mask.dimshuffle([0] + ["x"] * (x.ndim - 1))
         yb = T.shape_padleft(y, x.ndim - y.ndim)
         zero = T.constant(0, dtype=x.dtype)
-        if _is_zeros(x) and T.switch(mask, yb, zero).broadcastable == x.broadcastable:
+        if is_zeros(x) and T.switch(mask, yb, zero).broadcastable == x.broadcastable:
             new = T.switch(mask, yb, zero)  # a one-hot: later muls sink into its taken branch
         elif node.op.set_instead_of_inc:
             new = T.switch(mask, yb, x)
@@ -223,16 +223,3 @@ def onehot_increments(fg, batched) -> None:
         new = T.cast(new, x.dtype) if new.dtype != x.dtype else new
         fg.replace(node.outputs[0], T.patternbroadcast(new, x.broadcastable),
                    reason="scan_vmap_onehot_increment")
-
-
-def _is_zeros(v) -> bool:
-    """Is ``v`` all zeros by construction (``fill(a, 0)``, ``alloc(0, ...)``, a zero constant)?"""
-    if scalar_value(v) == 0 and const_value(v) is not None:
-        return True
-    node = v.owner
-    if node is None:
-        return False
-    if op_name(v) == "second" or type(node.op) is Alloc:
-        fill = node.inputs[1] if op_name(v) == "second" else node.inputs[0]
-        return const_value(fill) is not None and scalar_value(fill) == 0
-    return False

@@ -94,37 +94,18 @@ def _rows_in_zeros(rows: Variable, lo, hi, like: Variable) -> Variable:
     return _as_type(T.concatenate(parts), like.type)
 
 
-def _zero_fill(v: Variable) -> bool:
-    """Is ``v`` zeros by construction (``zeros_like``: ``fill(a, 0)``, ``alloc(0, ...)``)?"""
-    from thx.tensor.basic import Alloc
-    from thx.tensor.shape import NotScalarConstantError, get_scalar_constant_value
-    n = v.owner
-    if n is None:
-        return False
-    name = getattr(getattr(n.op, "scalar_op", None), "name", None)
-    if name == "second":
-        fill = n.inputs[1]
-    elif isinstance(n.op, Alloc):
-        fill = n.inputs[0]
-    else:
-        return False
-    try:
-        return float(get_scalar_constant_value(fill)) == 0.0
-    except (NotScalarConstantError, TypeError, ValueError):
-        return False
-
-
 def _last_row_only(g: Variable, lag: int) -> Variable | None:
     """The row ``r`` when the gradient ``g`` of a forward trace (its ``lag`` initial rows, then
     one row per step) is zeros but for its last row ``r``, by construction: what ``T.grad`` makes
     of a cost reading ``h[-1]`` of ``h = trace[lag:]`` (``inc_subtensor(zeros[lag:],
     inc_subtensor(zeros[-1], r))``).  Else None."""
+    from thx.tensor.basic import is_zeros
     from thx.tensor.subtensor import IncSubtensor
 
     def write(v, first_ok):
         n = v.owner
         if (n is None or not isinstance(n.op, IncSubtensor) or len(n.inputs) != 2
-                or not _zero_fill(n.inputs[0])):
+                or not is_zeros(n.inputs[0])):
             return None
         first, rest = n.op.idx_list[0], n.op.idx_list[1:]
         if not all(isinstance(e, tuple) and tuple(e[1:]) == (None, None, None) for e in rest):

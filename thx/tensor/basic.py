@@ -84,6 +84,19 @@ class Alloc(Op):
 alloc = Alloc()
 
 
+def is_zeros(v: Variable) -> bool:
+    """Is ``v`` zeros by construction: a zero constant, ``zeros_like`` (``fill(a, 0)``) or
+    ``alloc(0, ...)``, under DimShuffles and casts?  (What ``T.grad`` builds for the rows a
+    gradient does not reach.)"""
+    from thx.tensor.shape import NotScalarConstantError, get_scalar_constant_value
+    if v.owner is not None and isinstance(v.owner.op, Alloc):
+        v = v.owner.inputs[0]
+    try:
+        return bool(get_scalar_constant_value(v) == 0)
+    except NotScalarConstantError:
+        return False
+
+
 def _shape_list(shape: Any) -> list:
     if isinstance(shape, (int, np.integer)):
         return [shape]
