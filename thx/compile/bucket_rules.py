@@ -334,7 +334,7 @@ def _reduce(r, node) -> None:
     r.emit(node, node.op.make_node(v).outputs, [kept])
 
 
-@_rule("Dot", "BlockedDot")
+@_rule("Dot", "RowwiseDot")
 def _dot(r, node) -> None:
     a, b = node.inputs
     if any(i in r.vec or i in r.dep for i in (a, b)):

@@ -37,7 +37,7 @@ from thx.rewriting.engine import local_rewrite, optimize
 from thx.rewriting.mode import get_mode
 from thx.scan.op import Scan
 from thx.tensor.elemwise import DimShuffle, Elemwise
-from thx.tensor.math import Dot, Sum, blocked_dot, tensordot
+from thx.tensor.math import Dot, Sum, rowwise_dot, tensordot
 from thx.tensor.shape import Shape
 from thx.tensor.subtensor import Subtensor
 
@@ -128,16 +128,17 @@ def _batched_node(node: Apply, ins: list[Variable], batched: list[bool]) -> Vari
 def _sum_of_dots(x: Variable, y: Variable) -> Variable:
     """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together.
 
-    A sum of matrix products (a weight gradient's outer products) is a :class:`BlockedDot`: the
-    lowering walks the steps in blocks, so the product packs no workspace the size of the whole
-    sequence (the loop's rank-1 updates it replaces packed nothing)."""
+    A sum of matrix products (a weight gradient's outer products) is a :class:`RowwiseDot`: the
+    lowering computes it a row at a time by matrix-vector products, which pack no workspace (a
+    GEMM packs both operands, the whole sequence; the loop's rank-1 updates it replaces packed
+    nothing)."""
     xs = x if x.ndim == 2 else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
     n = xs.shape[0] * xs.shape[1]
     x2 = xs.reshape((n,) if x.ndim == 2 else (n, xs.shape[2]))
     y2 = y.reshape((n,) if y.ndim == 2 else (n, y.shape[2]))
     if x.ndim == 2:
         return T.dot(x2, y2)
-    return blocked_dot(x2.T, y2) if y2.ndim == 2 else T.dot(x2.T, y2)
+    return rowwise_dot(x2.T, y2) if y2.ndim == 2 else T.dot(x2.T, y2)
 
 
 def _batch(targets: list[Variable], rows: dict[Variable, Variable],

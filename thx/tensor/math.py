@@ -492,31 +492,33 @@ class Dot(Op):
 _dot = Dot()
 
 
-class BlockedDot(Dot):
-    """``dot(x, y)`` of two matrices whose shared axis is a long one, a scan's steps.
+class RowwiseDot(Dot):
+    """``dot(x, y)`` of two matrices whose shared axis is a scan's steps, computed row by row.
 
     The value, gradient and shape are :class:`Dot`'s; the op tells the lowering
-    to walk the shared axis in blocks (``thx/lowering/math.py``): one product
-    of the whole ``[m, k] x [k, n]`` makes the CPU's GEMM pack both operands
-    into a workspace of about ``(m + n) * min(k, 650)`` elements beside the
-    result (3.3 MB for a 128 x 512 weight gradient over 1,000 steps), which
-    a sum of products of a few dozen steps each does not need.  Made by the
-    scan push-out rewrite (``local_scan_pushout_outputs``) for the weight
-    gradients it moves out of a loop (``sum_t outer(a_t, b_t)``), where the
-    program it replaces, rank-1 updates in the loop, packed nothing.
+    (``thx/lowering/math.py``) to compute the ``[m, k] x [k, n]`` product one
+    output row at a time, a matrix-vector product per row in a ``fori_loop``
+    written in place: a GEMM packs both operands into a workspace of
+    ``(m + n) * k`` elements beside XLA's buffers (Eigen's, which
+    ``memory_analysis()`` does not count; 0.5 MB for a 128 x 512 weight
+    gradient over 100 steps, 3.3 MB over 1,000), a matrix-vector product
+    packs nothing.  Made by the scan push-out rewrite
+    (``local_scan_pushout_outputs``) for the weight gradients it moves out
+    of a loop (``sum_t outer(a_t, b_t)``), so the product needs no more
+    memory than the program it replaces, rank-1 updates in the loop.
     """
 
     def __str__(self):
-        return "BlockedDot"
+        return "RowwiseDot"
 
     def make_node(self, x, y):
         x, y = as_tensor_variable(x), as_tensor_variable(y)
         if x.ndim != 2 or y.ndim != 2:
-            raise TypeError(f"BlockedDot takes two matrices, got {x.type} and {y.type}")
+            raise TypeError(f"RowwiseDot takes two matrices, got {x.type} and {y.type}")
         return super().make_node(x, y)
 
 
-blocked_dot = BlockedDot()
+rowwise_dot = RowwiseDot()
 
 
 def dot(a: Any, b: Any) -> Variable:
