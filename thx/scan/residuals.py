@@ -17,7 +17,9 @@ this module:
    values cheap to recompute (views, casts and arithmetic over values already
    at hand: ``1 - u`` from a stored ``u``, ``r * h`` from a stored ``r`` and a
    state tap) and values worth storing (anything with a product, a reduction
-   or a transcendental function in it);
+   or a transcendental function in it); a value computed from a loop inside
+   the step (an inner scan) is recomputed: stored, it would hold the inner
+   loop's steps for every outer step (``scan_checkpoints``' chunks);
 4. the values worth storing become extra nit outputs of an *augmented*
    forward Scan (the forward step plus those outputs, on the same outer
    inputs), and the backward step reads their rows as sequences.
@@ -93,6 +95,11 @@ def _cheap_op(node) -> bool:
     return name == "Elemwise" and node.op.scalar_op.name in CHEAP_SCALARS
 
 
+def _is_loop(node) -> bool:
+    from thx.scan.op import Scan  # here: thx.scan.op imports this module's caller, derivatives
+    return isinstance(node.op, Scan)
+
+
 def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
                    state_inputs: Sequence[Variable], grad_inputs: Sequence[Variable],
                    free: set) -> list[Variable]:
@@ -153,10 +160,17 @@ def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
             todo.pop()
         return cheap[v]
 
+    # a value computed from a nested loop's results (an inner scan's trace, scan_checkpoints'
+    # segments) holds a loop's worth of steps per step: recomputed, as Theano does, not stored
+    from_loop: dict[Variable, bool] = {}
+    for node in order:
+        f = _is_loop(node) or any(from_loop.get(i, False) for i in node.inputs)
+        for o in node.outputs:
+            from_loop.setdefault(o, f)
     stored = []
     position = {o: n for n, node in enumerate(order) for o in node.outputs}
     for v in sorted(frontier, key=lambda u: position.get(u, -1)):
-        if v.owner is None or not on_state[v] or is_cheap(v):
+        if v.owner is None or not on_state[v] or from_loop.get(v, False) or is_cheap(v):
             continue
         stored.append(v)
         at_hand.add(v)
