@@ -83,10 +83,9 @@ def test_gradient_holds_less_memory_than_scan():
         with jax.enable_x64(True):
             m = f.jax_fn.lower(Xv, Wv, hv).compile().memory_analysis()
         sizes.append(m.temp_size_in_bytes + m.output_size_in_bytes)
-    # the plain gradient keeps the 1000 x 64 states (and more); the checkpointed one 20 of them,
-    # the padded sequence cut into chunks, and one chunk's 50 states while its backward step runs:
-    # 0.18 against 1.57 MB (1.18 MB when the forward loop stored each chunk's 50 states as
-    # residuals of its backward step, thx/scan/residuals.py)
+    # the plain gradient keeps the 1000 x 64 states (and more); the checkpointed one 20 of them
+    # and one chunk's 50 states while its backward step runs: 0.18 against 1.57 MB (1.18 MB when
+    # the forward loop stored each chunk's 50 states as residuals, thx/scan/residuals.py)
     assert sizes[1] < 0.25 * sizes[0], sizes
 
 

@@ -51,6 +51,7 @@ CHEAP_SCALARS = frozenset({"add", "sub", "mul", "neg", "sqr", "abs", "sgn", "sec
 VIEW_OPS = frozenset({"DimShuffle", "Rebroadcast", "Subtensor", "Reshape", "SpecifyShape", "MakeVector",
                       "Alloc"})
 SHAPE_OPS = frozenset({"Shape", "Shape_i"})  # read a value's shape only (static under XLA)
+LOOP_OPS = frozenset({"Scan"})  # a value computed from one is recomputed, never stored
 
 
 def merge_equal_nodes(outputs: Sequence[Variable]) -> list[Variable]:
@@ -96,8 +97,9 @@ def _cheap_op(node) -> bool:
 
 
 def _is_loop(node) -> bool:
-    from thx.scan.op import Scan  # here: thx.scan.op imports this module's caller, derivatives
-    return isinstance(node.op, Scan)
+    """A Scan or a subclass (by name, as the op sets above: ``thx.scan.op`` imports this module's
+    caller, ``derivatives``)."""
+    return any(c.__name__ in LOOP_OPS for c in type(node.op).__mro__)
 
 
 def split_frontier(grads: Sequence[Variable], step_inputs: Sequence[Variable],
