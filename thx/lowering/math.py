@@ -129,7 +129,7 @@ def _rowwise_dot(op, node):
 
         nb, rest = divmod(k, c)
 
-        def block(i, acc):  # blocks read by index from the stored [k, m] and [k, n]: no copies
+        def block(i, acc):  # a block of c steps sliced from the stored [k, m] and [k, n]
             a = lax.dynamic_slice_in_dim(xt, i * c, c, 0)
             b = lax.dynamic_slice_in_dim(y, i * c, c, 0)
             return acc + jnp.dot(jnp.transpose(a), b)

@@ -129,8 +129,8 @@ def _sum_of_dots(x: Variable, y: Variable) -> Variable:
     """``sum_t dot(x[t], y[t])`` as one dot contracting the steps and the inner axis together.
 
     A sum of matrix products (a weight gradient's outer products) is a :class:`RowwiseDot`: the
-    lowering computes it a row at a time by matrix-vector products, which pack no workspace (a
-    GEMM packs both operands, the whole sequence; the loop's rank-1 updates it replaces packed
+    lowering computes it without packing the whole sequence, as a GEMM would (by rows of
+    matrix-vector products, or in blocks of steps; the loop's rank-1 updates it replaces packed
     nothing)."""
     xs = x if x.ndim == 2 else x.dimshuffle(0, 2, 1)  # (T, k) or (T, k, m)
     n = xs.shape[0] * xs.shape[1]

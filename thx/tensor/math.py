@@ -493,19 +493,21 @@ _dot = Dot()
 
 
 class RowwiseDot(Dot):
-    """``dot(x, y)`` of two matrices whose shared axis is a scan's steps, computed row by row.
+    """``dot(x, y)`` of two matrices whose shared axis is a scan's steps, computed without a
+    GEMM's workspace.
 
     The value, gradient and shape are :class:`Dot`'s; the op tells the lowering
-    (``thx/lowering/math.py``) to compute the ``[m, k] x [k, n]`` product one
-    output row at a time, a matrix-vector product per row in a ``fori_loop``
-    written in place: a GEMM packs both operands into a workspace of
+    (``thx/lowering/math.py``, ``rowwise_plan``) that one GEMM of the whole
+    ``[m, k] x [k, n]`` would pack both operands into a workspace of
     ``(m + n) * k`` elements beside XLA's buffers (Eigen's, which
     ``memory_analysis()`` does not count; 0.5 MB for a 128 x 512 weight
-    gradient over 100 steps, 3.3 MB over 1,000), a matrix-vector product
-    packs nothing.  Made by the scan push-out rewrite
-    (``local_scan_pushout_outputs``) for the weight gradients it moves out
-    of a loop (``sum_t outer(a_t, b_t)``), so the product needs no more
-    memory than the program it replaces, rank-1 updates in the loop.
+    gradient over 100 steps, 3.3 MB over 1,000).  Short products are computed
+    one output row at a time, a matrix-vector product per row written in
+    place, which packs nothing; long ones in blocks of steps; small ones as
+    one GEMM.  Made by the scan push-out rewrite
+    (``local_scan_pushout_outputs``) for the weight gradients it moves out of
+    a loop (``sum_t outer(a_t, b_t)``), where the program it replaces, rank-1
+    updates in the loop, packed nothing.
     """
 
     def __str__(self):
