@@ -20,6 +20,16 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
 * **XLA memory**: ``temp + output`` bytes of the compiled gradient
   (``Compiled.memory_analysis()``): what XLA's buffer assignment reserves
   for one call, exact and free of allocator noise.
+* **peak heap** (full runs): the bytes one call of the compiled gradient
+  allocates and holds at once, counted by a malloc probe (``bench/heap.py``,
+  built with the system's C compiler; the column is empty without one) in a
+  fresh subprocess per side, after a first call: XLA's buffers, the workspaces
+  its runtime allocates around them (a GEMM's packed operands, which
+  ``memory_analysis()`` does not see) and the arguments' copies.  Exact, and
+  the same in every process on an idle machine (under load XLA's runtime runs
+  more products at once and their workspaces add up: the vector tanh row's
+  0.72 MB becomes 0.92 MB beside another process), so the benchmark measures
+  one side at a time.
 * **peak RSS** (full runs): the median of 3 fresh subprocesses per side
   (with one malloc arena and a fixed mmap threshold, ``peak_rss``), each of which
   imports, builds and compiles the gradient ahead of time
@@ -33,7 +43,8 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
   the peak the calls add over imports + data + compile (the compile's own
   peak, larger than a call's, is left out).  Allocator caching and XLA's
   runtime (GEMM workspaces of products its thunk executor runs at the same
-  time) make it approximate (a few hundred KB); the XLA column is exact.
+  time) make it approximate: one process differs from the next by a few
+  hundred KB for the same calls, more than some rows' thx/JAX difference.
 * **agree**: thx's gradient and cost ``allclose`` JAX's (``rtol=1e-8``); a
   row that differs fails the run.
 """
@@ -255,6 +266,7 @@ class Row:
     jax_fwd: float = float("nan")
     xla_mem: dict = field(default_factory=dict)  # side -> bytes (temp + output)
     rss: dict = field(default_factory=dict)  # side -> bytes, or None (not measured)
+    heap: dict = field(default_factory=dict)  # side -> bytes, or None (no C compiler for the probe)
     error: str | None = None
 
 
@@ -312,12 +324,9 @@ def _status_kib(key: str) -> int:
     raise KeyError(key)
 
 
-def _child(index: int, quick: bool, side: str) -> None:
-    """In a fresh process: build and compile one side's gradient ahead of time, call it once, give
-    freed heap back to the system (``malloc_trim``), note the resident size, reset the kernel's
-    high-water mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
-    resident size before the calls, in bytes."""
-    import ctypes
+def _compiled_gradient(index: int, quick: bool, side: str):
+    """In a fresh process: one side's gradient of row ``index``, compiled ahead of time
+    (``jit(...).lower(args).compile()``), and its arguments."""
     case = cases(quick)[index]
     arrays = data(case, np.random.RandomState(0))
     if side == "thx":
@@ -327,7 +336,17 @@ def _child(index: int, quick: bool, side: str) -> None:
         with _x64():
             _, jitted, args = jax_functions(case, arrays)
     with _x64():
-        compiled = jitted.lower(*args).compile()
+        return jitted.lower(*args).compile(), args
+
+
+def _child(index: int, quick: bool, side: str) -> None:
+    """In a fresh process: build and compile one side's gradient ahead of time, call it once, give
+    freed heap back to the system (``malloc_trim``), note the resident size, reset the kernel's
+    high-water mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
+    resident size before the calls, in bytes."""
+    import ctypes
+    compiled, args = _compiled_gradient(index, quick, side)
+    with _x64():
         _host(compiled(*args))  # the first call's one-time work (XLA's runtime setup) is not counted
         time.sleep(0.5)  # XLA frees a call's buffers on its own threads after the results are ready
         ctypes.CDLL("libc.so.6").malloc_trim(0)
@@ -337,6 +356,22 @@ def _child(index: int, quick: bool, side: str) -> None:
     peak = _status_kib("VmHWM")
     del outs
     print(json.dumps({"peak": (peak - base) * 1024}))
+
+
+def _heap_child(index: int, quick: bool, side: str) -> None:
+    """In a fresh process started with ``bench.heap.environment()``: compile one side's gradient,
+    call it once (one-time work), then count the bytes one call allocates and holds at once
+    (``bench/heap.py``); print them."""
+    from bench import heap
+    compiled, args = _compiled_gradient(index, quick, side)
+    with _x64():
+        _host(compiled(*args))
+        time.sleep(0.5)  # the first call's buffers are freed on XLA's threads
+        heap.reset()
+        out = _host(compiled(*args))
+        peak = heap.peak()
+    del out
+    print(json.dumps({"peak": peak}))
 
 
 RSS_RUNS = 3  # subprocesses per side and row: the median is reported (one run moves by ~1 MB)
@@ -363,9 +398,24 @@ def peak_rss(index: int, quick: bool, side: str, runs: int = RSS_RUNS) -> float:
     return statistics.median(peaks)
 
 
+def peak_heap(index: int, quick: bool, side: str) -> float | None:
+    """Bytes one call of the gradient allocates and holds at once (``_heap_child``, a fresh
+    process with ``bench/heap.py``'s probe): exact and the same in every run.  ``None`` when
+    the probe cannot be built (no C compiler)."""
+    from bench import heap
+    root = Path(__file__).resolve().parents[1]
+    paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
+    env = heap.environment(dict(os.environ, PYTHONPATH=os.pathsep.join(paths)))
+    if env is None:
+        return None
+    cmd = [sys.executable, "-m", "bench.rnn_matrix", "--heap-child", str(index), side] + (["--quick"] if quick else [])
+    res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
+    return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
+
+
 def run(quick: bool = False, memory: bool | None = None, only: list[str] | None = None,
         log=lambda s: None, thx_flags: dict | None = None) -> dict:
-    """Run the matrix; ``memory`` (default: not quick) adds the RSS subprocesses; ``thx_flags``
+    """Run the matrix; ``memory`` (default: not quick) adds the peak heap and RSS subprocesses; ``thx_flags``
     (e.g. ``{"shape_buckets": "off"}``) apply to thx's functions."""
     memory = (not quick) if memory is None else memory
     meta = machine_info()
@@ -380,9 +430,9 @@ def run(quick: bool = False, memory: bool | None = None, only: list[str] | None 
         if memory and row.error is None:
             for side in ("thx", "jax"):
                 try:
+                    row.heap[side] = peak_heap(k, quick, side)
                     row.rss[side] = peak_rss(k, quick, side)
                 except subprocess.CalledProcessError as e:
-                    row.rss[side] = None
                     log(f"  memory subprocess failed ({side}): {e.stderr[-500:]}")
         rows.append(row)
         log(_line(row))
@@ -408,7 +458,8 @@ def _line(r: Row) -> str:
     return (f"  {r.case.name} ({r.case.size}): grad thx {fmt_time(r.thx_grad)} jax {fmt_time(r.jax_grad)} "
             f"(x{_ratio(r.thx_grad, r.jax_grad)}), forward thx {fmt_time(r.thx_fwd)} jax "
             f"{fmt_time(r.jax_fwd)} (x{_ratio(r.thx_fwd, r.jax_fwd)}); XLA memory thx "
-            f"{_mb(r.xla_mem.get('thx'))} jax {_mb(r.xla_mem.get('jax'))}; RSS thx "
+            f"{_mb(r.xla_mem.get('thx'))} jax {_mb(r.xla_mem.get('jax'))}; peak heap thx "
+            f"{_mb(r.heap.get('thx'))} jax {_mb(r.heap.get('jax'))}; RSS thx "
             f"{_mb(r.rss.get('thx'))} jax {_mb(r.rss.get('jax'))}; agree={r.agree}")
 
 
@@ -421,7 +472,8 @@ def format_report(result: dict) -> str:
            f"before/after {meta['load_before']} / "
            f"{meta.get('load_after', '?')}, shared with other jobs); JAX {meta['jax']}, float64.", "",
            "| row | size | grad thx | grad JAX | ratio | forward thx | forward JAX | ratio | "
-           "XLA memory thx / JAX | peak RSS thx / JAX |", "|---|---|---|---|---|---|---|---|---|---|"]
+           "XLA memory thx / JAX | peak heap thx / JAX | peak RSS thx / JAX |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if r.error:
             out.append(f"| {r.case.name} | {r.case.size} | error: {r.error} |||||||| ")
@@ -430,13 +482,17 @@ def format_report(result: dict) -> str:
         out.append(f"| {name} | {r.case.size} | {fmt_time(r.thx_grad)} | {fmt_time(r.jax_grad)} | "
                    f"{_ratio(r.thx_grad, r.jax_grad)} | {fmt_time(r.thx_fwd)} | {fmt_time(r.jax_fwd)} | "
                    f"{_ratio(r.thx_fwd, r.jax_fwd)} | {_mb(r.xla_mem.get('thx'))} / "
-                   f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
+                   f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.heap.get('thx'))} / {_mb(r.heap.get('jax'))} | "
+                   f"{_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
     out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
                 "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
-                "= temp + output bytes of the compiled gradient; peak RSS = median over 3 processes of what 3 calls (after a first one) of the "
-                "compiled gradient add to the resident size after imports and compile (a fresh "
-                "subprocess per side, high-water mark reset through `/proc/self/clear_refs`; see "
-                "`bench/rnn_matrix.py`)."]
+                "= temp + output bytes of the compiled gradient; peak heap = the bytes one call of the "
+                "compiled gradient allocates and holds at once (XLA's buffers, its runtime's "
+                "workspaces, the arguments' copies), counted exactly by a malloc probe "
+                "(`bench/heap.py`) in a fresh process per side; peak RSS = median over 3 processes "
+                "of what 3 calls (after a first one) add to the resident size after imports and "
+                "compile (high-water mark reset through `/proc/self/clear_refs`), a few hundred KB "
+                "apart from one process to the next; see `bench/rnn_matrix.py`."]
     return "\n".join(out)
 
 
@@ -461,9 +517,13 @@ def main(argv: list[str] | None = None) -> dict | None:
                     help="thx without shape buckets (config.shape_buckets='off'): exact-length scans")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/performance.md")
     ap.add_argument("--child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
+    ap.add_argument("--heap-child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
         _child(int(a.child[0]), a.quick, a.child[1])
+        return None
+    if a.heap_child:
+        _heap_child(int(a.heap_child[0]), a.quick, a.heap_child[1])
         return None
     result = run(quick=a.quick, memory=a.memory or None, only=a.only, log=lambda s: print(s, flush=True),
                  thx_flags={"shape_buckets": "off"} if a.no_buckets else None)

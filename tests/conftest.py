@@ -1,9 +1,9 @@
 """Shared by all tests: the one place that decides what happens when a system program is missing.
 
-A test that needs Chromium or Graphviz takes the ``chromium`` or ``graphviz_dot``
-fixture.  When the program is absent the test is skipped with a reason naming
+A test that needs Chromium, Graphviz or a C compiler takes the ``chromium``,
+``graphviz_dot`` or ``c_compiler`` fixture.  When the program is absent the test is skipped with a reason naming
 the Debian package to install, unless the matching ``THX_REQUIRE_*=1`` variable
-is set (``.ci/run`` sets both after installing them): then it fails, so CI can
+is set (``.ci/run`` sets them after installing the programs): then it fails, so CI can
 never silently stop running those tests.
 """
 
@@ -18,6 +18,7 @@ import pytest
 SYSTEM_PROGRAMS: dict[str, tuple[tuple[str, ...], str, str]] = {
     "chromium": (("chromium", "chromium-browser", "google-chrome"), "chromium", "THX_REQUIRE_BROWSER"),
     "graphviz_dot": (("dot",), "graphviz", "THX_REQUIRE_GRAPHVIZ"),
+    "c_compiler": (("cc", "gcc", "clang"), "gcc", "THX_REQUIRE_CC"),
 }
 
 
@@ -45,3 +46,9 @@ def chromium() -> str:
 def graphviz_dot() -> str:
     """Path of Graphviz's ``dot`` program (Debian package ``graphviz``)."""
     return require_program("graphviz_dot")
+
+
+@pytest.fixture
+def c_compiler() -> str:
+    """Path of a C compiler (Debian package ``gcc``): the benchmarks' heap probe is built with it."""
+    return require_program("c_compiler")

@@ -42,3 +42,53 @@ def test_write_docs_replaces_only_its_block(tmp_path):
     page.write_text(f"# P\n\nbefore\n\n{BEGIN}\nold\n{END}\n\nafter\n")
     write_docs("new", page)
     assert page.read_text() == f"# P\n\nbefore\n\n{BEGIN}\nnew\n{END}\n\nafter\n"
+
+
+_ALLOCATE = """
+import ctypes, json
+from bench import heap
+libc = ctypes.CDLL(None)
+libc.malloc.restype = libc.calloc.restype = libc.realloc.restype = ctypes.c_void_p
+libc.malloc.argtypes, libc.free.argtypes = [ctypes.c_size_t], [ctypes.c_void_p]
+libc.calloc.argtypes, libc.realloc.argtypes = [ctypes.c_size_t] * 2, [ctypes.c_void_p, ctypes.c_size_t]
+old = libc.malloc(3 << 20)              # before the reset: neither it nor its free is counted
+heap.reset()
+a = libc.malloc(1 << 20)
+b = libc.calloc(2, 1 << 19)             # 1 MiB
+libc.free(old)
+c = libc.realloc(a, 2 << 20)            # 1 MiB -> 2 MiB: 3 MiB alive
+libc.free(b)                            # 2 MiB alive
+d = libc.malloc(1 << 19)                # 2.5 MiB alive
+libc.free(c); libc.free(d)
+print(json.dumps({"peak": heap.peak()}))
+"""
+
+
+def test_heap_probe_counts_what_is_alive_at_once(c_compiler):
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from bench import heap
+    env = heap.environment()
+    assert env is not None
+    root = Path(heap.__file__).resolve().parents[1]
+    res = subprocess.run([sys.executable, "-c", _ALLOCATE], env=env, cwd=root, capture_output=True,
+                         text=True, check=True)
+    peak = json.loads(res.stdout.strip().splitlines()[-1])["peak"]
+    # 3 MiB from the test's own buffers at the realloc (the interpreter's own allocations of 4 KB
+    # or more made meanwhile, if any, are alive too: a few KB)
+    assert 3 << 20 <= peak < (3 << 20) + (64 << 10)
+
+
+def test_peak_heap_child_reports_the_gradients_buffers(c_compiler):
+    from bench.rnn_matrix import peak_heap
+    # the full-size vector tanh RNN (the quick sizes' buffers are below the probe's 4 KB floor)
+    k = next(i for i, c in enumerate(cases(quick=False)) if c.cell == "tanh" and not c.batched)
+    case = cases(quick=False)[k]
+    thx, jax = peak_heap(k, quick=False, side="thx"), peak_heap(k, quick=False, side="jax")
+    D, H, T = case.n_in, case.hidden, case.steps
+    weights = 8 * (H * D + H * H)  # the gradients of W and U (float64), a call's outputs
+    states = 8 * T * H  # both sides keep the 100 states for the backward pass
+    assert weights + states <= thx < 2 ** 24 and weights + states <= jax < 2 ** 24
