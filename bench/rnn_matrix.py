@@ -442,10 +442,10 @@ def run(quick: bool = False, memory: bool | None = None, only: list[str] | None 
 
 # ---------------------------------------------------------------- reporting
 
-def _mb(b: Any) -> str:
+def _mb(b: Any, digits: int = 1) -> str:
     if b is None or b != b:
         return "-"
-    return f"{b / 2 ** 20:.1f} MB" if abs(b) >= 2 ** 20 else f"{b / 2 ** 10:.0f} KB"
+    return f"{b / 2 ** 20:.{digits}f} MB" if abs(b) >= 2 ** 20 else f"{b / 2 ** 10:.0f} KB"
 
 
 def _ratio(a: float, b: float) -> str:
@@ -459,7 +459,7 @@ def _line(r: Row) -> str:
             f"(x{_ratio(r.thx_grad, r.jax_grad)}), forward thx {fmt_time(r.thx_fwd)} jax "
             f"{fmt_time(r.jax_fwd)} (x{_ratio(r.thx_fwd, r.jax_fwd)}); XLA memory thx "
             f"{_mb(r.xla_mem.get('thx'))} jax {_mb(r.xla_mem.get('jax'))}; peak heap thx "
-            f"{_mb(r.heap.get('thx'))} jax {_mb(r.heap.get('jax'))}; RSS thx "
+            f"{_mb(r.heap.get('thx'), 2)} jax {_mb(r.heap.get('jax'), 2)}; RSS thx "
             f"{_mb(r.rss.get('thx'))} jax {_mb(r.rss.get('jax'))}; agree={r.agree}")
 
 
@@ -482,7 +482,7 @@ def format_report(result: dict) -> str:
         out.append(f"| {name} | {r.case.size} | {fmt_time(r.thx_grad)} | {fmt_time(r.jax_grad)} | "
                    f"{_ratio(r.thx_grad, r.jax_grad)} | {fmt_time(r.thx_fwd)} | {fmt_time(r.jax_fwd)} | "
                    f"{_ratio(r.thx_fwd, r.jax_fwd)} | {_mb(r.xla_mem.get('thx'))} / "
-                   f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.heap.get('thx'))} / {_mb(r.heap.get('jax'))} | "
+                   f"{_mb(r.xla_mem.get('jax'))} | {_mb(r.heap.get('thx'), 2)} / {_mb(r.heap.get('jax'), 2)} | "
                    f"{_mb(r.rss.get('thx'))} / {_mb(r.rss.get('jax'))} |")
     out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
                 "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
