@@ -8,10 +8,10 @@ difference between two programs whose buffers differ by less.  ``heap_peak.c``
 with ``LD_PRELOAD``, it records every allocation of 4 KB or more made through
 the C allocator after :func:`reset` until it is freed, and :func:`peak` is the
 largest total alive at once: XLA's buffers, its runtime's workspaces (a GEMM's
-packed operands) and the copies of the arguments, to the byte.  On an idle
-machine it is the same in every process; beside other work, XLA's runtime runs
-more products at once and their workspaces add up, so measure one process at
-a time.
+packed operands) and any copies of the arguments, to the byte.  Put the
+arguments on the device before the reset: whether XLA copies a NumPy argument
+depends on the alignment of its address, which changes from one process to
+the next.
 
 Use: the parent gets an environment with :func:`environment` (``None`` when no
 C compiler is found: the column is then left out) and starts a subprocess with

@@ -22,29 +22,33 @@ Columns, each thx / JAX measured in the same run (float64 on both sides):
   for one call, exact and free of allocator noise.
 * **peak heap** (full runs): the bytes one call of the compiled gradient
   allocates and holds at once, counted by a malloc probe (``bench/heap.py``,
-  built with the system's C compiler; the column is empty without one) in a
-  fresh subprocess per side, after a first call: XLA's buffers, the workspaces
-  its runtime allocates around them (a GEMM's packed operands, which
-  ``memory_analysis()`` does not see) and the arguments' copies.  Exact, and
-  the same in every process on an idle machine (under load XLA's runtime runs
-  more products at once and their workspaces add up: the vector tanh row's
-  0.72 MB becomes 0.92 MB beside another process), so the benchmark measures
-  one side at a time.
-* **peak RSS** (full runs): the median of 3 fresh subprocesses per side
-  (with one malloc arena and a fixed mmap threshold, ``peak_rss``), each of which
-  imports, builds and compiles the gradient ahead of time
-  (``jit(...).lower(args).compile()``), calls it once (the first call's
-  one-time work, XLA's runtime setting itself up, is not a call's memory),
-  waits half a second (XLA frees a call's buffers on its own threads),
-  returns freed heap to the system (``malloc_trim(0)``), notes its resident
-  size, resets the kernel's high-water mark (``echo 5 > /proc/self/clear_refs``)
-  and calls the compiled gradient 3 times, keeping the results.  The figure is
-  the high-water mark (``VmHWM``) minus the resident size before the calls:
-  the peak the calls add over imports + data + compile (the compile's own
-  peak, larger than a call's, is left out).  Allocator caching and XLA's
-  runtime (GEMM workspaces of products its thunk executor runs at the same
-  time) make it approximate: one process differs from the next by a few
-  hundred KB for the same calls, more than some rows' thx/JAX difference.
+  built with the system's C compiler; the column is empty without one):
+  XLA's buffers and the workspaces its runtime allocates around them (a
+  GEMM's packed operands, which ``memory_analysis()`` does not see).  Exact,
+  and the same in every process, idle or beside other work.
+* **peak RSS** (full runs): the median of 5 processes per side of what 3
+  calls add to the resident size: after a first call (XLA's runtime setting
+  itself up is not a call's memory) and half a second's wait (XLA frees a
+  call's buffers on its own threads), freed heap is returned to the system
+  (``malloc_trim(0)``), the resident size noted, the kernel's high-water mark
+  reset (``echo 5 > /proc/self/clear_refs``) and the gradient called 3 times,
+  keeping the results; the figure is the high-water mark (``VmHWM``) minus
+  the resident size before the calls.  One malloc arena and a fixed mmap
+  threshold (``peak_rss``) remove two sources of spread; what is left (page
+  faults on heap pages given back, the allocator's caches, XLA's threads)
+  still moves one process's figure by about 0.3 MB, more than thx and JAX
+  differ on the vector rows.
+
+Both memory subprocesses of a side load the same executable, compiled once
+in the parent (``save_executable``, ``jax.experimental.serialize_executable``),
+with the arguments put on the device first, so thx and JAX are measured in
+processes that did the same things: a process that had built thx's graphs
+carved XLA's buffers from the free chunks its heap kept (no ``mmap`` at all
+in 3 calls of the vector GRU's gradient, against JAX's process mapping each
+temp buffer), which read up to 0.7 MB above JAX's RSS for a gradient that
+allocates 0.27 MB less; and a NumPy argument is copied or not by XLA
+depending on the alignment of its address, which moved a process's count by
+a weight's size.
 * **agree**: thx's gradient and cost ``allclose`` JAX's (``rtol=1e-8``); a
   row that differs fails the run.
 """
@@ -54,9 +58,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pickle
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -325,7 +331,7 @@ def _status_kib(key: str) -> int:
 
 
 def _compiled_gradient(index: int, quick: bool, side: str):
-    """In a fresh process: one side's gradient of row ``index``, compiled ahead of time
+    """One side's gradient of row ``index``, compiled ahead of time
     (``jit(...).lower(args).compile()``), and its arguments."""
     case = cases(quick)[index]
     arrays = data(case, np.random.RandomState(0))
@@ -339,78 +345,96 @@ def _compiled_gradient(index: int, quick: bool, side: str):
         return jitted.lower(*args).compile(), args
 
 
-def _child(index: int, quick: bool, side: str) -> None:
-    """In a fresh process: build and compile one side's gradient ahead of time, call it once, give
-    freed heap back to the system (``malloc_trim``), note the resident size, reset the kernel's
-    high-water mark (``/proc/self/clear_refs``), call the gradient 3 times; print the peak minus the
-    resident size before the calls, in bytes."""
+def save_executable(index: int, quick: bool, side: str, directory: str | Path) -> Path:
+    """Compile one side's gradient of row ``index`` here and write the executable
+    (``jax.experimental.serialize_executable``) into ``directory``: the memory subprocesses load
+    it, so that both sides are measured in processes that did the same things before (a process
+    that built thx's graphs has a heap of freed chunks that later buffers are carved from, where
+    one that only loads an executable maps them afresh)."""
+    from jax.experimental import serialize_executable
+    compiled, _ = _compiled_gradient(index, quick, side)
+    path = Path(directory) / f"rnn-matrix-{index}-{side}.exe"
+    path.write_bytes(pickle.dumps(serialize_executable.serialize(compiled)))
+    return path
+
+
+def _child(executable: str, index: int, quick: bool, what: str) -> None:
+    """In a fresh process: load a gradient's executable (``save_executable``) and its arguments (on
+    the device), call it once (XLA's runtime sets itself up), then measure, and print the bytes.
+
+    ``what="heap"`` (the process started with ``bench.heap.environment()``): the bytes one call
+    allocates and holds at once.  ``what="rss"``: give freed heap back (``malloc_trim``), note the
+    resident size, reset the kernel's high-water mark (``/proc/self/clear_refs``), call 3 times
+    keeping the results; the high-water mark minus the resident size before the calls."""
     import ctypes
-    compiled, args = _compiled_gradient(index, quick, side)
+
+    import jax
+    from jax.experimental import serialize_executable
+    case = cases(quick)[index]
+    seqs, states, weights = data(case, np.random.RandomState(0))
     with _x64():
-        _host(compiled(*args))  # the first call's one-time work (XLA's runtime setup) is not counted
+        exe = serialize_executable.deserialize_and_load(*pickle.loads(Path(executable).read_bytes()))
+        # on the device first: whether XLA copies a NumPy argument depends on its address's alignment
+        args = [jax.block_until_ready(jax.device_put(a)) for a in [*seqs, *states, *weights]]
+        _host(exe(*args))  # the first call's one-time work is not a call's memory
         time.sleep(0.5)  # XLA frees a call's buffers on its own threads after the results are ready
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-        base = _status_kib("VmRSS")
-        Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
-        outs = [_host(compiled(*args)) for _ in range(3)]
-    peak = _status_kib("VmHWM")
-    del outs
-    print(json.dumps({"peak": (peak - base) * 1024}))
-
-
-def _heap_child(index: int, quick: bool, side: str) -> None:
-    """In a fresh process started with ``bench.heap.environment()``: compile one side's gradient,
-    call it once (one-time work), then count the bytes one call allocates and holds at once
-    (``bench/heap.py``); print them."""
-    from bench import heap
-    compiled, args = _compiled_gradient(index, quick, side)
-    with _x64():
-        _host(compiled(*args))
-        time.sleep(0.5)  # the first call's buffers are freed on XLA's threads
-        heap.reset()
-        out = _host(compiled(*args))
-        peak = heap.peak()
+        if what == "heap":
+            from bench import heap
+            heap.reset()
+            out = _host(exe(*args))
+            peak = heap.peak()
+        else:
+            ctypes.CDLL("libc.so.6").malloc_trim(0)
+            base = _status_kib("VmRSS")
+            Path("/proc/self/clear_refs").write_text("5")  # VmHWM := VmRSS
+            out = [_host(exe(*args)) for _ in range(3)]
+            peak = (_status_kib("VmHWM") - base) * 1024
     del out
     print(json.dumps({"peak": peak}))
 
 
-RSS_RUNS = 3  # subprocesses per side and row: the median is reported (one run moves by ~1 MB)
+RSS_RUNS = 5  # subprocesses per side and row: the median is reported (one process differs by ~0.3 MB)
 
 
-def peak_rss(index: int, quick: bool, side: str, runs: int = RSS_RUNS) -> float:
-    """Peak RSS the gradient's calls add after imports and compile (``_child``, a fresh process
-    each time): the median of ``runs`` processes."""
-    cmd = [sys.executable, "-m", "bench.rnn_matrix", "--child", str(index), side]
+def _run_child(executable: Path, index: int, quick: bool, what: str, env: dict) -> float:
+    cmd = [sys.executable, "-m", "bench.rnn_matrix", "--child", str(executable), str(index), what]
     if quick:
         cmd.append("--quick")
     root = Path(__file__).resolve().parents[1]
-    paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]  # this checkout's thx first
-    # a fixed mmap threshold: every large buffer is mapped when allocated and unmapped when freed, so
-    # the high-water mark counts buffers live at once, not what glibc's heap kept from earlier ones;
-    # one malloc arena: a thread's first allocation in the measured calls made it an arena of its own,
-    # and which of XLA's threads did that varied between processes (two clusters about 1 MB apart)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(paths), MALLOC_MMAP_THRESHOLD_="65536",
-               MALLOC_ARENA_MAX="1")
-    peaks = []
-    for _ in range(runs):
-        res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
-        peaks.append(float(json.loads(res.stdout.strip().splitlines()[-1])["peak"]))
-    return statistics.median(peaks)
-
-
-def peak_heap(index: int, quick: bool, side: str) -> float | None:
-    """Bytes one call of the gradient allocates and holds at once (``_heap_child``, a fresh
-    process with ``bench/heap.py``'s probe): exact and the same in every run.  ``None`` when
-    the probe cannot be built (no C compiler)."""
-    from bench import heap
-    root = Path(__file__).resolve().parents[1]
-    paths = [str(root)] + [p for p in [os.environ.get("PYTHONPATH")] if p]
-    env = heap.environment(dict(os.environ, PYTHONPATH=os.pathsep.join(paths)))
-    if env is None:
-        return None
-    cmd = [sys.executable, "-m", "bench.rnn_matrix", "--heap-child", str(index), side] + (["--quick"] if quick else [])
+    paths = [str(root)] + [p for p in [env.get("PYTHONPATH")] if p]  # this checkout's bench first
+    env = dict(env, PYTHONPATH=os.pathsep.join(paths))
     res = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True, cwd=root)
     return float(json.loads(res.stdout.strip().splitlines()[-1])["peak"])
+
+
+def peak_rss(index: int, quick: bool, side: str, runs: int = RSS_RUNS,
+             executable: Path | None = None) -> float:
+    """Peak RSS that 3 calls of the gradient add (``_child``, a fresh process each time): the
+    median of ``runs`` processes.  ``executable``: from ``save_executable`` (else compiled here)."""
+    if executable is None:
+        with tempfile.TemporaryDirectory() as d:
+            return peak_rss(index, quick, side, runs, save_executable(index, quick, side, d))
+    # a fixed mmap threshold: a large buffer that no free chunk of the heap can hold is mapped when
+    # allocated and unmapped when freed; one malloc arena: a thread's first allocation in the
+    # measured calls made it an arena of its own, and which of XLA's threads did that varied
+    # between processes (two clusters about 1 MB apart)
+    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="65536", MALLOC_ARENA_MAX="1")
+    return statistics.median(_run_child(executable, index, quick, "rss", env) for _ in range(runs))
+
+
+def peak_heap(index: int, quick: bool, side: str, executable: Path | None = None) -> float | None:
+    """Bytes one call of the gradient allocates and holds at once (``_child`` in a fresh process
+    with ``bench/heap.py``'s probe): exact and the same in every run.  ``None`` when the probe
+    cannot be built (no C compiler).  ``executable``: from ``save_executable`` (else compiled
+    here)."""
+    from bench import heap
+    env = heap.environment()
+    if env is None:
+        return None
+    if executable is None:
+        with tempfile.TemporaryDirectory() as d:
+            return peak_heap(index, quick, side, save_executable(index, quick, side, d))
+    return _run_child(executable, index, quick, "heap", env)
 
 
 def run(quick: bool = False, memory: bool | None = None, only: list[str] | None = None,
@@ -430,8 +454,10 @@ def run(quick: bool = False, memory: bool | None = None, only: list[str] | None 
         if memory and row.error is None:
             for side in ("thx", "jax"):
                 try:
-                    row.heap[side] = peak_heap(k, quick, side)
-                    row.rss[side] = peak_rss(k, quick, side)
+                    with tempfile.TemporaryDirectory() as d:
+                        exe = save_executable(k, quick, side, d)
+                        row.heap[side] = peak_heap(k, quick, side, exe)
+                        row.rss[side] = peak_rss(k, quick, side, executable=exe)
                 except subprocess.CalledProcessError as e:
                     log(f"  memory subprocess failed ({side}): {e.stderr[-500:]}")
         rows.append(row)
@@ -487,12 +513,12 @@ def format_report(result: dict) -> str:
     out += ["", "Ratios are thx / hand-written JAX (`jax.jit(jax.value_and_grad(loss))` of `lax.scan`; "
                 "forward: `jax.jit(loss)`), median of interleaved batches, NumPy in and out. XLA memory "
                 "= temp + output bytes of the compiled gradient; peak heap = the bytes one call of the "
-                "compiled gradient allocates and holds at once (XLA's buffers, its runtime's "
-                "workspaces, the arguments' copies), counted exactly by a malloc probe "
-                "(`bench/heap.py`) in a fresh process per side; peak RSS = median over 3 processes "
-                "of what 3 calls (after a first one) add to the resident size after imports and "
-                "compile (high-water mark reset through `/proc/self/clear_refs`), a few hundred KB "
-                "apart from one process to the next; see `bench/rnn_matrix.py`."]
+                "compiled gradient allocates and holds at once (XLA's buffers and its runtime's "
+                "workspaces), counted exactly by a malloc probe (`bench/heap.py`); peak RSS = median "
+                "over 5 processes of what 3 calls (after a first one) add to the resident size "
+                "(high-water mark reset through `/proc/self/clear_refs`), about 0.3 MB apart from "
+                "one process to the next.  Both are measured in fresh processes that load the "
+                "compiled gradient and its arguments alike for both sides; see `bench/rnn_matrix.py`."]
     return "\n".join(out)
 
 
@@ -516,14 +542,10 @@ def main(argv: list[str] | None = None) -> dict | None:
     ap.add_argument("--no-buckets", action="store_true",
                     help="thx without shape buckets (config.shape_buckets='off'): exact-length scans")
     ap.add_argument("--write-docs", action="store_true", help="write the table into docs/performance.md")
-    ap.add_argument("--child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
-    ap.add_argument("--heap-child", nargs=2, metavar=("INDEX", "SIDE"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=3, metavar=("EXECUTABLE", "INDEX", "WHAT"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
-        _child(int(a.child[0]), a.quick, a.child[1])
-        return None
-    if a.heap_child:
-        _heap_child(int(a.heap_child[0]), a.quick, a.heap_child[1])
+        _child(a.child[0], int(a.child[1]), a.quick, a.child[2])
         return None
     result = run(quick=a.quick, memory=a.memory or None, only=a.only, log=lambda s: print(s, flush=True),
                  thx_flags={"shape_buckets": "off"} if a.no_buckets else None)
