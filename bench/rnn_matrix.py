@@ -15,7 +15,7 @@ The cost is ``sum(h_t ** 2)`` over all steps; the gradient is wrt every weight.
 
 Columns, each thx / JAX measured in the same run (float64 on both sides):
 
-* **grad call**, **forward call**: median of interleaved batches of calls,
+* **grad call**, **forward call**: median of 15 interleaved batches of 0.2 s of calls,
   NumPy in and NumPy out (``bench.run.time_calls``); the ratio is thx / JAX.
 * **XLA memory**: ``temp + output`` bytes of the compiled gradient
   (``Compiled.memory_analysis()``): what XLA's buffer assignment reserves
@@ -445,7 +445,7 @@ def run(quick: bool = False, memory: bool | None = None, only: list[str] | None 
     meta = machine_info()
     meta["quick"] = quick
     meta["thx_flags"] = dict(thx_flags or {})
-    repeats, batch_seconds = (3, 0.002) if quick else (9, 0.1)
+    repeats, batch_seconds = (3, 0.002) if quick else (15, 0.2)  # 15 batches of 0.2 s: single slow batches move a median of 9 x 0.1 s by 10%+
     rows = []
     for k, case in enumerate(cases(quick)):
         if only and not any(o in case.name for o in only):
