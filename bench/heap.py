@@ -30,7 +30,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-__all__ = ["SOURCE", "library", "environment", "available", "reset", "peak"]
+__all__ = ["SOURCE", "library", "environment", "reset", "peak"]
 
 SOURCE = Path(__file__).with_name("heap_peak.c")
 _ENV = "THX_BENCH_HEAP_PROBE"  # the library's path, in the measured process
@@ -72,13 +72,7 @@ def _probe() -> ctypes.CDLL:
         raise RuntimeError("the heap probe is not loaded: start this process with bench.heap.environment()")
     lib = ctypes.CDLL(path)  # the preloaded copy: dlopen of a loaded path returns it
     lib.heap_peak_bytes.restype = ctypes.c_size_t
-    lib.heap_live_bytes.restype = ctypes.c_size_t
     return lib
-
-
-def available() -> bool:
-    """Whether this process runs with the probe preloaded."""
-    return bool(os.environ.get(_ENV))
 
 
 def reset() -> None:

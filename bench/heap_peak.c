@@ -106,7 +106,6 @@ void heap_peak_reset(void) {
 }
 
 size_t heap_peak_bytes(void) { return peak; }
-size_t heap_live_bytes(void) { return live; }
 
 void *malloc(size_t n) {
     if (!real_malloc) {

@@ -330,9 +330,14 @@ def _status_kib(key: str) -> int:
     raise KeyError(key)
 
 
-def _compiled_gradient(index: int, quick: bool, side: str):
-    """One side's gradient of row ``index``, compiled ahead of time
-    (``jit(...).lower(args).compile()``), and its arguments."""
+def save_executable(index: int, quick: bool, side: str, directory: str | Path) -> Path:
+    """Compile one side's gradient of row ``index`` here, ahead of time
+    (``jit(...).lower(args).compile()``), and write the executable
+    (``jax.experimental.serialize_executable``) into ``directory``: the memory subprocesses load
+    it, so that both sides are measured in processes that did the same things before (a process
+    that built thx's graphs has a heap of freed chunks that later buffers are carved from, where
+    one that only loads an executable maps them afresh)."""
+    from jax.experimental import serialize_executable
     case = cases(quick)[index]
     arrays = data(case, np.random.RandomState(0))
     if side == "thx":
@@ -342,17 +347,7 @@ def _compiled_gradient(index: int, quick: bool, side: str):
         with _x64():
             _, jitted, args = jax_functions(case, arrays)
     with _x64():
-        return jitted.lower(*args).compile(), args
-
-
-def save_executable(index: int, quick: bool, side: str, directory: str | Path) -> Path:
-    """Compile one side's gradient of row ``index`` here and write the executable
-    (``jax.experimental.serialize_executable``) into ``directory``: the memory subprocesses load
-    it, so that both sides are measured in processes that did the same things before (a process
-    that built thx's graphs has a heap of freed chunks that later buffers are carved from, where
-    one that only loads an executable maps them afresh)."""
-    from jax.experimental import serialize_executable
-    compiled, _ = _compiled_gradient(index, quick, side)
+        compiled = jitted.lower(*args).compile()
     path = Path(directory) / f"rnn-matrix-{index}-{side}.exe"
     path.write_bytes(pickle.dumps(serialize_executable.serialize(compiled)))
     return path
