@@ -140,7 +140,8 @@ void *realloc(void *p, size_t n) {
     resolve();
     if (from_boot(p)) {
         void *q = real_malloc(n);
-        if (q) memcpy(q, p, n < sizeof boot ? n : sizeof boot);
+        size_t left = (size_t)(boot + sizeof boot - (char *)p); /* never read past the buffer */
+        if (q) memcpy(q, p, n < left ? n : left);
         record(q, n);
         return q;
     }
